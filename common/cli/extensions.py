@@ -1,0 +1,12 @@
+"""Command groups beyond the registry core, each adding its sub-commands to ``modelctl``.
+
+Each entry is ``register(subparsers, add)`` where ``add(sub, name, handler, help)``
+creates a sub-command with the shared ``--json`` flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+REGISTRARS: list[Callable[[Any, Any], None]] = []

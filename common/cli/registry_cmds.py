@@ -1,0 +1,157 @@
+"""``modelctl`` registry commands: thin wrappers over ``common`` services."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
+
+from common.app import open_registry, registration_service
+from common.cli import render
+from common.errors import InvalidArgument
+from common.feature_sets import FEATURE_SETS
+from common.registry.naming import check_model_id, parse_family
+from common.registry.store import RegistryStore
+from common.settings import Settings
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    store = RegistryStore.open(settings.registry_url)
+    from common.registry.service import RegistryService
+
+    applied = store.migrate(RegistryService(store).clock())
+    version = store.schema_version()
+    if args.json:
+        render.print_json({"registry": settings.registry_url, "applied": applied, "schema_version": version})
+    elif applied:
+        render.console.print(f"Applied {len(applied)} migration(s) to {settings.registry_url}: {', '.join(applied)}")
+    else:
+        render.console.print(f"Registry {settings.registry_url} is up to date (schema version {version}).")
+    return 0
+
+
+def cmd_feature_sets(args: argparse.Namespace, settings: Settings) -> int:
+    if args.json:
+        render.print_json({name: list(fs.features) for name, fs in FEATURE_SETS.items()})
+        return 0
+    render.table(
+        "Feature sets",
+        ["name", "version", "features", "by", "betting-line features"],
+        [
+            (fs.name, fs.version, len(fs), "name" if fs.by_name else "position", len(fs.betting_line_features))
+            for fs in FEATURE_SETS.values()
+        ],
+    )
+    return 0
+
+
+def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
+    service = registration_service(settings)
+    target = args.path_or_url
+    bucket = service.bucket
+    parsed = urlparse(target)
+    if parsed.scheme == "gs":
+        if parsed.netloc != bucket.name:
+            raise InvalidArgument(f"{target} is not in the models bucket {settings.bucket_url}")
+        result = service.register_object(parsed.path.lstrip("/"))
+    else:
+        path = Path(parsed.path if parsed.scheme == "file" else target)
+        result = service.register_file(path)
+    if args.enable and not result.record.enabled:
+        from dataclasses import replace
+
+        result = replace(result, record=service.registry.enable(result.record.model_id, reason="register --enable"))
+    if args.json:
+        render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
+    else:
+        render.console.print(f"{result.outcome.replace('_', ' ')}: {result.record.model_id}")
+        render.record_panel(result.record)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    if args.family:
+        parse_family(args.family)
+    models = open_registry(settings).list(family=args.family, enabled=True if args.enabled else None)
+    if args.json:
+        render.print_json([m.to_json_dict() for m in models])
+    else:
+        render.models_table(models)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    model = open_registry(settings).get(check_model_id(args.model_id))
+    if args.json:
+        render.print_json(model.to_json_dict())
+    else:
+        render.record_panel(model)
+    return 0
+
+
+def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
+    registry = open_registry(settings)
+    model_id = check_model_id(args.model_id)
+    action = args.command
+    if action == "retire":
+        model = registry.retire(model_id, args.reason)
+    else:
+        model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
+    if args.json:
+        render.print_json(model.to_json_dict())
+    else:
+        render.console.print(f"{model.model_id}: {render.role(model)}, {'enabled' if model.enabled else 'disabled'}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    registry = open_registry(settings)
+    if args.model_id:
+        check_model_id(args.model_id)
+    if args.at:
+        try:
+            day = date.fromisoformat(args.at)
+        except ValueError:
+            raise InvalidArgument(f"--at {args.at!r} is not a date (YYYY-MM-DD)") from None
+        champion = registry.champion_at(day)
+        if args.json:
+            render.print_json({"date": day.isoformat(), "champion": champion})
+        else:
+            render.console.print(f"Champion at end of {day}: {champion or 'none'}")
+        return 0
+    events = registry.store.events(model_id=args.model_id)
+    if args.json:
+        render.print_json([e.to_json_dict() for e in events])
+        return 0
+    render.table(
+        f"History ({len(events)} events)",
+        ["when (UTC)", "model_id", "action", "actor", "before → after", "reason"],
+        [
+            (f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.model_id, e.action, e.actor, _delta(e.before, e.after), e.reason)
+            for e in events
+        ],
+    )
+    return 0
+
+
+def _delta(before: dict | None, after: dict | None) -> str:
+    def show(state: dict | None) -> str:
+        if not state:
+            return "∅"
+        return f"{state.get('status')}/{'on' if state.get('enabled') else 'off'}"
+
+    return f"{show(before)} → {show(after)}"
+
+
+def cmd_rejections(args: argparse.Namespace, settings: Settings) -> int:
+    rejections = open_registry(settings).store.rejections(limit=args.limit)
+    if args.json:
+        render.print_json([r.to_json_dict() for r in rejections])
+        return 0
+    render.table(
+        f"Rejections ({len(rejections)})",
+        ["when (UTC)", "source", "error", "reason"],
+        [(f"{r.rejected_at:%Y-%m-%d %H:%M:%S}", r.source_uri, r.error_type, r.reason) for r in rejections],
+    )
+    return 0

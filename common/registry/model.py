@@ -1,0 +1,154 @@
+"""Domain objects the registry hands out. Stores never leak client rows."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """A model's role. ``enabled`` says whether a shadow or champion serves."""
+
+    SHADOW = "shadow"
+    CHAMPION = "champion"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One row of ``model_registry``."""
+
+    model_id: str
+    model_path: str
+    model_family: str
+    feature_set: str
+    loss_function: str  # "MAE" or "Quantile"
+    quantile_alpha: float | None
+    train_start: date
+    train_end: date
+    eval_start: date | None = None
+    eval_end: date | None = None
+    backtest_mae: float | None = None
+    backtest_hit_rate_all: float | None = None
+    backtest_hit_rate_edge_3plus: float | None = None
+    backtest_n_edge_3plus: int | None = None
+    evaluation_n_edge_3plus: int | None = None
+    strengths_json: str | None = None
+    description: str | None = None
+    enabled: bool = False
+    status: str = Status.SHADOW.value
+    sha256: str | None = None
+    size_bytes: int | None = None
+    source_bucket: str | None = None
+    source_object: str | None = None
+    source_generation: str | None = None
+    registered_by: str | None = None
+    retired_reason: str | None = None
+    row_version: int = 1
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_champion(self) -> bool:
+        return self.status == Status.CHAMPION.value
+
+    @property
+    def is_retired(self) -> bool:
+        return self.status == Status.RETIRED.value
+
+    @property
+    def serves(self) -> bool:
+        """Whether a prediction worker loads this model."""
+        return self.enabled and not self.is_retired
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (dates as ISO strings)."""
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+    def state(self) -> dict[str, Any]:
+        """The fields an audit event records before → after."""
+        return {"enabled": self.enabled, "status": self.status, "retired_reason": self.retired_reason}
+
+
+@dataclass(frozen=True)
+class RegistryEvent:
+    """One row of ``model_registry_events``: who did what, when, why."""
+
+    event_id: str
+    model_id: str
+    action: str
+    actor: str
+    reason: str | None
+    before_json: str | None
+    after_json: str | None
+    occurred_at: datetime
+
+    @property
+    def before(self) -> dict[str, Any] | None:
+        return json.loads(self.before_json) if self.before_json else None
+
+    @property
+    def after(self) -> dict[str, Any] | None:
+        return json.loads(self.after_json) if self.after_json else None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One row of ``model_registry_rejections``: a model that could not enter."""
+
+    rejection_id: str
+    source_uri: str
+    source_bucket: str | None
+    source_object: str | None
+    source_generation: str | None
+    sha256: str | None
+    size_bytes: int | None
+    reason: str
+    error_type: str
+    actor: str
+    rejected_at: datetime
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+_BQ_TYPES = {str: "STRING", int: "INT64", float: "FLOAT64", bool: "BOOL", date: "DATE", datetime: "TIMESTAMP"}
+
+
+def bigquery_types(cls: type) -> dict[str, str]:
+    """Map each dataclass field to its BigQuery type, from the type hints.
+
+    Parameters carry types so that a NULL binds as the column's type on
+    BigQuery, which (unlike DuckDB) refuses an untyped NULL.
+    """
+    hints = typing.get_type_hints(cls)
+    result = {}
+    for f in fields(cls):
+        hint = hints[f.name]
+        if isinstance(hint, types.UnionType):
+            hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        result[f.name] = _BQ_TYPES[hint]
+    return result
+
+
+def from_row(cls: type, row: dict[str, Any]) -> Any:
+    """Build a dataclass from a row dict, ignoring columns it does not know."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in row.items() if k in names})

@@ -1,0 +1,233 @@
+"""The registration service: a ``.cbm`` in, a disabled registry row (or a rejection) out.
+
+Used by the finalize Cloud Function, ``modelctl register``, ``modelctl watch``
+and training. Idempotent: the same object generation, or the same bytes, never
+make a second row or a second audit event. A permanent problem is recorded as a
+rejection and raised as ``InvalidModel``/``Conflict``; nothing else is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import NoReturn
+
+from common.errors import AppError, Conflict, InvalidModel, NotFound, TransientError
+from common.registry.model import ModelRecord, Rejection, Status
+from common.registry.naming import model_id, with_suffix
+from common.registry.service import RegistryService
+from common.registry.validation import ModelFacts, read_facts
+from common.storage import Bucket, StoredObject, sha256_hex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    outcome: str  # "registered" | "already_registered" | "reregistered"
+    record: ModelRecord
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome != "already_registered"
+
+
+class RegistrationService:
+    """Turns model objects into registry rows under the registry's rules."""
+
+    def __init__(self, registry: RegistryService, bucket: Bucket, max_bytes: int) -> None:
+        self.registry = registry
+        self.store = registry.store
+        self.bucket = bucket
+        self.max_bytes = max_bytes
+
+    # -- entry points --------------------------------------------------------------------
+    def register_object(self, name: str, generation: str | None = None, size: int | None = None) -> RegistrationResult:
+        """Register ``name`` from the models bucket (the finalize event's path)."""
+        uri = self.bucket.uri(name)
+        if generation is not None:
+            existing = self.store.find_by_source(self.bucket.name, name, generation)
+            if existing is not None:
+                return RegistrationResult("already_registered", existing)
+        if size is not None and size > self.max_bytes:
+            self._reject(uri, None, InvalidModel(self._too_big(size)), generation, size)
+        data, info = self.bucket.read(name, max_bytes=self.max_bytes)
+        if generation is not None and info.generation != str(generation):
+            # A newer upload replaced this generation; its own event will register it.
+            raise NotFound(f"{uri} generation {generation} is gone (now {info.generation}); nothing to register")
+        if info.size > self.max_bytes:
+            self._reject(uri, info, InvalidModel(self._too_big(info.size)), info.generation, info.size)
+        return self.register_bytes(data, info)
+
+    def register_file(self, path: Path) -> RegistrationResult:
+        """Validate a local file, copy it into the bucket at its canonical place, register it.
+
+        Nothing is copied unless the file is valid and its bytes are new.
+        """
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+        live = self._live_twin(sha256_hex(data))
+        if live is not None:
+            return RegistrationResult("already_registered", live)
+        uri = f"file://{path.resolve()}"
+        facts = self._facts_or_reject(data, uri, None, {}, path.name)
+        if facts.declared_id:
+            self._check_declared_id(facts.declared_id, sha256_hex(data), uri, None)
+        target = f"models/{facts.feature_set}/{facts.family}/{path.name}"
+        info = self.bucket.write(target, data, metadata={"registered_from": str(path)})
+        return self.register_bytes(data, info)
+
+    def _live_twin(self, sha: str) -> ModelRecord | None:
+        return next((m for m in self.store.find_by_sha(sha) if not m.is_retired), None)
+
+    def register_bytes(self, data: bytes, info: StoredObject) -> RegistrationResult:
+        """Register bytes that live at ``info`` in the bucket."""
+        sha = sha256_hex(data)
+        twins = self.store.find_by_sha(sha)
+        live = next((m for m in twins if not m.is_retired), None)
+        if live is not None:
+            log.info(
+                "identical bytes already registered as %s",
+                live.model_id,
+                extra={"model_id": live.model_id, "object": info.uri},
+            )
+            return RegistrationResult("already_registered", live)
+        facts = self._facts_or_reject(data, info.uri, info, info.metadata, info.name)
+        if twins:
+            return self._reregister(twins[0], info)
+        record = self._new_record(facts, sha, len(data), info)
+        return self._insert(record, info)
+
+    # -- steps ---------------------------------------------------------------------------
+    def _facts_or_reject(
+        self, data: bytes, uri: str, info: StoredObject | None, metadata: dict[str, str], name: str
+    ) -> ModelFacts:
+        if len(data) > self.max_bytes:
+            self._reject(uri, info, InvalidModel(self._too_big(len(data))), None, len(data))
+        try:
+            return read_facts(data, name, metadata)
+        except InvalidModel as exc:
+            self._reject(uri, info, exc, None, len(data), sha256_hex(data))
+            raise  # unreachable: _reject raises
+
+    def _new_record(self, facts: ModelFacts, sha: str, size: int, info: StoredObject) -> ModelRecord:
+        now = self.registry.clock()
+        return ModelRecord(
+            model_id=self._choose_id(facts, sha, info),
+            model_path=info.uri,
+            model_family=facts.family,
+            feature_set=facts.feature_set,
+            loss_function=facts.loss_function,
+            quantile_alpha=facts.quantile_alpha,
+            train_start=facts.train_start,
+            train_end=facts.train_end,
+            eval_start=facts.eval_start,
+            eval_end=facts.eval_end,
+            backtest_mae=facts.backtest_mae,
+            backtest_hit_rate_all=facts.backtest_hit_rate_all,
+            backtest_hit_rate_edge_3plus=facts.backtest_hit_rate_edge_3plus,
+            backtest_n_edge_3plus=facts.backtest_n_edge_3plus,
+            strengths_json=facts.strengths_json,
+            description=facts.description,
+            enabled=False,
+            status=Status.SHADOW.value,
+            sha256=sha,
+            size_bytes=size,
+            source_bucket=info.bucket,
+            source_object=info.name,
+            source_generation=info.generation,
+            registered_by=self.registry.actor,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _choose_id(self, facts: ModelFacts, sha: str, info: StoredObject) -> str:
+        if facts.declared_id:
+            self._check_declared_id(facts.declared_id, sha, info.uri, info)
+            return facts.declared_id
+        base = facts.legacy_id or model_id(facts.family, facts.train_start, facts.train_end)
+        return base if self.store.find(base) is None else with_suffix(base, sha)
+
+    def _check_declared_id(self, declared: str, sha: str, uri: str, info: StoredObject | None) -> None:
+        """The same id with different bytes is a conflict (same bytes never get here)."""
+        existing = self.store.find(declared)
+        if existing is not None and existing.sha256 != sha:
+            error = Conflict(
+                f"model id {declared} is already registered with different bytes "
+                f"(sha256 {(existing.sha256 or '?')[:12]}…, new {sha[:12]}…); "
+                "give the new model its own id, or retire the old one and re-register deliberately"
+            )
+            self._reject(uri, info, error, info.generation if info else None, info.size if info else None, sha)
+
+    def _insert(self, record: ModelRecord, info: StoredObject) -> RegistrationResult:
+        event = self.registry.new_event("registered", None, record, f"registered from {info.uri}")
+        try:
+            self.store.insert_model(record, event)
+        except Conflict as exc:
+            # A concurrent delivery of the same object won the race: that is success.
+            for twin in self.store.find_by_sha(record.sha256 or ""):
+                if not twin.is_retired:
+                    return RegistrationResult("already_registered", twin)
+            raise TransientError(f"registering {record.model_id} raced with another registration; retry") from exc
+        log.info(
+            "registered %s (disabled) from %s",
+            record.model_id,
+            info.uri,
+            extra={"model_id": record.model_id, "object": info.uri, "sha256": record.sha256},
+        )
+        self.registry.announce("registered", (record.model_id,), event.occurred_at)
+        return RegistrationResult("registered", self.store.get(record.model_id))
+
+    def _reregister(self, retired: ModelRecord, info: StoredObject) -> RegistrationResult:
+        now = self.registry.clock()
+        after = replace(
+            retired,
+            enabled=False,
+            status=Status.SHADOW.value,
+            retired_reason=None,
+            model_path=info.uri,
+            source_bucket=info.bucket,
+            source_object=info.name,
+            source_generation=info.generation,
+            registered_by=self.registry.actor,
+            updated_at=now,
+        )
+        event = self.registry.new_event("reregistered", retired, after, f"re-registered from {info.uri}")
+        self.store.reregister(retired, after, event)
+        self.registry.announce("reregistered", (retired.model_id,), now)
+        return RegistrationResult("reregistered", self.store.get(retired.model_id))
+
+    def _too_big(self, size: int) -> str:
+        return f"model file is {size:,} bytes, over the {self.max_bytes:,}-byte limit (MAX_MODEL_BYTES)"
+
+    def _reject(
+        self,
+        uri: str,
+        info: StoredObject | None,
+        error: AppError,
+        generation: str | None,
+        size: int | None,
+        sha: str | None = None,
+    ) -> NoReturn:
+        """Record why a model could not enter (once per object version), then raise."""
+        rejection = Rejection(
+            rejection_id=uuid.uuid4().hex,
+            source_uri=uri,
+            source_bucket=info.bucket if info else None,
+            source_object=info.name if info else None,
+            source_generation=(info.generation if info else generation),
+            sha256=sha,
+            size_bytes=size,
+            reason=str(error),
+            error_type=type(error).__name__,
+            actor=self.registry.actor,
+            rejected_at=self.registry.clock(),
+        )
+        if not self.store.has_rejection(rejection):
+            self.store.insert_rejection(rejection)
+        log.warning("rejected %s: %s", uri, error, extra={"object": uri, "reason": str(error)})
+        raise error

@@ -1,0 +1,194 @@
+"""Registry storage: SQL ↔ domain objects, migrations and the schema check.
+
+Rules (who may be promoted, single champion...) live in ``service.py``; this
+module only reads and writes rows through an engine, atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from common.errors import ConfigError, NotFound
+from common.registry import queries as q
+from common.registry.model import ModelRecord, RegistryEvent, Rejection, bigquery_types, from_row
+from common.sql import (
+    Engine,
+    Param,
+    Statement,
+    latest_migration_version,
+    migration_files,
+    open_engine,
+    split_statements,
+)
+
+log = logging.getLogger(__name__)
+
+_TYPES = {
+    ModelRecord: bigquery_types(ModelRecord),
+    RegistryEvent: bigquery_types(RegistryEvent),
+    Rejection: bigquery_types(Rejection),
+}
+
+
+def typed_params(obj: Any) -> dict[str, Param]:
+    """Every field of a domain object as a typed parameter."""
+    types = _TYPES[type(obj)]
+    return {f.name: Param(getattr(obj, f.name), types[f.name]) for f in fields(obj)}
+
+
+class RegistryStore:
+    """Reads and atomic writes of the registry tables on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> RegistryStore:
+        return cls(open_engine(url))
+
+    @property
+    def url(self) -> str:
+        return self.engine.url
+
+    # -- schema --------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        try:
+            rows = self.engine.query(q.SCHEMA_VERSION)
+        except ConfigError:
+            return 0
+        return int(rows[0]["version"] or 0)
+
+    def require_current_schema(self) -> None:
+        """Refuse to work on a schema older (or newer) than this code expects."""
+        have, want = self.schema_version(), latest_migration_version()
+        if have < want:
+            raise ConfigError(
+                f"registry {self.url} is at schema version {have}, this code needs {want}: run `modelctl migrate`"
+            )
+        if have > want:
+            raise ConfigError(
+                f"registry {self.url} is at schema version {have}, newer than this code ({want}): upgrade the code"
+            )
+
+    def migrate(self, now: datetime, target: int | None = None) -> list[str]:
+        """Apply the pending numbered migrations in order (up to ``target``); return their names."""
+        self.engine.apply_migration(0, "schema_migrations", [q.MIGRATIONS_TABLE_DDL])
+        current = self.schema_version()
+        applied = []
+        for version, name, path in migration_files():
+            if version <= current or (target is not None and version > target):
+                continue
+            statements = split_statements(path.read_text())
+            self.engine.apply_migration(version, name, statements)
+            self.engine.run_atomic([(q.RECORD_MIGRATION, {"version": version, "name": name, "applied_at": now})])
+            log.info("applied migration %s", name, extra={"migration": name, "registry": self.url})
+            applied.append(name)
+        return applied
+
+    # -- reads ---------------------------------------------------------------------------
+    def find(self, model_id: str) -> ModelRecord | None:
+        rows = self.engine.query(q.GET_MODEL, {"model_id": model_id})
+        return from_row(ModelRecord, rows[0]) if rows else None
+
+    def get(self, model_id: str) -> ModelRecord:
+        record = self.find(model_id)
+        if record is None:
+            raise NotFound(f"no model {model_id!r} in the registry (see `modelctl list`)")
+        return record
+
+    def list(self, family: str | None = None, enabled: bool | None = None) -> list[ModelRecord]:
+        params = {"family": Param(family, "STRING"), "enabled": Param(enabled, "BOOL")}
+        return [from_row(ModelRecord, r) for r in self.engine.query(q.LIST_MODELS, params)]
+
+    def find_by_sha(self, sha256: str) -> list[ModelRecord]:
+        return [from_row(ModelRecord, r) for r in self.engine.query(q.FIND_BY_SHA, {"sha256": sha256})]
+
+    def find_by_source(self, bucket: str, name: str, generation: str) -> ModelRecord | None:
+        params = {"bucket": bucket, "object": name, "generation": generation}
+        rows = self.engine.query(q.FIND_BY_SOURCE, params)
+        return from_row(ModelRecord, rows[0]) if rows else None
+
+    def events(self, model_id: str | None = None, until: datetime | None = None) -> list[RegistryEvent]:
+        params = {"model_id": Param(model_id, "STRING"), "until": Param(until, "TIMESTAMP")}
+        return [from_row(RegistryEvent, r) for r in self.engine.query(q.LIST_EVENTS, params)]
+
+    def champion_events_at(self, until: datetime) -> list[RegistryEvent]:
+        rows = self.engine.query(q.CHAMPION_AT, {"until": until})
+        return [from_row(RegistryEvent, r) for r in rows]
+
+    def rejections(self, limit: int = 50) -> list[Rejection]:
+        return [from_row(Rejection, r) for r in self.engine.query(q.LIST_REJECTIONS, {"limit": limit})]
+
+    def has_rejection(self, rejection: Rejection) -> bool:
+        params = {
+            "source_uri": rejection.source_uri,
+            "source_generation": Param(rejection.source_generation, "STRING"),
+            "sha256": Param(rejection.sha256, "STRING"),
+        }
+        return int(self.engine.query(q.FIND_REJECTION, params)[0]["n"]) > 0
+
+    # -- writes (each one atomic) --------------------------------------------------------
+    def insert_model(self, record: ModelRecord, event: RegistryEvent) -> None:
+        self.engine.run_atomic(
+            [
+                (q.GUARD_ABSENT, {"model_id": record.model_id}),
+                (q.GUARD_SHA_FREE, {"sha256": record.sha256 or ""}),
+                (q.INSERT_MODEL, typed_params(record)),
+                (q.INSERT_EVENT, typed_params(event)),
+            ]
+        )
+
+    def apply_changes(
+        self, changes: Sequence[tuple[ModelRecord, ModelRecord]], events: Sequence[RegistryEvent]
+    ) -> None:
+        """Write state changes (before, after) and their audit events in one unit."""
+        statements: list[Statement] = []
+        for before, after in changes:
+            statements.append((q.GUARD_VERSION, {"model_id": before.model_id, "row_version": before.row_version}))
+            statements.append(
+                (
+                    q.UPDATE_STATE,
+                    {
+                        "model_id": before.model_id,
+                        "row_version": before.row_version,
+                        "enabled": after.enabled,
+                        "status": after.status,
+                        "retired_reason": Param(after.retired_reason, "STRING"),
+                        "updated_at": after.updated_at,
+                    },
+                )
+            )
+        if any(after.is_champion for _, after in changes):
+            champion = next(after for _, after in changes if after.is_champion)
+            statements.append((q.GUARD_NO_OTHER_CHAMPION, {"model_id": champion.model_id}))
+        statements.extend((q.INSERT_EVENT, typed_params(e)) for e in events)
+        self.engine.run_atomic(statements)
+
+    def reregister(self, before: ModelRecord, after: ModelRecord, event: RegistryEvent) -> None:
+        params = {
+            "model_id": before.model_id,
+            "row_version": before.row_version,
+            "model_path": after.model_path,
+            "source_bucket": Param(after.source_bucket, "STRING"),
+            "source_object": Param(after.source_object, "STRING"),
+            "source_generation": Param(after.source_generation, "STRING"),
+            "registered_by": Param(after.registered_by, "STRING"),
+            "updated_at": after.updated_at,
+        }
+        self.engine.run_atomic(
+            [
+                (q.GUARD_VERSION, {"model_id": before.model_id, "row_version": before.row_version}),
+                (q.REREGISTER, params),
+                (q.INSERT_EVENT, typed_params(event)),
+            ]
+        )
+
+    def insert_rejection(self, rejection: Rejection) -> None:
+        self.engine.run_atomic([(q.INSERT_REJECTION, typed_params(rejection))])
+
+    def close(self) -> None:
+        self.engine.close()

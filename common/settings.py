@@ -1,0 +1,108 @@
+"""Settings, read once from the environment.
+
+Every knob has one environment variable; CLI options map onto the same names.
+Nothing deeper in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from common.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = REPO_ROOT / ".local"
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int_tuple(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        values = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole numbers, got {raw!r}") from None
+    if len(values) != len(default) or list(values) != sorted(values):
+        raise ConfigError(f"{name} must be {len(default)} increasing numbers, got {raw!r}")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, immutable configuration of one process."""
+
+    registry_url: str = f"duckdb://{LOCAL_DIR / 'registry.duckdb'}"  # duckdb:///abs/path
+    bucket_url: str = f"file://{LOCAL_DIR / 'bucket'}"  # file:///abs/path
+    slack_webhook_url: str | None = None
+    gcp_project: str = "local-project"
+    event_bus_url: str = "inprocess://"
+    registry_change_topic: str = "registry-change"
+    graded_games_topic: str = "graded-games"
+    max_event_age_seconds: int = 3 * 24 * 3600
+    max_model_bytes: int = 64 * 1024 * 1024
+    reminder_min_days: int = 10
+    reminder_levels: tuple[int, int, int] = (10, 14, 21)
+    reminder_silent_when_clear: bool = False
+    actor: str = field(default_factory=lambda: _default_actor())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: the process environment)."""
+        env = os.environ if env is None else env
+        base = cls()
+        levels = _int_tuple(env, "REMINDER_LEVEL_DAYS", base.reminder_levels)
+        return cls(
+            registry_url=env.get("MODEL_REGISTRY_URL") or base.registry_url,
+            bucket_url=env.get("MODEL_BUCKET_URL") or base.bucket_url,
+            slack_webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
+            gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or base.gcp_project,
+            event_bus_url=env.get("EVENT_BUS_URL") or base.event_bus_url,
+            registry_change_topic=env.get("REGISTRY_CHANGE_TOPIC") or base.registry_change_topic,
+            graded_games_topic=env.get("GRADED_GAMES_TOPIC") or base.graded_games_topic,
+            max_event_age_seconds=_int(env, "MAX_EVENT_AGE_SECONDS", base.max_event_age_seconds, 1),
+            max_model_bytes=_int(env, "MAX_MODEL_BYTES", base.max_model_bytes, 1),
+            reminder_min_days=_int(env, "REMINDER_MIN_DAYS", base.reminder_min_days, 1),
+            reminder_levels=levels,  # type: ignore[arg-type]
+            reminder_silent_when_clear=_bool(env, "REMINDER_SILENT_WHEN_CLEAR", False),
+            actor=env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor(),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (CLI options use this)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

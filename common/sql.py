@@ -1,0 +1,146 @@
+"""The SQL engines: one BigQuery-dialect source, run on DuckDB or BigQuery.
+
+Every query and migration in this project is written once, in BigQuery SQL with
+named ``@parameters``. ``DuckDBEngine`` transpiles it with sqlglot, so the
+embedded default runs production's SQL; ``BigQueryEngine`` sends it as written.
+
+An engine offers three primitives, and nothing else:
+
+* ``query(sql, params)`` → list of row dicts;
+* ``run_atomic([(sql, params), ...])`` → all statements or none; a guard
+  statement ``SELECT IF(cond, 0, ERROR('conflict: ...'))`` aborts the unit;
+* ``apply_migration(version, name, statements)`` → DDL/DML of one migration file.
+
+Engines are chosen by URL scheme and imported lazily, so a process that never
+touches BigQuery does not pay for importing its client.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from common.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+ENGINES: dict[str, str] = {
+    "duckdb": "common.sql_duckdb:DuckDBEngine",
+    "bigquery": "common.sql_bigquery:BigQueryEngine",
+}
+
+# ERROR('conflict: ...') raised by a guard statement surfaces with this prefix.
+GUARD_PREFIX = "conflict: "
+_PARAM = re.compile(r"@(\w+)")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter with an explicit BigQuery type (needed for NULLs)."""
+
+    value: Any
+    type: str
+
+
+Params = dict[str, Any]
+Statement = tuple[str, Params]
+
+
+class Engine(Protocol):
+    """What every SQL engine implements."""
+
+    url: str
+
+    def query(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]: ...
+
+    def run_atomic(self, statements: Sequence[Statement]) -> None: ...
+
+    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_engine(url: str) -> Engine:
+    """Open the engine for ``url``: ``duckdb:///path`` or ``bigquery://project/dataset``."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    target = ENGINES.get(scheme)
+    if target is None:
+        valid = ", ".join(f"{s}://" for s in sorted(ENGINES))
+        raise ConfigError(f"MODEL_REGISTRY_URL {url!r} has an unknown scheme; valid schemes: {valid}")
+    module_name, class_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(url)  # type: ignore[no-any-return]
+
+
+def infer_type(value: Any) -> str:
+    """The BigQuery type of a Python value (``Param`` carries it explicitly)."""
+    if isinstance(value, Param):
+        return value.type
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, datetime):
+        return "TIMESTAMP"
+    if isinstance(value, date):
+        return "DATE"
+    if isinstance(value, (list, tuple)):
+        return "ARRAY"
+    return "STRING"
+
+
+def plain(value: Any) -> Any:
+    """Unwrap a ``Param`` to its value."""
+    return value.value if isinstance(value, Param) else value
+
+
+def merge_statements(statements: Sequence[Statement]) -> tuple[list[str], Params]:
+    """Give each statement's parameters unique names so they can share one script."""
+    merged: Params = {}
+    texts = []
+    for index, (sql, params) in enumerate(statements):
+        prefix = f"s{index}_"
+        texts.append(_PARAM.sub(_renamer(prefix, set(params)), sql))
+        merged.update({prefix + k: v for k, v in params.items()})
+    return texts, merged
+
+
+def _renamer(prefix: str, names: set[str]) -> Any:
+    def rename(match: re.Match[str]) -> str:
+        return f"@{prefix}{match.group(1)}" if match.group(1) in names else match.group(0)
+
+    return rename
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
+    """The numbered ``NNN_name.sql`` files, in order."""
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        head = path.name.split("_", 1)[0]
+        if head.isdigit():
+            found.append((int(head), path.stem, path))
+    return found
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a migration file into statements (comments dropped, order kept)."""
+    import sqlglot
+
+    return [stmt.sql(dialect="bigquery") for stmt in sqlglot.parse(text, read="bigquery") if stmt is not None]
+
+
+def latest_migration_version(directory: Path = MIGRATIONS_DIR) -> int:
+    files = migration_files(directory)
+    return files[-1][0] if files else 0
+
+
+def rows_to_dicts(columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    cols = list(columns)
+    return [dict(zip(cols, row, strict=True)) for row in rows]

@@ -1,0 +1,153 @@
+"""The production engine: the same BigQuery SQL, sent through google-cloud-bigquery.
+
+URL: ``bigquery://PROJECT/DATASET`` (optionally ``?location=US`` and, for the
+local emulator, ``&endpoint=http://127.0.0.1:PORT`` which also switches to
+anonymous credentials).
+
+Atomic units run as one multi-statement script inside ``BEGIN TRANSACTION …
+COMMIT TRANSACTION``; BigQuery rolls the transaction back when any statement,
+including a guard's ``ERROR()``, fails. Migrations are not transactional on
+BigQuery (DDL never is), so every migration statement is idempotent and the
+version row is written only after all of them succeeded: a re-run converges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from common.errors import ConfigError, Conflict, TransientError
+from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain
+
+_ADD_COLUMN = re.compile(
+    r"^\s*ALTER\s+TABLE\s+`?(\w+)`?\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?\s+(\w+)\s*;?\s*$",
+    re.IGNORECASE,
+)
+_TRANSIENT_MARKERS = ("concurrent update", "could not serialize", "rate limit", "try again", "backenderror")
+QUERY_TIMEOUT_SECONDS = 60.0
+
+
+class BigQueryEngine:
+    """``bigquery://project/dataset[?location=L&endpoint=URL]``"""
+
+    def __init__(self, url: str) -> None:
+        parsed = urlparse(url)
+        dataset = parsed.path.strip("/")
+        if not parsed.netloc or not dataset or "/" in dataset:
+            raise ConfigError(f"MODEL_REGISTRY_URL {url!r} must look like bigquery://PROJECT/DATASET")
+        self.url = url
+        self.project = parsed.netloc
+        self.dataset = dataset
+        options = parse_qs(parsed.query)
+        self.location = options.get("location", [None])[0]
+        self.endpoint = options.get("endpoint", [None])[0]
+        self._client: Any = None
+
+    # -- client ------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from google.cloud import bigquery
+
+            kwargs: dict[str, Any] = {"project": self.project, "location": self.location}
+            if self.endpoint:
+                from google.auth.credentials import AnonymousCredentials
+
+                kwargs["credentials"] = AnonymousCredentials()
+                kwargs["client_options"] = {"api_endpoint": self.endpoint}
+            self._client = bigquery.Client(**kwargs)
+        return self._client
+
+    def _retries(self) -> dict[str, Any]:
+        from google.api_core.retry import Retry
+        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
+
+        # The client retries 5xx for ten minutes by default; a Cloud Function should
+        # fail fast and let the platform redeliver instead.
+        return {
+            "retry": DEFAULT_RETRY.with_timeout(20.0),
+            "job_retry": Retry(predicate=DEFAULT_JOB_RETRY._predicate, timeout=30.0),
+        }
+
+    def _params(self, params: Params) -> list[Any]:
+        from google.cloud import bigquery
+
+        result: list[Any] = []
+        for name, value in params.items():
+            kind, raw = infer_type(value), plain(value)
+            if kind == "ARRAY":
+                element = infer_type(raw[0]) if raw else "STRING"
+                result.append(bigquery.ArrayQueryParameter(name, element, list(raw)))
+            else:
+                result.append(bigquery.ScalarQueryParameter(name, kind, raw))
+        return result
+
+    def _run(self, sql: str, params: Params) -> list[dict[str, Any]]:
+        from google.api_core import exceptions as gexc
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig(
+            query_parameters=self._params(params), default_dataset=f"{self.project}.{self.dataset}"
+        )
+        try:
+            job = self.client.query(sql, job_config=config, **self._retries())
+            rows = job.result(timeout=QUERY_TIMEOUT_SECONDS)
+            return [dict(row.items()) for row in rows]
+        except gexc.GoogleAPICallError as exc:
+            raise self._translate(exc) from exc
+        except (gexc.RetryError, TimeoutError, ConnectionError, OSError) as exc:
+            raise TransientError(f"registry {self.url} is unreachable: {exc}") from exc
+
+    def _translate(self, exc: Exception) -> Exception:
+        from google.api_core import exceptions as gexc
+
+        text = str(exc)
+        if GUARD_PREFIX in text:
+            return Conflict(text.split(GUARD_PREFIX, 1)[1].split(";")[0].split(" at [")[0].strip())
+        if isinstance(exc, (gexc.ServerError, gexc.TooManyRequests)) or any(
+            m in text.lower() for m in _TRANSIENT_MARKERS
+        ):
+            return TransientError(f"registry {self.url} failed transiently: {text}")
+        if isinstance(exc, gexc.NotFound):
+            return ConfigError(f"{text} — run `modelctl migrate` against {self.url}")
+        return exc
+
+    # -- primitives ----------------------------------------------------------------------
+    def query(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        return self._run(sql, params or {})
+
+    def run_atomic(self, statements: Sequence[Statement]) -> None:
+        texts, merged = merge_statements(statements)
+        body = ";\n".join(t.strip().rstrip(";") for t in texts)
+        self._run(f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;", merged)
+
+    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
+        self.client.create_dataset(f"{self.project}.{self.dataset}", exists_ok=True)
+        for statement in statements:
+            match = _ADD_COLUMN.match(statement)
+            if match:
+                self._add_column(*match.groups())
+            else:
+                self._run(statement, {})
+
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        """``ALTER TABLE … ADD COLUMN IF NOT EXISTS`` through the tables API.
+
+        Same effect as the DDL on BigQuery, and it is the one form the local
+        emulator accepts, so production and tests share the path.
+        """
+        from google.cloud import bigquery
+
+        ref = f"{self.project}.{self.dataset}.{table}"
+        current = self.client.get_table(ref)
+        if any(f.name.lower() == column.lower() for f in current.schema):
+            return
+        current.schema = [*current.schema, bigquery.SchemaField(column, kind.upper(), mode="NULLABLE")]
+        self.client.update_table(current, ["schema"])
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,116 @@
+"""The embedded engine: BigQuery SQL transpiled by sqlglot, run on a DuckDB file.
+
+A connection is opened per operation and closed straight after, because DuckDB
+lets only one process hold a database file for writing: the CLI, ``modelctl
+watch`` and a local functions-framework process take turns instead of locking
+each other out. Within a process a lock serialises writers.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+
+from common.errors import ConfigError, Conflict, TransientError
+from common.sql import GUARD_PREFIX, Params, Statement, plain
+
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_DOLLAR = re.compile(r"\$(\w+)")
+LOCK_WAIT_SECONDS = 15.0
+
+
+@lru_cache(maxsize=512)
+def transpile(sql: str) -> str:
+    """BigQuery SQL → DuckDB SQL (cached: the same statements run all day)."""
+    return ";\n".join(sqlglot.transpile(sql, read="bigquery", write="duckdb"))
+
+
+class DuckDBEngine:
+    """``duckdb:///absolute/path/registry.duckdb``"""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        raw = url.split("://", 1)[1]
+        if not raw or raw == "/":
+            raise ConfigError(f"MODEL_REGISTRY_URL {url!r} names no file; use duckdb:///path/to/registry.duckdb")
+        self.path = Path(raw)
+        with _LOCKS_GUARD:
+            self._lock = _LOCKS.setdefault(str(self.path.resolve()), threading.RLock())
+
+    # -- connection handling -------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            con = self._open_with_retry()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                yield con
+            finally:
+                con.close()
+
+    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the registry folder for {self.url}: {exc}") from exc
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise TransientError(f"registry {self.url} is busy or unreadable: {exc}") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    # -- primitives ----------------------------------------------------------------------
+    def query(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        with self._connect() as con:
+            cursor = self._execute(con, sql, params or {})
+            columns = [d[0] for d in cursor.description or []]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def run_atomic(self, statements: Sequence[Statement]) -> None:
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for sql, params in statements:
+                    self._execute(con, sql, params)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
+        self.run_atomic([(s, {}) for s in statements])
+
+    def close(self) -> None:  # connections are per operation
+        return None
+
+    # -- helpers -------------------------------------------------------------------------
+    def _execute(self, con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
+        text = transpile(sql)
+        wanted = set(_DOLLAR.findall(text))
+        bound = {k: plain(v) for k, v in params.items() if k in wanted}
+        try:
+            return con.execute(text, bound) if bound else con.execute(text)
+        except duckdb.InvalidInputException as exc:
+            message = str(exc)
+            if GUARD_PREFIX in message:
+                raise Conflict(message.split(GUARD_PREFIX, 1)[1].strip()) from None
+            raise
+        except duckdb.CatalogException as exc:
+            raise ConfigError(f"{exc} — run `modelctl migrate` against {self.url}") from exc
+        except duckdb.TransactionException as exc:
+            raise TransientError(f"registry write conflicted with another writer, retry: {exc}") from exc

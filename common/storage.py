@@ -1,0 +1,184 @@
+"""Model buckets, chosen by URL: ``file:///dir`` (the default) or ``gs://bucket``.
+
+Both give the same small interface: read an object with its generation and
+metadata, write one (optionally only if absent), list by prefix. Object names
+are checked once here, so ``../`` or absolute names never reach a file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from common.errors import ConfigError, InvalidEvent, NotFound, TransientError
+
+BUCKETS: dict[str, str] = {"file": "common.storage:FileBucket", "gs": "common.storage:GcsBucket"}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's identity and properties (no content)."""
+
+    bucket: str
+    name: str
+    generation: str
+    size: int
+    uri: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class Bucket(Protocol):
+    url: str
+    name: str
+
+    def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]: ...
+
+    def write(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> StoredObject: ...
+
+    def list(self, prefix: str = "") -> list[StoredObject]: ...
+
+    def uri(self, name: str) -> str: ...
+
+
+def check_object_name(name: str) -> str:
+    """Refuse names that could escape a folder or confuse a path: ``..``, absolute, empty."""
+    if not isinstance(name, str) or not name or len(name) > 1024:
+        raise InvalidEvent(f"object name {name!r} is empty or too long")
+    if "\x00" in name or "\\" in name or name.startswith("/"):
+        raise InvalidEvent(f"object name {name!r} is absolute or has forbidden characters")
+    if any(part in ("", ".", "..") for part in PurePosixPath(name).parts) or "//" in name:
+        raise InvalidEvent(f"object name {name!r} contains '..' or empty path segments")
+    return name
+
+
+def open_bucket(url: str) -> Bucket:
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    target = BUCKETS.get(scheme)
+    if target is None:
+        valid = ", ".join(f"{s}://" for s in sorted(BUCKETS))
+        raise ConfigError(f"MODEL_BUCKET_URL {url!r} has an unknown scheme; valid schemes: {valid}")
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)(url)  # type: ignore[no-any-return]
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class FileBucket:
+    """A folder standing in for a bucket; metadata lives in ``.<name>.meta.json`` beside it."""
+
+    def __init__(self, url: str) -> None:
+        raw = url.split("://", 1)[1]
+        if not raw.startswith("/"):
+            raise ConfigError(f"MODEL_BUCKET_URL {url!r} must be file:///absolute/path")
+        self.url = url
+        self.root = Path(raw)
+        self.name = self.root.name
+
+    def path(self, name: str) -> Path:
+        return self.root / check_object_name(name)
+
+    def uri(self, name: str) -> str:
+        return f"file://{self.path(name)}"
+
+    def _meta_path(self, path: Path) -> Path:
+        return path.with_name(f".{path.name}.meta.json")
+
+    def info(self, name: str) -> StoredObject:
+        path = self.path(name)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise NotFound(f"no object {name!r} in {self.url}") from None
+        meta_path = self._meta_path(path)
+        metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return StoredObject(self.name, name, str(stat.st_mtime_ns), stat.st_size, self.uri(name), metadata)
+
+    def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
+        info = self.info(name)
+        if max_bytes is not None and info.size > max_bytes:
+            return b"", info
+        return self.path(name).read_bytes(), info
+
+    def write(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> StoredObject:
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if metadata:
+            self._meta_path(path).write_text(json.dumps(metadata, sort_keys=True))
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # readers never see a half-written model
+        return self.info(name)
+
+    def list(self, prefix: str = "") -> list[StoredObject]:
+        if not self.root.exists():
+            return []
+        found = []
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root).as_posix()
+            if path.is_file() and not path.name.startswith(".") and rel.startswith(prefix):
+                found.append(self.info(rel))
+        return found
+
+
+class GcsBucket:
+    """``gs://bucket`` through google-cloud-storage (honours STORAGE_EMULATOR_HOST)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = url.split("://", 1)[1].strip("/")
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"MODEL_BUCKET_URL {url!r} must be gs://BUCKET")
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from google.cloud import storage
+
+            self._client = storage.Client()
+        return self._client
+
+    def uri(self, name: str) -> str:
+        return f"gs://{self.name}/{check_object_name(name)}"
+
+    def _object(self, blob: Any) -> StoredObject:
+        return StoredObject(
+            self.name,
+            blob.name,
+            str(blob.generation),
+            int(blob.size or 0),
+            self.uri(blob.name),
+            dict(blob.metadata or {}),
+        )
+
+    def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
+        from google.api_core import exceptions as gexc
+
+        try:
+            blob = self.client.bucket(self.name).get_blob(check_object_name(name))
+            if blob is None:
+                raise NotFound(f"no object {name!r} in {self.url}")
+            info = self._object(blob)
+            if max_bytes is not None and info.size > max_bytes:
+                return b"", info
+            return blob.download_as_bytes(if_generation_match=blob.generation), info
+        except gexc.NotFound:
+            raise NotFound(f"no object {name!r} in {self.url}") from None
+        except (gexc.ServerError, gexc.TooManyRequests, ConnectionError, gexc.RetryError) as exc:
+            raise TransientError(f"bucket {self.url} unreachable: {exc}") from exc
+
+    def write(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> StoredObject:
+        blob = self.client.bucket(self.name).blob(check_object_name(name))
+        blob.metadata = metadata or None
+        blob.upload_from_string(data, content_type="application/octet-stream")
+        return self._object(blob)
+
+    def list(self, prefix: str = "") -> list[StoredObject]:
+        return [self._object(b) for b in self.client.list_blobs(self.name, prefix=prefix)]
