@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from common.cli import registry_cmds as reg
 from common.cli.render import err_console
@@ -20,6 +21,13 @@ from common.settings import Settings
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end as one line too, pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -28,9 +36,7 @@ def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="modelctl", description="Model registry and lifecycle for the NBA points models."
-    )
+    parser = _Parser(prog="modelctl", description="Model registry and lifecycle for the NBA points models.")
     parser.add_argument(
         "--registry-url", help="overrides MODEL_REGISTRY_URL (duckdb:///path or bigquery://project/dataset)"
     )

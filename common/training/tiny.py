@@ -63,8 +63,7 @@ def tiny_model_bytes(
     """
     from catboost import CatBoostRegressor
 
-    fs = get_feature_set(card.feature_set if card else "v9")
-    names = feature_names or list(fs.features)
+    names = feature_names or list(get_feature_set(card.feature_set if card else "v9").features)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(200, len(names)))
     y = 15 + 3 * x[:, 0] + rng.normal(size=200)

@@ -1,0 +1,48 @@
+# The model lifecycle system. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install everything (modelctl lands in .venv/bin)
+
+emulators: venv ## install the local stand-ins the suite needs (bqemulator in .venv-bqemu)
+	bash tests/support/install_bqemu.sh
+
+demo: venv ## run the whole lifecycle on the embedded default (no servers, no credentials)
+	$(BIN)/python -m common.demo
+
+test: venv emulators ## everything the suite needs, emulators included, then pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff and mypy
+	$(BIN)/ruff check common functions infra tests bench
+	$(BIN)/ruff format --check common functions infra tests bench
+	$(BIN)/mypy
+
+bench: venv ## run the benchmarks and print their figures
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge) in the background
+	$(BIN)/python -m infra.local.stack up
+
+stack-down: ## stop the emulator stack
+	$(BIN)/python -m infra.local.stack down
+
+clean: ## remove .local/ (the embedded registry and bucket)
+	rm -rf .local
+
+.PHONY: help venv emulators demo test lint bench stack-up stack-down clean

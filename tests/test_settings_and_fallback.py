@@ -1,0 +1,78 @@
+"""Settings are read once with named errors; the built-in list serves when the registry cannot."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from common.errors import ConfigError, TransientError
+from common.registry.fallback import builtin_models, load_serving_models
+from common.settings import LOCAL_DIR, Settings
+
+
+def test_defaults_point_at_the_repo_local_folder() -> None:
+    settings = Settings.from_env({})
+    assert settings.registry_url == f"duckdb://{LOCAL_DIR}/registry.duckdb"
+    assert settings.bucket_url == f"file://{LOCAL_DIR}/bucket"
+    assert settings.registry_url.startswith("duckdb:///") and settings.slack_webhook_url is None
+
+
+def test_environment_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            "MODEL_REGISTRY_URL": "bigquery://p/d",
+            "MODEL_BUCKET_URL": "gs://models",
+            "SLACK_WEBHOOK_URL": "https://hooks.example/x",
+            "MAX_MODEL_BYTES": "1000",
+            "REMINDER_LEVEL_DAYS": "7,10,20",
+            "REMINDER_SILENT_WHEN_CLEAR": "yes",
+        }
+    )
+    assert (settings.registry_url, settings.bucket_url) == ("bigquery://p/d", "gs://models")
+    assert settings.max_model_bytes == 1000 and settings.reminder_levels == (7, 10, 20)
+    assert settings.reminder_silent_when_clear is True
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MAX_MODEL_BYTES": "lots"}, "MAX_MODEL_BYTES must be a whole number"),
+        ({"MAX_EVENT_AGE_SECONDS": "0"}, "MAX_EVENT_AGE_SECONDS must be at least 1"),
+        ({"REMINDER_LEVEL_DAYS": "20,10,5"}, "REMINDER_LEVEL_DAYS must be 3 increasing numbers"),
+        ({"REMINDER_SILENT_WHEN_CLEAR": "maybe"}, "REMINDER_SILENT_WHEN_CLEAR must be true or false"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_registry_models_are_counted(caplog: pytest.LogCaptureFixture) -> None:
+    builtin = builtin_models()
+    caplog.set_level(logging.INFO)
+    result = load_serving_models(lambda: builtin)
+    assert (result.from_registry, result.from_builtin) == (len(builtin), 0)
+    assert f"Loaded {len(builtin)} models ({len(builtin)} from registry, 0 from built-in)" in caplog.text
+
+
+def test_builtin_list_serves_when_the_registry_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    def down() -> list[object]:
+        raise TransientError("registry bigquery://p/d is unreachable")
+
+    caplog.set_level(logging.INFO)
+    result = load_serving_models(down)
+    assert result.from_registry == 0 and result.from_builtin == len(result.models) >= 1
+    assert result.champion is not None and result.champion.model_id == "catboost_v9_train1102_0215"
+    assert f"Loaded {len(result.models)} models (0 from registry, {len(result.models)} from built-in)" in caplog.text
+    assert "registry unreadable" in caplog.text
+
+
+def test_builtin_list_skips_disabled_entries(tmp_path: Path) -> None:
+    path = tmp_path / "builtin.json"
+    entries = json.loads(Path("common/registry/builtin_models.json").read_text())
+    entries.append({**entries[0], "model_id": "catboost_v9_off", "enabled": False, "status": "shadow"})
+    path.write_text(json.dumps(entries))
+    assert [m.model_id for m in builtin_models(path)] == ["catboost_v9_train1102_0215"]
