@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+from common.eventbus import EventBus, open_bus
 from common.registry.registration import RegistrationService
-from common.registry.service import RegistryService
+from common.registry.service import RegistryChange, RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import open_bucket
 
 
-def open_registry(settings: Settings, check_schema: bool = True) -> RegistryService:
-    """The registry service on the engine ``MODEL_REGISTRY_URL`` names."""
+def open_registry(settings: Settings, check_schema: bool = True, bus: EventBus | None = None) -> RegistryService:
+    """The registry service on ``MODEL_REGISTRY_URL``; every committed change is published
+    to the registry-change topic of ``EVENT_BUS_URL``."""
     store = RegistryStore.open(settings.registry_url)
     if check_schema:
         store.require_current_schema()
-    return RegistryService(store, actor=settings.actor)
+    registry = RegistryService(store, actor=settings.actor)
+    registry.subscribe(change_publisher(settings, bus))
+    return registry
+
+
+def change_publisher(settings: Settings, bus: EventBus | None = None) -> object:
+    """A listener that announces registry changes on the registry-change topic."""
+    holder: list[EventBus] = [bus] if bus is not None else []
+
+    def publish(change: RegistryChange) -> None:
+        if not holder:
+            holder.append(open_bus(settings.event_bus_url, settings.gcp_project))
+        holder[0].publish(
+            settings.registry_change_topic,
+            {
+                "action": change.action,
+                "model_ids": list(change.model_ids),
+                "actor": change.actor,
+                "occurred_at": change.occurred_at.isoformat(),
+            },
+            {"action": change.action},
+        )
+
+    return publish
 
 
 def registration_service(settings: Settings, registry: RegistryService | None = None) -> RegistrationService:

@@ -7,10 +7,14 @@ are checked once here, so ``../`` or absolute names never reach a file system.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
 import json
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -38,11 +42,35 @@ class Bucket(Protocol):
 
     def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]: ...
 
-    def write(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> StoredObject: ...
+    def write(
+        self, name: str, data: bytes, metadata: dict[str, str] | None = None, if_generation_match: str | None = None
+    ) -> StoredObject:
+        """Write an object; with ``if_generation_match`` only if the current generation
+        is that one (``"0"``: only if absent), else ``PreconditionFailed``."""
+        ...
 
     def list(self, prefix: str = "") -> list[StoredObject]: ...
 
     def uri(self, name: str) -> str: ...
+
+
+class PreconditionFailed(TransientError):
+    """A conditional write lost a race; re-read and try again."""
+
+
+@contextmanager
+def _folder_lock(root: Path) -> Iterator[None]:
+    """Serialise conditional writes to a folder bucket across threads and processes."""
+    root.mkdir(parents=True, exist_ok=True)
+    with _THREAD_LOCK, open(root / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_THREAD_LOCK = threading.Lock()
 
 
 def check_object_name(name: str) -> str:
@@ -106,15 +134,22 @@ class FileBucket:
             return b"", info
         return self.path(name).read_bytes(), info
 
-    def write(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> StoredObject:
+    def write(
+        self, name: str, data: bytes, metadata: dict[str, str] | None = None, if_generation_match: str | None = None
+    ) -> StoredObject:
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if metadata:
-            self._meta_path(path).write_text(json.dumps(metadata, sort_keys=True))
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # readers never see a half-written model
-        return self.info(name)
+        with _folder_lock(self.root):
+            if if_generation_match is not None:
+                current = str(path.stat().st_mtime_ns) if path.exists() else "0"
+                if current != str(if_generation_match):
+                    raise PreconditionFailed(f"{self.uri(name)} is at generation {current}, not {if_generation_match}")
+            if metadata:
+                self._meta_path(path).write_text(json.dumps(metadata, sort_keys=True))
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # readers never see a half-written object
+            return self.info(name)
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         if not self.root.exists():
@@ -174,10 +209,20 @@ class GcsBucket:
         except (gexc.ServerError, gexc.TooManyRequests, ConnectionError, gexc.RetryError) as exc:
             raise TransientError(f"bucket {self.url} unreachable: {exc}") from exc
 
-    def write(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> StoredObject:
+    def write(
+        self, name: str, data: bytes, metadata: dict[str, str] | None = None, if_generation_match: str | None = None
+    ) -> StoredObject:
+        from google.api_core import exceptions as gexc
+
         blob = self.client.bucket(self.name).blob(check_object_name(name))
         blob.metadata = metadata or None
-        blob.upload_from_string(data, content_type="application/octet-stream")
+        match = int(if_generation_match) if if_generation_match is not None else None
+        try:
+            blob.upload_from_string(data, content_type="application/octet-stream", if_generation_match=match)
+        except gexc.PreconditionFailed as exc:
+            raise PreconditionFailed(f"{self.uri(name)} changed concurrently (generation {match})") from exc
+        except (gexc.ServerError, gexc.TooManyRequests, ConnectionError, gexc.RetryError) as exc:
+            raise TransientError(f"bucket {self.url} unreachable: {exc}") from exc
         return self._object(blob)
 
     def list(self, prefix: str = "") -> list[StoredObject]:

@@ -1,0 +1,167 @@
+"""Typed events: raw CloudEvents in, small frozen dataclasses out.
+
+Malformed input raises one ``InvalidEvent`` with a message a person can act on;
+handlers log it and acknowledge (redelivering a malformed event cannot help).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from common.errors import InvalidEvent
+from common.storage import check_object_name
+
+STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
+PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What every CloudEvent carries, whatever its payload."""
+
+    event_id: str
+    event_type: str
+    source: str
+    subject: str | None
+    time: datetime | None
+
+    def age_seconds(self, now: datetime | None = None) -> float | None:
+        if self.time is None:
+            return None
+        return ((now or datetime.now(UTC)) - self.time).total_seconds()
+
+
+@dataclass(frozen=True)
+class StorageObject:
+    """A finalized object in a bucket (Eventarc's storage CloudEvent data)."""
+
+    context: EventContext
+    bucket: str
+    name: str
+    generation: str
+    size: int
+    md5_hash: str | None = None
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PubSubMessage:
+    """A Pub/Sub message delivered as a messagePublished CloudEvent."""
+
+    context: EventContext
+    message_id: str
+    data: bytes
+    attributes: dict[str, str]
+    publish_time: datetime | None
+    subscription: str | None
+
+    def json(self) -> Any:
+        """The message data parsed as JSON (empty data → ``{}``)."""
+        if not self.data:
+            return {}
+        try:
+            return json.loads(self.data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidEvent(f"message {self.message_id} data is not JSON: {exc}") from None
+
+
+def event_context(event: Any, expected_type: str) -> EventContext:
+    """Check the CloudEvent's type and pull out its context attributes."""
+    try:
+        attrs = event.get_attributes()
+    except AttributeError:
+        raise InvalidEvent("not a CloudEvent") from None
+    event_type = attrs.get("type")
+    if event_type != expected_type:
+        raise InvalidEvent(f"unexpected event type {event_type!r}; this function handles {expected_type}")
+    event_id = attrs.get("id")
+    if not event_id:
+        raise InvalidEvent("CloudEvent has no id")
+    return EventContext(str(event_id), event_type, str(attrs.get("source", "")), attrs.get("subject"), _time(attrs))
+
+
+def _time(attrs: Any) -> datetime | None:
+    raw = attrs.get("time")
+    if not raw:
+        return None
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidEvent(f"CloudEvent time {raw!r} is not an RFC 3339 timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _data_dict(event: Any) -> dict[str, Any]:
+    data = event.get_data() if hasattr(event, "get_data") else None
+    if isinstance(data, (bytes, str)):
+        try:
+            data = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidEvent("CloudEvent data is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidEvent("CloudEvent data must be a JSON object")
+    return data
+
+
+def parse_storage_event(event: Any) -> StorageObject:
+    """A ``google.cloud.storage.object.v1.finalized`` CloudEvent → ``StorageObject``."""
+    from google.events.cloud.storage_v1 import StorageObjectData
+    from google.protobuf.json_format import ParseError
+
+    context = event_context(event, STORAGE_FINALIZED)
+    raw = _data_dict(event)
+    for key in ("bucket", "name"):
+        if not raw.get(key):
+            raise InvalidEvent(f"storage event {context.event_id} has no {key!r}")
+    try:
+        data = StorageObjectData.from_json(json.dumps(raw), ignore_unknown_fields=True)
+    except (ParseError, ValueError, TypeError) as exc:
+        raise InvalidEvent(f"storage event {context.event_id} data is malformed: {exc}") from None
+    if not data.generation:
+        raise InvalidEvent(f"storage event {context.event_id} has no generation")
+    return StorageObject(
+        context=context,
+        bucket=data.bucket,
+        name=check_object_name(data.name),
+        generation=str(data.generation),
+        size=int(data.size),
+        md5_hash=data.md5_hash or None,
+        content_type=data.content_type or None,
+        metadata=dict(data.metadata),
+    )
+
+
+def parse_pubsub_event(event: Any) -> PubSubMessage:
+    """A ``google.cloud.pubsub.topic.v1.messagePublished`` CloudEvent → ``PubSubMessage``."""
+    context = event_context(event, PUBSUB_PUBLISHED)
+    raw = _data_dict(event)
+    message = raw.get("message")
+    if not isinstance(message, dict):
+        raise InvalidEvent(f"Pub/Sub event {context.event_id} has no message object")
+    encoded = message.get("data", "")
+    if not isinstance(encoded, str):
+        raise InvalidEvent(f"Pub/Sub event {context.event_id} data must be a base64 string")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidEvent(f"Pub/Sub event {context.event_id} data is not valid base64") from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise InvalidEvent(f"Pub/Sub event {context.event_id} attributes must be an object")
+    publish_time = _time({"time": message.get("publishTime") or message.get("publish_time")})
+    return PubSubMessage(
+        context=context,
+        message_id=str(message.get("messageId") or message.get("message_id") or context.event_id),
+        data=data,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+        publish_time=publish_time,
+        subscription=raw.get("subscription"),
+    )

@@ -1,0 +1,20 @@
+"""Cloud Function `on_registry_change`.
+
+Registry-change message (Pub/Sub) → a new serving manifest that every worker reads.
+
+Thin handler: the event is parsed into a typed object and handed to one service in
+`common/`; `run_event` owns the retry contract (see common/handlers.py).
+"""
+
+from __future__ import annotations
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from common.events import parse_pubsub_event
+from common.handlers import rebuild_manifest, run_event
+
+
+@functions_framework.cloud_event
+def on_registry_change(cloud_event: CloudEvent) -> None:
+    run_event(cloud_event, parse_pubsub_event, rebuild_manifest)

@@ -1,0 +1,20 @@
+"""Cloud Function `retrain_reminder`.
+
+Nightly Cloud Scheduler message (Pub/Sub) → the per-family retrain reminder on Slack.
+
+Thin handler: the event is parsed into a typed object and handed to one service in
+`common/`; `run_event` owns the retry contract (see common/handlers.py).
+"""
+
+from __future__ import annotations
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from common.events import parse_pubsub_event
+from common.handlers import on_retrain_reminder, run_event
+
+
+@functions_framework.cloud_event
+def retrain_reminder(cloud_event: CloudEvent) -> None:
+    run_event(cloud_event, parse_pubsub_event, on_retrain_reminder)

@@ -1,0 +1,331 @@
+"""The Cloud Functions through functions-framework's own app, with Eventarc-shaped events."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from functions_framework import create_app
+
+from common.app import open_registry
+from common.manifest import MANIFEST_OBJECT, Manifest
+from common.registry.store import RegistryStore
+from common.settings import Settings
+from common.storage import FileBucket
+from common.training.tiny import tiny_card, tiny_model_bytes
+from tests.conftest import ModelFiles
+from tests.support.events import post, pubsub_event, storage_event
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def client(name: str) -> Any:
+    return create_app(name, str(ROOT / "functions" / name / "main.py"), "cloudevent").test_client()
+
+
+@pytest.fixture
+def migrated(isolated_env: Path) -> Settings:
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    from common.registry.service import RegistryService
+
+    store.migrate(RegistryService(store).clock())
+    return settings
+
+
+@pytest.fixture
+def bucket(migrated: Settings) -> FileBucket:
+    return FileBucket(migrated.bucket_url)
+
+
+def manifest(bucket: FileBucket) -> Manifest:
+    return Manifest.from_json(bucket.read(MANIFEST_OBJECT)[0])
+
+
+# -- register_model ------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_finalize_registers_a_disabled_model_and_rebuilds_the_manifest(
+    mode: str, migrated: Settings, bucket: FileBucket, model_files: ModelFiles
+) -> None:
+    info = bucket.write("models/v9/v9_q43/m.cbm", model_files.v9_q43)
+    response = post(client("register_model"), storage_event(bucket.name, info.name, info.generation, info.size), mode)
+    assert response.status_code == 200, response.data
+    models = open_registry(migrated).list()
+    assert [(m.model_id, m.enabled, m.status) for m in models] == [("catboost_v9_q43_train1102_0215", False, "shadow")]
+    assert models[0].source_generation == info.generation
+    assert manifest(bucket).models == ()  # registered disabled: nothing serves yet
+
+
+def test_non_cbm_objects_are_ignored(migrated: Settings, bucket: FileBucket) -> None:
+    info = bucket.write("notes/readme.txt", b"hello")
+    response = post(client("register_model"), storage_event(bucket.name, info.name, info.generation, info.size))
+    assert response.status_code == 200
+    assert open_registry(migrated).list() == []
+
+
+def test_fifty_concurrent_duplicate_deliveries_make_one_row(
+    migrated: Settings, bucket: FileBucket, model_files: ModelFiles
+) -> None:
+    info = bucket.write("models/v9/v9_mae/m.cbm", model_files.v9_mae)
+    event = storage_event(bucket.name, info.name, info.generation, info.size)
+    app = client("register_model")
+    barrier = threading.Barrier(50)
+
+    def deliver(_: int) -> int:
+        barrier.wait()
+        return post(app, event).status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        codes = list(pool.map(deliver, range(50)))
+    assert codes == [200] * 50
+    registry = open_registry(migrated)
+    assert len(registry.list()) == 1
+    assert [e.action for e in registry.store.events()] == ["registered"]
+
+
+def _hold_registry_lock(path: str, ready: Any, release: Any) -> None:
+    import duckdb
+
+    con = duckdb.connect(path)
+    ready.set()
+    release.wait(30)
+    con.close()
+
+
+def test_unreachable_registry_answers_500_for_redelivery(
+    migrated: Settings, bucket: FileBucket, model_files: ModelFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import common.sql_duckdb
+
+    monkeypatch.setattr(common.sql_duckdb, "LOCK_WAIT_SECONDS", 0.3)
+    info = bucket.write("models/m.cbm", model_files.v9_mae)
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_registry_lock, args=(migrated.registry_url.split("://", 1)[1], ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        response = post(client("register_model"), storage_event(bucket.name, info.name, info.generation, info.size))
+        assert response.status_code == 500
+    finally:
+        release.set()
+        holder.join(30)
+    response = post(client("register_model"), storage_event(bucket.name, info.name, info.generation, info.size))
+    assert response.status_code == 200
+    assert len(open_registry(migrated).list()) == 1
+
+
+# -- bad inputs: acknowledged (2xx), logged, nothing written --------------------------------
+def _storage_raw(bucket_name: str, data_changes: dict[str, Any]) -> Any:
+    event = storage_event(bucket_name, "models/x.cbm", "1", 10)
+    data = dict(event.get_data())
+    for key, value in data_changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    event.data = data
+    return event
+
+
+BAD_STORAGE = [
+    ("missing bucket", {"bucket": None}, "has no 'bucket'"),
+    ("missing name", {"name": None}, "has no 'name'"),
+    ("parent traversal", {"name": "models/../../etc/passwd.cbm"}, "contains '..'"),
+    ("absolute path", {"name": "/etc/passwd.cbm"}, "is absolute"),
+]
+
+
+@pytest.mark.parametrize(("label", "changes", "log_text"), BAD_STORAGE, ids=[c[0] for c in BAD_STORAGE])
+def test_bad_storage_events_are_acknowledged(
+    migrated: Settings, bucket: FileBucket, caplog: pytest.LogCaptureFixture, label: str, changes: dict, log_text: str
+) -> None:
+    response = post(client("register_model"), _storage_raw(bucket.name, changes))
+    assert response.status_code == 200
+    assert log_text in caplog.text
+    assert open_registry(migrated).list() == []
+
+
+def test_wrong_event_type_is_acknowledged(migrated: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    response = post(client("register_model"), pubsub_event("pubsub_registry_change.json"))
+    assert response.status_code == 200
+    assert "unexpected event type 'google.cloud.pubsub.topic.v1.messagePublished'" in caplog.text
+
+
+def test_non_cloudevent_request_is_refused_without_retry(migrated: Settings) -> None:
+    response = client("register_model").post("/", data="hello", headers={"Content-Type": "text/plain"})
+    assert 400 <= response.status_code < 500
+    assert open_registry(migrated).list() == []
+
+
+def test_zero_byte_and_oversize_models_become_rejections(
+    migrated: Settings, bucket: FileBucket, model_files: ModelFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_MODEL_BYTES", "1000")
+    app = client("register_model")
+    empty = bucket.write("models/empty.cbm", b"")
+    big = bucket.write("models/big.cbm", model_files.v9_mae)
+    for info in (empty, big):
+        assert post(app, storage_event(bucket.name, info.name, info.generation, info.size)).status_code == 200
+    registry = open_registry(migrated)
+    reasons = sorted(r.reason for r in registry.store.rejections())
+    assert len(reasons) == 2 and registry.list() == []
+    assert "empty (0 bytes)" in reasons[1] or "empty (0 bytes)" in reasons[0]
+    assert any("over the 1,000-byte limit (MAX_MODEL_BYTES)" in r for r in reasons)
+    # redelivery of the same bad object records nothing new
+    post(app, storage_event(bucket.name, empty.name, empty.generation, empty.size))
+    assert len(registry.store.rejections()) == 2
+
+
+def test_stale_events_are_dropped(migrated: Settings, bucket: FileBucket, model_files: ModelFiles, caplog) -> None:
+    info = bucket.write("models/m.cbm", model_files.v9_mae)
+    event = storage_event(bucket.name, info.name, info.generation, info.size, time="2020-01-01T00:00:00Z")
+    assert post(client("register_model"), event).status_code == 200
+    assert "over MAX_EVENT_AGE_SECONDS" in caplog.text
+    assert open_registry(migrated).list() == []
+
+
+@pytest.mark.parametrize(
+    ("raw_data", "log_text"),
+    [("%%% not base64 %%%", "not valid base64"), ("bm90IGpzb24=", "data is not JSON")],
+    ids=["bad base64", "non-JSON data"],
+)
+def test_bad_pubsub_messages_are_acknowledged(migrated: Settings, caplog, raw_data: str, log_text: str) -> None:
+    for name in ("on_registry_change", "retrain_reminder"):
+        fixture = "pubsub_registry_change.json" if name == "on_registry_change" else "pubsub_scheduler_reminder.json"
+        response = post(client(name), pubsub_event(fixture, raw_data=raw_data))
+        assert response.status_code == 200
+    assert log_text in caplog.text
+
+
+# -- on_registry_change ----------------------------------------------------------------------
+def test_registry_change_rebuilds_the_manifest_idempotently(
+    migrated: Settings, bucket: FileBucket, model_files: ModelFiles
+) -> None:
+    registry = open_registry(migrated)
+    from common.app import registration_service
+
+    service = registration_service(migrated, registry)
+    a = service.register_object(bucket.write("a.cbm", model_files.v9_mae).name).record.model_id
+    b = service.register_object(bucket.write("b.cbm", model_files.v12_mae).name).record.model_id
+    registry.enable(a)
+    registry.promote(a)
+    registry.enable(b)  # each change already rebuilt the manifest in-process
+    first = manifest(bucket)
+    assert first.champion == a and [m.model_id for m in first.models] == [a, b]
+    assert [m.role for m in first.models] == ["champion", "shadow"]
+    assert first.models[0].sha256 == registry.get(a).sha256
+    app = client("on_registry_change")
+    assert post(app, pubsub_event("pubsub_registry_change.json", {"action": "enabled"})).status_code == 200
+    assert manifest(bucket).generation == first.generation  # nothing changed: nothing rewritten
+    registry.disable(b)
+    second = manifest(bucket)
+    assert second.generation == first.generation + 1 and [m.model_id for m in second.models] == [a]
+
+
+# -- retrain_reminder ------------------------------------------------------------------------
+class SlackStub:
+    """A local incoming-webhook stand-in on 127.0.0.1 that can fail on purpose."""
+
+    def __init__(self, failures: int = 0) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stub = self
+        self.failures = failures
+        self.posts: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if stub.failures > 0:
+                    stub.failures -= 1
+                    self.send_response(500)
+                else:
+                    stub.posts.append(body)
+                    self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def stale_families(migrated: Settings, bucket: FileBucket) -> Settings:
+    from common.app import registration_service
+
+    registry = open_registry(migrated)
+    service = registration_service(migrated, registry)
+    specs = [("v9", "MAE", None, date(2026, 2, 15)), ("v9", "Quantile", 0.43, date(2026, 2, 10)),
+             ("v12_noveg", "MAE", None, date(2026, 2, 27))]
+    for seed, (fs, loss, alpha, end) in enumerate(specs):
+        data = tiny_model_bytes(tiny_card(fs, loss, alpha, date(2025, 11, 2), end), seed=seed)
+        registry.enable(service.register_object(bucket.write(f"m{seed}.cbm", data).name).record.model_id)
+    return migrated
+
+
+def test_reminder_lists_stale_families_once_per_day(
+    stale_families: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack = SlackStub(failures=1)  # the first attempt fails and is retried with backoff
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+    try:
+        app = client("retrain_reminder")
+        event = pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-01"})
+        assert post(app, event).status_code == 200
+        assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-01"})).status_code == 200
+    finally:
+        slack.close()
+    assert len(slack.posts) == 1
+    text = slack.posts[0]["text"]
+    assert "v9_q43: 19 days (overdue) → modelctl retrain --family v9_q43" in text
+    assert "v9_mae: 14 days (overdue) → modelctl retrain --family v9_mae" in text
+    assert "v12_noveg_mae" not in text  # 2 days: fresh
+    assert slack.posts[0]["blocks"][0]["type"] == "header"
+
+
+def test_reminder_raises_when_slack_keeps_failing_and_posts_on_redelivery(
+    stale_families: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack = SlackStub(failures=100)
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+    import common.notify
+
+    monkeypatch.setattr(common.notify.SlackPoster, "__init__", _fast_poster)
+    try:
+        app = client("retrain_reminder")
+        assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-02"})).status_code == 500
+        slack.failures = 0
+        assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-02"})).status_code == 200
+    finally:
+        slack.close()
+    assert len(slack.posts) == 1
+
+
+def _fast_poster(self: Any, webhook_url: str | None, attempts: int = 4, base_delay: float = 0.5) -> None:
+    self.webhook_url, self.attempts, self.base_delay = webhook_url, 2, 0.01
+
+
+def test_reminder_all_clear_and_silent_mode(migrated: Settings, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    app = client("retrain_reminder")
+    assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-03"})).status_code == 200
+    assert "all 0 active families are fresh" in caplog.text
+    monkeypatch.setenv("REMINDER_SILENT_WHEN_CLEAR", "true")
+    assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-04"})).status_code == 200
+    assert "silent" in caplog.text
