@@ -1,0 +1,108 @@
+"""End to end over the emulator stack, with the real functions.
+
+google-cloud-storage upload → fake-gcs-server → OBJECT_FINALIZE on the Pub/Sub
+emulator → Eventarc bridge → ``register_model`` (functions-framework) → disabled
+registry row → registry-change message → ``on_registry_change`` → serving
+manifest in the bucket. Then a CLI-style enable travels the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.app import open_registry
+from common.manifest import MANIFEST_OBJECT, Manifest
+from common.registry.service import RegistryService
+from common.registry.store import RegistryStore
+from common.settings import Settings
+from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
+from tests.conftest import ModelFiles
+from tests.support.stack_events import storage_client
+
+MISSING = missing_prerequisites()
+pytestmark = [
+    pytest.mark.emulator,
+    pytest.mark.skipif(bool(MISSING), reason=f"local emulator stack unavailable: {'; '.join(MISSING)}"),
+]
+BUCKET = "e2e-models"
+PROJECT = "local-project"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, str]]]:
+    workdir = tmp_path_factory.mktemp("e2e")
+    registry_url = f"duckdb://{workdir / 'registry.duckdb'}"
+    store = RegistryStore.open(registry_url)
+    store.migrate(RegistryService(store).clock())
+    env = {
+        "MODEL_REGISTRY_URL": registry_url,
+        "MODEL_BUCKET_URL": f"gs://{BUCKET}",
+        "EVENT_BUS_URL": f"pubsub://{PROJECT}",
+        "MODELCTL_ACTOR": "eventarc",
+    }
+    running = Stack.start(
+        functions=[
+            FunctionSpec("register_model", Path("functions/register_model")),
+            FunctionSpec("on_registry_change", Path("functions/on_registry_change")),
+        ],
+        subscriptions=[
+            PushSpec("register_model", trigger="storage"),
+            PushSpec("on_registry_change", topic="registry-change"),
+        ],
+        bucket=BUCKET,
+        workdir=workdir,
+        project=PROJECT,
+        env=env,
+    )
+    try:
+        yield running, {**running.env, **env}
+    finally:
+        running.stop()
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_upload_becomes_a_disabled_row_and_enable_reaches_the_manifest(
+    stack: tuple[Stack, dict[str, str]], model_files: ModelFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running, env = stack
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings.from_env()
+    bucket = storage_client(running.env).bucket(BUCKET)
+    blob = bucket.blob("models/v9/v9_q43/catboost_v9_q43.cbm")
+    blob.upload_from_string(model_files.v9_q43, if_generation_match=0)
+
+    registry = open_registry(settings)
+    rows = wait_for(lambda: registry.list(), what="the finalize event to register the model")
+    assert [(m.model_id, m.enabled, m.registered_by) for m in rows] == [
+        ("catboost_v9_q43_train1102_0215", False, "eventarc")
+    ]
+    assert rows[0].model_path == f"gs://{BUCKET}/models/v9/v9_q43/catboost_v9_q43.cbm"
+    assert rows[0].source_generation == str(blob.generation)
+
+    def manifest() -> Manifest | None:
+        stored = bucket.get_blob(MANIFEST_OBJECT)
+        return Manifest.from_json(stored.download_as_bytes()) if stored else None
+
+    first = wait_for(manifest, what="on_registry_change to write the manifest")
+    assert first.models == ()
+    registry.enable(rows[0].model_id)  # published to the emulator, pushed to on_registry_change
+    served = wait_for(lambda: (m := manifest()) and m.models and m, what="the manifest to list the enabled model")
+    assert served.generation > first.generation
+    assert [(m.model_id, m.sha256) for m in served.models] == [(rows[0].model_id, rows[0].sha256)]
+    assert os.environ["EVENT_BUS_URL"] == f"pubsub://{PROJECT}"
