@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import importlib.util
 import json
 import logging
@@ -59,6 +60,7 @@ def pubsub_cloud_event(topic_path: str, payload: dict[str, Any], attributes: dic
     return CloudEvent(attrs, data)
 
 
+@functools.cache
 def load_function(folder: str, target: str) -> Callable[[Any], Any]:
     """Import ``functions/<folder>/main.py`` the way functions-framework does."""
     path = FUNCTIONS_DIR / folder / "main.py"

@@ -323,11 +323,12 @@ def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
     other = tg[["game_id", "team_id", "pts", "poss"]].rename(
         columns={"team_id": "opp", "pts": "opp_pts", "poss": "opp_poss"}
     )
-    tg = tg.merge(other, on=["game_id", "opp"], how="left").sort_values(["team_id", "game_date"], kind="stable")
+    tg = tg.merge(other, on=["game_id", "opp"], how="left")
+    tg = tg.sort_values(["team_id", "game_date"], kind="stable").reset_index(drop=True)
     tg["win"] = (tg["pts"] > tg["opp_pts"]).astype(np.float64)
     tg["pace"] = (tg["poss"] + tg["opp_poss"]) / 2
     cum = tg.groupby(["team_id", "_season"], sort=False)[["pts", "poss", "opp_pts", "opp_poss", "win", "pace"]].cumsum()
-    n = tg.groupby(["team_id", "_season"], sort=False).cumcount() + 1
+    n = tg.groupby(["team_id", "_season"], sort=False).cumcount().astype(np.float64) + 1
     last10 = tg.groupby("team_id", sort=False)[["opp_pts", "opp_poss"]].rolling(10, min_periods=1).sum()
     return pd.DataFrame(
         {

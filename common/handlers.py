@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from common.app import open_registry, registration_service
 from common.errors import AppError, ConfigError, InvalidEvent, NotFound
 from common.events import PubSubMessage, StorageObject
-from common.log import setup_logging
 from common.manifest import publish_manifest
 from common.notify import SlackPoster, deliver_once
 from common.reminder import message, staleness
@@ -32,7 +31,6 @@ E = TypeVar("E", StorageObject, PubSubMessage)
 
 def run_event(raw: Any, parse: Callable[[Any], E], service: Callable[[E, Settings], str]) -> str:
     """Parse, age-check, run; acknowledge permanent failures, raise transient ones."""
-    setup_logging()
     settings = Settings.from_env()
     try:
         event = parse(raw)

@@ -33,14 +33,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def setup_logging(level: str | int = "INFO", stream: object = None) -> None:
-    """Install the JSON formatter on the root logger (idempotent)."""
+def setup_logging(level: str | int | None = None, stream: object = None) -> None:
+    """Install the JSON formatter on the root logger.
+
+    Without ``level`` this is a no-op when already installed, so a function module
+    imported inside the CLI (the in-process bus) keeps the CLI's quieter level.
+    """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_app_json", False):
-            root.removeHandler(handler)
+    ours = [h for h in root.handlers if getattr(h, "_app_json", False)]
+    if ours and level is None:
+        return
+    for handler in ours:
+        root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.setFormatter(JsonFormatter())
     handler._app_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level or "INFO")

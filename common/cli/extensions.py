@@ -10,3 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 REGISTRARS: list[Callable[[Any, Any], None]] = []
+
+
+def _load() -> None:
+    from common.cli import events_cmds
+
+    REGISTRARS.append(events_cmds.register)
+
+
+_load()

@@ -13,6 +13,9 @@ from cloudevents.http import CloudEvent
 
 from common.events import parse_pubsub_event
 from common.handlers import rebuild_manifest, run_event
+from common.log import setup_logging
+
+setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 
 
 @functions_framework.cloud_event
