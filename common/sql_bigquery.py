@@ -13,7 +13,6 @@ version row is written only after all of them succeeded: a re-run converges.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -21,10 +20,6 @@ from urllib.parse import parse_qs, urlparse
 from common.errors import ConfigError, Conflict, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain
 
-_ADD_COLUMN = re.compile(
-    r"^\s*ALTER\s+TABLE\s+`?(\w+)`?\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+`?(\w+)`?\s+(\w+)\s*;?\s*$",
-    re.IGNORECASE,
-)
 _TRANSIENT_MARKERS = ("concurrent update", "could not serialize", "rate limit", "try again", "backenderror")
 QUERY_TIMEOUT_SECONDS = 60.0
 
@@ -68,7 +63,7 @@ class BigQueryEngine:
         # fail fast and let the platform redeliver instead.
         return {
             "retry": DEFAULT_RETRY.with_timeout(20.0),
-            "job_retry": Retry(predicate=DEFAULT_JOB_RETRY._predicate, timeout=30.0),
+            "job_retry": Retry(predicate=DEFAULT_JOB_RETRY._predicate, timeout=10.0),
         }
 
     def _params(self, params: Params) -> list[Any]:
@@ -93,7 +88,7 @@ class BigQueryEngine:
         )
         try:
             job = self.client.query(sql, job_config=config, **self._retries())
-            rows = job.result(timeout=QUERY_TIMEOUT_SECONDS)
+            rows = job.result(timeout=QUERY_TIMEOUT_SECONDS, retry=self._retries()["retry"])
             return [dict(row.items()) for row in rows]
         except gexc.GoogleAPICallError as exc:
             raise self._translate(exc) from exc
@@ -126,26 +121,7 @@ class BigQueryEngine:
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
         self.client.create_dataset(f"{self.project}.{self.dataset}", exists_ok=True)
         for statement in statements:
-            match = _ADD_COLUMN.match(statement)
-            if match:
-                self._add_column(*match.groups())
-            else:
-                self._run(statement, {})
-
-    def _add_column(self, table: str, column: str, kind: str) -> None:
-        """``ALTER TABLE … ADD COLUMN IF NOT EXISTS`` through the tables API.
-
-        Same effect as the DDL on BigQuery, and it is the one form the local
-        emulator accepts, so production and tests share the path.
-        """
-        from google.cloud import bigquery
-
-        ref = f"{self.project}.{self.dataset}.{table}"
-        current = self.client.get_table(ref)
-        if any(f.name.lower() == column.lower() for f in current.schema):
-            return
-        current.schema = [*current.schema, bigquery.SchemaField(column, kind.upper(), mode="NULLABLE")]
-        self.client.update_table(current, ["schema"])
+            self._run(statement, {})
 
     def close(self) -> None:
         if self._client is not None:

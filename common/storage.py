@@ -227,3 +227,21 @@ class GcsBucket:
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         return [self._object(b) for b in self.client.list_blobs(self.name, prefix=prefix)]
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``gs://bucket/a/b.cbm`` → (``gs://bucket``, ``a/b.cbm``); ``file:///dir/a.cbm`` → (``file:///dir``, ``a.cbm``)."""
+    if uri.startswith("gs://"):
+        bucket, _, name = uri[len("gs://") :].partition("/")
+        return f"gs://{bucket}", name
+    if uri.startswith("file://"):
+        path = Path(uri[len("file://") :])
+        return f"file://{path.parent}", path.name
+    raise ConfigError(f"model path {uri!r} is neither gs:// nor file://")
+
+
+def read_uri(uri: str, max_bytes: int | None = None) -> bytes:
+    """The bytes at a model path (gs:// or file://)."""
+    bucket_url, name = split_uri(uri)
+    data, _ = open_bucket(bucket_url).read(name, max_bytes=max_bytes)
+    return data

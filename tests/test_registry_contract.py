@@ -165,7 +165,11 @@ def test_retired_never_serves_until_reregistered(registration: RegistrationServi
     with pytest.raises(InvalidArgument, match="needs a reason"):
         registry.retire(a, " ")
     retired = registry.retire(a, "underperformed champion by 5pp")
-    assert (retired.status, retired.enabled, retired.retired_reason) == ("retired", False, "underperformed champion by 5pp")
+    assert (retired.status, retired.enabled, retired.retired_reason) == (
+        "retired",
+        False,
+        "underperformed champion by 5pp",
+    )
     with pytest.raises(Conflict, match="retired models never serve again"):
         registry.enable(a)
     with pytest.raises(Conflict, match="retired and cannot be promoted"):

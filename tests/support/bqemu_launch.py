@@ -1,0 +1,143 @@
+"""Offline launcher for the ``bqemulator`` BigQuery emulator.
+
+Run with the emulator venv's interpreter, same arguments as the ``bqemulator``
+CLI::
+
+    .venv-bqemu/bin/python tests/support/bqemu_launch.py start --rest-port 9050
+
+bqemulator 1.4.0 runs ``INSTALL spatial; LOAD spatial`` at engine start and
+aborts when that fails (offline: "Failed to download extension ...").  It has
+no setting to turn this off (``BQEMU_ENABLE_FORMAT_EXTENSIONS=false`` only
+covers the ``avro`` extension, which this launcher also disables).  We replace
+``DuckDBEngine._load_spatial`` with a version that never downloads anything:
+it turns off DuckDB's extension auto-install (so no query can reach out to
+extensions.duckdb.org either) and only LOADs ``spatial`` if it is already
+installed locally.  Without it, GEOGRAPHY / ST_* queries fail; nothing else
+depends on it.
+
+Second patch (on by default, ``BQEMU_LAUNCH_SCRIPT_PARAMS=0`` turns it off):
+bqemulator does not pass a job's named query parameters to multi-statement
+scripts, so ``BEGIN TRANSACTION; INSERT ... VALUES (@k); COMMIT TRANSACTION;``
+fails with "Values were not provided for the following parameters: k",
+while BigQuery accepts it.  We bind them the way the emulator already binds
+script variables: each ``@name`` becomes a numbered placeholder (``@1``...,
+``$1`` in DuckDB) whose value comes from the job's parameters, NULLs cast to
+the declared type.
+
+This file must stay importable with the emulator venv only (no project
+imports).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+
+def _load_spatial_offline(self) -> None:  # type: ignore[no-untyped-def]
+    conn = self.connection
+    conn.execute("SET autoinstall_known_extensions = false")
+    with contextlib.suppress(Exception):  # GEOGRAPHY simply stays unavailable
+        conn.execute("LOAD spatial")  # local only; never downloads
+
+
+def _exit_with_parent() -> None:
+    """Stop when the process in ``$BQEMU_LAUNCH_PARENT_PID`` is gone.
+
+    The harness starts us in our own session, so a killed test run would
+    otherwise leave the emulator running.
+    """
+    parent = int(os.environ.get("BQEMU_LAUNCH_PARENT_PID") or 0)
+    if parent != os.getppid():
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:  # re-parented once the parent died
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+_SCRIPT_PARAMS: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
+    "bqemu_script_params", default=None
+)
+
+
+def _patch_script_parameters() -> None:
+    import sqlglot
+    from bqemulator.jobs import executor
+    from bqemulator.scripting import interpreter
+    from bqemulator.sql.parameters import _extract_value
+    from sqlglot import exp
+
+    run_query_body = executor._run_query_body
+    rewrite_vars = interpreter._rewrite_vars_to_params
+
+    async def _run_query_body(**kwargs: Any) -> Any:
+        token = _SCRIPT_PARAMS.set(kwargs.get("query_params") if kwargs.get("is_scripted") else None)
+        try:
+            return await run_query_body(**kwargs)
+        finally:
+            _SCRIPT_PARAMS.reset(token)
+
+    def _rewrite_vars_to_params(bq_sql: str, frames: Any) -> tuple[str, list[Any]]:
+        sql, values = rewrite_vars(bq_sql, frames)
+        named = {p["name"].lower(): p for p in _SCRIPT_PARAMS.get() or () if p.get("name")}
+        if not named or "@" not in sql:
+            return sql, values
+        try:
+            tree = sqlglot.parse_one(sql, read="bigquery")
+        except Exception:  # noqa: BLE001 - leave the statement as the emulator would
+            return sql, values
+        values = list(values)
+        slots: dict[str, int] = {}
+        for node in list(tree.find_all(exp.Parameter)):
+            inner = node.this
+            if isinstance(node.parent, exp.Parameter) or not isinstance(inner, exp.Var | exp.Identifier):
+                continue  # @@system variables
+            param = named.get(inner.name.lower())
+            if param is None:
+                continue
+            key = inner.name.lower()
+            if key not in slots:
+                values.append(_extract_value(param))
+                slots[key] = len(values)
+            placeholder: exp.Expression = exp.Placeholder(this=str(slots[key]))
+            bq_type = param.get("parameterType", {}).get("type", "")
+            if values[slots[key] - 1] is None and bq_type not in ("", "ARRAY", "STRUCT"):
+                with contextlib.suppress(Exception):
+                    placeholder = exp.Cast(this=placeholder, to=exp.DataType.build(bq_type, dialect="bigquery"))
+            node.replace(placeholder)
+        if not slots:
+            return sql, values
+        return tree.sql(dialect="bigquery"), values
+
+    executor._run_query_body = _run_query_body
+    interpreter._rewrite_vars_to_params = _rewrite_vars_to_params
+
+
+def main() -> None:
+    """Patch the spatial loader, then hand over to the bqemulator CLI."""
+    _exit_with_parent()
+    os.environ.setdefault("BQEMU_ENABLE_FORMAT_EXTENSIONS", "false")
+    os.environ.setdefault("BQEMU_TRACING_ENABLED", "false")
+
+    from bqemulator.storage.engine import DuckDBEngine
+
+    DuckDBEngine._load_spatial = _load_spatial_offline  # type: ignore[method-assign]
+    if os.environ.get("BQEMU_LAUNCH_SCRIPT_PARAMS", "1") != "0":
+        _patch_script_parameters()
+
+    from bqemulator.cli import main as cli_main
+
+    cli_main(prog_name="bqemulator")
+
+
+if __name__ == "__main__":
+    main()
