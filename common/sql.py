@@ -9,7 +9,9 @@ An engine offers three primitives, and nothing else:
 * ``query(sql, params)`` → list of row dicts;
 * ``run_atomic([(sql, params), ...])`` → all statements or none; a guard
   statement ``SELECT IF(cond, 0, ERROR('conflict: ...'))`` aborts the unit;
-* ``apply_migration(version, name, statements)`` → DDL/DML of one migration file.
+* ``apply_migration(version, name, statements)`` → DDL/DML of one migration file;
+* ``write_frame(table, frame, delete_where, params)`` / ``query_frame(sql, params)``
+  → bulk rows in and out as pandas DataFrames (season data, predictions, grades).
 
 Engines are chosen by URL scheme and imported lazily, so a process that never
 touches BigQuery does not pay for importing its client.
@@ -61,6 +63,14 @@ class Engine(Protocol):
     def run_atomic(self, statements: Sequence[Statement]) -> None: ...
 
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None: ...
+
+    def write_frame(
+        self, table: str, frame: Any, delete_where: str | None = None, params: Params | None = None
+    ) -> None:
+        """Replace the rows ``delete_where`` selects (all, without it) by ``frame``, atomically."""
+        ...
+
+    def query_frame(self, sql: str, params: Params | None = None) -> Any: ...
 
     def close(self) -> None: ...
 

@@ -118,6 +118,46 @@ class BigQueryEngine:
         body = ";\n".join(t.strip().rstrip(";") for t in texts)
         self._run(f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;", merged)
 
+    def write_frame(
+        self, table: str, frame: Any, delete_where: str | None = None, params: Params | None = None
+    ) -> None:
+        """Replace rows of ``table`` with ``frame`` atomically.
+
+        The frame is loaded (NDJSON load job) into a staging table, then one
+        transaction deletes the replaced rows and copies the staging rows in.
+        Streaming inserts are avoided on purpose: their buffer blocks DML.
+        """
+        import io
+        import uuid
+
+        from google.cloud import bigquery
+
+        target = self.client.get_table(f"{self.project}.{self.dataset}.{table}")
+        staging = f"{self.project}.{self.dataset}._staging_{table}_{uuid.uuid4().hex[:12]}"
+        body = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
+        config = bigquery.LoadJobConfig(
+            schema=[f for f in target.schema if f.name in set(frame.columns)],
+            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+            write_disposition="WRITE_TRUNCATE",
+        )
+        try:
+            self.client.load_table_from_file(io.BytesIO(body.encode()), staging, job_config=config).result()
+            columns = ", ".join(frame.columns)
+            self.run_atomic(
+                [
+                    (f"DELETE FROM {table} WHERE {delete_where or 'TRUE'}", params or {}),
+                    (f"INSERT INTO {table} ({columns}) SELECT {columns} FROM `{staging}`", {}),
+                ]
+            )
+        finally:
+            self.client.delete_table(staging, not_found_ok=True)
+
+    def query_frame(self, sql: str, params: Params | None = None) -> Any:
+        """A query's result as a pandas DataFrame (no db-dtypes needed)."""
+        import pandas as pd
+
+        return pd.DataFrame(self._run(sql, params or {}))
+
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
         self.client.create_dataset(f"{self.project}.{self.dataset}", exists_ok=True)
         for statement in statements:

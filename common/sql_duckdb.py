@@ -92,6 +92,33 @@ class DuckDBEngine:
                 raise
             con.execute("COMMIT")
 
+    def write_frame(
+        self, table: str, frame: Any, delete_where: str | None = None, params: Params | None = None
+    ) -> None:
+        """Replace rows of ``table`` with ``frame`` atomically.
+
+        ``delete_where`` (BigQuery SQL, with ``params``) says which rows the frame
+        replaces; without it the whole table is replaced.
+        """
+        columns = ", ".join(frame.columns)
+        with self._connect() as con:
+            con.register("_incoming_frame", frame)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                self._execute(con, f"DELETE FROM {table} WHERE {delete_where or 'TRUE'}", params or {})
+                con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming_frame")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("_incoming_frame")
+            con.execute("COMMIT")
+
+    def query_frame(self, sql: str, params: Params | None = None) -> Any:
+        """A query's result as a pandas DataFrame."""
+        with self._connect() as con:
+            return self._execute(con, sql, params or {}).fetchdf()
+
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
         self.run_atomic([(s, {}) for s in statements])
 
