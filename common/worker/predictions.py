@@ -1,0 +1,34 @@
+"""Slate features in, ``player_prop_predictions`` rows out."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from common.errors import NotFound
+from common.settings import Settings
+from common.sql import open_engine
+
+PREDICTIONS_TABLE = "player_prop_predictions"
+
+
+def slate_features(settings: Settings, game_date: date) -> pd.DataFrame:
+    """Features for every player expected to play on ``game_date``, one vectorised pass."""
+    from common.data.store import load_season
+    from common.features import build_feature_frame, slate_targets
+
+    season = load_season(open_engine(settings.registry_url))
+    targets = slate_targets(season, game_date)
+    if targets.empty:
+        raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
+    return build_feature_frame(season.player_games, season.betting_lines, season.teams, targets)
+
+
+def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame) -> None:
+    """Replace the date's predictions with ``rows`` in one transaction (re-runs never duplicate)."""
+    frame = rows.copy()
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    open_engine(settings.registry_url).write_frame(
+        PREDICTIONS_TABLE, frame, delete_where="game_date = @game_date", params={"game_date": game_date}
+    )

@@ -1,0 +1,140 @@
+"""Loaded models and the immutable serving set a worker swaps atomically.
+
+Model files are cached on local disk by sha256, so a model is downloaded once
+per machine; a file whose bytes do not match the manifest's sha256 is refused.
+Loading a new set reuses every already-loaded model with the same sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.errors import AppError, InvalidModel
+from common.feature_sets import get_feature_set
+from common.manifest import ManifestModel
+from common.storage import read_uri
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    """One model ready to score: its identity and the CatBoost object."""
+
+    model_id: str
+    role: str
+    model_family: str
+    feature_set: str
+    sha256: str
+    model: Any = field(compare=False, repr=False)
+    feature_names: tuple[str, ...] = ()
+
+    @property
+    def is_champion(self) -> bool:
+        return self.role == "champion"
+
+
+@dataclass(frozen=True)
+class ServingSet:
+    """What a worker serves at one moment. Never mutated: reloads build a new one."""
+
+    generation: int
+    source: str  # manifest | registry | cached manifest | built-in
+    models: tuple[ServingModel, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (model_id, reason)
+
+    @property
+    def champion(self) -> ServingModel | None:
+        return next((m for m in self.models if m.is_champion), None)
+
+    def by_feature_set(self) -> dict[str, list[ServingModel]]:
+        groups: dict[str, list[ServingModel]] = {}
+        for model in self.models:
+            groups.setdefault(model.feature_set, []).append(model)
+        return groups
+
+    def ack(self) -> dict[str, Any]:
+        """What this worker serves, for the reload acknowledgement."""
+        return {
+            "generation": self.generation,
+            "source": self.source,
+            "champion": self.champion.model_id if self.champion else None,
+            "models": {m.model_id: m.sha256 for m in self.models},
+            "skipped": dict(self.skipped),
+        }
+
+
+class ModelCache:
+    """``<dir>/<sha256>.cbm``: download once, verify always."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def fetch(self, entry: ManifestModel) -> bytes:
+        if not entry.sha256:
+            raise InvalidModel(f"{entry.model_id}: the manifest gives no sha256 to verify it against")
+        path = self.directory / f"{entry.sha256}.cbm"
+        if path.exists():
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == entry.sha256:
+                return data
+            path.unlink()  # a damaged cache entry: fetch again
+        data = read_uri(entry.model_path)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != entry.sha256:
+            raise InvalidModel(
+                f"{entry.model_id}: {entry.model_path} has sha256 {actual[:12]}…, manifest says {entry.sha256[:12]}…"
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return data
+
+
+def load_model(entry: ManifestModel, data: bytes) -> ServingModel:
+    from catboost import CatBoostError, CatBoostRegressor
+
+    model = CatBoostRegressor()
+    try:
+        model.load_model(blob=data)
+    except CatBoostError as exc:
+        raise InvalidModel(f"{entry.model_id}: not a readable CatBoost model ({str(exc).splitlines()[0]})") from None
+    names = tuple(model.feature_names_ or ())
+    expected = get_feature_set(entry.feature_set)
+    if len(names) != len(expected):
+        raise InvalidModel(f"{entry.model_id}: {len(names)} features, feature set {entry.feature_set} has {len(expected)}")
+    return ServingModel(
+        entry.model_id, entry.role, entry.model_family, entry.feature_set, entry.sha256 or "", model, names
+    )
+
+
+def build_serving_set(
+    entries: Iterable[ManifestModel],
+    generation: int,
+    source: str,
+    cache: ModelCache,
+    previous: ServingSet | None = None,
+) -> ServingSet:
+    """Load every entry (reusing ``previous`` models by sha256); skip bad ones with a reason."""
+    reuse = {m.sha256: m for m in previous.models} if previous else {}
+    models: list[ServingModel] = []
+    skipped: list[tuple[str, str]] = []
+    for entry in entries:
+        try:
+            old = reuse.get(entry.sha256 or "")
+            if old is not None:
+                models.append(ServingModel(entry.model_id, entry.role, entry.model_family, entry.feature_set,
+                                           old.sha256, old.model, old.feature_names))
+            else:
+                models.append(load_model(entry, cache.fetch(entry)))
+        except (AppError, OSError) as exc:
+            log.error("skipping model %s: %s", entry.model_id, exc, extra={"model_id": entry.model_id})
+            skipped.append((entry.model_id, str(exc)))
+    return ServingSet(generation, source, tuple(models), tuple(skipped))

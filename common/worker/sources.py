@@ -1,0 +1,89 @@
+"""Where a worker learns what to serve, in order of preference.
+
+1. the serving manifest in the models bucket (what ``on_registry_change`` writes);
+2. the registry itself (when no manifest was written yet);
+3. the last manifest this worker cached on disk;
+4. the built-in list (``common/registry/builtin_models.json``).
+
+The log names the source and the counts: ``Loaded N models (X from registry,
+Y from built-in)``, where manifest and cached manifest count as registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import AppError
+from common.manifest import Manifest, ManifestModel, build_models, read_manifest
+from common.registry.fallback import builtin_models
+from common.settings import Settings
+from common.storage import open_bucket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The models to serve and where the list came from."""
+
+    generation: int
+    source: str
+    entries: tuple[ManifestModel, ...]
+
+
+def cached_manifest_path(cache_dir: Path) -> Path:
+    return cache_dir / "last-manifest.json"
+
+
+def current_generation(settings: Settings) -> int | None:
+    """The manifest's generation, cheaply (None if unreadable or absent)."""
+    try:
+        manifest, _ = read_manifest(open_bucket(settings.bucket_url))
+    except (AppError, OSError):
+        return None
+    return manifest.generation if manifest else None
+
+
+def resolve_plan(settings: Settings, cache_dir: Path) -> Plan:
+    """Walk the chain until a source answers; cache a good manifest on disk."""
+    try:
+        manifest, _ = read_manifest(open_bucket(settings.bucket_url))
+        if manifest is not None:
+            _remember(manifest, cache_dir)
+            return _counted(Plan(manifest.generation, "manifest", manifest.models))
+        from common.app import open_registry
+
+        records = open_registry(settings).list(enabled=True)
+        return _counted(Plan(0, "registry", build_models(records)))
+    except (AppError, OSError) as exc:
+        log.error("manifest and registry unreadable: %s", exc, extra={"reason": str(exc)})
+    path = cached_manifest_path(cache_dir)
+    if path.exists():
+        try:
+            cached = Manifest.from_json(path.read_bytes())
+            return _counted(Plan(cached.generation, "cached manifest", cached.models))
+        except AppError as exc:
+            log.error("cached manifest unusable: %s", exc)
+    return _counted(Plan(-1, "built-in", build_models(builtin_models())))
+
+
+def _remember(manifest: Manifest, cache_dir: Path) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cached_manifest_path(cache_dir).with_suffix(".tmp")
+    tmp.write_text(manifest.to_json())
+    tmp.replace(cached_manifest_path(cache_dir))
+
+
+def _counted(plan: Plan) -> Plan:
+    from_builtin = len(plan.entries) if plan.source == "built-in" else 0
+    log.info(
+        "Loaded %d models (%d from registry, %d from built-in) via %s",
+        len(plan.entries),
+        len(plan.entries) - from_builtin,
+        from_builtin,
+        plan.source,
+        extra={"source": plan.source, "generation": plan.generation},
+    )
+    return plan

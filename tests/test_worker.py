@@ -1,0 +1,189 @@
+"""The prediction worker: feature-set mix, shadows never touch picks, fallback chain,
+corrupt models skipped, hot reload, and predictions in flight during reloads."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from common.app import open_registry, registration_service
+from common.data.synth import generate_season
+from common.feature_sets import V12_FEATURES
+from common.features import build_feature_frame, slate_targets
+from common.manifest import MANIFEST_OBJECT, Manifest
+from common.registry.service import RegistryService
+from common.registry.store import RegistryStore
+from common.settings import Settings
+from common.storage import FileBucket
+from common.training.tiny import tiny_card, tiny_model_bytes
+from common.worker.scoring import champion_picks, score_slate, signals
+from common.worker.serving import ServingSet
+from common.worker.worker import Worker
+
+SHUFFLED_V12 = list(V12_FEATURES)
+random.Random(3).shuffle(SHUFFLED_V12)
+
+
+@pytest.fixture(scope="module")
+def slate() -> pd.DataFrame:
+    season = generate_season(seed=11)
+    targets = slate_targets(season, date(2026, 1, 15))
+    return build_feature_frame(season.player_games, season.betting_lines, season.teams, targets)
+
+
+@pytest.fixture
+def settings(isolated_env: Path) -> Settings:
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    store.migrate(RegistryService(store).clock())
+    return settings
+
+
+def register(settings: Settings, name: str, data: bytes, enable: bool = True) -> str:
+    service = registration_service(settings)
+    model_id = service.register_object(service.bucket.write(name, data).name).record.model_id
+    if enable:
+        service.registry.enable(model_id)
+    return model_id
+
+
+@pytest.fixture
+def served(settings: Settings) -> dict[str, str]:
+    """A champion (v9) and shadows across all three feature sets, one with shuffled V12 names."""
+    ids = {
+        "v9": register(settings, "v9.cbm", tiny_model_bytes(tiny_card("v9"), seed=1)),
+        "v9_q43": register(settings, "q43.cbm", tiny_model_bytes(tiny_card("v9", "Quantile", 0.43), seed=2)),
+        "v12": register(settings, "v12.cbm", tiny_model_bytes(tiny_card("v12"), seed=3, feature_names=SHUFFLED_V12)),
+        "noveg": register(settings, "nv.cbm", tiny_model_bytes(tiny_card("v12_noveg"), seed=4)),
+    }
+    open_registry(settings).promote(ids["v9"])
+    return ids
+
+
+def worker(settings: Settings, tmp_path: Path) -> Worker:
+    w = Worker(settings, worker_id="w-test", cache_dir=tmp_path / "cache")
+    w.reload()
+    return w
+
+
+def test_every_enabled_model_scores_the_slate(
+    settings: Settings, served: dict[str, str], slate: pd.DataFrame, tmp_path: Path
+) -> None:
+    w = worker(settings, tmp_path)
+    assert w.current.source == "manifest" and w.current.champion.model_id == served["v9"]
+    serving, rows = w.score(slate)
+    assert len(rows) == len(slate) * 4
+    assert set(rows["system_id"]) == set(served.values())
+    by_model = {m.model_id: m for m in serving.models}
+    # V9 positional and V12 by name (in the model's own shuffled order) match raw CatBoost
+    v9 = by_model[served["v9"]]
+    raw_v9 = v9.model.predict(slate[list(v9.feature_names)].to_numpy(dtype="float32"))
+    got_v9 = rows[rows.system_id == served["v9"]]["predicted_points"].to_numpy()
+    assert got_v9 == pytest.approx(raw_v9)
+    v12 = by_model[served["v12"]]
+    assert list(v12.feature_names) == SHUFFLED_V12
+    raw_v12 = v12.model.predict(slate[SHUFFLED_V12].astype("float32"))
+    assert rows[rows.system_id == served["v12"]]["predicted_points"].to_numpy() == pytest.approx(raw_v12)
+    assert set(rows["recommendation"]) <= {"OVER", "UNDER", "PASS"}
+    no_line = rows[rows["line"].isna()]
+    assert (no_line["recommendation"] == "PASS").all()
+    assert set(signals(rows)["system_id"]) == set(served.values())
+
+
+def test_shadows_never_change_the_champions_picks(
+    settings: Settings, served: dict[str, str], slate: pd.DataFrame, tmp_path: Path
+) -> None:
+    full = worker(settings, tmp_path).current
+    alone = replace(full, models=tuple(m for m in full.models if m.is_champion))
+    fewer = replace(full, models=tuple(m for m in full.models if m.model_id != served["noveg"]))
+    picks = [champion_picks(score_slate(s, slate), served["v9"]).to_json().encode() for s in (full, alone, fewer)]
+    assert picks[0] == picks[1] == picks[2]
+    assert len(json.loads(picks[0])["player_id"]) > 0
+
+
+def test_fallback_chain_cached_manifest_then_builtin(
+    settings: Settings, served: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    w = worker(settings, tmp_path)
+    assert len(w.current.models) == 4
+    broken = replace(settings, bucket_url="gs://", registry_url="duckdb:///proc/nope/registry.duckdb")
+    cached = Worker(broken, cache_dir=tmp_path / "cache")
+    cached.reload()
+    assert cached.current.source == "cached manifest" and len(cached.current.models) == 4
+    assert "via cached manifest" in caplog.text
+    (tmp_path / "cache" / "last-manifest.json").unlink()
+    builtin = Worker(broken, cache_dir=tmp_path / "cache")
+    builtin.reload()
+    assert builtin.current.source == "built-in"
+    assert "Loaded 0 models (0 from registry, 0 from built-in)" in caplog.text or builtin.current.skipped
+    assert builtin.current.skipped[0][0] == "catboost_v9_train1102_0215"  # its gs:// file is unreachable here
+
+
+def test_corrupt_or_tampered_model_is_skipped_and_the_rest_serve(
+    settings: Settings, served: dict[str, str], tmp_path: Path, caplog
+) -> None:
+    bucket = FileBucket(settings.bucket_url)
+    bucket.write("q43.cbm", b"tampered bytes")  # same path, different bytes than the manifest's sha256
+    w = worker(settings, tmp_path)
+    assert [m for m, _ in w.current.skipped] == [served["v9_q43"]]
+    assert "sha256" in w.current.skipped[0][1] and served["v9_q43"] in caplog.text
+    assert len(w.current.models) == 3
+
+
+def test_hot_reload_within_two_seconds_without_restart(
+    settings: Settings, served: dict[str, str], tmp_path: Path
+) -> None:
+    w = worker(settings, tmp_path)
+    w.start_polling(interval=0.05)
+    try:
+        new_id = register(settings, "late.cbm", tiny_model_bytes(tiny_card("v12_noveg", "Quantile", 0.45), seed=9))
+        started = time.monotonic()
+        while new_id not in {m.model_id for m in w.current.models}:
+            assert time.monotonic() - started < 2.0, "worker did not reload within 2 s"
+            time.sleep(0.02)
+    finally:
+        w.stop()
+    manifest = Manifest.from_json(FileBucket(settings.bucket_url).read(MANIFEST_OBJECT)[0])
+    assert w.current.generation == manifest.generation
+    acks = RegistryStore.open(settings.registry_url).engine.query("SELECT * FROM worker_acks")
+    assert acks[0]["worker_id"] == "w-test" and acks[0]["generation"] == manifest.generation
+
+
+def test_predictions_in_flight_during_repeated_reloads(
+    settings: Settings, served: dict[str, str], slate: pd.DataFrame, tmp_path: Path
+) -> None:
+    w = worker(settings, tmp_path)
+    registry = open_registry(settings)
+    errors: list[BaseException] = []
+    results: list[tuple[ServingSet, pd.DataFrame]] = []
+    stop = threading.Event()
+
+    def predict_forever() -> None:
+        while not stop.is_set():
+            try:
+                results.append(w.score(slate))
+            except BaseException as exc:  # noqa: BLE001 - the test collects every failure
+                errors.append(exc)
+
+    threads = [threading.Thread(target=predict_forever) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(6):
+        (registry.disable if i % 2 == 0 else registry.enable)(served["noveg"])
+        w.reload()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) > 0
+    for serving, rows in results:  # each prediction used exactly one consistent set
+        assert set(rows["system_id"]) == {m.model_id for m in serving.models}
+    assert {len(s.models) for s, _ in results} <= {3, 4}
