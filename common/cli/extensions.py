@@ -13,9 +13,10 @@ REGISTRARS: list[Callable[[Any, Any], None]] = []
 
 
 def _load() -> None:
-    from common.cli import events_cmds
+    from common.cli import events_cmds, worker_cmds
 
     REGISTRARS.append(events_cmds.register)
+    REGISTRARS.append(worker_cmds.register)
 
 
 _load()

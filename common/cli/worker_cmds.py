@@ -1,0 +1,95 @@
+"""``modelctl predict`` and ``modelctl workers``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from typing import Any
+
+from common.cli import render
+from common.errors import InvalidArgument
+from common.settings import Settings
+from common.sql import open_engine
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
+    from common.worker.scoring import champion_picks, signals  # numpy/pandas/catboost: only when predicting
+    from common.worker.worker import Worker
+
+    worker = Worker(settings, worker_id="modelctl-predict")
+    worker.reload()
+    serving, rows = worker.predict_date(_date(args.date))
+    champion = serving.champion.model_id if serving.champion else None
+    picks = champion_picks(rows, champion)
+    summary = signals(rows)
+    if args.json:
+        render.print_json(
+            {
+                "generation": serving.generation,
+                "source": serving.source,
+                "champion": champion,
+                "rows": len(rows),
+                "picks": len(picks),
+                "signals": summary.to_dict(orient="records"),
+            }
+        )
+        return 0
+    render.console.print(
+        f"{args.date}: {len(rows)} prediction rows from {len(serving.models)} models "
+        f"(generation {serving.generation} via {serving.source}); champion {champion or 'none'}"
+    )
+    render.table("Signals per system_id", list(summary.columns), summary.itertuples(index=False))
+    render.table(
+        f"User-facing picks (champion only, top {min(args.top, len(picks))} of {len(picks)})",
+        ["game_id", "player_id", "pred", "line", "edge", "pick"],
+        [
+            (p.game_id, p.player_id, f"{p.predicted_points:.1f}", f"{p.line:.1f}", f"{p.edge:+.1f}", p.recommendation)
+            for p in picks.head(args.top).itertuples()
+        ],
+    )
+    return 0
+
+
+def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
+    rows = open_engine(settings.registry_url).query(
+        "SELECT worker_id, generation, source, champion, models_json, acked_at FROM worker_acks ORDER BY acked_at DESC"
+    )
+    if args.json:
+        render.print_json(rows)
+        return 0
+    render.table(
+        f"Workers ({len(rows)})",
+        ["worker", "generation", "source", "champion", "models (id: sha256)", "acknowledged (UTC)"],
+        [
+            (
+                r["worker_id"],
+                r["generation"],
+                r["source"],
+                r["champion"],
+                _models(r["models_json"]),
+                f"{r['acked_at']:%Y-%m-%d %H:%M:%S}",
+            )
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def _models(raw: str) -> str:
+    models: dict[str, Any] = json.loads(raw or "{}")
+    return ", ".join(f"{k}: {str(v)[:8]}" for k, v in models.items())
+
+
+def register(sub: argparse._SubParsersAction, add: Any) -> None:
+    p = add(sub, "predict", cmd_predict, "score a game date's slate with the champion and every shadow")
+    p.add_argument("--date", required=True, help="game date (YYYY-MM-DD)")
+    p.add_argument("--top", type=int, default=10, help="how many champion picks to show")
+    add(sub, "workers", cmd_workers, "what each prediction worker last acknowledged serving")

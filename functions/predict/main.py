@@ -1,0 +1,66 @@
+"""HTTP function `predict`: the prediction worker.
+
+`POST /` with `{"game_date": "YYYY-MM-DD"}` scores the date's slate with the champion
+and every shadow and stores one row per player per model. `GET /status` answers what
+this worker serves (the reload acknowledgement). The worker loads its models on the
+first request and then follows the serving manifest without restarting.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+import flask
+import functions_framework
+
+from common.errors import AppError
+from common.log import setup_logging
+from common.settings import Settings
+from common.worker.scoring import champion_picks, signals
+from common.worker.worker import Worker
+
+setup_logging()
+_lock = threading.Lock()
+_state: dict[str, Worker] = {}
+
+
+def _worker() -> Worker:
+    with _lock:
+        if "worker" not in _state:
+            worker = Worker(Settings.from_env())
+            worker.reload()
+            worker.start_polling()
+            _state["worker"] = worker
+        return _state["worker"]
+
+
+def _error(exc: AppError) -> tuple[dict[str, Any], int]:
+    status = 503 if exc.retryable else {2: 400, 3: 404, 4: 409}.get(exc.exit_code, 500)
+    return {"error": str(exc), "type": type(exc).__name__}, status
+
+
+@functions_framework.http
+def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
+    try:
+        worker = _worker()
+        if request.method == "GET":
+            return {"worker_id": worker.worker_id, **worker.current.ack()}, 200
+        body = request.get_json(silent=True) or {}
+        try:
+            game_date = date.fromisoformat(str(body.get("game_date", "")))
+        except ValueError:
+            return {"error": 'POST a JSON body like {"game_date": "2026-01-15"}'}, 400
+        serving, rows = worker.predict_date(game_date)
+    except AppError as exc:
+        return _error(exc)
+    champion = serving.champion.model_id if serving.champion else None
+    return {
+        "game_date": game_date.isoformat(),
+        "generation": serving.generation,
+        "champion": champion,
+        "rows": len(rows),
+        "picks": len(champion_picks(rows, champion)),
+        "signals": signals(rows).to_dict(orient="records"),
+    }, 200
