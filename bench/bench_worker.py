@@ -1,0 +1,195 @@
+"""Prediction worker benchmark: slate scoring vs the raw CatBoost floor, cold start,
+memory per model, and end-to-end reload latency with several worker processes.
+
+Run: .venv/bin/python bench/bench_worker.py   (about a minute on 2 cores)
+
+Ratios are measured within one run, interleaved, because the machines are shared
+and noisy; absolute milliseconds are only indicative.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.data.synth import generate_season  # noqa: E402
+from common.feature_sets import get_feature_set  # noqa: E402
+from common.features import build_training_frame, to_model_input  # noqa: E402
+from common.registry.modelfile import embed_card  # noqa: E402
+from common.training.tiny import tiny_card  # noqa: E402
+
+FAMILIES = [("v9", "MAE", None), ("v9", "Quantile", 0.43), ("v9", "Quantile", 0.45),
+            ("v12", "MAE", None), ("v12_noveg", "MAE", None), ("v12_noveg", "Quantile", 0.43)]  # fmt: skip
+N_MODELS, SLATE, REPEATS = 30, 500, 40
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def train_models(workdir: Path) -> list[tuple[Path, object]]:
+    """30 realistic models (300 trees, depth 6) across feature sets, trained on a synthetic season."""
+    from catboost import CatBoostRegressor
+
+    season = generate_season(seed=5)
+    frame = build_training_frame(season, date(2025, 11, 1), date(2026, 1, 31)).sample(8000, random_state=0)
+    files = []
+    for i in range(N_MODELS):
+        fs, loss, alpha = FAMILIES[i % len(FAMILIES)]
+        x = to_model_input(frame, fs)
+        cat_loss = f"Quantile:alpha={alpha}" if loss == "Quantile" else "MAE"
+        model = CatBoostRegressor(iterations=300, depth=6, loss_function=cat_loss, random_seed=i, verbose=0,
+                                  allow_writing_files=False, thread_count=2)
+        model.fit(x, frame["actual_points"].to_numpy())
+        if not get_feature_set(fs).by_name:
+            model.set_feature_names(list(get_feature_set(fs).features))
+        embed_card(model, tiny_card(fs, loss, alpha, date(2025, 11, 1 + i % 28), date(2026, 1, 31)))
+        path = workdir / f"m{i:02d}.cbm"
+        model.save_model(str(path))
+        files.append((path, frame))
+    return files
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    os.environ.update(MODEL_REGISTRY_URL=f"duckdb://{workdir / 'r.duckdb'}", MODEL_BUCKET_URL=f"file://{workdir / 'b'}",
+                      EVENT_BUS_URL="inprocess://", MODELCTL_ACTOR="bench")
+    from common.app import open_registry, registration_service
+    from common.log import setup_logging
+    from common.registry.service import RegistryService
+    from common.registry.store import RegistryStore
+    from common.settings import Settings
+
+    setup_logging("WARNING")
+    t0 = time.perf_counter()
+    files = train_models(workdir)
+    print(f"trained {len(files)} models in {time.perf_counter() - t0:.1f}s")
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    store.migrate(RegistryService(store).clock())
+    service = registration_service(settings)
+    ids = []
+    for path, _ in files:
+        ids.append(service.register_file(path).record.model_id)
+        service.registry.enable(ids[-1])
+    open_registry(settings).promote(ids[0])
+    slate = files[0][1].head(SLATE).reset_index(drop=True)
+    slate["game_date"] = slate["game_date"]
+    scoring(settings, workdir, slate)
+    cold_start(workdir)
+    reload_latency(settings, workdir, ids)
+
+
+def scoring(settings: object, workdir: Path, slate: object) -> None:
+    from catboost import Pool
+
+    from common.worker.scoring import score_slate
+    from common.worker.worker import Worker
+
+    before = rss_mb()
+    worker = Worker(settings, worker_id="bench", cache_dir=workdir / "cache")  # type: ignore[arg-type]
+    worker.reload()
+    serving = worker.current
+    per_model = (rss_mb() - before) / len(serving.models)
+    groups = serving.by_feature_set()
+    pools = {fs: Pool(np.ascontiguousarray(slate[list(ms[0].feature_names)].to_numpy(np.float32)))
+             for fs, ms in groups.items()}  # fmt: skip
+    jobs = [(m, pools[fs]) for fs, ms in groups.items() for m in ms]
+
+    def floor_two_threads() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda job: job[0].model.predict(job[1], thread_count=1), jobs))
+
+    def floor_sequential() -> None:
+        for served, pool in jobs:
+            served.model.predict(pool, thread_count=2)
+
+    routes = {"raw catboost, shared pools, 2 threads": floor_two_threads,
+              "raw catboost, shared pools, sequential thread_count=2": floor_sequential,
+              "worker score_slate (rows built)": lambda: score_slate(serving, slate)}  # fmt: skip
+    timings: dict[str, list[float]] = {name: [] for name in routes}
+    for _ in range(REPEATS):  # interleaved, so drift hits every route alike
+        for name, fn in routes.items():
+            start = time.perf_counter()
+            fn()
+            timings[name].append((time.perf_counter() - start) * 1000)
+    medians = {name: statistics.median(v) for name, v in timings.items()}
+    floor = min(medians["raw catboost, shared pools, 2 threads"],
+                medians["raw catboost, shared pools, sequential thread_count=2"])  # fmt: skip
+    print(f"\nslate {len(slate)} players x {len(serving.models)} models (median of {REPEATS}, interleaved)")
+    for name, value in medians.items():
+        print(f"  {name:55s} {value:7.1f} ms   {value / floor:4.2f}x floor")
+    print(f"memory per loaded model (RSS delta / models): {per_model:.2f} MB")
+
+
+def cold_start(workdir: Path) -> None:
+    code = (
+        "import time; t0=time.perf_counter();"
+        "from common.settings import Settings; from common.worker.worker import Worker;"
+        "import catboost; t1=time.perf_counter();"
+        f"w=Worker(Settings.from_env(), cache_dir=__import__('pathlib').Path('{workdir / 'cache'}'));"
+        "w.reload(); t2=time.perf_counter();"
+        "print(f'{len(w.current.models)} {t1-t0:.3f} {t2-t1:.3f}')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    n, imports, load = out.stdout.split()
+    print(f"\ncold start to serving {n} models (cache warm): {float(load):.3f}s after imports "
+          f"({float(imports):.3f}s of imports, {float(imports) + float(load):.3f}s in all)")
+
+
+WORKER_LOOP = """
+import sys, time
+from pathlib import Path
+from common.log import setup_logging
+from common.settings import Settings
+from common.worker.worker import Worker
+setup_logging("WARNING")
+w = Worker(Settings.from_env(), worker_id=sys.argv[1], cache_dir=Path(sys.argv[2]))
+w.reload(); w.start_polling(0.1)
+print("ready", w.current.generation, flush=True)
+last = w.current.generation
+while True:
+    if w.current.generation != last:
+        last = w.current.generation
+        print("serving", last, time.time(), flush=True)
+    time.sleep(0.005)
+"""
+
+
+def reload_latency(settings: object, workdir: Path, ids: list[str], workers: int = 3, rounds: int = 5) -> None:
+    from common.app import open_registry
+
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER_LOOP, f"w{i}", str(workdir / "cache")], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True) for i in range(workers)]  # fmt: skip
+    try:
+        for proc in procs:
+            proc.stdout.readline()  # type: ignore[union-attr]
+        registry = open_registry(settings)  # type: ignore[arg-type]
+        latencies = []
+        for i in range(rounds):
+            started = time.time()
+            (registry.disable if i % 2 == 0 else registry.enable)(ids[-1])
+            finished = [float(p.stdout.readline().split()[2]) for p in procs]  # type: ignore[union-attr]
+            latencies.append(max(finished) - started)
+        print(f"\nreload latency, registry change -> all {workers} workers serving the new set "
+              f"(poll 0.1 s): median {statistics.median(latencies):.3f}s, max {max(latencies):.3f}s over {rounds}")
+    finally:
+        for proc in procs:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
