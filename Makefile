@@ -37,7 +37,10 @@ bench: venv ## run the benchmarks and print their figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge) in the background
-	$(BIN)/python -m infra.local.stack up
+	$(BIN)/modelctl migrate
+	$(BIN)/python -m infra.local.stack up --skip-missing
+	@echo 'Use it from a shell with: eval "$$($(BIN)/python -m infra.local.stack env)"'
+
 
 stack-down: ## stop the emulator stack
 	$(BIN)/python -m infra.local.stack down
