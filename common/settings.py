@@ -38,6 +38,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -79,6 +92,8 @@ class Settings:
     reminder_min_days: int = 10
     reminder_levels: tuple[int, int, int] = (10, 14, 21)
     reminder_silent_when_clear: bool = False
+    model_cache_dir: str = str(LOCAL_DIR / "cache" / "models")
+    manifest_poll_seconds: float = 0.25
     actor: str = field(default_factory=lambda: _default_actor())
 
     @classmethod
@@ -100,6 +115,8 @@ class Settings:
             reminder_min_days=_int(env, "REMINDER_MIN_DAYS", base.reminder_min_days, 1),
             reminder_levels=levels,  # type: ignore[arg-type]
             reminder_silent_when_clear=_bool(env, "REMINDER_SILENT_WHEN_CLEAR", False),
+            model_cache_dir=env.get("MODEL_CACHE_DIR") or base.model_cache_dir,
+            manifest_poll_seconds=_float(env, "MANIFEST_POLL_SECONDS", base.manifest_poll_seconds),
             actor=env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor(),
         )
 

@@ -3,6 +3,7 @@ corrupt models skipped, hot reload, and predictions in flight during reloads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
@@ -19,6 +20,7 @@ from common.data.synth import generate_season
 from common.feature_sets import V12_FEATURES
 from common.features import build_feature_frame, slate_targets
 from common.manifest import MANIFEST_OBJECT, Manifest
+from common.registry.fallback import builtin_models
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
@@ -120,11 +122,20 @@ def test_fallback_chain_cached_manifest_then_builtin(
     assert cached.current.source == "cached manifest" and len(cached.current.models) == 4
     assert "via cached manifest" in caplog.text
     (tmp_path / "cache" / "last-manifest.json").unlink()
+    # The checked-in list points at gs://; here it points at a local copy of a known-good file.
+    known_good = tmp_path / "known_good.cbm"
+    known_good.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=1))
+    entries = json.loads(Path("common/registry/builtin_models.json").read_text())
+    entries[0].update(model_path=f"file://{known_good}", sha256=hashlib.sha256(known_good.read_bytes()).hexdigest())
+    builtin_json = tmp_path / "builtin.json"
+    builtin_json.write_text(json.dumps(entries))
+    monkeypatch.setattr("common.worker.sources.builtin_models", lambda: builtin_models(builtin_json))
     builtin = Worker(broken, cache_dir=tmp_path / "cache")
     builtin.reload()
     assert builtin.current.source == "built-in"
-    assert "Loaded 0 models (0 from registry, 0 from built-in)" in caplog.text or builtin.current.skipped
-    assert builtin.current.skipped[0][0] == "catboost_v9_train1102_0215"  # its gs:// file is unreachable here
+    assert [m.model_id for m in builtin.current.models] == ["catboost_v9_train1102_0215"]
+    assert builtin.current.champion is not None
+    assert "Loaded 1 models (0 from registry, 1 from built-in)" in caplog.text
 
 
 def test_corrupt_or_tampered_model_is_skipped_and_the_rest_serve(

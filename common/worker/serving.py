@@ -78,7 +78,13 @@ class ModelCache:
 
     def fetch(self, entry: ManifestModel) -> bytes:
         if not entry.sha256:
-            raise InvalidModel(f"{entry.model_id}: the manifest gives no sha256 to verify it against")
+            # Only legacy built-in entries lack a hash (registered models always have one).
+            log.warning(
+                "%s has no sha256 to verify against; loading it unverified",
+                entry.model_id,
+                extra={"model_id": entry.model_id},
+            )
+            return read_uri(entry.model_path)
         path = self.directory / f"{entry.sha256}.cbm"
         if path.exists():
             data = path.read_bytes()
@@ -109,7 +115,9 @@ def load_model(entry: ManifestModel, data: bytes) -> ServingModel:
     names = tuple(model.feature_names_ or ())
     expected = get_feature_set(entry.feature_set)
     if len(names) != len(expected):
-        raise InvalidModel(f"{entry.model_id}: {len(names)} features, feature set {entry.feature_set} has {len(expected)}")
+        raise InvalidModel(
+            f"{entry.model_id}: {len(names)} features, feature set {entry.feature_set} has {len(expected)}"
+        )
     return ServingModel(
         entry.model_id, entry.role, entry.model_family, entry.feature_set, entry.sha256 or "", model, names
     )
@@ -130,8 +138,17 @@ def build_serving_set(
         try:
             old = reuse.get(entry.sha256 or "")
             if old is not None:
-                models.append(ServingModel(entry.model_id, entry.role, entry.model_family, entry.feature_set,
-                                           old.sha256, old.model, old.feature_names))
+                models.append(
+                    ServingModel(
+                        entry.model_id,
+                        entry.role,
+                        entry.model_family,
+                        entry.feature_set,
+                        old.sha256,
+                        old.model,
+                        old.feature_names,
+                    )
+                )
             else:
                 models.append(load_model(entry, cache.fetch(entry)))
         except (AppError, OSError) as exc:

@@ -70,10 +70,14 @@ def resolve_plan(settings: Settings, cache_dir: Path) -> Plan:
 
 
 def _remember(manifest: Manifest, cache_dir: Path) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached_manifest_path(cache_dir).with_suffix(".tmp")
-    tmp.write_text(manifest.to_json())
-    tmp.replace(cached_manifest_path(cache_dir))
+    """Keep the manifest for a later outage; failing to is worth a warning, not a fallback."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached_manifest_path(cache_dir).with_suffix(".tmp")
+        tmp.write_text(manifest.to_json())
+        tmp.replace(cached_manifest_path(cache_dir))
+    except OSError as exc:
+        log.warning("cannot cache the manifest in %s (set MODEL_CACHE_DIR): %s", cache_dir, exc)
 
 
 def _counted(plan: Plan) -> Plan:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.errors import AppError
-from common.settings import LOCAL_DIR, Settings
+from common.settings import Settings
 from common.worker.scoring import score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.sources import current_generation, resolve_plan
@@ -42,7 +42,7 @@ class Worker:
     def __init__(self, settings: Settings, worker_id: str | None = None, cache_dir: Path | None = None) -> None:
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
-        self.cache_dir = cache_dir or LOCAL_DIR / "cache" / "models"
+        self.cache_dir = cache_dir or Path(settings.model_cache_dir)
         self.cache = ModelCache(self.cache_dir)
         self._current = ServingSet(generation=-2, source="none", models=())
         self._reload_lock = threading.Lock()
@@ -96,10 +96,12 @@ class Worker:
             log.warning("could not record the reload acknowledgement: %s", exc, extra={"worker_id": self.worker_id})
 
     # -- polling -----------------------------------------------------------------------------
-    def start_polling(self, interval: float = 0.25) -> None:
-        """Check the manifest's generation every ``interval`` seconds; reload when it moves."""
+    def start_polling(self, interval: float | None = None) -> None:
+        """Check the manifest's generation every ``interval`` seconds (MANIFEST_POLL_SECONDS);
+        reload when it moves."""
         if self._poller is not None:
             return
+        interval = interval or self.settings.manifest_poll_seconds
 
         def loop() -> None:
             while not self._stop.wait(interval):
