@@ -45,7 +45,13 @@ stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge
 stack-down: ## stop the emulator stack
 	$(BIN)/python -m infra.local.stack down
 
+stage: venv ## stage each function with common/ and migrations/ into dist/<function>/
+	$(BIN)/python -m infra.deploy.stage
+
+deploy: venv ## deploy to Google Cloud: make deploy PROJECT=p REGION=r [DRY_RUN=1]
+	@$(BIN)/python -m infra.deploy --project="$(PROJECT)" --region="$(REGION)"
+
 clean: ## remove .local/ (the embedded registry and bucket)
 	rm -rf .local
 
-.PHONY: help venv emulators demo test lint bench stack-up stack-down clean
+.PHONY: help venv emulators demo test lint bench stack-up stack-down stage deploy clean
