@@ -68,3 +68,9 @@ class TransientError(AppError):
 
     retryable = True
     exit_code = 6
+
+
+class GateFailed(AppError):
+    """A trained model failed a governance gate: nothing is uploaded or registered."""
+
+    exit_code = 7

@@ -134,7 +134,7 @@ class BigQueryEngine:
 
         target = self.client.get_table(f"{self.project}.{self.dataset}.{table}")
         staging = f"{self.project}.{self.dataset}._staging_{table}_{uuid.uuid4().hex[:12]}"
-        body = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
+        body = _ndjson(frame, {f.name: f.field_type for f in target.schema})
         config = bigquery.LoadJobConfig(
             schema=[f for f in target.schema if f.name in set(frame.columns)],
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
@@ -167,3 +167,20 @@ class BigQueryEngine:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _ndjson(frame: Any, types: dict[str, str]) -> str:
+    """Rows as newline-delimited JSON in the forms BigQuery loads: DATE as YYYY-MM-DD,
+    TIMESTAMP as ISO 8601 with offset (pandas' own ISO output gives DATEs a time part)."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        kind = types.get(column)
+        if kind == "DATE":
+            out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+        elif kind == "TIMESTAMP":
+            out[column] = pd.to_datetime(out[column], utc=True).map(lambda v: v.isoformat() if pd.notna(v) else None)
+        elif isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(object)
+    return str(out.to_json(orient="records", lines=True))

@@ -230,7 +230,10 @@ class GcsBucket:
 
 
 def split_uri(uri: str) -> tuple[str, str]:
-    """``gs://bucket/a/b.cbm`` → (``gs://bucket``, ``a/b.cbm``); ``file:///dir/a.cbm`` → (``file:///dir``, ``a.cbm``)."""
+    """Split a model path into its bucket URL and object name.
+
+    ``gs://bucket/a/b.cbm`` → (``gs://bucket``, ``a/b.cbm``); ``file:///dir/a.cbm`` → (``file:///dir``, ``a.cbm``).
+    """
     if uri.startswith("gs://"):
         bucket, _, name = uri[len("gs://") :].partition("/")
         return f"gs://{bucket}", name

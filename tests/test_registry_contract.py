@@ -41,7 +41,9 @@ def test_out_of_date_schema_is_refused_with_the_fix(engine_url: str) -> None:
     with pytest.raises(ConfigError, match="run `modelctl migrate`"):
         store.require_current_schema()
     store.migrate(RegistryService(store).clock(), target=2)
-    with pytest.raises(ConfigError, match=f"schema version 2, this code needs {latest_migration_version()}: run `modelctl migrate`"):
+    with pytest.raises(
+        ConfigError, match=f"schema version 2, this code needs {latest_migration_version()}: run `modelctl migrate`"
+    ):
         store.require_current_schema()
 
 
@@ -224,3 +226,48 @@ def test_events_filter_by_time(registration: RegistrationService, model_files: M
 
 def test_bucket_isolated_per_test(bucket: FileBucket) -> None:
     assert bucket.list() == []
+
+
+def test_a_migration_merged_late_is_still_applied(engine_url: str) -> None:
+    """A database at the newest version that lacks an older number gets it on `migrate`."""
+    store = RegistryStore.open(engine_url)
+    clock = RegistryService(store).clock
+    store.migrate(clock())
+    store.engine.run_atomic([("DELETE FROM schema_migrations WHERE version = @v", {"v": 3})])
+    with pytest.raises(ConfigError, match="lacks migration\\(s\\) 003: run `modelctl migrate`"):
+        store.require_current_schema()
+    assert store.migrate(clock()) == ["003_create_model_registry_events"]
+    store.require_current_schema()
+
+
+def test_write_frame_replaces_rows_atomically(store: RegistryStore) -> None:
+    """Bulk rows (predictions, grades, season data) go in with one replace per key."""
+    import pandas as pd
+
+    def rows(day: date, systems: list[str], value: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "game_date": [day] * len(systems),
+                "game_id": ["g1"] * len(systems),
+                "player_id": list(range(len(systems))),
+                "system_id": pd.Categorical(systems),
+                "role": ["shadow"] * len(systems),
+                "predicted_points": [value] * len(systems),
+                "line": [None] * len(systems),
+                "created_at": [datetime.now(UTC)] * len(systems),
+            }
+        )
+
+    engine = store.engine
+    d1, d2 = date(2026, 1, 15), date(2026, 1, 16)
+    engine.write_frame("player_prop_predictions", rows(d1, ["a", "b"], 10.0), "game_date = @d", {"d": d1})
+    engine.write_frame("player_prop_predictions", rows(d2, ["a"], 20.0), "game_date = @d", {"d": d2})
+    engine.write_frame("player_prop_predictions", rows(d1, ["c"], 30.0), "game_date = @d", {"d": d1})
+    got = engine.query_frame(
+        "SELECT game_date, system_id, predicted_points, line FROM player_prop_predictions ORDER BY game_date, system_id"
+    )
+    assert [(str(r.game_date)[:10], r.system_id, r.predicted_points) for r in got.itertuples()] == [
+        ("2026-01-15", "c", 30.0),
+        ("2026-01-16", "a", 20.0),
+    ]
+    assert got["line"].isna().all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import threading
 import time
@@ -114,6 +115,7 @@ def test_shadows_never_change_the_champions_picks(
 def test_fallback_chain_cached_manifest_then_builtin(
     settings: Settings, served: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
+    caplog.set_level(logging.INFO)
     w = worker(settings, tmp_path)
     assert len(w.current.models) == 4
     broken = replace(settings, bucket_url="gs://", registry_url="duckdb:///proc/nope/registry.duckdb")
@@ -141,6 +143,7 @@ def test_fallback_chain_cached_manifest_then_builtin(
 def test_corrupt_or_tampered_model_is_skipped_and_the_rest_serve(
     settings: Settings, served: dict[str, str], tmp_path: Path, caplog
 ) -> None:
+    caplog.set_level(logging.INFO)
     bucket = FileBucket(settings.bucket_url)
     bucket.write("q43.cbm", b"tampered bytes")  # same path, different bytes than the manifest's sha256
     w = worker(settings, tmp_path)

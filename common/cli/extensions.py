@@ -18,5 +18,9 @@ def _load() -> None:
     REGISTRARS.append(events_cmds.register)
     REGISTRARS.append(worker_cmds.register)
 
+    from common.cli import training_cmds
+
+    REGISTRARS.append(training_cmds.register)
+
 
 _load()

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at TIMESTAMP NOT NULL
 )"""
 
-SCHEMA_VERSION = "SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations"
+APPLIED_VERSIONS = "SELECT version FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @applied_at)"
 
 

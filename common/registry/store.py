@@ -55,16 +55,24 @@ class RegistryStore:
         return self.engine.url
 
     # -- schema --------------------------------------------------------------------------
-    def schema_version(self) -> int:
+    def applied_versions(self) -> set[int]:
         try:
-            rows = self.engine.query(q.SCHEMA_VERSION)
+            rows = self.engine.query(q.APPLIED_VERSIONS)
         except ConfigError:
-            return 0
-        return int(rows[0]["version"] or 0)
+            return set()
+        return {int(r["version"]) for r in rows}
+
+    def schema_version(self) -> int:
+        return max(self.applied_versions(), default=0)
 
     def require_current_schema(self) -> None:
         """Refuse to work on a schema older (or newer) than this code expects."""
-        have, want = self.schema_version(), latest_migration_version()
+        applied = self.applied_versions()
+        have, want = max(applied, default=0), latest_migration_version()
+        missing = sorted({v for v, _, _ in migration_files()} - applied)
+        if missing and have >= want:
+            names = ", ".join(f"{v:03d}" for v in missing)
+            raise ConfigError(f"registry {self.url} lacks migration(s) {names}: run `modelctl migrate`")
         if have < want:
             raise ConfigError(
                 f"registry {self.url} is at schema version {have}, this code needs {want}: run `modelctl migrate`"
@@ -77,10 +85,12 @@ class RegistryStore:
     def migrate(self, now: datetime, target: int | None = None) -> list[str]:
         """Apply the pending numbered migrations in order (up to ``target``); return their names."""
         self.engine.apply_migration(0, "schema_migrations", [q.MIGRATIONS_TABLE_DDL])
-        current = self.schema_version()
+        done = self.applied_versions()
         applied = []
         for version, name, path in migration_files():
-            if version <= current or (target is not None and version > target):
+            # Every unrecorded version runs, even one numbered below the newest applied
+            # (a migration merged after a later one was already deployed).
+            if version in done or (target is not None and version > target):
                 continue
             statements = split_statements(path.read_text())
             self.engine.apply_migration(version, name, statements)

@@ -1,0 +1,168 @@
+"""``modelctl data generate``, ``modelctl train`` and ``modelctl retrain``: thin wrappers over
+``common.data`` and ``common.training``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from common.cli import render
+from common.cli import training_render as out
+from common.errors import AppError, GateFailed
+from common.feature_sets import FEATURE_SETS
+from common.settings import Settings
+from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest, parse_day
+
+# Heavy modules (catboost, pandas, the feature pipeline) load inside the handlers,
+# so `modelctl list` does not pay for them.
+
+
+def cmd_data_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from common.data.store import data_range, season_fingerprint, write_season
+    from common.data.synth import generate_season
+    from common.registry.store import RegistryStore
+
+    store = RegistryStore.open(settings.registry_url)
+    store.require_current_schema()
+    season = generate_season(args.season, args.seed)
+    written = write_season(store.engine, season)
+    span = data_range(store.engine)
+    fingerprint = season_fingerprint(season)
+    if args.json:
+        render.print_json(
+            {
+                "season": season.season,
+                "seed": args.seed,
+                "rows": written,
+                "first_date": span.first_date,
+                "last_date": span.last_date,
+                "fingerprint": fingerprint,
+            }
+        )
+        return 0
+    render.table(
+        f"Season {season.season} (seed {args.seed}) written to {settings.registry_url}",
+        ["table", "rows"],
+        written.items(),
+    )
+    render.console.print(f"Played games {span.first_date}..{span.last_date}; fingerprint {fingerprint[:16]}")
+    return 0
+
+
+def request_from_args(args: argparse.Namespace) -> TrainRequest:
+    """The typed request behind ``modelctl train``'s flags (``InvalidArgument`` when inconsistent)."""
+    return TrainRequest(
+        name=args.name,
+        feature_set=f"{args.feature_set}_noveg" if args.no_vegas else args.feature_set,
+        loss_function=LOSS_FLAGS[args.loss],
+        quantile_alpha=args.quantile_alpha,
+        train_start=parse_day(args.train_start, "--train-start"),  # type: ignore[arg-type]
+        train_end=parse_day(args.train_end, "--train-end"),  # type: ignore[arg-type]
+        eval_start=parse_day(args.eval_start, "--eval-start"),
+        eval_end=parse_day(args.eval_end, "--eval-end"),
+        walkforward=args.walkforward,
+        use_production_lines=args.use_production_lines,
+        skip_upload=args.skip_auto_upload,
+        skip_register=args.skip_auto_register,
+        iterations=args.iterations,
+        learning_rate=args.learning_rate,
+        output_dir=Path(args.output_dir) if args.output_dir else None,
+    )
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from common.training.pipeline import run_training
+
+    result = run_training(request_from_args(args), settings, out.progress_bar)
+    if args.json:
+        render.print_json(out.train_json(result))
+    else:
+        out.train_report(result)
+    result.raise_for_gates()
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    from common.app import open_registry
+    from common.data.store import data_range
+    from common.training.retrain import plan_retrain, run_retrain, select_families
+
+    registry = open_registry(settings)
+    families = select_families(registry, args.family, args.all)
+    span = data_range(registry.store.engine)
+    plans = plan_retrain(registry, span, families, args.iterations)
+    if args.dry_run:
+        if args.json:
+            render.print_json(
+                [{"family": p.family, "based_on": p.based_on.model_id, "command": p.command} for p in plans]
+            )
+            return 0
+        out.plans_table(plans, span.last_date)
+        render.console.print("Dry run, nothing changed. These commands would run:")
+        for plan in plans:
+            render.console.print(plan.command, markup=False, highlight=False, soft_wrap=True)
+        return 0
+    outcomes = run_retrain(plans, settings, registry, args.enable, out.progress_bar)
+    if args.json:
+        render.print_json(out.retrain_json(outcomes))
+    else:
+        out.plans_table(plans, span.last_date)
+        out.retrain_summary(outcomes)
+    _raise_for_failures(outcomes)
+    return 0
+
+
+def _raise_for_failures(outcomes: list[Any]) -> None:
+    """One error for the whole run: ``GateFailed`` if only gates failed, else the first error's kind."""
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return
+    reasons = "; ".join(f"{o.plan.family}: {o.error or ', '.join(o.result.failures())}" for o in failed)
+    errors = [o.error for o in failed if o.error is not None]
+    kind: type[AppError] = type(errors[0]) if errors else GateFailed
+    raise kind(f"{len(failed)} of {len(outcomes)} families not retrained ({reasons})")
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", required=True, help="experiment name; prefixes the model's description")
+    bases = sorted(n for n in FEATURE_SETS if not n.endswith("_noveg"))
+    p.add_argument("--feature-set", choices=bases, default="v9", help="feature set (default v9)")
+    p.add_argument("--no-vegas", action="store_true", help="drop the betting-line features (v12 → v12_noveg)")
+    p.add_argument("--loss", choices=sorted(LOSS_FLAGS), default="mae", help="loss (default mae)")
+    p.add_argument("--quantile-alpha", type=float, help="quantile to fit, e.g. 0.43 (only with --loss quantile)")
+    p.add_argument("--train-start", required=True, help="first training date (YYYY-MM-DD)")
+    p.add_argument("--train-end", required=True, help="last training date (YYYY-MM-DD)")
+    p.add_argument("--eval-start", help="first eval date (default: the day after --train-end)")
+    p.add_argument("--eval-end", help="last eval date (default: 14 days of eval, cut at the latest data date)")
+    p.add_argument("--walkforward", action="store_true", help="also retrain and report rolling weekly folds")
+    p.add_argument(
+        "--use-production-lines",
+        action="store_true",
+        help="grade against the closing lines actually offered (default: the opening lines, which are "
+        "noisier, so hit rates come out higher)",
+    )
+    p.add_argument("--skip-auto-upload", action="store_true", help="do not upload (implies no registration)")
+    p.add_argument("--skip-auto-register", action="store_true", help="upload but do not register")
+    p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="boosting iterations (default 1000)")
+    p.add_argument("--learning-rate", type=float, help="default: 50/iterations, at most 0.3")
+    p.add_argument("--output-dir", help="also save the .cbm in this folder")
+
+
+def register(sub: argparse._SubParsersAction, add: Any) -> None:
+    """Add ``data``, ``train`` and ``retrain`` to ``modelctl``."""
+    data = sub.add_parser("data", help="season data tables", description="season data tables")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = add(data_sub, "generate", cmd_data_generate, "write a seeded synthetic season into the season tables")
+    p.add_argument("--season", default="2025-26", help="season label YYYY-YY (default 2025-26)")
+    p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data (default 7)")
+
+    p = add(sub, "train", cmd_train, "train, evaluate and gate a model; upload and register it (disabled) if it passes")
+    _add_train_flags(p)
+
+    p = add(sub, "retrain", cmd_retrain, "retrain families from the registry's configuration and the latest data")
+    p.add_argument("--family", help="one family, e.g. v9_q43")
+    p.add_argument("--all", action="store_true", help="every family with a non-retired model")
+    p.add_argument("--enable", action="store_true", help="enable each new model whose gates passed")
+    p.add_argument("--dry-run", action="store_true", help="print the exact train commands; change nothing")
+    p.add_argument("--iterations", type=int, help="boosting iterations for every run (default 1000)")

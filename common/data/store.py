@@ -1,0 +1,175 @@
+"""The season tables (``teams``, ``players``, ``games``, ``player_games``, ``betting_lines``).
+
+They live in the registry's database (``MODEL_REGISTRY_URL``, migration 006) and
+hold one season at a time: :func:`write_season` replaces every table's rows (each
+table in one transaction). Reads go through the engine's ``query_frame`` with
+BigQuery SQL written once here, and come back with the generator's dtypes (dates
+as ``datetime64`` at midnight), so training and prediction see the same frames
+whether the season was generated a second ago or loaded from BigQuery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.data.synth import SeasonData
+from common.errors import NotFound
+from common.sql import Engine
+
+log = logging.getLogger(__name__)
+
+# table → (columns in migration order, ORDER BY of a load)
+TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "teams": (("team_id", "name", "def_rating", "off_rating", "pace"), "team_id"),
+    "players": (("player_id", "player_name", "team_id", "role", "base_scoring", "base_minutes"), "player_id"),
+    "games": (("game_id", "game_date", "season", "home_team_id", "away_team_id"), "game_date, game_id"),
+    "player_games": (
+        (
+            "game_id",
+            "game_date",
+            "player_id",
+            "team_id",
+            "opponent_team_id",
+            "is_home",
+            "starter",
+            "minutes",
+            "points",
+            "fga",
+            "fgm",
+            "fg3a",
+            "fg3m",
+            "fta",
+            "ftm",
+            "status",
+        ),
+        "game_date, game_id, team_id, player_id",
+    ),  # fmt: skip
+    "betting_lines": (
+        ("game_id", "game_date", "player_id", "opening_line", "closing_line"),
+        "game_date, game_id, player_id",
+    ),
+}
+# Written in this order so a reader never sees box scores without their schedule.
+WRITE_ORDER = ("teams", "players", "games", "player_games", "betting_lines")
+DATA_RANGE = """
+SELECT MIN(pg.game_date) AS first_date, MAX(pg.game_date) AS last_date, COUNT(*) AS played,
+       (SELECT COUNT(*) FROM betting_lines) AS lines, (SELECT MAX(season) FROM games) AS season
+FROM player_games AS pg
+WHERE pg.status = 'played'"""
+NO_DATA_HINT = "run `modelctl data generate --season 2025-26 --seed 7`"
+
+
+@dataclass(frozen=True)
+class DataRange:
+    """What season data the database holds: dates of played games and row counts."""
+
+    season: str
+    first_date: date
+    last_date: date
+    played: int
+    lines: int
+
+
+def write_season(engine: Engine, season: SeasonData) -> dict[str, int]:
+    """Replace the season tables' rows with ``season``'s frames; return rows written per table."""
+    written = {}
+    for table in WRITE_ORDER:
+        frame = _for_write(table, getattr(season, table))
+        engine.write_frame(table, frame)
+        written[table] = len(frame)
+        log.info("wrote %d rows to %s", len(frame), table, extra={"table": table, "rows": len(frame)})
+    return written
+
+
+def load_season(engine: Engine) -> SeasonData:
+    """Read the season tables back as a :class:`SeasonData` (``NotFound`` when they are empty)."""
+    frames = {table: _read(engine, table) for table in TABLES}
+    if frames["games"].empty or frames["player_games"].empty:
+        raise NotFound(f"no season data in {engine.url}: {NO_DATA_HINT}")
+    season = str(frames["games"]["season"].iloc[0])
+    return SeasonData(season=season, **frames)
+
+
+def data_range(engine: Engine) -> DataRange:
+    """First and last date with played games (the latest data date), without loading the season."""
+    row = engine.query(DATA_RANGE)[0]
+    if not row["played"]:
+        raise NotFound(f"no played games in {engine.url}: {NO_DATA_HINT}")
+    return DataRange(
+        season=str(row["season"]),
+        first_date=_as_date(row["first_date"]),
+        last_date=_as_date(row["last_date"]),
+        played=int(row["played"]),
+        lines=int(row["lines"]),
+    )
+
+
+def season_fingerprint(season: SeasonData) -> str:
+    """A sha256 over every table in canonical row order: equal for equal data, whatever the engine."""
+    digest = hashlib.sha256(season.season.encode())
+    for table, (columns, order) in TABLES.items():
+        frame = _canonical(getattr(season, table).loc[:, list(columns)], [c.strip() for c in order.split(",")])
+        digest.update(table.encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _canonical(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    for column in frame.columns:
+        if column == "game_date":
+            frame[column] = _dates(frame[column])
+        elif frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].astype(str)
+    return frame
+
+
+def _for_write(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns, dates as ``YYYY-MM-DD`` text.
+
+    Text is what a DATE column accepts on both engines: DuckDB casts it on insert, and
+    a BigQuery NDJSON load expects ``YYYY-MM-DD`` for a DATE, not the ``…T00:00:00`` form pandas writes.
+    """
+    out = frame.loc[:, list(TABLES[table][0])].copy()
+    if "game_date" in out.columns:
+        out["game_date"] = _dates(out["game_date"]).dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _read(engine: Engine, table: str) -> pd.DataFrame:
+    columns, order = TABLES[table]
+    frame = engine.query_frame(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame = frame.loc[:, list(columns)].reset_index(drop=True)
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The generator's dtypes: datetime64 dates, int64 counts, bool flags, strings."""
+    for column in frame.columns:
+        values = frame[column]
+        if column == "game_date":
+            frame[column] = _dates(values)
+        elif column in ("is_home", "starter"):
+            frame[column] = values.astype(bool)
+        elif pd.api.types.is_integer_dtype(values) or column in ("player_id", "points"):
+            frame[column] = values.astype(np.int64)
+        elif not pd.api.types.is_numeric_dtype(values):
+            frame[column] = values.astype("str")
+    return frame
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.normalize().astype("datetime64[s]")
+
+
+def _as_date(value: Any) -> date:
+    return pd.Timestamp(value).date()
