@@ -1,26 +1,32 @@
-"""``make demo``: the model lifecycle on the embedded default, narrated.
+"""``make demo``: the whole model lifecycle on the embedded default, narrated.
 
 No servers and no credentials: a DuckDB registry and a folder bucket under
-``.local/``, recreated from scratch on every run. Each step prints the
-``modelctl`` command it runs and what came back.
+``.local/``, recreated on every run. Each step prints the ``modelctl`` command it
+runs (in-process, the same code as the CLI) and what came back:
+
+season data → train a champion (gates, upload, registration) → train a challenger
+and drop its .cbm into the bucket → `watch` registers it → enable, promote →
+hot reload of a running worker → champion + shadow predictions → grading →
+compare → promotion → the staleness reminder.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
-from datetime import date
-from pathlib import Path
+import time
+from datetime import date, timedelta
 
 from rich.console import Console
 from rich.rule import Rule
 
 from common.cli.main import main as modelctl
-from common.settings import LOCAL_DIR
-from common.training.tiny import tiny_card, tiny_model_bytes
+from common.settings import LOCAL_DIR, Settings
 
 console = Console(highlight=False, soft_wrap=True)
+TRAIN = ["--train-start", "2025-10-21", "--train-end", "2026-01-31", "--eval-start", "2026-02-01",
+         "--eval-end", "2026-02-21", "--use-production-lines", "--iterations", "150"]  # fmt: skip
+GRADE_FIRST, GRADE_LAST = date(2026, 2, 22), date(2026, 3, 7)
 
 
 def step(title: str) -> None:
@@ -37,48 +43,95 @@ def run(*args: str) -> None:
 
 def expect_refusal(*args: str) -> None:
     console.print(f"[cyan]$ modelctl {' '.join(args)}[/]   [dim](expected to be refused)[/]")
-    code = modelctl(list(args))
-    console.print(f"[dim]→ exit code {code}[/]")
+    console.print(f"[dim]→ exit code {modelctl(list(args))}[/]")
+
+
+def models() -> dict[str, str]:
+    from common.app import open_registry
+
+    return {m.model_family: m.model_id for m in open_registry(Settings.from_env()).list()}
+
+
+def data_and_training() -> tuple[str, str]:
+    step("1. Registry and a synthetic NBA season (embedded DuckDB under .local/)")
+    run("migrate")
+    run("data", "generate", "--season", "2025-26", "--seed", "7")
+    step("2. Train the future champion: gates, upload to the bucket, registration (disabled)")
+    run("train", "--name", "demo-champion", "--feature-set", "v9", *TRAIN)
+    step("3. Train a challenger without uploading, then drop its .cbm into the bucket")
+    out = LOCAL_DIR / "demo-out"
+    run("train", "--name", "demo-challenger", "--feature-set", "v12", "--no-vegas", "--loss", "quantile",
+        "--quantile-alpha", "0.43", *TRAIN, "--skip-auto-upload", "--output-dir", str(out))  # fmt: skip
+    dropped = LOCAL_DIR / "bucket" / "models" / "incoming"
+    dropped.mkdir(parents=True, exist_ok=True)
+    for cbm in out.glob("*.cbm"):
+        shutil.copy(cbm, dropped / cbm.name)
+        console.print(f"[dim]copied {cbm.name} into {dropped}[/]")
+    console.print("[dim]`modelctl watch` plays Eventarc: each new file becomes a finalize event[/]")
+    run("watch", "--once")
+    run("list")
+    ids = models()
+    return ids["v9_mae"], ids["v12_noveg_q43"]
+
+
+def lifecycle(champion: str, challenger: str) -> None:
+    from common.worker.worker import Worker
+
+    step("4. A human enables and promotes; a running worker hot-reloads")
+    expect_refusal("promote", champion)
+    run("enable", champion, "--reason", "gates passed, backtest looks good")
+    run("promote", champion, "--reason", "first champion", "--force")
+    worker = Worker(Settings.from_env(), worker_id="demo-worker")
+    worker.reload()
+    worker.start_polling(0.05)
+    console.print(f"[dim]worker serving generation {worker.current.generation}: "
+                  f"{[m.model_id for m in worker.current.models]}[/]")  # fmt: skip
+    started = time.monotonic()
+    run("enable", challenger, "--reason", "shadow challenger")
+    while challenger not in {m.model_id for m in worker.current.models} and time.monotonic() - started < 5:
+        time.sleep(0.01)
+    worker.stop()
+    console.print(f"[green]worker reloaded without restart in {time.monotonic() - started:.2f}s[/]: now serving "
+                  f"{[m.model_id for m in worker.current.models]} (generation {worker.current.generation})")
+    run("workers")
+    step("5. Champion and shadow predict every game; only the champion's picks reach users")
+    run("predict", "--date", GRADE_FIRST.isoformat(), "--top", "5")
+
+
+def grading(champion: str, challenger: str) -> None:
+    from common.grading.demo_support import grade_range_and_compare
+
+    step(f"6. Games of {GRADE_FIRST}..{GRADE_LAST} are final: predict, grade, compare (paired)")
+    comparison = grade_range_and_compare(
+        Settings.from_env(), GRADE_FIRST, GRADE_LAST, challenger, champion, days=30, predict=True
+    )
+    step("7. Promotion")
+    if comparison.verdict == "promote":
+        run("promote", challenger, "--reason", "compare: promote")
+    else:
+        expect_refusal("promote", challenger)
+        run("promote", challenger, "--force", "--reason", f"demo: promoting despite verdict {comparison.verdict!r}")
+    run("performance", "--days", "30")
+    run("history", "--at", date.today().isoformat())
+
+
+def staleness() -> None:
+    step("8. The nightly retrain reminder (Slack not configured here, so it is logged)")
+    run("remind", "--date", (GRADE_LAST + timedelta(days=14)).isoformat())
+    run("retrain", "--all", "--dry-run")
 
 
 def main() -> None:
     shutil.rmtree(LOCAL_DIR, ignore_errors=True)
     LOCAL_DIR.mkdir(parents=True)
-    step("1. Create the registry (embedded DuckDB under .local/)")
-    run("migrate")
-    run("feature-sets")
-
-    step("2. Train three small models of different families (seconds) and register them")
-    workdir = Path(tempfile.mkdtemp(prefix="demo-models-"))
-    cards = {
-        "v9_mae.cbm": tiny_card("v9"),
-        "v9_q43.cbm": tiny_card("v9", "Quantile", 0.43),
-        "v12_noveg_mae.cbm": tiny_card("v12_noveg", train_start=date(2025, 11, 16), train_end=date(2026, 2, 28)),
-    }
-    for seed, (name, card) in enumerate(cards.items()):
-        (workdir / name).write_bytes(tiny_model_bytes(card, seed=seed, iterations=30))
-        run("register", str(workdir / name))
-    step("3. Registering the same bytes again changes nothing (idempotent)")
-    run("register", str(workdir / "v9_mae.cbm"))
-    step("4. A corrupt file is rejected with its reason, and nothing is written")
-    (workdir / "broken.cbm").write_bytes(b"not a model")
-    expect_refusal("register", str(workdir / "broken.cbm"))
-    run("rejections")
-
-    step("5. New models are disabled; a human enables, then promotes")
-    run("list")
-    expect_refusal("promote", "catboost_v9_mae_train1102_0215")
-    run("enable", "catboost_v9_mae_train1102_0215", "--reason", "backtest looks good")
-    run("promote", "catboost_v9_mae_train1102_0215", "--reason", "first champion")
-    run("enable", "catboost_v9_q43_train1102_0215", "--reason", "shadow challenger")
-    run("promote", "catboost_v9_q43_train1102_0215", "--reason", "q43 beat the MAE model")
-    run("retire", "catboost_v12_noveg_mae_train1116_0228", "--reason", "superseded")
-    run("list")
-    step("6. The audit trail answers who changed what, when and why")
+    started = time.monotonic()
+    champion, challenger = data_and_training()
+    lifecycle(champion, challenger)
+    grading(champion, challenger)
+    staleness()
     run("history")
-    run("history", "--at", date.today().isoformat())
-    shutil.rmtree(workdir, ignore_errors=True)
-    console.print("[bold green]Demo finished.[/] Registry and bucket are in .local/ — try `.venv/bin/modelctl list`.")
+    console.print(f"[bold green]Demo finished in {time.monotonic() - started:.0f}s.[/] "
+                  "Registry and bucket are in .local/ — try `.venv/bin/modelctl list`.")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ REGISTRARS: list[Callable[[Any, Any], None]] = []
 
 
 def _load() -> None:
-    from common.cli import events_cmds, worker_cmds
+    from common.cli import events_cmds, grading_cmds, worker_cmds
 
     REGISTRARS.append(events_cmds.register)
     REGISTRARS.append(worker_cmds.register)
+    REGISTRARS.append(grading_cmds.register)
 
     from common.cli import training_cmds
 

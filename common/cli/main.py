@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = _add(sub, name, reg.cmd_transition, text)
         p.add_argument("model_id")
         p.add_argument("--reason", help="why (kept in the audit trail)")
+        if name == "promote":
+            p.add_argument("--force", action="store_true", help="promote even if `modelctl compare` says not yet")
     p = _add(sub, "retire", reg.cmd_transition, "retire a model for good (it never serves again unless re-registered)")
     p.add_argument("model_id")
     p.add_argument("--reason", required=True, help="why (required; kept in the audit trail)")

@@ -12,6 +12,7 @@ from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
 from common.registry.naming import check_model_id, parse_family
+from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 
@@ -96,6 +97,8 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     action = args.command
     if action == "retire":
         model = registry.retire(model_id, args.reason)
+    elif action == "promote":
+        model = registry.promote(model_id, reason=_promotion_reason(args, registry, model_id))
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
     if args.json:
@@ -103,6 +106,24 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     else:
         render.console.print(f"{model.model_id}: {render.role(model)}, {'enabled' if model.enabled else 'disabled'}")
     return 0
+
+
+def _promotion_reason(args: argparse.Namespace, registry: RegistryService, model_id: str) -> str | None:
+    """Check the live evidence first: warn and refuse when compare does not support the
+    promotion, unless --force and --reason are given (the override goes into the audit trail)."""
+    from common.grading.analysis import promotion_check, require_evidence
+    from common.grading.catalog import REGISTRY, Catalog
+    from common.grading.store import GradingStore
+
+    catalog = Catalog(tuple(registry.list()), REGISTRY)
+    check = promotion_check(GradingStore(registry.store.engine), catalog, model_id)
+    if check is not None and not check.sufficient:
+        render.err_console.print(
+            f"warning: compare says the evidence is insufficient to promote {model_id} over "
+            f"{check.champion.model_id}: {check.verdict} — {check.rule}",
+            markup=False,
+        )
+    return require_evidence(check, args.force, args.reason)
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,172 @@
+"""``modelctl grade``, ``modelctl compare`` and ``modelctl performance``: thin wrappers over common/grading."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from common.app import open_registry
+from common.cli import render
+from common.errors import InvalidArgument
+from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
+from common.grading.catalog import REGISTRY, Catalog
+from common.grading.compare import CONFIDENCE, Comparison
+from common.grading.store import GradingStore
+from common.registry.naming import check_model_id
+from common.settings import Settings
+
+MAX_GRADE_DAYS = 400
+
+
+def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
+    """The grading tables and the registry's models (the CLI reports registry errors, no fallback)."""
+    registry = open_registry(settings)
+    return GradingStore(registry.store.engine), Catalog(tuple(registry.list()), REGISTRY)
+
+
+def _date(value: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def date_range(first: date, last: date) -> list[date]:
+    if last < first:
+        raise InvalidArgument(f"--to {last} is before --date {first}")
+    if (last - first).days >= MAX_GRADE_DAYS:
+        raise InvalidArgument(f"at most {MAX_GRADE_DAYS} dates per run")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+# -- grade -------------------------------------------------------------------------------------
+def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
+    from common.grading.service import update_performance
+
+    first = _date(args.date, "--date")
+    dates = date_range(first, _date(args.to, "--to") if args.to else first)
+    summary, advice = update_performance(settings, dates, advise=not args.no_advice)
+    if args.json:
+        render.print_json({"summary": asdict(summary), "promotion_advice": advice})
+        return 0
+    render.console.print(summary.describe())
+    for line in advice:
+        render.console.print(f"promotion advice → {line}")
+    return 0
+
+
+# -- compare -----------------------------------------------------------------------------------
+def _pct(value: float | None, n: int) -> str:
+    return f"{'n/a' if value is None else f'{value:.1f}%'} (n={n})"
+
+
+def _num(value: float | None, digits: int = 3, sign: bool = False) -> str:
+    return "n/a" if value is None else f"{value:{'+' if sign else ''}.{digits}f}"
+
+
+def comparison_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
+    """The compare table: metric, challenger, champion, difference / test."""
+    ch, champ = c.challenger, c.champion
+    ci = f"{CONFIDENCE:.0%} CI [{_num(c.ci_low, sign=True)}, {_num(c.ci_high, sign=True)}]"
+    sign = f"challenger won {c.sign_wins} of {c.sign_n}, p = {_num(c.sign_p, 3)}"
+    return [
+        ("MAE (points)", _num(ch.mae), _num(champ.mae), f"{_num(c.mae_diff, sign=True)}  {ci}"),
+        ("hit rate", _pct(ch.hit_rate, ch.n_bets), _pct(champ.hit_rate, champ.n_bets), ""),
+        (
+            "edge 3+ hit rate",
+            _pct(ch.hit_rate_edge_3plus, ch.n_edge_3plus),
+            _pct(champ.hit_rate_edge_3plus, champ.n_edge_3plus),
+            "",
+        ),
+        ("sign test (opposite picks)", "", "", sign),
+    ]
+
+
+def print_comparison(c: Comparison) -> None:
+    """The human-readable comparison, verdict and rule beside each other."""
+    span = f"{c.start}..{c.end}" if c.start else "no shared graded days"
+    render.table(
+        f"{c.challenger.model_id} (challenger) vs {c.champion.model_id} (champion): {span}, "
+        f"{c.graded_days} graded days, {c.n_shared} shared player-games",
+        ["metric", "challenger", "champion", "difference / test"],
+        comparison_rows(c),
+    )
+    colour = {"promote": "bold green", "retire": "bold red"}.get(c.verdict, "bold yellow")
+    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]  — rule: {c.rule}")
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    store, catalog = open_grading(settings)
+    challenger = check_model_id(args.challenger)
+    champion = check_model_id(args.vs) if args.vs else None
+    comparison = compare_models(store, catalog, challenger, champion, args.days)
+    if args.plot:
+        _plot(store, comparison, Path(args.plot))
+    if args.json:
+        render.print_json({**comparison.to_dict(), "plot": args.plot})
+        return 0
+    print_comparison(comparison)
+    if args.plot:
+        render.console.print(f"Plot written to {args.plot}")
+    return 0
+
+
+def _plot(store: GradingStore, c: Comparison, path: Path) -> None:
+    from common.grading.plot import plot_rolling
+
+    end = c.end or store.recent_daily(1)[0] or date.today()
+    start = (c.start or end) - timedelta(days=60)
+    plot_rolling(store.daily_between(start, end), [c.challenger.model_id, c.champion.model_id], path)
+
+
+# -- performance -------------------------------------------------------------------------------
+def _performance_row(model_id: str, role: str, f: Any) -> tuple[Any, ...]:
+    if f is None:
+        return (model_id, role, 0, 0, "", "", "", "", "", "")
+    coverage = "" if f.coverage is None else f"{f.coverage:.2f} vs α {f.quantile_alpha:.2f}"
+    return (
+        model_id, role, f.graded_days, f.n, _num(f.mae, 2), _num(f.bias, 2, sign=True),
+        _pct(f.hit_rate, f.n_bets), _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), coverage,
+        f"{f.n_pending}/{f.n_void}",
+    )  # fmt: skip
+
+
+def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
+    store, catalog = open_grading(settings)
+    result: Performance = performance(store, catalog, args.days)
+    if args.json:
+        render.print_json(
+            {
+                "start": result.start,
+                "end": result.end,
+                "models": [
+                    {"model_id": m, "role": role, "figures": f.to_dict() if f else None}
+                    for m, role, f in result.figures
+                ],
+            }
+        )
+        return 0
+    span = f"{result.start}..{result.end}" if result.start else "nothing graded yet"
+    render.table(
+        f"Live performance of active models ({span}, out-of-sample days only)",
+        ["model_id", "role", "days", "n", "MAE", "bias", "hit rate", "edge 3+", "coverage", "pending/void"],
+        [_performance_row(*row) for row in result.figures],
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, add: Any) -> None:
+    p = add(sub, "grade", cmd_grade, "grade final game dates (what update_performance does on a graded-games message)")
+    p.add_argument("--date", required=True, help="first game date (YYYY-MM-DD)")
+    p.add_argument("--to", help="last game date, inclusive (default: --date)")
+    p.add_argument("--no-advice", action="store_true", help="do not post promotion advice")
+    p = add(sub, "compare", cmd_compare, "paired challenger-vs-champion comparison with a verdict")
+    p.add_argument("challenger")
+    p.add_argument("--vs", metavar="CHAMPION", help="compare with this model (default: the current champion)")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"graded days to look back (default {DEFAULT_DAYS})")
+    p.add_argument("--plot", metavar="FILE", help="write a PNG of rolling hit rate and MAE per model")
+    p = add(sub, "performance", cmd_performance, "every active model's live figures side by side")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"days to look back (default {DEFAULT_DAYS})")

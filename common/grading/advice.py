@@ -1,0 +1,94 @@
+"""Promotion advice: after grading, tell the team when a challenger has earned a promotion.
+
+A note, never an action: it recommends ``modelctl promote ID`` on the team's
+Slack (or the log when Slack is not configured), at most once per challenger
+and comparison end date. Only the promote verdict posts; challengers never
+raise user-facing alerts, whatever their figures.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from common.grading.analysis import DEFAULT_DAYS, paired_sample
+from common.grading.catalog import Catalog
+from common.grading.compare import Comparison, compare_pairs, could_promote
+from common.grading.store import GradingStore
+from common.notify import SlackPoster, deliver_once
+
+log = logging.getLogger(__name__)
+KIND = "promotion_advice"
+
+
+def advice_key(comparison: Comparison) -> str:
+    end = comparison.end.isoformat() if comparison.end else "none"
+    return f"{KIND}:{comparison.challenger.model_id}:{end}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def advice_message(c: Comparison) -> tuple[str, list[dict[str, Any]]]:
+    """Plain text and Block Kit blocks recommending the promotion."""
+    ch, champ = c.challenger, c.champion
+    command = f"modelctl promote {ch.model_id} --reason 'beat {champ.model_id} in live grading'"
+    lines = [
+        f"Promotion advice: {ch.model_id} beats champion {champ.model_id} over {c.graded_days} graded days "
+        f"({c.start} to {c.end}, {c.n_shared} shared player-games).",
+        f"MAE {ch.mae:.3f} vs {champ.mae:.3f}: difference {c.mae_diff:+.3f}, "
+        f"95% CI [{c.ci_low:+.3f}, {c.ci_high:+.3f}].",
+        f"Hit rate {_pct(ch.hit_rate)} (n={ch.n_bets}) vs {_pct(champ.hit_rate)} (n={champ.n_bets}); "
+        f"edge 3+ {_pct(ch.hit_rate_edge_3plus)} (n={ch.n_edge_3plus}) vs "
+        f"{_pct(champ.hit_rate_edge_3plus)} (n={champ.n_edge_3plus}).",
+        f"Rule: {c.rule}.",
+        f"Recommended: `{command}`",
+    ]
+    text = "\n".join(lines)
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Promotion advice: {ch.model_id}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+    ]
+    return text, blocks
+
+
+def advise_promotions(
+    store: GradingStore, catalog: Catalog, poster: SlackPoster, now: datetime, days: int = DEFAULT_DAYS
+) -> list[str]:
+    """Compare every active challenger with the champion; post advice for each promote verdict.
+
+    Returns one outcome per advice ("<model_id>: sent:slack", "<model_id>: duplicate").
+    """
+    champion = catalog.champion
+    if not catalog.from_registry or champion is None:
+        reason = "no champion" if champion is None else "the registry could not be read"
+        log.info("no promotion advice: %s", reason, extra={"reason": reason})
+        return []
+    outcomes = []
+    for model in catalog.challengers:
+        pairs, _, start, end = paired_sample(store, catalog, model.model_id, champion.model_id, days)
+        if not could_promote(pairs):
+            log.info("%s: not a promotion candidate against %s", model.model_id, champion.model_id,
+                     extra={"model_id": model.model_id, "shared": len(pairs)})  # fmt: skip
+            continue
+        comparison = compare_pairs(pairs, model.model_id, champion.model_id, start, end)
+        log.info(
+            "%s vs %s: %s (%s)",
+            model.model_id,
+            champion.model_id,
+            comparison.verdict,
+            comparison.rule,
+            extra={"model_id": model.model_id, "verdict": comparison.verdict},
+        )
+        if comparison.sufficient:
+            outcomes.append(f"{model.model_id}: {_deliver(store, poster, comparison, now)}")
+    return outcomes
+
+
+def _deliver(store: GradingStore, poster: SlackPoster, comparison: Comparison, now: datetime) -> str:
+    text, blocks = advice_message(comparison)
+    payload = {"challenger": comparison.challenger.model_id, "champion": comparison.champion.model_id,
+               "end": comparison.end, "mae_diff": comparison.mae_diff}  # fmt: skip
+    return deliver_once(store.engine, advice_key(comparison), KIND, payload, lambda: poster.post(text, blocks), now)

@@ -1,0 +1,111 @@
+"""Reading graded results back: model comparisons, side-by-side performance, the promotion guard.
+
+Comparisons only use out-of-sample dates: a date on or before either model's
+training end is left out, so a model never gets credit for games it was trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from common.errors import Conflict, InvalidArgument, NotFound
+from common.grading.catalog import Catalog
+from common.grading.compare import Comparison, compare_pairs
+from common.grading.figures import Figures, window_figures
+from common.grading.store import GradingStore
+
+log = logging.getLogger(__name__)
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Every active model's figures over the same window."""
+
+    start: date | None
+    end: date | None
+    figures: tuple[tuple[str, str, Figures | None], ...]  # (model_id, role, figures or None)
+
+
+def _champion_id(catalog: Catalog, champion: str | None) -> str:
+    if champion:
+        return champion
+    current = catalog.champion
+    if current is None:
+        raise NotFound("there is no champion to compare with; pass --vs MODEL_ID")
+    return current.model_id
+
+
+def paired_sample(
+    store: GradingStore, catalog: Catalog, challenger: str, champion: str | None = None, days: int = DEFAULT_DAYS
+) -> tuple[pd.DataFrame, str, date | None, date | None]:
+    """The paired rows of the last ``days`` graded days both models share after both training ends:
+    (pairs, champion id, start, end)."""
+    if days < 1:
+        raise InvalidArgument(f"--days must be at least 1, got {days}")
+    champion_id = _champion_id(catalog, champion)
+    if champion_id == challenger:
+        raise InvalidArgument(f"{challenger} is the champion; compare it with another model (--vs MODEL_ID)")
+    after = catalog.in_sample_until([challenger, champion_id])
+    pairs = store.paired(challenger, champion_id, after, days)
+    if pairs.empty:
+        return pairs, champion_id, None, None
+    end = max(pairs["game_date"])
+    start = end - timedelta(days=days - 1)
+    if after is not None and start <= after:
+        start = after + timedelta(days=1)
+    return pairs, champion_id, start, end
+
+
+def compare_models(
+    store: GradingStore, catalog: Catalog, challenger: str, champion: str | None = None, days: int = DEFAULT_DAYS
+) -> Comparison:
+    """Compare ``challenger`` with ``champion`` (default: the current champion) over the last ``days``
+    graded days they share, after both models' training ends."""
+    pairs, champion_id, start, end = paired_sample(store, catalog, challenger, champion, days)
+    return compare_pairs(pairs, challenger, champion_id, start, end)
+
+
+def performance(store: GradingStore, catalog: Catalog, days: int = DEFAULT_DAYS) -> Performance:
+    """Every active model's out-of-sample figures over the last ``days`` up to the latest graded date."""
+    if days < 1:
+        raise InvalidArgument(f"--days must be at least 1, got {days}")
+    end, daily = store.recent_daily(days)
+    active = sorted(catalog.active, key=lambda m: (not m.is_champion, m.model_id))
+    if end is None:
+        return Performance(None, None, tuple((m.model_id, m.status, None) for m in active))
+    start = end - timedelta(days=days - 1)
+    figures = window_figures(daily, start, end)
+    return Performance(start, end, tuple((m.model_id, m.status, figures.get(m.model_id)) for m in active))
+
+
+def promotion_check(
+    store: GradingStore, catalog: Catalog, model_id: str, days: int = DEFAULT_DAYS
+) -> Comparison | None:
+    """The comparison ``modelctl promote`` must respect; None when there is nothing to compare
+    (no champion yet, the model is the champion, or the model cannot be promoted anyway)."""
+    record, champion = catalog.get(model_id), catalog.champion
+    if record is None or champion is None or record.model_id == champion.model_id or not record.serves:
+        return None
+    return compare_models(store, catalog, model_id, champion.model_id, days)
+
+
+def require_evidence(check: Comparison | None, force: bool, reason: str | None) -> str | None:
+    """Refuse a promotion the evidence does not support unless forced with a reason.
+
+    Returns the reason to audit: the given one, prefixed with what was overridden when forced.
+    """
+    if check is None or check.sufficient:
+        return reason
+    if not force or not (reason and reason.strip()):
+        raise Conflict(
+            f"compare says the evidence is insufficient to promote {check.challenger.model_id} over "
+            f"{check.champion.model_id} ({check.verdict}: {check.rule}); "
+            "pass --force --reason TEXT to promote anyway"
+        )
+    log.warning("promotion forced past compare: %s", check.rule, extra={"model_id": check.challenger.model_id})
+    return f"forced past compare ({check.verdict}: {check.rule}): {reason.strip()}"

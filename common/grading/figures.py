@@ -1,0 +1,157 @@
+"""Per-model figures: the daily rows grading writes and the windows built from them.
+
+Pure functions on small frames (one row per model per day). Daily rows keep
+their counts beside their rates, so a window over several days is exact: MAE,
+bias and coverage are weighted by ``n``, hit rates are hits over bets.
+Days inside a model's training window (``in_sample``) are left out of every
+window: live evaluation is out-of-sample only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.grading.catalog import Catalog
+from common.grading.queries import DAILY_COLUMNS
+
+WINDOWS = (7, 14, 30)
+_COUNTS = ("n", "n_bets", "n_hits", "n_pushes", "n_pass", "n_edge_3plus", "n_hits_edge_3plus", "n_pending", "n_void")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """How one model did over a window of graded days."""
+
+    model_id: str
+    start: date
+    end: date
+    graded_days: int
+    n: int
+    mae: float | None
+    bias: float | None
+    n_bets: int
+    hit_rate: float | None  # percent, pushes and PASS excluded
+    n_edge_3plus: int
+    hit_rate_edge_3plus: float | None
+    coverage: float | None  # quantile models: share of actuals below the prediction
+    quantile_alpha: float | None
+    n_pending: int
+    n_void: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
+
+
+def _rate(hits: Any, bets: Any) -> Any:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(bets > 0, 100.0 * hits / np.maximum(bets, 1), np.nan)
+
+
+def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> pd.DataFrame:
+    """``model_performance_daily`` rows from the ``DAILY_INPUTS`` aggregates of some dates.
+
+    Adds the rates, the quantile coverage (models whose registry loss is Quantile),
+    and whether each date is within the model's training window. A model with
+    predictions on a date has a row even when none could be graded yet (n = 0).
+    """
+    frame = _with_columns(inputs, ("game_date", "system_id", "role", *_COUNTS, "mae", "bias", "share_below"))
+    for column in _COUNTS:
+        frame[column] = frame[column].fillna(0).astype(np.int64)
+    frame["hit_rate"] = _rate(frame["n_hits"], frame["n_bets"])
+    frame["hit_rate_edge_3plus"] = _rate(frame["n_hits_edge_3plus"], frame["n_edge_3plus"])
+    alpha = {m.model_id: m.quantile_alpha for m in catalog.models if m.loss_function == "Quantile"}
+    train_end = {m.model_id: m.train_end for m in catalog.models if m.train_end}
+    frame["quantile_alpha"] = frame["system_id"].map(alpha).astype(np.float64)
+    share_below = pd.to_numeric(frame["share_below"], errors="coerce").astype(np.float64)
+    frame["coverage"] = np.where(frame["quantile_alpha"].notna(), share_below, np.nan)
+    ends = pd.to_datetime(frame["system_id"].map(train_end))
+    frame["in_sample"] = (pd.to_datetime(frame["game_date"]) <= ends).fillna(False).astype(bool)
+    frame["graded_at"] = graded_at
+    for column in ("mae", "bias", "coverage"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
+    return frame.loc[:, list(DAILY_COLUMNS)].sort_values(["game_date", "system_id"]).reset_index(drop=True)
+
+
+def window_figures(daily: pd.DataFrame, start: date, end: date) -> dict[str, Figures]:
+    """Each model's out-of-sample figures over ``start..end`` (inclusive) from daily rows."""
+    if daily.empty:
+        return {}
+    days = _day(daily["game_date"])
+    rows = daily[(days >= start) & (days <= end) & ~daily["in_sample"].astype(bool)]
+    n = rows["n"].to_numpy(np.float64)
+    parts = {c: rows[c].to_numpy(np.int64) for c in _COUNTS}
+    parts["graded_days"] = (n > 0).astype(np.int64)
+    for column in ("mae", "bias", "coverage"):
+        values = rows[column].to_numpy(np.float64)
+        known = (n > 0) & ~np.isnan(values)
+        parts[f"{column}_sum"] = np.where(known, values * n, 0.0)
+        parts[f"{column}_n"] = np.where(known, n, 0.0)
+    sums = pd.DataFrame(parts, index=rows["system_id"].to_numpy()).groupby(level=0, sort=True).sum()
+    alphas = rows.groupby("system_id")["quantile_alpha"].max()
+    return {
+        str(model_id): _figures(str(model_id), row, alphas.get(model_id), start, end)
+        for model_id, row in sums.iterrows()
+    }
+
+
+def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end: date) -> Figures:
+    def mean(column: str) -> float | None:
+        return float(s[f"{column}_sum"] / s[f"{column}_n"]) if s[f"{column}_n"] > 0 else None
+
+    return Figures(
+        model_id=model_id,
+        start=start,
+        end=end,
+        graded_days=int(s["graded_days"]),
+        n=int(s["n"]),
+        mae=mean("mae"),
+        bias=mean("bias"),
+        n_bets=int(s["n_bets"]),
+        hit_rate=_scalar_rate(int(s["n_hits"]), int(s["n_bets"])),
+        n_edge_3plus=int(s["n_edge_3plus"]),
+        hit_rate_edge_3plus=_scalar_rate(int(s["n_hits_edge_3plus"]), int(s["n_edge_3plus"])),
+        coverage=mean("coverage"),
+        quantile_alpha=None if alpha is None or pd.isna(alpha) else float(alpha),
+        n_pending=int(s["n_pending"]),
+        n_void=int(s["n_void"]),
+    )
+
+
+def live_evaluation(daily: pd.DataFrame, as_of: date, model_ids: list[str]) -> list[dict[str, Any]]:
+    """The registry's rolling 7/14/30-day columns for ``model_ids``, windows ending at ``as_of``."""
+    per_window = {w: window_figures(daily, as_of - timedelta(days=w - 1), as_of) for w in WINDOWS}
+    rows = []
+    for model_id in model_ids:
+        row: dict[str, Any] = {"model_id": model_id}
+        for w, figures in per_window.items():
+            f = figures.get(model_id)
+            row[f"eval_{w}d_n"] = f.n if f else 0
+            row[f"eval_{w}d_mae"] = f.mae if f else None
+            row[f"eval_{w}d_hit_rate"] = f.hit_rate if f else None
+            row[f"eval_{w}d_hit_rate_edge_3plus"] = f.hit_rate_edge_3plus if f else None
+            row[f"eval_{w}d_n_edge_3plus"] = f.n_edge_3plus if f else 0
+        rows.append(row)
+    return rows
+
+
+def _with_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The frame with ``game_date`` as dates and every column present (BigQuery's empty results have none)."""
+    frame = frame.copy()
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = pd.Series(dtype=object if column in ("system_id", "role", "game_date") else np.float64)
+    frame["game_date"] = _day(frame["game_date"])
+    return frame
+
+
+def _scalar_rate(hits: int, bets: int) -> float | None:
+    return 100.0 * hits / bets if bets else None
+
+
+def _day(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.date

@@ -1,0 +1,72 @@
+"""``modelctl compare --plot``: rolling hit rate and MAE per model over time, as a PNG.
+
+matplotlib (matplotlib==3.11.2) is needed only for this and imported only here, with the
+non-interactive Agg backend, so no function or other command pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common.errors import ConfigError, InvalidArgument
+
+ROLLING_DAYS = 7
+
+
+def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.DataFrame:
+    """One model's trailing ``days``-day MAE and hit rate per calendar date (out-of-sample rows only)."""
+    rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
+    if rows.empty:
+        return pd.DataFrame(columns=["mae", "hit_rate"])
+    frame = pd.DataFrame(
+        {
+            "abs_sum": rows["mae"].to_numpy(np.float64) * rows["n"].to_numpy(np.float64),
+            "n": rows["n"].to_numpy(np.float64),
+            "hits": rows["n_hits"].to_numpy(np.float64),
+            "bets": rows["n_bets"].to_numpy(np.float64),
+        },
+        index=pd.to_datetime(rows["game_date"]),
+    )
+    frame = frame.groupby(level=0).sum().asfreq("D", fill_value=0.0)
+    sums = frame.rolling(days, min_periods=1).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = pd.DataFrame(
+            {"mae": sums["abs_sum"] / sums["n"], "hit_rate": 100.0 * sums["hits"] / sums["bets"]}, index=sums.index
+        )
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days: int = ROLLING_DAYS) -> Path:
+    """Write a PNG with two panels (rolling hit rate, rolling MAE), one line per model."""
+    if path.suffix.lower() != ".png":
+        raise InvalidArgument(f"--plot writes a PNG; give a file name ending in .png, not {path.name!r}")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.dates as mdates
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("--plot needs matplotlib: .venv/bin/pip install matplotlib==3.11.2") from None
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    for model_id in model_ids:
+        series = rolling(daily, model_id, days)
+        top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
+        bottom.plot(series.index, series["mae"], marker=".", label=model_id)
+    top.axhline(52.4, color="grey", linestyle=":", linewidth=1, label="break-even at -110")
+    top.set_ylabel(f"hit rate, {days}-day (%)")
+    bottom.set_ylabel(f"MAE, {days}-day (points)")
+    top.set_title("Rolling performance (out-of-sample graded days)")
+    top.legend(fontsize=8)
+    bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

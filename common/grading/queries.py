@@ -1,0 +1,150 @@
+"""Every grading query, written once in BigQuery SQL with named parameters.
+
+The row-level grading rules live in ``GRADE`` (and nowhere else):
+
+* a prediction is graded when the player's ``player_games`` row says he played;
+  no row yet → *pending*, a row with another status (injured, rest, dnp) →
+  *void* (a sportsbook voids the prop): neither is graded, both are counted;
+* ``absolute_error = |predicted - actual|`` for every graded row, PASS included;
+* a push is ``actual == line``; ``is_correct`` is set only for OVER/UNDER
+  recommendations with a line that did not push: OVER wins when
+  ``actual > line``, UNDER when ``actual < line``;
+* edge buckets on ``|edge|``: ``<1``, ``1-2``, ``2-3``, ``3-5``, ``5+`` (lower
+  bound inclusive); "edge 3+" is the last two buckets.
+"""
+
+from __future__ import annotations
+
+EDGE_3PLUS_BUCKETS = ("3-5", "5+")
+EDGE_BUCKETS = ("<1", "1-2", "2-3", *EDGE_3PLUS_BUCKETS)
+
+DELETE_ACCURACY = "DELETE FROM prediction_accuracy WHERE game_date IN UNNEST(@dates)"
+GRADE = """
+INSERT INTO prediction_accuracy (
+  game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
+  recommendation, actual_points, absolute_error, is_push, is_correct, graded_at)
+SELECT
+  p.game_date, p.game_id, p.player_id, p.system_id, p.role, p.predicted_points, p.line, p.edge,
+  CASE
+    WHEN p.edge IS NULL THEN NULL
+    WHEN ABS(p.edge) < 1 THEN '<1'
+    WHEN ABS(p.edge) < 2 THEN '1-2'
+    WHEN ABS(p.edge) < 3 THEN '2-3'
+    WHEN ABS(p.edge) < 5 THEN '3-5'
+    ELSE '5+'
+  END,
+  p.recommendation,
+  g.points,
+  ABS(p.predicted_points - g.points),
+  COALESCE(g.points = p.line, FALSE),
+  CASE
+    WHEN p.line IS NULL OR g.points = p.line THEN NULL
+    WHEN p.recommendation = 'OVER' THEN g.points > p.line
+    WHEN p.recommendation = 'UNDER' THEN g.points < p.line
+    ELSE NULL
+  END,
+  @graded_at
+FROM player_prop_predictions AS p
+JOIN player_games AS g
+  ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
+WHERE p.game_date IN UNNEST(@dates) AND g.status = 'played' AND p.predicted_points IS NOT NULL"""
+
+# Per model per day, for the dates just graded: what was graded (from the rows GRADE wrote) and
+# what could not be, because the game has no result yet (pending) or the player did not play (void).
+DAILY_INPUTS = """
+WITH predicted AS (
+  SELECT
+    p.game_date, p.system_id, MAX(p.role) AS role,
+    COUNTIF(g.player_id IS NULL) AS n_pending,
+    COUNTIF(g.player_id IS NOT NULL AND g.status != 'played') AS n_void
+  FROM player_prop_predictions AS p
+  LEFT JOIN player_games AS g
+    ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
+  WHERE p.game_date IN UNNEST(@dates) AND p.predicted_points IS NOT NULL
+  GROUP BY p.game_date, p.system_id
+),
+graded AS (
+  SELECT
+    game_date, system_id, COUNT(*) AS n,
+    AVG(absolute_error) AS mae, AVG(predicted_points - actual_points) AS bias,
+    COUNTIF(is_correct IS NOT NULL) AS n_bets, COUNTIF(is_correct) AS n_hits,
+    COUNTIF(is_push AND recommendation IN ('OVER', 'UNDER')) AS n_pushes,
+    COUNTIF(COALESCE(recommendation, 'PASS') NOT IN ('OVER', 'UNDER')) AS n_pass,
+    COUNTIF(is_correct IS NOT NULL AND edge_bucket IN ('3-5', '5+')) AS n_edge_3plus,
+    COUNTIF(is_correct AND edge_bucket IN ('3-5', '5+')) AS n_hits_edge_3plus,
+    AVG(IF(actual_points < predicted_points, 1.0, 0.0)) AS share_below
+  FROM prediction_accuracy
+  WHERE game_date IN UNNEST(@dates)
+  GROUP BY game_date, system_id
+)
+SELECT
+  u.game_date, u.system_id, u.role, u.n_pending, u.n_void,
+  COALESCE(g.n, 0) AS n, g.mae, g.bias, COALESCE(g.n_bets, 0) AS n_bets, COALESCE(g.n_hits, 0) AS n_hits,
+  COALESCE(g.n_pushes, 0) AS n_pushes, COALESCE(g.n_pass, 0) AS n_pass,
+  COALESCE(g.n_edge_3plus, 0) AS n_edge_3plus, COALESCE(g.n_hits_edge_3plus, 0) AS n_hits_edge_3plus,
+  g.share_below
+FROM predicted AS u
+LEFT JOIN graded AS g ON g.game_date = u.game_date AND g.system_id = u.system_id
+ORDER BY u.game_date, u.system_id"""
+
+DAILY_DELETE_WHERE = "game_date IN UNNEST(@dates)"
+DAILY_COLUMNS = (
+    "game_date", "system_id", "role", "n", "mae", "bias", "n_bets", "n_hits", "hit_rate", "n_pushes", "n_pass",
+    "n_edge_3plus", "n_hits_edge_3plus", "hit_rate_edge_3plus", "coverage", "quantile_alpha", "n_pending",
+    "n_void", "in_sample", "graded_at",
+)  # fmt: skip
+
+# The last @days days up to the latest graded date (the end of every rolling window).
+DAILY_RECENT = f"""
+SELECT {", ".join(DAILY_COLUMNS)} FROM model_performance_daily
+WHERE game_date <= (SELECT MAX(game_date) FROM model_performance_daily WHERE n > 0)
+  AND game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM model_performance_daily WHERE n > 0)
+ORDER BY game_date, system_id"""
+DAILY_BETWEEN = f"""
+SELECT {", ".join(DAILY_COLUMNS)} FROM model_performance_daily
+WHERE game_date BETWEEN @start AND @end
+ORDER BY game_date, system_id"""
+
+# Both models graded on the same player-game after @after (both training ends), over the last @days
+# days they share: the paired sample a comparison stands on (``_a`` is the challenger).
+# outcome: 1 won, 0 lost, -1 no bet (PASS, push, no line); call: 1 OVER, -1 UNDER, 0 otherwise.
+PAIRED = """
+WITH pairs AS (
+  SELECT
+    a.game_date, a.game_id, a.player_id,
+    a.absolute_error AS err_a, b.absolute_error AS err_b,
+    CASE WHEN a.is_correct IS NULL THEN -1 WHEN a.is_correct THEN 1 ELSE 0 END AS outcome_a,
+    CASE WHEN b.is_correct IS NULL THEN -1 WHEN b.is_correct THEN 1 ELSE 0 END AS outcome_b,
+    CASE a.recommendation WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN -1 ELSE 0 END AS call_a,
+    CASE b.recommendation WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN -1 ELSE 0 END AS call_b,
+    COALESCE(a.edge_bucket IN ('3-5', '5+'), FALSE) AS edge3_a,
+    COALESCE(b.edge_bucket IN ('3-5', '5+'), FALSE) AS edge3_b
+  FROM prediction_accuracy AS a
+  JOIN prediction_accuracy AS b
+    ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id
+  WHERE a.system_id = @challenger AND b.system_id = @champion AND a.game_date > @after
+)
+SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b
+FROM pairs
+WHERE game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM pairs)
+ORDER BY game_date, game_id, player_id"""
+
+# Live evaluation: evaluation columns only; row_version and updated_at stay (not lifecycle state).
+UPDATE_EVALUATION = """
+UPDATE model_registry SET
+  eval_7d_n = @eval_7d_n, eval_7d_mae = @eval_7d_mae, eval_7d_hit_rate = @eval_7d_hit_rate,
+  eval_7d_hit_rate_edge_3plus = @eval_7d_hit_rate_edge_3plus, eval_7d_n_edge_3plus = @eval_7d_n_edge_3plus,
+  eval_14d_n = @eval_14d_n, eval_14d_mae = @eval_14d_mae, eval_14d_hit_rate = @eval_14d_hit_rate,
+  eval_14d_hit_rate_edge_3plus = @eval_14d_hit_rate_edge_3plus, eval_14d_n_edge_3plus = @eval_14d_n_edge_3plus,
+  eval_30d_n = @eval_30d_n, eval_30d_mae = @eval_30d_mae, eval_30d_hit_rate = @eval_30d_hit_rate,
+  eval_30d_hit_rate_edge_3plus = @eval_30d_hit_rate_edge_3plus, evaluation_n_edge_3plus = @eval_30d_n_edge_3plus,
+  evaluation_as_of = @evaluation_as_of, evaluation_updated_at = @evaluation_updated_at
+WHERE model_id = @model_id"""
+
+EVALUATION_COLUMNS = (
+    "model_id", "eval_7d_n", "eval_7d_mae", "eval_7d_hit_rate", "eval_7d_hit_rate_edge_3plus",
+    "eval_7d_n_edge_3plus", "eval_14d_n", "eval_14d_mae", "eval_14d_hit_rate", "eval_14d_hit_rate_edge_3plus",
+    "eval_14d_n_edge_3plus", "eval_30d_n", "eval_30d_mae", "eval_30d_hit_rate", "eval_30d_hit_rate_edge_3plus",
+    "evaluation_n_edge_3plus", "evaluation_as_of", "evaluation_updated_at",
+)  # fmt: skip
+READ_EVALUATION = f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM model_registry WHERE model_id IN UNNEST(@model_ids)"

@@ -1,0 +1,149 @@
+"""``update_performance``: grade final game dates, summarise per model per day, refresh live evaluation.
+
+One message on the graded-games topic names the game date(s) whose results are
+final. For those dates, every prediction of every ``system_id`` is graded
+against the player's actual points (``prediction_accuracy``), summarised per
+model per day (``model_performance_daily``), the registry's rolling 7/14/30-day
+columns of the active models are recomputed, and promotion advice is posted
+when a challenger has earned it.
+
+Idempotent by construction: each step replaces the rows of the dates it
+covers, so a redelivered or repeated message gives the same rows and numbers.
+Predictions whose game has no result yet are left ungraded and counted (as
+are players who did not play); they are graded by a later message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from common.errors import InvalidArgument, InvalidEvent
+from common.events import PubSubMessage
+from common.grading.advice import advise_promotions
+from common.grading.catalog import Catalog, load_catalog
+from common.grading.figures import WINDOWS, build_daily, live_evaluation
+from common.grading.store import GradingStore
+from common.notify import SlackPoster
+from common.registry.store import RegistryStore
+from common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GradingSummary:
+    """What one grading run did."""
+
+    dates: tuple[date, ...]
+    graded: int
+    pending: int  # no result yet
+    void: int  # the player did not play
+    models: int
+    as_of: date | None
+    evaluated: int  # active models whose registry evaluation was refreshed
+    catalog_source: str
+
+    def describe(self) -> str:
+        span = (
+            f"{self.dates[0]}..{self.dates[-1]} ({len(self.dates)} dates)"
+            if len(self.dates) > 1
+            else str(self.dates[0])
+        )
+        evaluation = (
+            f"live evaluation of {self.evaluated} active models as of {self.as_of} ({self.catalog_source})"
+            if self.as_of
+            else "nothing graded yet"
+        )
+        return (
+            f"graded {self.graded} predictions of {self.models} models on {span}; "
+            f"ungraded: {self.pending} awaiting results, {self.void} did not play; {evaluation}"
+        )
+
+
+def parse_dates(payload: Any) -> tuple[date, ...]:
+    """``{"game_date": "YYYY-MM-DD"}`` or ``{"game_dates": [...]}`` → sorted distinct dates."""
+    if not isinstance(payload, dict):
+        raise InvalidEvent("graded-games message must be a JSON object with game_date or game_dates")
+    raw = payload.get("game_dates", payload.get("game_date"))
+    values = raw if isinstance(raw, list) else [raw] if raw else []
+    if not values:
+        raise InvalidEvent('graded-games message names no date: send {"game_date": "YYYY-MM-DD"}')
+    try:
+        return tuple(sorted({date.fromisoformat(str(v)) for v in values}))
+    except ValueError:
+        raise InvalidEvent(f"graded-games dates {values!r} are not all YYYY-MM-DD") from None
+
+
+def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], now: datetime) -> GradingSummary:
+    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core)."""
+    days = tuple(sorted(set(dates)))
+    if not days:
+        raise InvalidArgument("no game dates to grade")
+    store.grade(days, now)
+    daily = build_daily(store.daily_inputs(days), catalog, now)
+    store.write_daily(daily, days)
+    as_of, evaluated = _refresh_evaluation(store, catalog, now)
+    summary = GradingSummary(
+        dates=days,
+        graded=int(daily["n"].sum()),
+        pending=int(daily["n_pending"].sum()),
+        void=int(daily["n_void"].sum()),
+        models=int(daily["system_id"].nunique()),
+        as_of=as_of,
+        evaluated=evaluated,
+        catalog_source=catalog.source,
+    )
+    log.info(
+        "%s",
+        summary.describe(),
+        extra={"dates": [d.isoformat() for d in days], "graded": summary.graded, "pending": summary.pending,
+               "void": summary.void},
+    )  # fmt: skip
+    if summary.pending:
+        log.warning(
+            "%d predictions left ungraded: their games have no result yet",
+            summary.pending,
+            extra={"pending": summary.pending},
+        )
+    return summary
+
+
+def _refresh_evaluation(store: GradingStore, catalog: Catalog, now: datetime) -> tuple[date | None, int]:
+    """Recompute the active models' rolling windows up to the latest graded date and store them."""
+    as_of, daily = store.recent_daily(max(WINDOWS))
+    if as_of is None:
+        return None, 0
+    if not catalog.from_registry:
+        log.warning("registry unreadable: live evaluation columns left as they were", extra={"as_of": str(as_of)})
+        return as_of, 0
+    rows = live_evaluation(daily, as_of, [m.model_id for m in catalog.active])
+    store.update_evaluation(rows, as_of, now)
+    return as_of, len(rows)
+
+
+def update_performance(
+    settings: Settings, dates: Sequence[date], now: datetime | None = None, advise: bool = True
+) -> tuple[GradingSummary, list[str]]:
+    """Grade ``dates`` on the registry's database, then post promotion advice (unless ``advise`` is off).
+
+    Returns the summary and one outcome per advice posted.
+    """
+    now = now or datetime.now(UTC)
+    registry = RegistryStore.open(settings.registry_url)
+    registry.require_current_schema()  # ConfigError: the event waits for `modelctl migrate`
+    catalog = load_catalog(registry.list)
+    store = GradingStore(registry.engine)
+    summary = grade_dates(store, catalog, dates, now)
+    advice = advise_promotions(store, catalog, SlackPoster(settings.slack_webhook_url), now) if advise else []
+    return summary, advice
+
+
+def on_graded_games(msg: PubSubMessage, settings: Settings) -> str:
+    """The ``update_performance`` function's service: one graded-games message."""
+    dates = parse_dates(msg.json())
+    summary, advice = update_performance(settings, dates)
+    return summary.describe() + (f"; promotion advice: {', '.join(advice)}" if advice else "")
