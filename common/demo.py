@@ -56,12 +56,12 @@ def data_and_training() -> tuple[str, str]:
     step("1. Registry and a synthetic NBA season (embedded DuckDB under .local/)")
     run("migrate")
     run("data", "generate", "--season", "2025-26", "--seed", "7")
-    step("2. Train the future champion: gates, upload to the bucket, registration (disabled)")
-    run("train", "--name", "demo-champion", "--feature-set", "v9", *TRAIN)
-    step("3. Train a challenger without uploading, then drop its .cbm into the bucket")
+    step("2. Train the future champion (V12 without betting lines): gates, upload, registration (disabled)")
+    run("train", "--name", "demo-champion", "--feature-set", "v12", "--no-vegas", *TRAIN)
+    step("3. Train a challenger (V9, which sees the lines) without uploading; drop its .cbm into the bucket")
     out = LOCAL_DIR / "demo-out"
-    run("train", "--name", "demo-challenger", "--feature-set", "v12", "--no-vegas", "--loss", "quantile",
-        "--quantile-alpha", "0.43", *TRAIN, "--skip-auto-upload", "--output-dir", str(out))  # fmt: skip
+    run("train", "--name", "demo-challenger", "--feature-set", "v9", *TRAIN, "--skip-auto-upload",
+        "--output-dir", str(out))  # fmt: skip
     dropped = LOCAL_DIR / "bucket" / "models" / "incoming"
     dropped.mkdir(parents=True, exist_ok=True)
     for cbm in out.glob("*.cbm"):
@@ -71,7 +71,7 @@ def data_and_training() -> tuple[str, str]:
     run("watch", "--once")
     run("list")
     ids = models()
-    return ids["v9_mae"], ids["v12_noveg_q43"]
+    return ids["v12_noveg_mae"], ids["v9_mae"]
 
 
 def lifecycle(champion: str, challenger: str) -> None:
@@ -80,7 +80,7 @@ def lifecycle(champion: str, challenger: str) -> None:
     step("4. A human enables and promotes; a running worker hot-reloads")
     expect_refusal("promote", champion)
     run("enable", champion, "--reason", "gates passed, backtest looks good")
-    run("promote", champion, "--reason", "first champion", "--force")
+    run("promote", champion, "--reason", "first champion")
     worker = Worker(Settings.from_env(), worker_id="demo-worker")
     worker.reload()
     worker.start_polling(0.05)
