@@ -51,8 +51,15 @@ def train_models(workdir: Path) -> list[tuple[Path, object]]:
         fs, loss, alpha = FAMILIES[i % len(FAMILIES)]
         x = to_model_input(frame, fs)
         cat_loss = f"Quantile:alpha={alpha}" if loss == "Quantile" else "MAE"
-        model = CatBoostRegressor(iterations=300, depth=6, loss_function=cat_loss, random_seed=i, verbose=0,
-                                  allow_writing_files=False, thread_count=2)
+        model = CatBoostRegressor(
+            iterations=300,
+            depth=6,
+            loss_function=cat_loss,
+            random_seed=i,
+            verbose=0,
+            allow_writing_files=False,
+            thread_count=2,
+        )
         model.fit(x, frame["actual_points"].to_numpy())
         if not get_feature_set(fs).by_name:
             model.set_feature_names(list(get_feature_set(fs).features))
@@ -65,8 +72,12 @@ def train_models(workdir: Path) -> list[tuple[Path, object]]:
 
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
-    os.environ.update(MODEL_REGISTRY_URL=f"duckdb://{workdir / 'r.duckdb'}", MODEL_BUCKET_URL=f"file://{workdir / 'b'}",
-                      EVENT_BUS_URL="inprocess://", MODELCTL_ACTOR="bench")
+    os.environ.update(
+        MODEL_REGISTRY_URL=f"duckdb://{workdir / 'r.duckdb'}",
+        MODEL_BUCKET_URL=f"file://{workdir / 'b'}",
+        EVENT_BUS_URL="inprocess://",
+        MODELCTL_ACTOR="bench",
+    )
     from common.app import open_registry, registration_service
     from common.log import setup_logging
     from common.registry.service import RegistryService
@@ -146,8 +157,10 @@ def cold_start(workdir: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     n, imports, load = out.stdout.split()
-    print(f"\ncold start to serving {n} models (cache warm): {float(load):.3f}s after imports "
-          f"({float(imports):.3f}s of imports, {float(imports) + float(load):.3f}s in all)")
+    print(
+        f"\ncold start to serving {n} models (cache warm): {float(load):.3f}s after imports "
+        f"({float(imports):.3f}s of imports, {float(imports) + float(load):.3f}s in all)"
+    )
 
 
 WORKER_LOOP = """
@@ -184,8 +197,10 @@ def reload_latency(settings: object, workdir: Path, ids: list[str], workers: int
             (registry.disable if i % 2 == 0 else registry.enable)(ids[-1])
             finished = [float(p.stdout.readline().split()[2]) for p in procs]  # type: ignore[union-attr]
             latencies.append(max(finished) - started)
-        print(f"\nreload latency, registry change -> all {workers} workers serving the new set "
-              f"(poll 0.1 s): median {statistics.median(latencies):.3f}s, max {max(latencies):.3f}s over {rounds}")
+        print(
+            f"\nreload latency, registry change -> all {workers} workers serving the new set "
+            f"(poll 0.1 s): median {statistics.median(latencies):.3f}s, max {max(latencies):.3f}s over {rounds}"
+        )
     finally:
         for proc in procs:
             proc.kill()

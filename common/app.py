@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from common.eventbus import EventBus, open_bus
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryChange, RegistryService
@@ -21,7 +23,7 @@ def open_registry(settings: Settings, check_schema: bool = True, bus: EventBus |
     return registry
 
 
-def change_publisher(settings: Settings, bus: EventBus | None = None) -> object:
+def change_publisher(settings: Settings, bus: EventBus | None = None) -> Callable[[RegistryChange], None]:
     """A listener that announces registry changes on the registry-change topic."""
     holder: list[EventBus] = [bus] if bus is not None else []
 

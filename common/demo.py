@@ -91,8 +91,10 @@ def lifecycle(champion: str, challenger: str) -> None:
     while challenger not in {m.model_id for m in worker.current.models} and time.monotonic() - started < 5:
         time.sleep(0.01)
     worker.stop()
-    console.print(f"[green]worker reloaded without restart in {time.monotonic() - started:.2f}s[/]: now serving "
-                  f"{[m.model_id for m in worker.current.models]} (generation {worker.current.generation})")
+    console.print(
+        f"[green]worker reloaded without restart in {time.monotonic() - started:.2f}s[/]: now serving "
+        f"{[m.model_id for m in worker.current.models]} (generation {worker.current.generation})"
+    )
     run("workers")
     step("5. Champion and shadow predict every game; only the champion's picks reach users")
     run("predict", "--date", GRADE_FIRST.isoformat(), "--top", "5")

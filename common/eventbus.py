@@ -98,7 +98,7 @@ class PubSubBus:
     """google-cloud-pubsub publisher (honours PUBSUB_EMULATOR_HOST)."""
 
     def __init__(self, project: str) -> None:
-        from google.cloud import pubsub_v1
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
         self.project = project
         self._publisher = pubsub_v1.PublisherClient()

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from common.errors import ConfigError
 
@@ -120,6 +121,6 @@ class Settings:
             actor=env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor(),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields replaced (CLI options use this)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

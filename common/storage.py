@@ -175,7 +175,7 @@ class GcsBucket:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from google.cloud import storage
+            from google.cloud import storage  # type: ignore[attr-defined]
 
             self._client = storage.Client()
         return self._client

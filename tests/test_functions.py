@@ -269,17 +269,18 @@ def stale_families(migrated: Settings, bucket: FileBucket) -> Settings:
 
     registry = open_registry(migrated)
     service = registration_service(migrated, registry)
-    specs = [("v9", "MAE", None, date(2026, 2, 15)), ("v9", "Quantile", 0.43, date(2026, 2, 10)),
-             ("v12_noveg", "MAE", None, date(2026, 2, 27))]
+    specs = [
+        ("v9", "MAE", None, date(2026, 2, 15)),
+        ("v9", "Quantile", 0.43, date(2026, 2, 10)),
+        ("v12_noveg", "MAE", None, date(2026, 2, 27)),
+    ]
     for seed, (fs, loss, alpha, end) in enumerate(specs):
         data = tiny_model_bytes(tiny_card(fs, loss, alpha, date(2025, 11, 2), end), seed=seed)
         registry.enable(service.register_object(bucket.write(f"m{seed}.cbm", data).name).record.model_id)
     return migrated
 
 
-def test_reminder_lists_stale_families_once_per_day(
-    stale_families: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_reminder_lists_stale_families_once_per_day(stale_families: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     slack = SlackStub(failures=1)  # the first attempt fails and is retried with backoff
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
     try:

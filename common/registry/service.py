@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import threading
@@ -63,7 +64,7 @@ class RegistryService:
         self.store = store
         self.actor = actor
         self.clock = clock or _Clock()
-        self._listeners: list[Listener] = []
+        self._listeners: builtins.list[Listener] = []
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -72,7 +73,7 @@ class RegistryService:
     def get(self, model_id: str) -> ModelRecord:
         return self.store.get(model_id)
 
-    def list(self, family: str | None = None, enabled: bool | None = None) -> list[ModelRecord]:
+    def list(self, family: str | None = None, enabled: bool | None = None) -> builtins.list[ModelRecord]:
         return self.store.list(family=family, enabled=enabled)
 
     def champion(self) -> ModelRecord | None:

@@ -6,6 +6,7 @@ module only reads and writes rows through an engine, atomically.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Sequence
 from dataclasses import fields
@@ -82,7 +83,7 @@ class RegistryStore:
                 f"registry {self.url} is at schema version {have}, newer than this code ({want}): upgrade the code"
             )
 
-    def migrate(self, now: datetime, target: int | None = None) -> list[str]:
+    def migrate(self, now: datetime, target: int | None = None) -> builtins.list[str]:
         """Apply the pending numbered migrations in order (up to ``target``); return their names."""
         self.engine.apply_migration(0, "schema_migrations", [q.MIGRATIONS_TABLE_DDL])
         done = self.applied_versions()
@@ -110,11 +111,11 @@ class RegistryStore:
             raise NotFound(f"no model {model_id!r} in the registry (see `modelctl list`)")
         return record
 
-    def list(self, family: str | None = None, enabled: bool | None = None) -> list[ModelRecord]:
+    def list(self, family: str | None = None, enabled: bool | None = None) -> builtins.list[ModelRecord]:
         params = {"family": Param(family, "STRING"), "enabled": Param(enabled, "BOOL")}
         return [from_row(ModelRecord, r) for r in self.engine.query(q.LIST_MODELS, params)]
 
-    def find_by_sha(self, sha256: str) -> list[ModelRecord]:
+    def find_by_sha(self, sha256: str) -> builtins.list[ModelRecord]:
         return [from_row(ModelRecord, r) for r in self.engine.query(q.FIND_BY_SHA, {"sha256": sha256})]
 
     def find_by_source(self, bucket: str, name: str, generation: str) -> ModelRecord | None:
@@ -122,15 +123,15 @@ class RegistryStore:
         rows = self.engine.query(q.FIND_BY_SOURCE, params)
         return from_row(ModelRecord, rows[0]) if rows else None
 
-    def events(self, model_id: str | None = None, until: datetime | None = None) -> list[RegistryEvent]:
+    def events(self, model_id: str | None = None, until: datetime | None = None) -> builtins.list[RegistryEvent]:
         params = {"model_id": Param(model_id, "STRING"), "until": Param(until, "TIMESTAMP")}
         return [from_row(RegistryEvent, r) for r in self.engine.query(q.LIST_EVENTS, params)]
 
-    def champion_events_at(self, until: datetime) -> list[RegistryEvent]:
+    def champion_events_at(self, until: datetime) -> builtins.list[RegistryEvent]:
         rows = self.engine.query(q.CHAMPION_AT, {"until": until})
         return [from_row(RegistryEvent, r) for r in rows]
 
-    def rejections(self, limit: int = 50) -> list[Rejection]:
+    def rejections(self, limit: int = 50) -> builtins.list[Rejection]:
         return [from_row(Rejection, r) for r in self.engine.query(q.LIST_REJECTIONS, {"limit": limit})]
 
     def has_rejection(self, rejection: Rejection) -> bool:
@@ -156,7 +157,7 @@ class RegistryStore:
         self, changes: Sequence[tuple[ModelRecord, ModelRecord]], events: Sequence[RegistryEvent]
     ) -> None:
         """Write state changes (before, after) and their audit events in one unit."""
-        statements: list[Statement] = []
+        statements: builtins.list[Statement] = []
         for before, after in changes:
             statements.append((q.GUARD_VERSION, {"model_id": before.model_id, "row_version": before.row_version}))
             statements.append(

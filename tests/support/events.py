@@ -31,10 +31,15 @@ def to_cloud_event(raw: dict[str, Any]) -> CloudEvent:
 
 def storage_event(bucket: str, name: str, generation: str, size: int, time: str | None = None) -> CloudEvent:
     raw = fixture("storage_object_finalized.json")
-    raw.update(id=uuid.uuid4().hex, time=time or now_rfc3339(), subject=f"objects/{name}",
-               source=f"//storage.googleapis.com/projects/_/buckets/{bucket}")
-    raw["data"].update(bucket=bucket, name=name, generation=str(generation), size=str(size),
-                       id=f"{bucket}/{name}/{generation}")
+    raw.update(
+        id=uuid.uuid4().hex,
+        time=time or now_rfc3339(),
+        subject=f"objects/{name}",
+        source=f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+    )
+    raw["data"].update(
+        bucket=bucket, name=name, generation=str(generation), size=str(size), id=f"{bucket}/{name}/{generation}"
+    )
     return to_cloud_event(raw)
 
 
