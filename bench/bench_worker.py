@@ -116,17 +116,23 @@ def scoring(settings: object, workdir: Path, slate: object) -> None:
     serving = worker.current
     per_model = (rss_mb() - before) / len(serving.models)
     groups = serving.by_feature_set()
-    pools = {fs: Pool(np.ascontiguousarray(slate[list(ms[0].feature_names)].to_numpy(np.float32)))
-             for fs, ms in groups.items()}  # fmt: skip
-    jobs = [(m, pools[fs]) for fs, ms in groups.items() for m in ms]
+    # The raw route starts from the same feature matrices (float32, one per feature set, built
+    # outside the timing) and does what CatBoost needs: one shared Pool per feature set, every
+    # model scored on it. Pools are built inside the timing: a new slate is new data.
+    matrices = {fs: np.ascontiguousarray(slate[list(ms[0].feature_names)].to_numpy(np.float32))
+                for fs, ms in groups.items()}  # fmt: skip
+    executor = ThreadPoolExecutor(2)
 
     def floor_two_threads() -> None:
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda job: job[0].model.predict(job[1], thread_count=1), jobs))
+        pools = {fs: Pool(m) for fs, m in matrices.items()}
+        list(executor.map(lambda job: job[0].model.predict(pools[job[1]], thread_count=1),
+                          [(m, fs) for fs, ms in groups.items() for m in ms]))  # fmt: skip
 
     def floor_sequential() -> None:
-        for served, pool in jobs:
-            served.model.predict(pool, thread_count=2)
+        pools = {fs: Pool(m) for fs, m in matrices.items()}
+        for fs, ms in groups.items():
+            for served in ms:
+                served.model.predict(pools[fs], thread_count=2)
 
     routes = {"raw catboost, shared pools, 2 threads": floor_two_threads,
               "raw catboost, shared pools, sequential thread_count=2": floor_sequential,

@@ -73,11 +73,18 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="score")
 
 
+@functools.lru_cache(maxsize=256)
+def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """Categorical dtypes are validated once per label set, not once per slate."""
+    return pd.CategoricalDtype(list(categories))
+
+
 def _repeat_labels(labels: list[str], n: int) -> pd.Categorical:
     """``labels`` each repeated ``n`` times, as a categorical (integer codes, no string copies)."""
-    categories = list(dict.fromkeys(labels))
-    codes = np.repeat(np.array([categories.index(x) for x in labels], dtype=np.int32), n)
-    return pd.Categorical.from_codes(codes, categories=categories)
+    categories = tuple(dict.fromkeys(labels))
+    position = {label: i for i, label in enumerate(categories)}
+    codes = np.repeat(np.array([position[x] for x in labels], dtype=np.int32), n)
+    return pd.Categorical.from_codes(codes, dtype=_dtype(categories))
 
 
 def prediction_rows(
@@ -101,11 +108,12 @@ def prediction_rows(
             "predicted_points": pred,
             "line": line,
             "edge": edge,
-            "recommendation": pd.Categorical.from_codes(rec_codes, categories=RECOMMENDATIONS),
+            "recommendation": pd.Categorical.from_codes(rec_codes, dtype=_dtype(tuple(RECOMMENDATIONS))),
             "model_sha256": _repeat_labels([m.sha256 for m in models], n),
             "created_at": datetime.now(UTC),
         },
         columns=list(PREDICTION_COLUMNS),
+        copy=False,  # the arrays were made for this frame; pandas would copy each one again
     )
 
 
