@@ -19,7 +19,6 @@ touches BigQuery does not pay for importing its client.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from common.errors import ConfigError
+from common.backends import load_backend
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -77,14 +76,7 @@ class Engine(Protocol):
 
 def open_engine(url: str) -> Engine:
     """Open the engine for ``url``: ``duckdb:///path`` or ``bigquery://project/dataset``."""
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    target = ENGINES.get(scheme)
-    if target is None:
-        valid = ", ".join(f"{s}://" for s in sorted(ENGINES))
-        raise ConfigError(f"MODEL_REGISTRY_URL {url!r} has an unknown scheme; valid schemes: {valid}")
-    module_name, class_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(url)  # type: ignore[no-any-return]
+    return load_backend(url, ENGINES, "MODEL_REGISTRY_URL")  # type: ignore[no-any-return]
 
 
 def infer_type(value: Any) -> str:

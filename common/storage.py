@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib
 import json
 import os
 import threading
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from common.backends import load_backend
 from common.errors import ConfigError, InvalidEvent, NotFound, TransientError
 
 BUCKETS: dict[str, str] = {"file": "common.storage:FileBucket", "gs": "common.storage:GcsBucket"}
@@ -85,13 +85,8 @@ def check_object_name(name: str) -> str:
 
 
 def open_bucket(url: str) -> Bucket:
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    target = BUCKETS.get(scheme)
-    if target is None:
-        valid = ", ".join(f"{s}://" for s in sorted(BUCKETS))
-        raise ConfigError(f"MODEL_BUCKET_URL {url!r} has an unknown scheme; valid schemes: {valid}")
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(url)  # type: ignore[no-any-return]
+    """The bucket for ``url``: ``file:///dir`` or ``gs://bucket``."""
+    return load_backend(url, BUCKETS, "MODEL_BUCKET_URL")  # type: ignore[no-any-return]
 
 
 def sha256_hex(data: bytes) -> str:

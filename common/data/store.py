@@ -21,6 +21,7 @@ import pandas as pd
 
 from common.data.synth import SeasonData
 from common.errors import NotFound
+from common.features import HISTORY_COLUMNS
 from common.sql import Engine
 
 log = logging.getLogger(__name__)
@@ -30,27 +31,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "teams": (("team_id", "name", "def_rating", "off_rating", "pace"), "team_id"),
     "players": (("player_id", "player_name", "team_id", "role", "base_scoring", "base_minutes"), "player_id"),
     "games": (("game_id", "game_date", "season", "home_team_id", "away_team_id"), "game_date, game_id"),
-    "player_games": (
-        (
-            "game_id",
-            "game_date",
-            "player_id",
-            "team_id",
-            "opponent_team_id",
-            "is_home",
-            "starter",
-            "minutes",
-            "points",
-            "fga",
-            "fgm",
-            "fg3a",
-            "fg3m",
-            "fta",
-            "ftm",
-            "status",
-        ),
-        "game_date, game_id, team_id, player_id",
-    ),  # fmt: skip
+    "player_games": (HISTORY_COLUMNS, "game_date, game_id, team_id, player_id"),
     "betting_lines": (
         ("game_id", "game_date", "player_id", "opening_line", "closing_line"),
         "game_date, game_id, player_id",
