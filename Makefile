@@ -33,7 +33,7 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff format --check common functions infra tests bench
 	$(BIN)/mypy
 
-bench: venv ## run the benchmarks and print their figures
+bench: venv ## run the benchmarks and print their figures (MLflow peer too if .venv-mlflow exists)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge) in the background
@@ -54,4 +54,11 @@ deploy: venv ## deploy to Google Cloud: make deploy PROJECT=p REGION=r [DRY_RUN=
 clean: ## remove .local/ (the embedded registry and bucket)
 	rm -rf .local
 
-.PHONY: help venv emulators demo test lint bench stack-up stack-down stage deploy clean
+.venv-mlflow/.installed: bench/requirements-mlflow.txt
+	@test -x .venv-mlflow/bin/python || $(PYTHON) -m venv .venv-mlflow
+	.venv-mlflow/bin/pip install --disable-pip-version-check -q -r bench/requirements-mlflow.txt
+	@touch $@
+
+bench-mlflow-venv: .venv-mlflow/.installed ## the separate venv for the MLflow pyfunc peer route (~0.9 GB)
+
+.PHONY: help venv emulators demo test lint bench bench-mlflow-venv stack-up stack-down stage deploy clean

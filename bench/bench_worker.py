@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from common.training.tiny import tiny_card  # noqa: E402
 
 FAMILIES = [("v9", "MAE", None), ("v9", "Quantile", 0.43), ("v9", "Quantile", 0.45),
             ("v12", "MAE", None), ("v12_noveg", "MAE", None), ("v12_noveg", "Quantile", 0.43)]  # fmt: skip
-N_MODELS, SLATE, REPEATS = 30, 500, 40
+N_MODELS, SLATE, REPEATS, ROUNDS = 30, 500, 40, 5
 
 
 def rss_mb() -> float:
@@ -108,6 +109,7 @@ def scoring(settings: object, workdir: Path, slate: object) -> None:
     from catboost import Pool
 
     from common.worker.scoring import score_slate
+    from common.worker.slate import Slate
     from common.worker.worker import Worker
 
     before = rss_mb()
@@ -134,22 +136,77 @@ def scoring(settings: object, workdir: Path, slate: object) -> None:
             for served in ms:
                 served.model.predict(pools[fs], thread_count=2)
 
-    routes = {"raw catboost, shared pools, 2 threads": floor_two_threads,
-              "raw catboost, shared pools, sequential thread_count=2": floor_sequential,
-              "worker score_slate (rows built)": lambda: score_slate(serving, slate)}  # fmt: skip
-    timings: dict[str, list[float]] = {name: [] for name in routes}
-    for _ in range(REPEATS):  # interleaved, so drift hits every route alike
-        for name, fn in routes.items():
-            start = time.perf_counter()
-            fn()
-            timings[name].append((time.perf_counter() - start) * 1000)
-    medians = {name: statistics.median(v) for name, v in timings.items()}
-    floor = min(medians["raw catboost, shared pools, 2 threads"],
-                medians["raw catboost, shared pools, sequential thread_count=2"])  # fmt: skip
-    print(f"\nslate {len(slate)} players x {len(serving.models)} models (median of {REPEATS}, interleaved)")
-    for name, value in medians.items():
-        print(f"  {name:55s} {value:7.1f} ms   {value / floor:4.2f}x floor")
+    in_memory = Slate.from_frame(slate)  # the form slate_features() hands the worker
+    # CatBoost's own thread pool (thread_count=2) keeps its threads spinning a while after a
+    # call, which slows whatever runs next: the sequential route is compared in its own block.
+    floors = interleaved({"raw catboost, shared pools, 2 threads": floor_two_threads,
+                          "raw catboost, shared pools, sequential thread_count=2": floor_sequential})  # fmt: skip
+    print(f"\nslate {len(slate)} players x {len(serving.models)} models: which raw route is the floor "
+          f"(median of {REPEATS}, interleaved)")  # fmt: skip
+    report(floors, "raw catboost, shared pools, 2 threads")
+    print(f"worker vs that floor: {ROUNDS} rounds of {REPEATS}, interleaved and rotated")
+    ratios: dict[str, list[float]] = {}
+    for _ in range(ROUNDS):
+        medians = interleaved({"raw catboost, shared pools, 2 threads": floor_two_threads,
+                               "worker score_slate(Slate) -> rows": lambda: score_slate(serving, in_memory),
+                               "worker score_slate(DataFrame) -> rows": lambda: score_slate(serving, slate),
+                               "  of which Slate.from_frame": lambda: Slate.from_frame(slate)})  # fmt: skip
+        for name, value in medians.items():
+            ratios.setdefault(name, []).append(value / medians["raw catboost, shared pools, 2 threads"])
+    report(medians, "raw catboost, shared pools, 2 threads", label="last round")
+    for name, values in ratios.items():
+        if "2 threads" not in name:
+            each = " ".join(f"{v:.2f}" for v in values)
+            print(f"  {name:55s} rounds: {each}  median {statistics.median(values):.2f}x")
     print(f"memory per loaded model (RSS delta / models): {per_model:.2f} MB")
+    mlflow_peer(workdir, serving, in_memory)
+
+
+def interleaved(routes: dict[str, Any]) -> dict[str, float]:
+    """Median ms per route; the order rotates each repetition so no route always follows another."""
+    names = list(routes)
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(REPEATS):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            routes[name]()
+            timings[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(v) for name, v in timings.items()}
+
+
+def report(medians: dict[str, float], floor_name: str, label: str = "") -> None:
+    floor = medians[floor_name]
+    for name, value in medians.items():
+        print(f"  {name:55s} {value:7.1f} ms   {value / floor:4.2f}x floor  {label}")
+
+
+def mlflow_peer(workdir: Path, serving: Any, slate: Any) -> None:
+    """The same models through MLflow's pyfunc, in its own venv (bench/mlflow_peer.py)."""
+    import json
+
+    python = ROOT / ".venv-mlflow" / "bin" / "python"
+    if not python.exists():
+        print("\nmlflow pyfunc peer: skipped (no .venv-mlflow; `make bench-mlflow-venv` creates it)")
+        return
+    peer = workdir / "peer"
+    peer.mkdir()
+    np.save(peer / "slate.npy", slate.matrix)
+    spec = {"columns": list(slate.columns), "models": []}
+    for i, served in enumerate(serving.models):
+        served.model.save_model(str(peer / f"m{i:02d}.cbm"))
+        spec["models"].append({"file": f"m{i:02d}.cbm", "order": list(served.input_order)})
+    (peer / "peer.json").write_text(json.dumps(spec))
+    out = subprocess.run([str(python), str(ROOT / "bench" / "mlflow_peer.py"), str(peer), str(REPEATS)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    medians = result["median_ms"]
+    floor = medians.pop("floor")
+    print(f"\nmlflow {result['mlflow']} pyfunc peer, same {result['models']} models and {result['rows']} players, "
+          f"own process (.venv-mlflow), interleaved with the floor there:")  # fmt: skip
+    print(f"  {'raw catboost floor (that process)':55s} {floor:7.1f} ms   1.00x floor")
+    for name, value in medians.items():
+        print(f"  {'mlflow ' + name + ' (predictions only)':55s} {value:7.1f} ms   {value / floor:4.2f}x floor")
+    print(f"  saving the models as MLflow models {result['save_s']:.1f}s; loading 30 pyfuncs {result['load_s']:.3f}s")
 
 
 def cold_start(workdir: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from common.app import open_registry, registration_service
 from common.data.synth import generate_season
+from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES
 from common.features import build_feature_frame, slate_targets
 from common.manifest import MANIFEST_OBJECT, Manifest
@@ -27,8 +28,9 @@ from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import FileBucket
 from common.training.tiny import tiny_card, tiny_model_bytes
-from common.worker.scoring import champion_picks, score_slate, signals
+from common.worker.scoring import PREDICTION_COLUMNS, champion_picks, score_slate, signals
 from common.worker.serving import ServingSet
+from common.worker.slate import Slate
 from common.worker.worker import Worker
 
 SHUFFLED_V12 = list(V12_FEATURES)
@@ -201,3 +203,66 @@ def test_predictions_in_flight_during_repeated_reloads(
     for serving, rows in results:  # each prediction used exactly one consistent set
         assert set(rows["system_id"]) == {m.model_id for m in serving.models}
     assert {len(s.models) for s, _ in results} <= {3, 4}
+
+
+def test_slate_form_matches_the_frame_and_one_thread_matches_two(
+    settings: Settings, served: dict[str, str], slate: pd.DataFrame, tmp_path: Path
+) -> None:
+    serving = worker(settings, tmp_path).current
+    in_memory = Slate.from_frame(slate)
+    assert in_memory.matrix.dtype == "float32" and in_memory.matrix.flags["C_CONTIGUOUS"]
+    assert in_memory.matrix.shape == (len(slate), len(V12_FEATURES))
+    by_frame = score_slate(serving, slate).drop(columns="created_at")
+    by_slate = score_slate(serving, in_memory).drop(columns="created_at")
+    one_thread = score_slate(serving, in_memory, threads=1).drop(columns="created_at")
+    pd.testing.assert_frame_equal(by_frame, by_slate)
+    pd.testing.assert_frame_equal(by_slate, one_thread)
+    # one input per feature order: the two v9 models share one, the shuffled v12 model reads its own
+    orders = [order for order, _ in serving.input_groups]
+    assert tuple(SHUFFLED_V12) in orders and len(orders) == 3  # v9 + v9_q43 share one pool
+    assert len(serving.input_groups[0][1]) == 2
+    assert sorted(i for _, members in serving.input_groups for i in members) == list(range(len(serving.models)))
+    empty = score_slate(replace(serving, models=()), in_memory)
+    assert list(empty.columns) == list(PREDICTION_COLUMNS) and empty.empty
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: f.drop(columns=["points_avg_last_3", "player_id"]), "lacks 2 columns"),
+        (lambda f: f.assign(days_rest="two"), "must be numeric"),
+        (lambda f: f["game_id"], "must be a DataFrame"),
+    ],
+    ids=["missing columns", "text feature", "not a frame"],
+)
+def test_bad_slate_frames_are_refused_by_name(slate: pd.DataFrame, change, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        Slate.from_frame(change(slate))
+
+
+def test_a_feature_a_model_needs_but_the_slate_lacks_is_named(slate: pd.DataFrame) -> None:
+    narrow = Slate.from_frame(slate, features=V12_FEATURES[:10])
+    with pytest.raises(InvalidArgument, match="'points_avg_season'|'fga_avg_last_10'|no feature"):
+        narrow.gather(V12_FEATURES[:12])
+
+
+def test_workers_sharing_a_cache_dir_remember_the_manifest_without_tripping(
+    settings: Settings, served: dict[str, str], tmp_path: Path, caplog
+) -> None:
+    caplog.set_level(logging.WARNING)
+    workers = [Worker(settings, worker_id=f"w{i}", cache_dir=tmp_path / "shared") for i in range(6)]
+    barrier = threading.Barrier(len(workers))
+
+    def reload(w: Worker) -> None:
+        barrier.wait()
+        w.reload()
+
+    threads = [threading.Thread(target=reload, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert "cannot cache the manifest" not in caplog.text
+    cached = Manifest.from_json((tmp_path / "shared" / "last-manifest.json").read_bytes())
+    assert {m.model_id for m in cached.models} == set(served.values())
+    assert not list((tmp_path / "shared").glob("*.tmp"))

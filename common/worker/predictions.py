@@ -9,12 +9,14 @@ import pandas as pd
 from common.errors import NotFound
 from common.settings import Settings
 from common.sql import open_engine
+from common.worker.slate import Slate
 
 PREDICTIONS_TABLE = "player_prop_predictions"
 
 
-def slate_features(settings: Settings, game_date: date) -> pd.DataFrame:
-    """Features for every player expected to play on ``game_date``, one vectorised pass."""
+def slate_features(settings: Settings, game_date: date) -> Slate:
+    """Features for every player expected to play on ``game_date``: one vectorised pass, kept as
+    the worker's float32 matrix."""
     from common.data.store import load_season
     from common.features import build_feature_frame, slate_targets
 
@@ -22,7 +24,7 @@ def slate_features(settings: Settings, game_date: date) -> pd.DataFrame:
     targets = slate_targets(season, game_date)
     if targets.empty:
         raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
-    return build_feature_frame(season.player_games, season.betting_lines, season.teams, targets)
+    return Slate.from_frame(build_feature_frame(season.player_games, season.betting_lines, season.teams, targets))
 
 
 def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame) -> None:

@@ -1,26 +1,27 @@
 """Scoring a whole slate with every served model, near the speed of CatBoost itself.
 
-Features arrive once per slate as the V12 superset frame. For each feature set
-the matrix is built once (V9 by position, V12 by name, reordered to each model's
-own feature order when it differs) and wrapped in one CatBoost ``Pool`` shared by
-every model of that set; the models are scored from a small thread pool (CatBoost
-releases the GIL while it predicts). Rows are assembled from numpy arrays in one
-go, not per player or per model.
+The slate arrives once as a ``Slate``: keys plus one float32 matrix of the V12
+superset. Each distinct feature order among the served models (V9 by position,
+V12 by the model's own names) is one column gather and one CatBoost ``Pool``
+shared by every model reading it. The models are then submitted to a small
+long-lived thread pool (CatBoost releases the GIL while it predicts), and the
+parts of the rows that do not depend on predictions are built while they run.
+Rows are assembled from numpy arrays in one go, not per player or per model.
 """
 
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from common.errors import InvalidArgument
-from common.feature_sets import get_feature_set
 from common.worker.serving import ServingModel, ServingSet
+from common.worker.slate import Slate
 
 MIN_EDGE = 1.0  # |prediction - line| below this is a PASS
 RECOMMENDATIONS = ["OVER", "UNDER", "PASS"]
@@ -30,47 +31,37 @@ PREDICTION_COLUMNS = (
 )  # fmt: skip
 
 
-def _order(model: ServingModel) -> tuple[str, ...]:
-    """V9 takes the set's positional order; V12 models their own names' order."""
-    fs = get_feature_set(model.feature_set)
-    return model.feature_names if fs.by_name else fs.features
-
-
-def _pools(serving: ServingSet, features: pd.DataFrame) -> dict[tuple[str, ...], Any]:
-    """One Pool per distinct feature order among the served models.
-
-    The frame is converted to one float32 matrix once; each order is a column
-    gather on it, far cheaper than a pandas selection per feature set.
-    """
-    from catboost import Pool
-
-    orders = list(dict.fromkeys(_order(m) for m in serving.models))
-    needed = list(dict.fromkeys(name for order in orders for name in order))
-    missing = [name for name in needed if name not in features.columns]
-    if missing:
-        raise InvalidArgument(f"feature frame lacks {missing[:5]} needed by the served models")
-    matrix = features[needed].to_numpy(dtype=np.float32, na_value=np.nan)
-    index = {name: i for i, name in enumerate(needed)}
-    return {order: Pool(np.ascontiguousarray(matrix[:, [index[n] for n in order]])) for order in orders}
-
-
-def predict_all(serving: ServingSet, features: pd.DataFrame, threads: int = 2) -> dict[str, np.ndarray]:
-    """model_id → predictions for every row of ``features``."""
-    pools = _pools(serving, features)
-
-    def run(model: ServingModel) -> tuple[str, np.ndarray]:
-        pool = pools[_order(model)]
-        return model.model_id, np.asarray(model.model.predict(pool, thread_count=1), dtype=np.float64)
-
-    if threads <= 1 or len(serving.models) <= 1:
-        return dict(run(m) for m in serving.models)
-    return dict(_executor(threads).map(run, serving.models))
-
-
 @functools.cache
 def _executor(threads: int) -> ThreadPoolExecutor:
     """A long-lived pool: creating threads per slate would cost more than scoring a model."""
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="score")
+
+
+def _run_now(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+    """``submit`` for a single thread: run at once, hand back a completed future."""
+    future: Future[Any] = Future()
+    try:
+        future.set_result(fn(*args, **kwargs))
+    except Exception as exc:  # re-raised by ``result()``, exactly as a pool's future would
+        future.set_exception(exc)
+    return future
+
+
+def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Future[Any]]:
+    """Start every served model on the slate; one future per model, in ``serving.models`` order.
+
+    One shared Pool per feature order, all built before the first model starts: building
+    a pool holds the GIL, and interleaving it with running models measured slower.
+    """
+    from catboost import Pool
+
+    submit = _executor(threads).submit if threads > 1 and len(serving.models) > 1 else _run_now
+    pools = [(Pool(slate.gather(order)), members) for order, members in serving.input_groups]
+    futures: list[Future[Any] | None] = [None] * len(serving.models)
+    for pool, members in pools:
+        for i in members:
+            futures[i] = submit(serving.models[i].model.predict, pool, thread_count=1)
+    return [f for f in futures if f is not None]
 
 
 @functools.lru_cache(maxsize=256)
@@ -87,39 +78,41 @@ def _repeat_labels(labels: list[str], n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=_dtype(categories))
 
 
-def prediction_rows(
-    serving: ServingSet, features: pd.DataFrame, predictions: dict[str, np.ndarray], min_edge: float = MIN_EDGE
+def score_slate(
+    serving: ServingSet, features: Slate | pd.DataFrame, threads: int = 2, min_edge: float = MIN_EDGE
 ) -> pd.DataFrame:
-    """One row per player per model, built from arrays in one pass."""
-    models = [m for m in serving.models if m.model_id in predictions]
-    n, k = len(features), len(models)
-    pred = np.concatenate([predictions[m.model_id] for m in models]) if k else np.empty(0)
-    line = np.tile(features["vegas_points_line"].to_numpy(dtype=np.float64), k)
+    """Every served model on every slate player → one prediction row per player per model."""
+    slate = features if isinstance(features, Slate) else Slate.from_frame(features)
+    models: tuple[ServingModel, ...] = serving.models
+    n, k = len(slate), len(models)
+    futures = submit_all(serving, slate, threads) if n else []
+    # While CatBoost scores, everything that does not depend on its predictions.
+    line = np.tile(slate.line, k)
+    keys = {
+        "game_date": np.tile(slate.game_date, k),
+        "game_id": pd.Categorical.from_codes(np.tile(slate.game_codes, k), categories=slate.games),
+        "player_id": np.tile(slate.player_id, k),
+        "system_id": _repeat_labels([m.model_id for m in models], n),
+        "role": _repeat_labels([m.role for m in models], n),
+        "model_sha256": _repeat_labels([m.sha256 for m in models], n),
+    }
+    pred = np.empty(n * k, dtype=np.float64)
+    for i, future in enumerate(futures):
+        pred[i * n : (i + 1) * n] = future.result()
     edge = pred - line
     rec_codes = np.where(edge >= min_edge, 0, np.where(edge <= -min_edge, 1, 2)).astype(np.int8)
-    game_codes, games = pd.factorize(features["game_id"])
     return pd.DataFrame(
         {
-            "game_date": np.tile(features["game_date"].to_numpy(), k),
-            "game_id": pd.Categorical.from_codes(np.tile(game_codes, k), categories=games),
-            "player_id": np.tile(features["player_id"].to_numpy(), k),
-            "system_id": _repeat_labels([m.model_id for m in models], n),
-            "role": _repeat_labels([m.role for m in models], n),
+            **keys,
             "predicted_points": pred,
             "line": line,
             "edge": edge,
             "recommendation": pd.Categorical.from_codes(rec_codes, dtype=_dtype(tuple(RECOMMENDATIONS))),
-            "model_sha256": _repeat_labels([m.sha256 for m in models], n),
             "created_at": datetime.now(UTC),
         },
         columns=list(PREDICTION_COLUMNS),
         copy=False,  # the arrays were made for this frame; pandas would copy each one again
     )
-
-
-def score_slate(serving: ServingSet, features: pd.DataFrame, threads: int = 2) -> pd.DataFrame:
-    """Every served model on every slate row → prediction rows."""
-    return prediction_rows(serving, features, predict_all(serving, features, threads))
 
 
 def champion_picks(rows: pd.DataFrame, champion_id: str | None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ class ServingModel:
     def is_champion(self) -> bool:
         return self.role == "champion"
 
+    @property
+    def input_order(self) -> tuple[str, ...]:
+        """The feature order this model reads: the set's positions (V9) or its own names (V12)."""
+        fs = get_feature_set(self.feature_set)
+        return self.feature_names if fs.by_name else fs.features
+
 
 @dataclass(frozen=True)
 class ServingSet:
@@ -58,6 +65,19 @@ class ServingSet:
         for model in self.models:
             groups.setdefault(model.feature_set, []).append(model)
         return groups
+
+    @cached_property
+    def input_groups(self) -> tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]:
+        """(feature order, indices of the models reading it), largest group first.
+
+        Computed once per set (a set is never mutated): scoring builds one shared input
+        per group.
+        """
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, model in enumerate(self.models):
+            groups.setdefault(model.input_order, []).append(i)
+        ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+        return tuple((order, tuple(members)) for order, members in ordered)
 
     def ack(self) -> dict[str, Any]:
         """What this worker serves, for the reload acknowledgement."""

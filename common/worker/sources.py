@@ -12,6 +12,8 @@ Y from built-in)``, where manifest and cached manifest count as registry.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +72,14 @@ def resolve_plan(settings: Settings, cache_dir: Path) -> Plan:
 
 
 def _remember(manifest: Manifest, cache_dir: Path) -> None:
-    """Keep the manifest for a later outage; failing to is worth a warning, not a fallback."""
+    """Keep the manifest for a later outage; failing to is worth a warning, not a fallback.
+
+    Workers on one machine share the cache: each writes its own temporary file and
+    renames it into place, so concurrent writers never trip over each other.
+    """
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached_manifest_path(cache_dir).with_suffix(".tmp")
+        tmp = cache_dir / f".last-manifest.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(manifest.to_json())
         tmp.replace(cached_manifest_path(cache_dir))
     except OSError as exc:

@@ -23,6 +23,7 @@ from common.errors import AppError
 from common.settings import Settings
 from common.worker.scoring import score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
+from common.worker.slate import Slate
 from common.worker.sources import current_generation, resolve_plan
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ class Worker:
             self._poller.join(timeout=5)
 
     # -- scoring -----------------------------------------------------------------------------
-    def score(self, features: pd.DataFrame) -> tuple[ServingSet, pd.DataFrame]:
-        """Score a feature frame with one consistent set (the one current at the start)."""
+    def score(self, features: Slate | pd.DataFrame) -> tuple[ServingSet, pd.DataFrame]:
+        """Score a slate (or its feature frame) with one consistent set (the one current at the start)."""
         serving = self._current
         return serving, score_slate(serving, features)
 

@@ -1,0 +1,67 @@
+"""A slate's features as the worker keeps them: row keys plus one float32 matrix.
+
+Extraction yields a frame (keys and the 50 V12 features, float64); the worker
+turns it into this form once per slate. Every feature set is a subset of the V12
+superset, so each model's input is a column gather on the one matrix: no pandas
+selection per feature set or per model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from common.errors import InvalidArgument
+from common.feature_sets import V12_FEATURES
+
+KEYS = ("game_date", "game_id", "player_id")
+LINE = "vegas_points_line"
+
+
+@dataclass(frozen=True, eq=False)
+class Slate:
+    """``n`` players: their keys, closing line and features (``matrix[:, columns[name]]``)."""
+
+    game_date: np.ndarray
+    game_codes: np.ndarray  # index into ``games``
+    games: pd.Index
+    player_id: np.ndarray
+    line: np.ndarray  # float64, NaN where the player has no line
+    matrix: np.ndarray  # float32, C order, one column per feature
+    columns: dict[str, int]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, features: tuple[str, ...] = V12_FEATURES) -> Slate:
+        """Keys and ``features`` from an extraction frame (the V12 superset by default)."""
+        if not isinstance(frame, pd.DataFrame):
+            raise InvalidArgument(f"slate features must be a DataFrame, got {type(frame).__name__}")
+        missing = [c for c in (*KEYS, *features) if c not in frame.columns]
+        if missing:
+            raise InvalidArgument(f"slate frame lacks {len(missing)} columns, first {missing[:5]}")
+        try:
+            matrix = np.ascontiguousarray(frame[list(features)].to_numpy(dtype=np.float32, na_value=np.nan))
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"slate features must be numeric: {exc}") from None
+        codes, games = pd.factorize(frame["game_id"])
+        return cls(
+            game_date=frame["game_date"].to_numpy(),
+            game_codes=codes,
+            games=games,
+            player_id=frame["player_id"].to_numpy(),
+            line=frame[LINE].to_numpy(dtype=np.float64, na_value=np.nan),
+            matrix=matrix,
+            columns={name: i for i, name in enumerate(features)},
+        )
+
+    def __len__(self) -> int:
+        return len(self.player_id)
+
+    def gather(self, order: tuple[str, ...]) -> np.ndarray:
+        """The features named by ``order``, in that order, as a new C-contiguous float32 matrix."""
+        try:
+            index = [self.columns[name] for name in order]
+        except KeyError as exc:
+            raise InvalidArgument(f"the slate has no feature {exc.args[0]!r} needed by a served model") from None
+        return self.matrix.take(index, axis=1)
