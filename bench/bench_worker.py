@@ -103,6 +103,7 @@ def main() -> None:
     scoring(settings, workdir, slate)
     cold_start(workdir)
     reload_latency(settings, workdir, ids)
+    reload_latency_on_stack(workdir, [path for path, _ in files])
 
 
 def scoring(settings: object, workdir: Path, slate: object) -> None:
@@ -267,6 +268,76 @@ def reload_latency(settings: object, workdir: Path, ids: list[str], workers: int
     finally:
         for proc in procs:
             proc.kill()
+
+
+def reload_latency_on_stack(workdir: Path, files: list[Path], workers: int = 3, rounds: int = 5) -> None:
+    """The same measure through the real parts: registry change → Pub/Sub emulator →
+    ``on_registry_change`` (functions-framework) → manifest in fake-gcs-server → three
+    ``predict`` HTTP functions polling it at the default interval, each asked ``GET /status``."""
+    import json
+
+    from infra.local.processes import http
+    from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
+
+    if missing := missing_prerequisites():
+        print(f"\nreload latency on the emulator stack: skipped ({'; '.join(missing)})")
+        return
+    home = workdir / "stack"
+    env = {"MODEL_REGISTRY_URL": f"duckdb://{home / 'registry.duckdb'}", "MODEL_BUCKET_URL": "gs://bench-models",
+           "EVENT_BUS_URL": "pubsub://local-project", "MODELCTL_ACTOR": "bench"}  # fmt: skip
+    names = [f"worker_{i}" for i in range(workers)]
+    functions = [FunctionSpec("on_registry_change", Path("functions/on_registry_change"))]
+    functions += [FunctionSpec(n, Path("functions/predict"), "predict", {"MODEL_CACHE_DIR": str(home / n)}, "http")
+                  for n in names]  # fmt: skip
+    started_at = time.perf_counter()
+    stack = Stack.start(functions, [PushSpec("on_registry_change", topic="registry-change")], workdir=home,
+                        bucket="bench-models", env=env)  # fmt: skip
+    startup = time.perf_counter() - started_at
+    saved = dict(os.environ)
+    os.environ.update({**stack.env, **env})
+    try:
+        from common.app import open_registry, registration_service
+        from common.registry.service import RegistryService
+        from common.registry.store import RegistryStore
+        from common.settings import Settings
+
+        settings = Settings.from_env()
+        store = RegistryStore.open(settings.registry_url)
+        store.migrate(RegistryService(store).clock())
+        service = registration_service(settings)
+        ids = []
+        for path in files:
+            ids.append(service.register_object(service.bucket.write(f"models/{path.name}", path.read_bytes()).name)
+                       .record.model_id)  # fmt: skip
+            service.registry.enable(ids[-1])
+        registry = open_registry(settings)
+
+        def served(name: str) -> dict[str, Any]:
+            return json.loads(http("GET", f"{stack.state['functions'][name]}status", timeout=30)[1])
+
+        deadline = time.monotonic() + 60
+        while any(len(served(n)["models"]) != len(ids) for n in names):
+            assert time.monotonic() < deadline, "workers never loaded the models"
+            time.sleep(0.1)
+        latencies = []
+        for i in range(rounds):
+            before = {n: served(n)["generation"] for n in names}
+            started = time.monotonic()
+            (registry.disable if i % 2 == 0 else registry.enable)(ids[-1])
+            waiting = set(names)
+            while waiting:
+                waiting = {n for n in waiting if served(n)["generation"] == before[n]}
+                time.sleep(0.01)
+            latencies.append(time.monotonic() - started)
+        print(
+            f"\nreload latency on the emulator stack (Pub/Sub emulator, on_registry_change, fake-gcs-server, "
+            f"{workers} predict functions polling every {settings.manifest_poll_seconds} s; stack up in "
+            f"{startup:.1f}s): median {statistics.median(latencies):.3f}s, max {max(latencies):.3f}s over {rounds}"
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        stack.stop()
 
 
 if __name__ == "__main__":

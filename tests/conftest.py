@@ -31,6 +31,8 @@ ENV_VARS = (
     "REMINDER_MIN_DAYS",
     "REMINDER_LEVEL_DAYS",
     "REMINDER_SILENT_WHEN_CLEAR",
+    "MODEL_CACHE_DIR",
+    "MANIFEST_POLL_SECONDS",
 )
 
 
@@ -41,6 +43,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MODEL_REGISTRY_URL", f"duckdb://{tmp_path / 'registry.duckdb'}")
     monkeypatch.setenv("MODEL_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
+    monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "model-cache"))
     monkeypatch.setenv("MODELCTL_ACTOR", "pytest")
     return tmp_path
 

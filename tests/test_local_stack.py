@@ -180,3 +180,16 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stderr
     assert not (workdir / "state.json").exists()
     assert not any(alive(ProcessInfo(**info)) for info in state["processes"].values())
+
+
+def test_config_http_functions_get_no_subscription_and_refuse_trigger_keys(tmp_path: Path) -> None:
+    from infra.local.stack import DEFAULT_CONFIG, StackError, load_config
+
+    shipped = load_config(DEFAULT_CONFIG)
+    signatures = {spec.name: spec.signature for spec in shipped.functions}
+    assert signatures["predict"] == "http" and signatures["register_model"] == "cloudevent"
+    assert "predict" not in {sub.function for sub in shipped.subscriptions}
+    bad = tmp_path / "stack.toml"
+    bad.write_text('[functions.predict]\nsource = "functions/predict"\ntrigger = "http"\ntopic = "x"\n')
+    with pytest.raises(StackError, match="HTTP function: no topic"):
+        load_config(bad)

@@ -212,10 +212,10 @@ def function_env(name: str, target: str) -> dict[str, str]:
     }
 
 
-def function_cmd(target: str, source: Path, port: int) -> list[str]:
+def function_cmd(target: str, source: Path, port: int, signature: str = "cloudevent") -> list[str]:
     """functions-framework serving ``target`` from ``source`` on 127.0.0.1:``port``."""
     return [sys.executable, "-m", "functions_framework", f"--target={target}", f"--source={source}",
-            "--signature-type=cloudevent", f"--host={HOST}", f"--port={port}"]  # fmt: skip
+            f"--signature-type={signature}", f"--host={HOST}", f"--port={port}"]  # fmt: skip
 
 
 def gcs_cmd(port: int, state: Mapping[str, Any], backend: str, workdir: Path) -> list[str]:

@@ -43,12 +43,14 @@ STORAGE, PUBSUB = "storage", "pubsub"
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One CloudEvent function: ``source`` is a directory with main.py or a .py file."""
+    """One function: ``source`` is a directory with main.py or a .py file. CloudEvent functions
+    are fed by subscriptions; an ``http`` one (the prediction worker) is called directly."""
 
     name: str
     source: Path
     target: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    signature: str = "cloudevent"  # or "http"
 
     def source_file(self) -> Path:
         """The Python file functions-framework loads."""
@@ -213,7 +215,8 @@ class Stack:
                 **proc.fill_placeholders(spec.env, fill),
                 **proc.function_env(spec.name, target),
             }
-            self._launch(spec.name, proc.function_cmd(target, source, ports[spec.name]), env, cwd=source.parent)
+            cmd = proc.function_cmd(target, source, ports[spec.name], spec.signature)
+            self._launch(spec.name, cmd, env, cwd=source.parent)
         if "bridge" in ports:
             routes = [f"--route={name}={url}" for name, url in self.state["functions"].items()]
             cmd = [sys.executable, "-m", "infra.local.eventarc_bridge", f"--port={ports['bridge']}", *routes]
@@ -315,6 +318,11 @@ def _validate(functions: Sequence[FunctionSpec], subscriptions: Sequence[PushSpe
     unknown = [sub.function for sub in subscriptions if sub.function not in names]
     if unknown:
         raise StackError(f"subscriptions name unknown functions: {unknown}")
+    http = {spec.name for spec in functions if spec.signature == "http"}
+    if bad := [sub.function for sub in subscriptions if sub.function in http]:
+        raise StackError(f"HTTP functions take no event trigger: {bad}")
+    if bad := [spec.name for spec in functions if spec.signature not in ("cloudevent", "http")]:
+        raise StackError(f"signature must be 'cloudevent' or 'http': {bad}")
     problems = missing_prerequisites()
     if problems:
         raise StackError("; ".join(problems))
@@ -367,8 +375,13 @@ def load_config(path: Path = DEFAULT_CONFIG) -> StackConfig:
         unknown = set(table) - PUSH_KEYS - {"source", "target", "env"}
         if unknown or "source" not in table:
             raise StackError(f"{path}: [functions.{name}] needs source; unknown keys {sorted(unknown)}")
-        functions.append(FunctionSpec(name, Path(table["source"]), table.get("target"), dict(table.get("env", {}))))
-        subscriptions.append(PushSpec(name, **{key: table[key] for key in PUSH_KEYS if key in table}))
+        http = table.get("trigger") == "http"
+        if http and set(table) & (PUSH_KEYS - {"trigger"}):
+            raise StackError(f"{path}: [functions.{name}] is an HTTP function: no topic, subscription or deadline")
+        source, target, env = Path(table["source"]), table.get("target"), dict(table.get("env", {}))
+        functions.append(FunctionSpec(name, source, target, env, "http" if http else "cloudevent"))
+        if not http:
+            subscriptions.append(PushSpec(name, **{key: table[key] for key in PUSH_KEYS if key in table}))
     return StackConfig(functions, subscriptions, options)
 
 

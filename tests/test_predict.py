@@ -1,0 +1,134 @@
+"""The worker's two front doors: the `predict` HTTP function (functions-framework's own app)
+and `modelctl predict` / `modelctl workers`, against a registry holding a season."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from functions_framework import create_app
+
+from common.app import open_registry, registration_service
+from common.data.store import write_season
+from common.data.synth import generate_season
+from common.features import slate_targets
+from common.registry.service import RegistryService
+from common.registry.store import RegistryStore
+from common.settings import Settings
+from common.sql import open_engine
+from common.training.tiny import tiny_card, tiny_model_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELCTL = Path(sys.executable).with_name("modelctl")
+DAY = date(2026, 1, 15)
+
+
+@pytest.fixture(scope="module")
+def season() -> Any:
+    return generate_season(seed=11)
+
+
+@pytest.fixture
+def registry(isolated_env: Path, season: Any) -> dict[str, str]:
+    """A migrated registry with the season's tables, a v9 champion and a v12_noveg shadow."""
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    store.migrate(RegistryService(store).clock())
+    write_season(open_engine(settings.registry_url), season)
+    service = registration_service(settings)
+    ids = {}
+    for key, card, seed in (("champion", tiny_card("v9"), 1), ("shadow", tiny_card("v12_noveg"), 2)):
+        info = service.bucket.write(f"models/{key}.cbm", tiny_model_bytes(card, seed=seed))
+        ids[key] = service.register_object(info.name).record.model_id
+        service.registry.enable(ids[key])
+    open_registry(settings).promote(ids["champion"])
+    return ids
+
+
+@pytest.fixture
+def predict_app() -> Iterator[Any]:
+    source = ROOT / "functions" / "predict" / "main.py"
+    yield create_app("predict", str(source), "http").test_client()
+    loaded = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(source)]
+    assert loaded, "functions-framework loaded functions/predict/main.py under another path"
+    for module in loaded:  # stop the worker's manifest poller
+        if "worker" in module._state:
+            module._state.pop("worker").stop()
+
+
+def stored(settings: Settings) -> dict[str, int]:
+    rows = open_engine(settings.registry_url).query(
+        "SELECT system_id, role, COUNT(*) AS n FROM player_prop_predictions WHERE game_date = @d GROUP BY 1, 2",
+        {"d": DAY},
+    )
+    return {f"{r['role']}:{r['system_id']}": r["n"] for r in rows}
+
+
+def test_http_predict_scores_every_model_stores_rows_once_and_reports(
+    registry: dict[str, str], predict_app: Any, season: Any
+) -> None:
+    settings = Settings.from_env()
+    players = len(slate_targets(season, DAY))
+    status = predict_app.get("/status")
+    assert status.status_code == 200
+    assert status.json["champion"] == registry["champion"]
+    assert set(status.json["models"]) == set(registry.values())
+    for _ in range(2):  # a re-run replaces the date's rows, never duplicates them
+        response = predict_app.post("/", json={"game_date": DAY.isoformat()})
+        assert response.status_code == 200, response.data
+        body = response.json
+        assert body["rows"] == 2 * players and body["champion"] == registry["champion"]
+        assert {s["system_id"]: s["n"] for s in body["signals"]} == dict.fromkeys(registry.values(), players)
+        assert 0 < body["picks"] <= players
+        assert stored(settings) == {
+            f"champion:{registry['champion']}": players,
+            f"shadow:{registry['shadow']}": players,
+        }
+    acks = open_engine(settings.registry_url).query("SELECT worker_id, models_json, champion FROM worker_acks")
+    assert len(acks) == 1 and acks[0]["champion"] == registry["champion"]
+    assert set(json.loads(acks[0]["models_json"])) == set(registry.values())
+
+
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        ({"game_date": "tomorrow"}, 400, "POST a JSON body like"),
+        ({}, 400, "POST a JSON body like"),
+        ({"game_date": "2026-08-01"}, 404, "no games on 2026-08-01"),
+    ],
+    ids=["not a date", "no date", "no games that day"],
+)
+def test_http_predict_refuses_bad_requests_and_stores_nothing(
+    registry: dict[str, str], predict_app: Any, body: dict[str, str], status: int, message: str
+) -> None:
+    response = predict_app.post("/", json=body)
+    assert response.status_code == status and message in response.json["error"]
+    assert stored(Settings.from_env()) == {}
+
+
+def modelctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(MODELCTL), *args], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+
+
+def test_modelctl_predict_and_workers(registry: dict[str, str], season: Any) -> None:
+    players = len(slate_targets(season, DAY))
+    out = modelctl("predict", "--date", DAY.isoformat(), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["rows"] == 2 * players and summary["source"] == "manifest"
+    assert summary["champion"] == registry["champion"]
+    table = modelctl("predict", "--date", DAY.isoformat(), "--top", "3")
+    assert table.returncode == 0 and "User-facing picks (champion only, top 3" in table.stdout
+    workers = modelctl("workers", "--json")
+    assert workers.returncode == 0, workers.stderr
+    [ack] = json.loads(workers.stdout)
+    assert ack["worker_id"] == "modelctl-predict" and ack["champion"] == registry["champion"]
+    bad = modelctl("predict", "--date", "15/01/2026")
+    assert bad.returncode == 2 and "is not a date (YYYY-MM-DD)" in bad.stderr
