@@ -95,12 +95,18 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_upload_becomes_a_disabled_row_and_enable_reaches_the_manifest(
-    stack: tuple[Stack, dict[str, str]], model_files: ModelFiles, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    running, env = stack
-    for key, value in env.items():
+@pytest.fixture
+def on_stack(stack: tuple[Stack, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> tuple[Stack, dict[str, str]]:
+    """The stack, with this test's clients (registry, bus, storage) pointed at it."""
+    for key, value in stack[1].items():
         monkeypatch.setenv(key, value)
+    return stack
+
+
+def test_upload_becomes_a_disabled_row_and_enable_reaches_the_manifest(
+    on_stack: tuple[Stack, dict[str, str]], model_files: ModelFiles
+) -> None:
+    running, _ = on_stack
     settings = Settings.from_env()
     bucket = storage_client(running.env).bucket(BUCKET)
     blob = bucket.blob("models/v9/v9_q43/catboost_v9_q43.cbm")
@@ -128,11 +134,9 @@ def test_upload_becomes_a_disabled_row_and_enable_reaches_the_manifest(
 
 
 def test_running_workers_serve_a_newly_enabled_model_without_restart(
-    stack: tuple[Stack, dict[str, str]], model_files: ModelFiles, monkeypatch: pytest.MonkeyPatch
+    on_stack: tuple[Stack, dict[str, str]], model_files: ModelFiles
 ) -> None:
-    running, env = stack
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    running, env = on_stack
     registry = open_registry(Settings.from_env())
     blob = storage_client(running.env).bucket(BUCKET).blob("models/v12_noveg/q45/catboost_v12_noveg_q45.cbm")
     blob.upload_from_string(model_files.v12_noveg_q45, if_generation_match=0)
