@@ -274,9 +274,6 @@ def reload_latency_on_stack(workdir: Path, files: list[Path], workers: int = 3, 
     """The same measure through the real parts: registry change → Pub/Sub emulator →
     ``on_registry_change`` (functions-framework) → manifest in fake-gcs-server → three
     ``predict`` HTTP functions polling it at the default interval, each asked ``GET /status``."""
-    import json
-
-    from infra.local.processes import http
     from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
 
     if missing := missing_prerequisites():
@@ -294,50 +291,60 @@ def reload_latency_on_stack(workdir: Path, files: list[Path], workers: int = 3, 
                         bucket="bench-models", env=env)  # fmt: skip
     startup = time.perf_counter() - started_at
     saved = dict(os.environ)
-    os.environ.update({**stack.env, **env})
+    os.environ.update({**stack.env, **env})  # this process's clients talk to the stack too
     try:
-        from common.app import open_registry, registration_service
-        from common.registry.service import RegistryService
-        from common.registry.store import RegistryStore
-        from common.settings import Settings
-
-        settings = Settings.from_env()
-        store = RegistryStore.open(settings.registry_url)
-        store.migrate(RegistryService(store).clock())
-        service = registration_service(settings)
-        ids = []
-        for path in files:
-            ids.append(service.register_object(service.bucket.write(f"models/{path.name}", path.read_bytes()).name)
-                       .record.model_id)  # fmt: skip
-            service.registry.enable(ids[-1])
-        registry = open_registry(settings)
-
-        def served(name: str) -> dict[str, Any]:
-            return json.loads(http("GET", f"{stack.state['functions'][name]}status", timeout=30)[1])
-
-        deadline = time.monotonic() + 60
-        while any(len(served(n)["models"]) != len(ids) for n in names):
-            assert time.monotonic() < deadline, "workers never loaded the models"
-            time.sleep(0.1)
-        latencies = []
-        for i in range(rounds):
-            before = {n: served(n)["generation"] for n in names}
-            started = time.monotonic()
-            (registry.disable if i % 2 == 0 else registry.enable)(ids[-1])
-            waiting = set(names)
-            while waiting:
-                waiting = {n for n in waiting if served(n)["generation"] == before[n]}
-                time.sleep(0.01)
-            latencies.append(time.monotonic() - started)
+        latencies, poll = _stack_rounds(stack, names, files, rounds)
         print(
             f"\nreload latency on the emulator stack (Pub/Sub emulator, on_registry_change, fake-gcs-server, "
-            f"{workers} predict functions polling every {settings.manifest_poll_seconds} s; stack up in "
+            f"{workers} predict functions polling every {poll} s; stack up in "
             f"{startup:.1f}s): median {statistics.median(latencies):.3f}s, max {max(latencies):.3f}s over {rounds}"
         )
     finally:
         os.environ.clear()
         os.environ.update(saved)
         stack.stop()
+
+
+def _stack_rounds(stack: Any, names: list[str], files: list[Path], rounds: int) -> tuple[list[float], float]:
+    """Register the models through the stack's bucket, wait until every worker serves them, then
+    time ``rounds`` registry changes until every worker's generation moves."""
+    import json
+
+    from common.app import open_registry, registration_service
+    from common.registry.service import RegistryService
+    from common.registry.store import RegistryStore
+    from common.settings import Settings
+    from infra.local.processes import http
+
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    store.migrate(RegistryService(store).clock())
+    service = registration_service(settings)
+    ids = []
+    for path in files:
+        ids.append(service.register_object(service.bucket.write(f"models/{path.name}", path.read_bytes()).name)
+                   .record.model_id)  # fmt: skip
+        service.registry.enable(ids[-1])
+    registry = open_registry(settings)
+
+    def served(name: str) -> dict[str, Any]:
+        return json.loads(http("GET", f"{stack.state['functions'][name]}status", timeout=30)[1])
+
+    deadline = time.monotonic() + 60
+    while any(len(served(n)["models"]) != len(ids) for n in names):
+        assert time.monotonic() < deadline, "workers never loaded the models"
+        time.sleep(0.1)
+    latencies = []
+    for i in range(rounds):
+        before = {n: served(n)["generation"] for n in names}
+        started = time.monotonic()
+        (registry.disable if i % 2 == 0 else registry.enable)(ids[-1])
+        waiting = set(names)
+        while waiting:
+            waiting = {n for n in waiting if served(n)["generation"] == before[n]}
+            time.sleep(0.01)
+        latencies.append(time.monotonic() - started)
+    return latencies, settings.manifest_poll_seconds
 
 
 if __name__ == "__main__":
