@@ -1,11 +1,16 @@
-"""One error hierarchy with an explicit retry contract.
+"""One error hierarchy; each class carries its own transport meaning.
 
-Handlers translate these into delivery outcomes:
+Every class says, once, what it means to each front door:
 
-* ``TransientError`` (and only it) is raised out of a Cloud Function so the
-  platform answers 500 and redelivers the event later.
-* Every other ``AppError`` is permanent: it is logged with its reason and the
-  event is acknowledged, so a bad object never causes a retry storm.
+* ``exit_code``: the CLI's exit code (README: 2 bad input, 3 not found,
+  4 conflict, 5 configuration, 6 transient, 7 gate failed);
+* ``http_status``: the HTTP status an HTTP function answers with;
+* ``retryable``: whether an event function raises it (the platform answers 500
+  and redelivers) or logs and acknowledges it.
+
+The CLI (``common/cli/main.py``), the HTTP functions and the event runner
+(``common/handlers.py:run_event``) read these attributes; none of them maps one
+transport onto another.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from __future__ import annotations
 class AppError(Exception):
     """Root of every error this system raises on purpose."""
 
-    #: whether retrying the same input later may succeed
+    #: whether an event carrying the same input should be redelivered later
     retryable: bool = False
     #: exit code the CLI uses for this class of error
     exit_code: int = 1
+    #: status an HTTP function answers with
+    http_status: int = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -31,36 +38,47 @@ class NotFound(AppError):
     """A model, object or record that was asked for does not exist."""
 
     exit_code = 3
+    http_status = 404
 
 
 class Conflict(AppError):
     """The request contradicts the current state (an illegal transition, a clash)."""
 
     exit_code = 4
+    http_status = 409
 
 
 class InvalidEvent(AppError):
     """An incoming event is malformed; redelivering it cannot help."""
 
     exit_code = 2
+    http_status = 400
 
 
 class InvalidModel(AppError):
     """A model file or its metadata fails validation."""
 
     exit_code = 2
+    http_status = 422
 
 
 class InvalidArgument(AppError):
     """A command-line or API argument is out of range or inconsistent."""
 
     exit_code = 2
+    http_status = 400
 
 
 class ConfigError(AppError):
-    """Configuration is missing or wrong (an env var, a URL, an out-of-date schema)."""
+    """Configuration is missing or wrong (an env var, a URL, an out-of-date schema).
 
+    Retryable: an event must wait for the deployment to be fixed (e.g. "run
+    `modelctl migrate`"), not be lost.
+    """
+
+    retryable = True
     exit_code = 5
+    http_status = 500
 
 
 class TransientError(AppError):
@@ -68,9 +86,11 @@ class TransientError(AppError):
 
     retryable = True
     exit_code = 6
+    http_status = 503
 
 
 class GateFailed(AppError):
     """A trained model failed a governance gate: nothing is uploaded or registered."""
 
     exit_code = 7
+    http_status = 422

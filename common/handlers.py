@@ -4,9 +4,10 @@
 the service and maps the outcome onto delivery semantics:
 
 * success, or a permanent ``AppError`` → logged and acknowledged (HTTP 2xx);
-* ``TransientError``, ``ConfigError`` (a deployment to fix, e.g. "run `modelctl
-  migrate`": events must wait for it, not be lost) or anything unexpected →
-  raised, so the platform answers 500 and redelivers until the maximum age.
+* a retryable ``AppError`` (``TransientError``; ``ConfigError``, a deployment to
+  fix such as "run `modelctl migrate`": events must wait for it, not be lost) or
+  anything unexpected → raised, so the platform answers 500 and redelivers until
+  the maximum age. Each error class says which it is (``common/errors.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from common.app import open_registry, registration_service
-from common.errors import AppError, ConfigError, InvalidEvent, NotFound
+from common.errors import AppError, InvalidEvent, NotFound
 from common.events import PubSubMessage, StorageObject
 from common.manifest import publish_manifest
 from common.notify import SlackPoster, deliver_once
@@ -51,7 +52,7 @@ def run_event(raw: Any, parse: Callable[[Any], E], service: Callable[[E, Setting
     try:
         outcome = service(event, settings)
     except AppError as exc:
-        if exc.retryable or isinstance(exc, ConfigError):
+        if exc.retryable:
             log.warning("failure, will be redelivered: %s", exc, extra={"event_id": ctx.event_id})
             raise
         log.error(

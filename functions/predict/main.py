@@ -37,8 +37,7 @@ def _worker() -> Worker:
 
 
 def _error(exc: AppError) -> tuple[dict[str, Any], int]:
-    status = 503 if exc.retryable else {2: 400, 3: 404, 4: 409}.get(exc.exit_code, 500)
-    return {"error": str(exc), "type": type(exc).__name__}, status
+    return {"error": str(exc), "type": type(exc).__name__}, exc.http_status
 
 
 @functions_framework.http
