@@ -29,7 +29,7 @@ from common.data.synth import generate_season  # noqa: E402
 from common.feature_sets import get_feature_set  # noqa: E402
 from common.features import build_training_frame, to_model_input  # noqa: E402
 from common.registry.modelfile import embed_card  # noqa: E402
-from common.training.tiny import tiny_card  # noqa: E402
+from tests.support.tiny import tiny_card  # noqa: E402
 
 FAMILIES = [("v9", "MAE", None), ("v9", "Quantile", 0.43), ("v9", "Quantile", 0.45),
             ("v12", "MAE", None), ("v12_noveg", "MAE", None), ("v12_noveg", "Quantile", 0.43)]  # fmt: skip

@@ -15,7 +15,7 @@ from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.storage import FileBucket
-from common.training.tiny import tiny_card, tiny_model_bytes
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ENV_VARS = (
     "MODEL_REGISTRY_URL",

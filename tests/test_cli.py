@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from common.feature_sets import FEATURE_SETS
-from common.training.tiny import tiny_card, tiny_model_bytes
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
 

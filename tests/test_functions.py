@@ -18,9 +18,9 @@ from common.manifest import MANIFEST_OBJECT, Manifest
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import FileBucket
-from common.training.tiny import tiny_card, tiny_model_bytes
 from tests.conftest import ModelFiles
 from tests.support.events import post, pubsub_event, storage_event
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 

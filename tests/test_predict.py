@@ -23,7 +23,7 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
-from common.training.tiny import tiny_card, tiny_model_bytes
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELCTL = Path(sys.executable).with_name("modelctl")

@@ -12,8 +12,8 @@ import pytest
 from common.errors import AppError, Conflict, InvalidArgument, InvalidModel
 from common.feature_sets import V9_FEATURES
 from common.registry.registration import RegistrationService
-from common.training.tiny import tiny_card, tiny_model_bytes
 from tests.conftest import ModelFiles
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 Case = Callable[[ModelFiles], bytes]
 

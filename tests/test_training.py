@@ -32,7 +32,7 @@ from common.settings import Settings
 from common.training.gates import GateConfig
 from common.training.pipeline import run_training
 from common.training.request import TrainRequest
-from common.training.tiny import tiny_card, tiny_model_bytes
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 FAST = ["--iterations", "40"]
 WINDOWS = ["--train-start", "2025-11-01", "--train-end", "2026-01-31", "--eval-start", "2026-02-01"]

@@ -27,11 +27,11 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import FileBucket
-from common.training.tiny import tiny_card, tiny_model_bytes
 from common.worker.scoring import PREDICTION_COLUMNS, champion_picks, score_slate, signals
 from common.worker.serving import ServingSet
 from common.worker.slate import Slate
 from common.worker.worker import Worker
+from tests.support.tiny import tiny_card, tiny_model_bytes
 
 SHUFFLED_V12 = list(V12_FEATURES)
 random.Random(3).shuffle(SHUFFLED_V12)

@@ -1,6 +1,6 @@
 """Tiny CatBoost models with real model cards, trained in well under a second.
 
-For the first demo and for tests that need genuine ``.cbm`` files of every family
+For tests and benches that need genuine ``.cbm`` files of every family
 without a season of data. The full pipeline (``modelctl train``) writes the same
 card from real training.
 """
