@@ -274,7 +274,7 @@ def reload_latency_on_stack(workdir: Path, files: list[Path], workers: int = 3, 
     """The same measure through the real parts: registry change → Pub/Sub emulator →
     ``on_registry_change`` (functions-framework) → manifest in fake-gcs-server → three
     ``predict`` HTTP functions polling it at the default interval, each asked ``GET /status``."""
-    from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
+    from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 
     if missing := missing_prerequisites():
         print(f"\nreload latency on the emulator stack: skipped ({'; '.join(missing)})")
@@ -283,8 +283,8 @@ def reload_latency_on_stack(workdir: Path, files: list[Path], workers: int = 3, 
     env = {"MODEL_REGISTRY_URL": f"duckdb://{home / 'registry.duckdb'}", "MODEL_BUCKET_URL": "gs://bench-models",
            "EVENT_BUS_URL": "pubsub://local-project", "MODELCTL_ACTOR": "bench"}  # fmt: skip
     names = [f"worker_{i}" for i in range(workers)]
-    functions = [FunctionSpec("on_registry_change", Path("functions/on_registry_change"))]
-    functions += [FunctionSpec(n, Path("functions/predict"), "predict", {"MODEL_CACHE_DIR": str(home / n)}, "http")
+    functions = [LocalFunction("on_registry_change", Path("functions/on_registry_change"))]
+    functions += [LocalFunction(n, Path("functions/predict"), "predict", {"MODEL_CACHE_DIR": str(home / n)}, "http")
                   for n in names]  # fmt: skip
     started_at = time.perf_counter()
     stack = Stack.start(functions, [PushSpec("on_registry_change", topic="registry-change")], workdir=home,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from common import inventory
 from common.eventbus import EventBus, open_bus
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryChange, RegistryService
@@ -29,9 +30,9 @@ def change_publisher(settings: Settings, bus: EventBus | None = None) -> Callabl
 
     def publish(change: RegistryChange) -> None:
         if not holder:
-            holder.append(open_bus(settings.event_bus_url, settings.gcp_project))
+            holder.append(open_bus(settings))
         holder[0].publish(
-            settings.registry_change_topic,
+            inventory.REGISTRY_CHANGE,
             {
                 "action": change.action,
                 "model_ids": list(change.model_ids),

@@ -86,8 +86,6 @@ class Settings:
     slack_webhook_url: str | None = None
     gcp_project: str = "local-project"
     event_bus_url: str = "inprocess://"
-    registry_change_topic: str = "registry-change"
-    graded_games_topic: str = "graded-games"
     max_event_age_seconds: int = 3 * 24 * 3600
     max_model_bytes: int = 64 * 1024 * 1024
     reminder_min_days: int = 10
@@ -109,8 +107,6 @@ class Settings:
             slack_webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or base.gcp_project,
             event_bus_url=env.get("EVENT_BUS_URL") or base.event_bus_url,
-            registry_change_topic=env.get("REGISTRY_CHANGE_TOPIC") or base.registry_change_topic,
-            graded_games_topic=env.get("GRADED_GAMES_TOPIC") or base.graded_games_topic,
             max_event_age_seconds=_int(env, "MAX_EVENT_AGE_SECONDS", base.max_event_age_seconds, 1),
             max_model_bytes=_int(env, "MAX_MODEL_BYTES", base.max_model_bytes, 1),
             reminder_min_days=_int(env, "REMINDER_MIN_DAYS", base.reminder_min_days, 1),

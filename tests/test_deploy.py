@@ -22,7 +22,7 @@ import pytest
 
 from common.errors import ConfigError
 from infra.deploy.__main__ import main as deploy_main
-from infra.deploy.config import DeployConfig
+from infra.deploy.config import DeployConfig, shell_var
 from infra.deploy.functions import env_flag
 from infra.deploy.plan import plan
 from infra.deploy.stage import REPO_ROOT, available_functions, stage
@@ -73,17 +73,17 @@ def test_every_resource_is_in_the_plan() -> None:
     assert flag(job.run, "--topic") == ["retrain-reminder"]
     assert job.unless[:4] == ("gcloud", "scheduler", "jobs", "describe") and job.otherwise[3] == "update"
     assert runs("gcloud", "secrets", "create", "slack-webhook-url")
-    worker = deploy_step(WORKER.name)
-    assert WORKER.name == "prediction-worker"  # the legacy service name
+    worker = deploy_step(WORKER.deployed_name)
+    assert WORKER.deployed_name == "prediction-worker"  # the legacy service name
     assert flag(worker.run, "--source") == ["dist/predict"] and flag(worker.run, "--function") == ["predict"]
     assert "--no-cpu-throttling" in worker.run and "--no-allow-unauthenticated" in worker.run
 
 
 def test_each_event_function_is_gen2_with_its_eventarc_trigger_and_retries() -> None:
     for fn in EVENT_FNS:
-        argv = deploy_step(fn.name).run
-        assert "--gen2" in argv and "--retry" in argv, fn.name
-        assert flag(argv, "--source") == [f"dist/{fn.source}"] and flag(argv, "--entry-point") == [fn.entry_point]
+        argv = deploy_step(fn.deployed_name).run
+        assert "--gen2" in argv and "--retry" in argv, fn.deployed_name
+        assert flag(argv, "--source") == [f"dist/{fn.source}"] and flag(argv, "--entry-point") == [fn.target]
         assert flag(argv, "--trigger-service-account") == flag(argv, "--service-account")
         if fn.trigger == "storage":
             assert flag(argv, "--trigger-event-filters") == [
@@ -92,7 +92,7 @@ def test_each_event_function_is_gen2_with_its_eventarc_trigger_and_retries() -> 
             ]
         else:
             assert flag(argv, "--trigger-topic") == [fn.topic]
-    topics = {fn.name: fn.topic for fn in EVENT_FNS if fn.topic}
+    topics = {fn.deployed_name: fn.topic for fn in EVENT_FNS if fn.topic}
     assert topics == {
         "on-registry-change": "registry-change",
         "retrain-reminder": "retrain-reminder",
@@ -102,7 +102,7 @@ def test_each_event_function_is_gen2_with_its_eventarc_trigger_and_retries() -> 
 
 def test_functions_are_configured_for_production_backends() -> None:
     for fn in CFG.functions:
-        (env,) = flag(deploy_step(fn.name).run, "--set-env-vars")
+        (env,) = flag(deploy_step(fn.deployed_name).run, "--set-env-vars")
         values = dict(kv.split("=", 1) for kv in env.split(","))
         assert values["MODEL_REGISTRY_URL"].startswith("bigquery://nba-props-platform/nba_predictions")
         assert values["MODEL_BUCKET_URL"] == "gs://nba-props-platform-models"
@@ -111,7 +111,7 @@ def test_functions_are_configured_for_production_backends() -> None:
 
 
 def test_one_service_account_per_function() -> None:
-    accounts = [flag(deploy_step(fn.name).run, "--service-account")[0] for fn in CFG.functions]
+    accounts = [flag(deploy_step(fn.deployed_name).run, "--service-account")[0] for fn in CFG.functions]
     assert len(set(accounts)) == len(CFG.functions)
     created = {f"{STEPS[i].run[4]}@nba-props-platform.iam.gserviceaccount.com" for i in runs("gcloud", "iam")}
     assert set(accounts) == created
@@ -130,11 +130,11 @@ def test_roles_are_least_privilege() -> None:
 
 def test_slack_secret_is_mounted_as_slack_webhook_url_where_needed_only() -> None:
     for fn in CFG.functions:
-        mounted = flag(deploy_step(fn.name).run, "--set-secrets")
-        assert mounted == (["SLACK_WEBHOOK_URL=slack-webhook-url:latest"] if fn.slack else []), fn.name
+        mounted = flag(deploy_step(fn.deployed_name).run, "--set-secrets")
+        assert mounted == (["SLACK_WEBHOOK_URL=slack-webhook-url:latest"] if fn.secrets else []), fn.deployed_name
     readers = {flag(STEPS[i].run, "--member")[0] for i in runs("gcloud", "secrets", "add-iam-policy-binding")}
-    assert readers == {f"serviceAccount:{CFG.sa_email(fn)}" for fn in CFG.functions if fn.slack}
-    assert {fn.name for fn in CFG.functions if fn.slack} == {"retrain-reminder", "update-performance"}
+    assert readers == {f"serviceAccount:{CFG.sa_email(fn)}" for fn in CFG.functions if fn.secrets}
+    assert {fn.deployed_name for fn in CFG.functions if fn.secrets} == {"retrain-reminder", "update-performance"}
 
 
 def test_every_trigger_gets_a_dead_letter_topic() -> None:
@@ -158,10 +158,10 @@ def test_order_iam_topics_migrate_before_functions() -> None:
     runtime_grants = index(lambda s: s.kind == "iam" and not any(w in " ".join(s.run) for w in after_deploy))
     assert max(runtime_grants) < first_deploy
     for fn in EVENT_FNS:
-        deploy = STEPS.index(deploy_step(fn.name))
+        deploy = STEPS.index(deploy_step(fn.deployed_name))
         if fn.topic:
             assert max(runs("gcloud", "pubsub", "topics", "create", fn.topic)) < deploy
-        (update,) = [i for i in runs("gcloud", "pubsub", "subscriptions", "update") if fn.var in STEPS[i].run[4]]
+        (update,) = [i for i in runs("gcloud", "pubsub", "subscriptions", "update") if shell_var(fn) in STEPS[i].run[4]]
         assert deploy < update  # the subscription Eventarc made exists once the function does
     for i in runs("gcloud", "pubsub", "subscriptions", "create"):
         topic = flag(STEPS[i].run, "--topic")[0]
@@ -329,7 +329,7 @@ def test_staged_folder_imports_its_own_common(dist: Path, fn) -> None:  # type: 
     assert not list(folder.rglob("__pycache__")) and not list(folder.rglob("tests"))
     code = (
         "import sys, main, common, common.sql;"
-        f"assert callable(getattr(main, {fn.entry_point!r}));"
+        f"assert callable(getattr(main, {fn.target!r}));"
         "print(common.__file__); print(common.sql.MIGRATIONS_DIR)"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(dist), "PYTHONDONTWRITEBYTECODE": "1"}

@@ -17,7 +17,7 @@ import pytest
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
-from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
+from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 from tests.support.stack_events import publish
 from tests.test_functions import SlackStub
 from tests.test_grading import D1, D2, D3, A, B, challenger_wins_fixture
@@ -48,7 +48,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStub) -> Iterato
     challenger_wins_fixture(registry)
     env = {"MODEL_REGISTRY_URL": registry_url, "SLACK_WEBHOOK_URL": slack.url, "MODELCTL_ACTOR": "eventarc"}
     running = Stack.start(
-        functions=[FunctionSpec("update_performance", Path("functions/update_performance"))],
+        functions=[LocalFunction("update_performance", Path("functions/update_performance"))],
         subscriptions=[PushSpec("update_performance", topic="graded-games")],
         bucket="grading-e2e",
         workdir=workdir,

@@ -26,9 +26,11 @@ import pytest
 from google.api_core.exceptions import PreconditionFailed
 from werkzeug.test import Client
 
-from infra.local.eventarc_bridge import FINALIZED_TYPE, EventarcBridge, storage_cloudevent
+from common import inventory
+from common.events import STORAGE_FINALIZED
+from infra.local.eventarc_bridge import EventarcBridge, storage_cloudevent
 from infra.local.processes import ROOT, ProcessInfo, alive, free_port
-from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
+from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 from tests.support.stack_events import FUNCTIONS_DIR, publish, read_events, storage_client, wait_for_events
 
 MISSING = missing_prerequisites()
@@ -54,7 +56,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     workdir = tmp_path_factory.mktemp("stack")
     records = workdir / "events.jsonl"
     stack = Stack.start(
-        functions=[FunctionSpec("record_event", FUNCTIONS_DIR), FunctionSpec("flaky_event", FUNCTIONS_DIR)],
+        functions=[LocalFunction("record_event", FUNCTIONS_DIR), LocalFunction("flaky_event", FUNCTIONS_DIR)],
         subscriptions=[
             PushSpec("record_event", trigger="storage"),
             PushSpec("record_event", topic=EVENTS_TOPIC),
@@ -85,7 +87,7 @@ def test_upload_arrives_as_eventarc_storage_finalized_event(running: Running) ->
     by_generation = {e["data"]["generation"]: e for e in events}  # Pub/Sub does not keep order
     assert sorted(by_generation) == sorted([str(blob.generation), str(second.generation)])
     event = by_generation[str(blob.generation)]
-    assert event["type"] == FINALIZED_TYPE
+    assert event["type"] == STORAGE_FINALIZED
     assert event["source"] == f"//storage.googleapis.com/projects/_/buckets/{BUCKET}"
     assert event["attributes"]["bucket"] == BUCKET
     assert event["time"] == event["data"]["updated"]
@@ -157,10 +159,7 @@ def test_bridge_passes_on_a_5xx_so_pubsub_redelivers(running: Running) -> None:
 
 def test_cli_up_status_down(tmp_path: Path) -> None:
     config = tmp_path / "stack.toml"
-    config.write_text(
-        f'[stack]\nbucket = "cli-bucket"\n[env]\nRECORD_EVENTS_PATH = "{tmp_path / "cli.jsonl"}"\n'
-        f'[functions.record_event]\nsource = "{FUNCTIONS_DIR}"\ntopic = "cli-topic"\n'
-    )
+    config.write_text('[stack]\nbucket = "cli-bucket"\n[env]\nMODELCTL_ACTOR = "cli-test"\n')
     workdir = tmp_path / "stack"
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -171,7 +170,8 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
     assert up.returncode == 0, up.stderr
     try:
         state = json.loads((workdir / "state.json").read_text())
-        assert set(state["processes"]) == {"pubsub", "gcs", "record_event"}
+        # what `make stack-up` runs: every function of the inventory, and the bridge for the storage trigger
+        assert set(state["processes"]) == {"pubsub", "gcs", "bridge", *(fn.name for fn in inventory.FUNCTIONS)}
         assert cli("status").returncode == 0
         assert "export PUBSUB_EMULATOR_HOST=127.0.0.1:" in cli("env").stdout
         assert cli("up").returncode == 1  # refuses a second stack in the same workdir
@@ -182,14 +182,22 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
     assert not any(alive(ProcessInfo(**info)) for info in state["processes"].values())
 
 
-def test_config_http_functions_get_no_subscription_and_refuse_trigger_keys(tmp_path: Path) -> None:
+def test_config_runs_the_inventory_and_refuses_unknown_tables(tmp_path: Path) -> None:
+    from common import inventory
     from infra.local.stack import DEFAULT_CONFIG, StackError, load_config
 
     shipped = load_config(DEFAULT_CONFIG)
+    assert [spec.name for spec in shipped.functions] == [fn.name for fn in inventory.FUNCTIONS]
     signatures = {spec.name: spec.signature for spec in shipped.functions}
     assert signatures["predict"] == "http" and signatures["register_model"] == "cloudevent"
     assert "predict" not in {sub.function for sub in shipped.subscriptions}
+    assert {sub.function: sub.topic for sub in shipped.subscriptions if sub.topic} == {
+        fn.name: fn.topic for fn in inventory.FUNCTIONS if fn.trigger == "pubsub"
+    }
     bad = tmp_path / "stack.toml"
-    bad.write_text('[functions.predict]\nsource = "functions/predict"\ntrigger = "http"\ntopic = "x"\n')
-    with pytest.raises(StackError, match="HTTP function: no topic"):
+    bad.write_text('[functions.predict]\nsource = "functions/predict"\n')
+    with pytest.raises(StackError, match="unknown tables"):
+        load_config(bad)
+    bad.write_text('[function_env.nope]\nX = "1"\n')
+    with pytest.raises(StackError, match="not in the inventory"):
         load_config(bad)

@@ -25,7 +25,7 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from infra.local.processes import http
-from infra.local.stack import FunctionSpec, PushSpec, Stack, missing_prerequisites
+from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 from tests.conftest import ModelFiles
 from tests.support.stack_events import storage_client
 
@@ -53,10 +53,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
     }
     running = Stack.start(
         functions=[
-            FunctionSpec("register_model", Path("functions/register_model")),
-            FunctionSpec("on_registry_change", Path("functions/on_registry_change")),
+            LocalFunction("register_model", Path("functions/register_model")),
+            LocalFunction("on_registry_change", Path("functions/on_registry_change")),
             *(
-                FunctionSpec(name, Path("functions/predict"), "predict", worker_env(workdir / name), "http")
+                LocalFunction(name, Path("functions/predict"), "predict", worker_env(workdir / name), "http")
                 for name in WORKERS
             ),
         ],

@@ -4,70 +4,36 @@ and Cloud Scheduler. They build the same CloudEvents and call the same handlers.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from common.cli import render
 from common.errors import InvalidArgument
-from common.events import PUBSUB_PUBLISHED, STORAGE_FINALIZED, parse_pubsub_event, parse_storage_event
-from common.handlers import on_object_finalized, on_retrain_reminder, run_event
+from common.events import (
+    object_resource,
+    parse_pubsub_event,
+    parse_storage_event,
+    pubsub_cloud_event,
+    storage_cloud_event,
+)
+from common.handlers import on_object_finalized, on_retrain_reminder
+from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
+from common.runner import run_event
 from common.settings import Settings
 from common.storage import StoredObject, open_bucket
 
 
 def finalized_event(obj: StoredObject) -> Any:
     """The CloudEvent Eventarc would deliver for ``obj``."""
-    from cloudevents.http import CloudEvent
-
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    attrs = {
-        "type": STORAGE_FINALIZED,
-        "source": f"//storage.googleapis.com/projects/_/buckets/{obj.bucket}",
-        "subject": f"objects/{obj.name}",
-        "id": f"watch-{obj.bucket}-{obj.generation}-{uuid.uuid4().hex[:8]}",
-        "time": now,
-        "datacontenttype": "application/json",
-    }
-    data = {
-        "bucket": obj.bucket,
-        "name": obj.name,
-        "generation": obj.generation,
-        "size": str(obj.size),
-        "metadata": obj.metadata,
-        "timeCreated": now,
-        "updated": now,
-        "kind": "storage#object",
-    }
-    return CloudEvent(attrs, data)
+    resource = object_resource(obj.bucket, obj.name, obj.generation, obj.size, obj.metadata)
+    return storage_cloud_event(resource, event_id=f"watch-{obj.bucket}-{obj.generation}-{uuid.uuid4().hex[:8]}")
 
 
-def scheduler_event(topic: str, project: str, payload: dict[str, Any]) -> Any:
-    """The CloudEvent a Cloud Scheduler → Pub/Sub → Eventarc chain delivers."""
-    from cloudevents.http import CloudEvent
-
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    message_id = uuid.uuid4().hex
-    data = {
-        "message": {
-            "data": base64.b64encode(json.dumps(payload).encode()).decode(),
-            "messageId": message_id,
-            "publishTime": now,
-            "attributes": {"origin": "modelctl"},
-        },
-        "subscription": f"projects/{project}/subscriptions/{topic}-modelctl",
-    }
-    attrs = {
-        "type": PUBSUB_PUBLISHED,
-        "source": f"//pubsub.googleapis.com/projects/{project}/topics/{topic}",
-        "id": message_id,
-        "time": now,
-    }
-    return CloudEvent(attrs, data)
+def scheduler_event(project: str, job: Schedule, payload: dict[str, Any]) -> Any:
+    """The CloudEvent a Cloud Scheduler → Pub/Sub → Eventarc chain delivers for ``job``."""
+    return pubsub_cloud_event(project, job.topic, payload, {"origin": "modelctl"}, subscription=f"{job.topic}-modelctl")
 
 
 def scan(settings: Settings, seen: set[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -80,7 +46,7 @@ def scan(settings: Settings, seen: set[tuple[str, str]]) -> list[tuple[str, str]
         if key in seen or not obj.name.endswith(".cbm"):
             continue
         seen.add(key)
-        results.append((obj.name, run_event(finalized_event(obj), parse_storage_event, on_object_finalized)))
+        results.append((obj.name, run_event(finalized_event(obj), parse_storage_event, on_object_finalized, settings)))
     return results
 
 
@@ -101,12 +67,10 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("INFO")  # without SLACK_WEBHOOK_URL the reminder goes to the log: show it
-    payload = {"job": "retrain-reminder"}
-    if args.date:
-        payload["date"] = args.date
-    outcome = run_event(
-        scheduler_event("retrain-reminder", settings.gcp_project, payload), parse_pubsub_event, on_retrain_reminder
-    )
+    job = next(s for s in SCHEDULES if s.topic == RETRAIN_REMINDER)
+    payload = {**job.body, **({"date": args.date} if args.date else {})}
+    event = scheduler_event(settings.gcp_project, job, payload)
+    outcome = run_event(event, parse_pubsub_event, on_retrain_reminder, settings)
     render.console.print(f"retrain reminder: {outcome}")
     return 0
 

@@ -12,8 +12,9 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from common.events import parse_pubsub_event
-from common.handlers import rebuild_manifest, run_event
+from common.handlers import rebuild_manifest
 from common.log import setup_logging
+from common.runner import run_event
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 

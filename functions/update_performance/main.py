@@ -15,8 +15,8 @@ from cloudevents.http import CloudEvent
 
 from common.events import parse_pubsub_event
 from common.grading.service import on_graded_games
-from common.handlers import run_event
 from common.log import setup_logging
+from common.runner import run_event
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 

@@ -9,22 +9,21 @@ dead-letter topic, a bounded number of attempts and a backoff.
 from __future__ import annotations
 
 from common.errors import ConfigError
-from infra.deploy.config import FINALIZED, PUBSUB_AGENT, DeployConfig, FunctionSpec
+from common.inventory import Function
+from infra.deploy.config import PUBSUB_AGENT, DeployConfig, shell_var
 from infra.deploy.steps import Step, gcloud
 
 MIN_RETRY_DELAY, MAX_RETRY_DELAY = "10s", "600s"
 
 
-def _env(cfg: DeployConfig, fn: FunctionSpec) -> dict[str, str]:
+def _env(cfg: DeployConfig, fn: Function) -> dict[str, str]:
     return {
         "GOOGLE_CLOUD_PROJECT": cfg.project,
         "MODEL_REGISTRY_URL": cfg.registry_url,
         "MODEL_BUCKET_URL": f"gs://{cfg.bucket_name}",
         "EVENT_BUS_URL": f"pubsub://{cfg.project}",
-        "REGISTRY_CHANGE_TOPIC": cfg.registry_change_topic,
-        "GRADED_GAMES_TOPIC": cfg.graded_games_topic,
         "MAX_EVENT_AGE_SECONDS": str(cfg.max_event_age_seconds),
-        "MODELCTL_ACTOR": fn.name,
+        "MODELCTL_ACTOR": fn.deployed_name,
         # The deployed source folder is read-only; /tmp is the instance's writable disk.
         "MODEL_CACHE_DIR": "/tmp/model-cache",
         "MANIFEST_POLL_SECONDS": "1",
@@ -41,22 +40,25 @@ def env_flag(env: dict[str, str]) -> str:
     return f"--set-env-vars={body}" if delimiter == "," else f"--set-env-vars=^{delimiter}^{body}"
 
 
-def _trigger(cfg: DeployConfig, fn: FunctionSpec) -> tuple[tuple[str, ...], str]:
+def _trigger(cfg: DeployConfig, fn: Function) -> tuple[tuple[str, ...], str]:
     """The trigger flags of ``gcloud functions deploy`` and the trigger's location."""
     if fn.trigger == "storage":  # a storage trigger lives where its bucket is
-        filters = (f"--trigger-event-filters=type={FINALIZED}", f"--trigger-event-filters=bucket={cfg.bucket_name}")
+        filters = (
+            f"--trigger-event-filters=type={fn.event_type}",
+            f"--trigger-event-filters=bucket={cfg.bucket_name}",
+        )
         return (*filters, f"--trigger-location={cfg.storage_location}"), cfg.storage_location
-    return (f"--trigger-topic={cfg.topic_of(fn)}",), cfg.region
+    return (f"--trigger-topic={fn.topic}",), cfg.region
 
 
-def deploy_function(cfg: DeployConfig, fn: FunctionSpec) -> Step:
+def deploy_function(cfg: DeployConfig, fn: Function) -> Step:
     """Create or update one 2nd-gen function with its trigger (``deploy`` is itself idempotent)."""
     email = cfg.sa_email(fn)
-    secrets = (f"--set-secrets=SLACK_WEBHOOK_URL={cfg.slack_secret}:latest",) if fn.slack else ()
+    secrets = tuple(f"--set-secrets={env}={cfg.secret_of(env)}:latest" for env in fn.secrets)
     sizing = (f"--memory={fn.memory}", f"--timeout={fn.timeout_seconds}s", f"--max-instances={fn.max_instances}")
     argv = gcloud(
-        *("functions", "deploy", fn.name, "--gen2", f"--project={cfg.project}", f"--region={cfg.region}"),
-        *(f"--runtime={cfg.runtime}", f"--source={cfg.dist}/{fn.source}", f"--entry-point={fn.entry_point}"),
+        *("functions", "deploy", fn.deployed_name, "--gen2", f"--project={cfg.project}", f"--region={cfg.region}"),
+        *(f"--runtime={cfg.runtime}", f"--source={cfg.dist}/{fn.source}", f"--entry-point={fn.target}"),
         f"--service-account={email}",
         *sizing,
         "--ingress-settings=internal-only",  # Eventarc's deliveries are internal traffic
@@ -67,18 +69,18 @@ def deploy_function(cfg: DeployConfig, fn: FunctionSpec) -> Step:
         f"--trigger-service-account={email}",
         "--retry",
     )
-    return Step("function", f"function {fn.name} ({fn.trigger} trigger, retries on)", argv)
+    return Step("function", f"function {fn.deployed_name} ({fn.trigger} trigger, retries on)", argv)
 
 
-def dead_letter_steps(cfg: DeployConfig, fn: FunctionSpec) -> list[Step]:
+def dead_letter_steps(cfg: DeployConfig, fn: Function) -> list[Step]:
     """Find the subscription Eventarc made for ``fn`` and bound its redeliveries."""
     p, trig, sub, dead = (
         f"--project={cfg.project}",
-        f"{fn.var}_TRIGGER",
-        f"{fn.var}_SUBSCRIPTION",
+        f"{shell_var(fn)}_TRIGGER",
+        f"{shell_var(fn)}_SUBSCRIPTION",
         cfg.dead_letter_of(fn),
     )
-    describe_function = ("functions", "describe", fn.name, "--gen2", f"--region={cfg.region}", p)
+    describe_function = ("functions", "describe", fn.deployed_name, "--gen2", f"--region={cfg.region}", p)
     describe_trigger = ("eventarc", "triggers", "describe", f"${{{trig}}}", f"--location={_trigger(cfg, fn)[1]}", p)
     policy = (
         f"--dead-letter-topic=projects/{cfg.project}/topics/{dead}",
@@ -90,52 +92,57 @@ def dead_letter_steps(cfg: DeployConfig, fn: FunctionSpec) -> list[Step]:
     return [
         Step(
             "lookup",
-            f"the Eventarc trigger of {fn.name}",
+            f"the Eventarc trigger of {fn.deployed_name}",
             gcloud(*describe_function, "--format=value(eventTrigger.trigger)"),
             capture=trig,
         ),
         Step(
             "lookup",
-            f"the Pub/Sub subscription behind {fn.name}'s trigger",
+            f"the Pub/Sub subscription behind {fn.deployed_name}'s trigger",
             gcloud(*describe_trigger, "--format=value(transport.pubsub.subscription)"),
             capture=sub,
         ),
         Step(
             "subscription",
-            f"{fn.name}: after {cfg.max_delivery_attempts} attempts with backoff, messages go to {dead}",
+            f"{fn.deployed_name}: after {cfg.max_delivery_attempts} attempts with backoff, messages go to {dead}",
             gcloud("pubsub", "subscriptions", "update", f"${{{sub}}}", p, *policy),
         ),
         Step(
             "iam",
-            f"Pub/Sub may acknowledge what it dead-letters from {fn.name}'s subscription",
+            f"Pub/Sub may acknowledge what it dead-letters from {fn.deployed_name}'s subscription",
             gcloud("pubsub", "subscriptions", "add-iam-policy-binding", f"${{{sub}}}", p, *grant),
             attempts=3,
         ),
     ]
 
 
-def function_steps(cfg: DeployConfig, fn: FunctionSpec) -> list[Step]:
+def function_steps(cfg: DeployConfig, fn: Function) -> list[Step]:
     """Deploy, let the trigger's identity invoke the function, then its dead-letter policy."""
     member = f"--member=serviceAccount:{cfg.sa_email(fn)}"
     invoker = gcloud(
-        "functions", "add-invoker-policy-binding", fn.name, f"--region={cfg.region}", f"--project={cfg.project}", member
+        "functions",
+        "add-invoker-policy-binding",
+        fn.deployed_name,
+        f"--region={cfg.region}",
+        f"--project={cfg.project}",
+        member,
     )
     return [
         deploy_function(cfg, fn),
-        Step("iam", f"{fn.name}'s trigger may invoke it", invoker, attempts=3),
+        Step("iam", f"{fn.deployed_name}'s trigger may invoke it", invoker, attempts=3),
         *dead_letter_steps(cfg, fn),
     ]
 
 
-def worker_steps(cfg: DeployConfig, fn: FunctionSpec) -> list[Step]:
+def worker_steps(cfg: DeployConfig, fn: Function) -> list[Step]:
     """The prediction worker: a Cloud Run service built from the same staged folder.
 
     A service rather than a function so that CPU stays allocated between requests
     (``--no-cpu-throttling``): the manifest poller hot-reloads models in the background.
     """
     argv = gcloud(
-        *("run", "deploy", fn.name, f"--project={cfg.project}", f"--region={cfg.region}"),
-        *(f"--source={cfg.dist}/{fn.source}", f"--function={fn.entry_point}", f"--base-image={cfg.runtime}"),
+        *("run", "deploy", fn.deployed_name, f"--project={cfg.project}", f"--region={cfg.region}"),
+        *(f"--source={cfg.dist}/{fn.source}", f"--function={fn.target}", f"--base-image={cfg.runtime}"),
         f"--service-account={cfg.sa_email(fn)}",
         "--no-allow-unauthenticated",
         "--no-cpu-throttling",
@@ -143,4 +150,6 @@ def worker_steps(cfg: DeployConfig, fn: FunctionSpec) -> list[Step]:
         *(f"--memory={fn.memory}", "--cpu=1", f"--timeout={fn.timeout_seconds}"),
         env_flag(_env(cfg, fn)),
     )
-    return [Step("service", f"prediction worker service {fn.name} (Cloud Run, from {cfg.dist}/{fn.source})", argv)]
+    return [
+        Step("service", f"prediction worker service {fn.deployed_name} (Cloud Run, from {cfg.dist}/{fn.source})", argv)
+    ]

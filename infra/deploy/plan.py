@@ -10,7 +10,9 @@ prediction worker service, and last the nightly scheduler job.
 
 from __future__ import annotations
 
-from infra.deploy.config import PUBSUB_AGENT, STORAGE_DEAD_LETTER, DeployConfig
+from common import inventory
+from common.inventory import Schedule
+from infra.deploy.config import PUBSUB_AGENT, DeployConfig
 from infra.deploy.functions import function_steps, worker_steps
 from infra.deploy.steps import Step, gcloud
 
@@ -93,17 +95,26 @@ def _service_accounts(cfg: DeployConfig) -> list[Step]:
         steps.append(
             Step(
                 "service-account",
-                f"service account of {fn.name}",
-                gcloud("iam", "service-accounts", "create", fn.sa_id, p, f"--display-name={fn.name} ({fn.trigger})"),
+                f"service account of {fn.deployed_name}",
+                gcloud(
+                    "iam",
+                    "service-accounts",
+                    "create",
+                    fn.sa_id,
+                    p,
+                    f"--display-name={fn.deployed_name} ({fn.trigger})",
+                ),
                 unless=gcloud("iam", "service-accounts", "describe", email, p, "--format=value(email)"),
             )
         )
     for fn in cfg.functions:
         member = f"serviceAccount:{cfg.sa_email(fn)}"
-        steps.append(_project_binding(cfg, member, "roles/bigquery.jobUser", f"{fn.name} may run BigQuery jobs"))
+        steps.append(
+            _project_binding(cfg, member, "roles/bigquery.jobUser", f"{fn.deployed_name} may run BigQuery jobs")
+        )
         if fn.trigger != "http":
             role = "roles/eventarc.eventReceiver"
-            steps.append(_project_binding(cfg, member, role, f"{fn.name} may receive Eventarc events"))
+            steps.append(_project_binding(cfg, member, role, f"{fn.deployed_name} may receive Eventarc events"))
     steps.append(
         _project_binding(cfg, GCS_AGENT, "roles/pubsub.publisher", "Cloud Storage may publish finalize events")
     )
@@ -142,7 +153,7 @@ def _bucket(cfg: DeployConfig) -> list[Step]:
                 f"--role={fn.bucket_role}",
                 "--format=none",
             )
-            steps.append(Step("iam", f"{fn.name}: {fn.bucket_role} on {url}", grant, attempts=3))
+            steps.append(Step("iam", f"{fn.deployed_name}: {fn.bucket_role} on {url}", grant, attempts=3))
     return steps
 
 
@@ -159,7 +170,7 @@ def _topic(cfg: DeployConfig, topic: str, what: str) -> Step:
 def _topics(cfg: DeployConfig) -> list[Step]:
     p = f"--project={cfg.project}"
     steps = [_topic(cfg, topic, f"topic {topic}") for topic in cfg.topics]
-    for dead in [f"{topic}-dead-letter" for topic in cfg.topics] + [STORAGE_DEAD_LETTER]:
+    for dead in [inventory.dead_letter(topic) for topic in cfg.topics] + [inventory.STORAGE_DEAD_LETTER]:
         steps.append(_topic(cfg, dead, f"dead-letter topic {dead}"))
         sub = f"{dead}-sub"
         create = gcloud(
@@ -203,7 +214,7 @@ def _topics(cfg: DeployConfig) -> list[Step]:
                 "--role=roles/pubsub.publisher",
                 "--format=none",
             )
-            steps.append(Step("iam", f"{fn.name} may publish on {topic}", grant, attempts=3))
+            steps.append(Step("iam", f"{fn.deployed_name} may publish on {topic}", grant, attempts=3))
     return steps
 
 
@@ -238,7 +249,7 @@ def _secret(cfg: DeployConfig) -> list[Step]:
             )
         )
     for fn in cfg.functions:
-        if fn.slack:
+        if inventory.SLACK_SECRET_ENV in fn.secrets:
             grant = gcloud(
                 "secrets",
                 "add-iam-policy-binding",
@@ -248,7 +259,7 @@ def _secret(cfg: DeployConfig) -> list[Step]:
                 "--role=roles/secretmanager.secretAccessor",
                 "--format=none",
             )
-            steps.append(Step("iam", f"{fn.name} may read {s}", grant, attempts=3))
+            steps.append(Step("iam", f"{fn.deployed_name} may read {s}", grant, attempts=3))
     return steps
 
 
@@ -276,31 +287,33 @@ def _stage(cfg: DeployConfig) -> list[Step]:
 
 
 def _scheduler(cfg: DeployConfig) -> list[Step]:
-    job, p, loc = cfg.scheduler_job, f"--project={cfg.project}", f"--location={cfg.region}"
+    return [_schedule(cfg, job) for job in cfg.schedules]
+
+
+def _schedule(cfg: DeployConfig, job: Schedule) -> Step:
+    p, loc = f"--project={cfg.project}", f"--location={cfg.region}"
     common = (
-        f"--schedule={cfg.schedule}",
-        f"--time-zone={cfg.time_zone}",
-        f"--topic={cfg.reminder_topic}",
-        '--message-body={"job": "retrain-reminder"}',
+        f"--schedule={job.cron}",
+        f"--time-zone={job.time_zone}",
+        f"--topic={job.topic}",
+        f"--message-body={job.message_body}",
     )
-    return [
-        Step(
+    return Step(
+        "scheduler",
+        f"scheduled job {job.job}: '{job.cron}' {job.time_zone} → {job.topic}",
+        gcloud(
+            "scheduler", "jobs", "create", "pubsub", job.job, loc, p, *common, "--attributes=origin=cloud-scheduler"
+        ),
+        unless=gcloud("scheduler", "jobs", "describe", job.job, loc, p, "--format=value(name)"),
+        otherwise=gcloud(
             "scheduler",
-            f"nightly reminder {job}: '{cfg.schedule}' {cfg.time_zone} → {cfg.reminder_topic}",
-            gcloud(
-                "scheduler", "jobs", "create", "pubsub", job, loc, p, *common, "--attributes=origin=cloud-scheduler"
-            ),
-            unless=gcloud("scheduler", "jobs", "describe", job, loc, p, "--format=value(name)"),
-            otherwise=gcloud(
-                "scheduler",
-                "jobs",
-                "update",
-                "pubsub",
-                job,
-                loc,
-                p,
-                *common,
-                "--update-attributes=origin=cloud-scheduler",
-            ),
-        )
-    ]
+            "jobs",
+            "update",
+            "pubsub",
+            job.job,
+            loc,
+            p,
+            *common,
+            "--update-attributes=origin=cloud-scheduler",
+        ),
+    )

@@ -1,4 +1,9 @@
-"""What a local stack is made of: function and trigger specs, and the TOML file that lists them.
+"""What a local stack is made of: the processes and push subscriptions to start.
+
+The functions and their triggers come from the inventory (``common/inventory.py``), the
+same declaration the deploy planner reads; ``stack.toml`` holds only the stack's own
+options (ports, bucket, backend) and local environment. Tests may start other functions
+through the Python API (:class:`LocalFunction`, :class:`PushSpec`).
 
 Pure data and validation, no processes: :mod:`infra.local.stack` starts what these describe.
 """
@@ -11,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import inventory
 from infra.local.processes import ROOT, StackError
 
 DEFAULT_CONFIG = Path(__file__).with_name("stack.toml")
@@ -18,9 +24,10 @@ STORAGE, PUBSUB = "storage", "pubsub"
 
 
 @dataclass(frozen=True)
-class FunctionSpec:
-    """One function: ``source`` is a directory with main.py or a .py file. CloudEvent functions
-    are fed by subscriptions; an ``http`` one (the prediction worker) is called directly."""
+class LocalFunction:
+    """One functions-framework process: ``source`` is a directory with main.py or a .py file.
+    CloudEvent functions are fed by subscriptions; an ``http`` one (the prediction worker) is
+    called directly."""
 
     name: str
     source: Path
@@ -33,6 +40,11 @@ class FunctionSpec:
         path = Path(self.source)
         path = path if path.is_absolute() else ROOT / path
         return path / "main.py" if path.suffix != ".py" else path
+
+    @classmethod
+    def of(cls, fn: inventory.Function, env: Mapping[str, str] | None = None) -> LocalFunction:
+        """The process that serves inventory function ``fn``."""
+        return cls(fn.name, Path("functions") / fn.source, fn.target, dict(env or {}), fn.signature_type)
 
 
 @dataclass(frozen=True)
@@ -51,13 +63,17 @@ class PushSpec:
         if self.trigger == PUBSUB and not self.topic:
             raise StackError(f"pubsub trigger of {self.function!r} needs a topic")
 
+    @classmethod
+    def of(cls, fn: inventory.Function) -> PushSpec:
+        """The push subscription that triggers inventory function ``fn`` (a storage or Pub/Sub trigger)."""
+        return cls(fn.name, fn.topic or None, fn.trigger)
+
     def subscription_name(self, gcs_topic: str) -> str:
         """The push subscription's id."""
         return self.subscription or f"{self.topic or gcs_topic}--{self.function}"
 
 
 STACK_KEYS = {"project", "bucket", "gcs_topic", "gcs_backend", "topics", "pubsub_port", "gcs_port", "startup_timeout"}
-PUSH_KEYS = {"topic", "trigger", "subscription", "ack_deadline"}
 
 
 @dataclass(frozen=True)
@@ -67,14 +83,16 @@ class StackConfig:
     Start it with :func:`infra.local.stack.start_config`.
     """
 
-    functions: list[FunctionSpec]
+    functions: list[LocalFunction]
     subscriptions: list[PushSpec]
     options: dict[str, Any]
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> StackConfig:
-    """Read a stack TOML file (format: see stack.toml)."""
+    """Every inventory function with its trigger, and the options and environment of a stack TOML file."""
     raw = tomllib.loads(Path(path).read_text())
+    if set(raw) - {"stack", "env", "function_env"}:
+        raise StackError(f"{path}: unknown tables {sorted(set(raw) - {'stack', 'env', 'function_env'})}")
     options = dict(raw.get("stack", {}))
     if set(options) - STACK_KEYS:
         raise StackError(f"{path}: unknown [stack] keys {sorted(set(options) - STACK_KEYS)}")
@@ -82,16 +100,12 @@ def load_config(path: Path = DEFAULT_CONFIG) -> StackConfig:
     options["env"] = dict(raw.get("env", {}))
     if "startup_timeout" in options:
         options["timeout"] = float(options.pop("startup_timeout"))
-    functions, subscriptions = [], []
-    for name, table in raw.get("functions", {}).items():
-        unknown = set(table) - PUSH_KEYS - {"source", "target", "env"}
-        if unknown or "source" not in table:
-            raise StackError(f"{path}: [functions.{name}] needs source; unknown keys {sorted(unknown)}")
-        http = table.get("trigger") == "http"
-        if http and set(table) & (PUSH_KEYS - {"trigger"}):
-            raise StackError(f"{path}: [functions.{name}] is an HTTP function: no topic, subscription or deadline")
-        source, target, env = Path(table["source"]), table.get("target"), dict(table.get("env", {}))
-        functions.append(FunctionSpec(name, source, target, env, "http" if http else "cloudevent"))
-        if not http:
-            subscriptions.append(PushSpec(name, **{key: table[key] for key in PUSH_KEYS if key in table}))
+    local_env = dict(raw.get("function_env", {}))
+    known = {fn.name for fn in inventory.FUNCTIONS}
+    if set(local_env) - known:
+        raise StackError(
+            f"{path}: [function_env] names functions not in the inventory: {sorted(set(local_env) - known)}"
+        )
+    functions = [LocalFunction.of(fn, local_env.get(fn.name)) for fn in inventory.FUNCTIONS]
+    subscriptions = [PushSpec.of(fn) for fn in inventory.FUNCTIONS if fn.trigger != "http"]
     return StackConfig(functions, subscriptions, options)

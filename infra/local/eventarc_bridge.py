@@ -6,7 +6,8 @@ fake-gcs-server publishes Cloud Storage Pub/Sub notifications (attributes
 emulator. A push subscription delivers them here, to ``POST /storage/<name>``,
 and this bridge re-posts each ``OBJECT_FINALIZE`` notification to the function
 registered as ``<name>`` as a binary-mode CloudEvent shaped like the ones
-Eventarc delivers:
+Eventarc delivers (built by ``common.events.storage_cloud_event``, sent with the
+cloudevents SDK's ``to_binary``):
 
 * ``ce-specversion: 1.0``, ``ce-type: google.cloud.storage.object.v1.finalized``
 * ``ce-source: //storage.googleapis.com/projects/_/buckets/BUCKET``
@@ -40,13 +41,14 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cloudevents.conversion import to_binary
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
+from common.events import storage_cloud_event
+
 logger = logging.getLogger(__name__)
 
-FINALIZED_TYPE = "google.cloud.storage.object.v1.finalized"
-STORAGE_SOURCE = "//storage.googleapis.com/projects/_/buckets/{bucket}"
 FORWARD_TIMEOUT_SECONDS = 600.0
 
 
@@ -105,18 +107,10 @@ def storage_cloudevent(push_body: Mapping[str, Any]) -> tuple[dict[str, str], by
     if attributes.get("payloadFormat") != "JSON_API_V1":
         raise NotificationError(f"payloadFormat must be JSON_API_V1, got {attributes.get('payloadFormat')!r}")
     data = _normalised_object(_decode_resource(message), attributes)
-    event_time = data.get("updated") or attributes.get("eventTime") or message.get("publishTime") or ""
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-type": FINALIZED_TYPE,
-        "ce-source": STORAGE_SOURCE.format(bucket=data["bucket"]),
-        "ce-subject": f"objects/{data['name']}",
-        "ce-id": str(message.get("messageId") or message.get("message_id") or ""),
-        "ce-time": str(event_time),
-        "ce-bucket": str(data["bucket"]),
-        "content-type": "application/json",
-    }
-    return headers, json.dumps(data).encode("utf-8")
+    event_time = data.get("updated") or attributes.get("eventTime") or message.get("publishTime") or None
+    event_id = str(message.get("messageId") or message.get("message_id") or "") or None
+    headers, body = to_binary(storage_cloud_event(data, event_id=event_id, time=event_time))
+    return dict(headers), body
 
 
 def forward(url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> int:

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import processes as proc
-from infra.local.config import DEFAULT_CONFIG, STORAGE, FunctionSpec, PushSpec, StackConfig, load_config
+from infra.local.config import DEFAULT_CONFIG, STORAGE, LocalFunction, PushSpec, StackConfig, load_config
 from infra.local.processes import HOST, ROOT, ProcessInfo, StackError, missing_prerequisites
 
-__all__ = ["DEFAULT_CONFIG", "FunctionSpec", "PushSpec", "Stack", "StackConfig", "StackError", "load_config",
+__all__ = ["DEFAULT_CONFIG", "LocalFunction", "PushSpec", "Stack", "StackConfig", "StackError", "load_config",
            "missing_prerequisites", "start_config"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Stack:
     @classmethod
     def start(
         cls,
-        functions: Sequence[FunctionSpec],
+        functions: Sequence[LocalFunction],
         subscriptions: Sequence[PushSpec],
         bucket: str,
         workdir: Path,
@@ -161,7 +161,7 @@ class Stack:
         self.state["processes"][name] = asdict(info)
         self._write_state()
 
-    def _launch_all(self, functions: Sequence[FunctionSpec], extra_env: Mapping[str, str], gcs_backend: str) -> None:
+    def _launch_all(self, functions: Sequence[LocalFunction], extra_env: Mapping[str, str], gcs_backend: str) -> None:
         ports, base = self.state["ports"], proc.base_env(self.env)
         self._launch("pubsub", [str(proc.PUBSUB_EMULATOR), f"--host={HOST}", f"--port={ports['pubsub']}"], base)
         self._launch("gcs", proc.gcs_cmd(ports["gcs"], self.state, gcs_backend, self.workdir), base)
@@ -249,7 +249,7 @@ class Stack:
 
 
 def _initial_state(
-    functions: Sequence[FunctionSpec],
+    functions: Sequence[LocalFunction],
     subscriptions: Sequence[PushSpec],
     project: str,
     bucket: str,
@@ -272,7 +272,7 @@ def _initial_state(
                 processes={}, started_at=time.time())  # fmt: skip
 
 
-def _validate(functions: Sequence[FunctionSpec], subscriptions: Sequence[PushSpec]) -> None:
+def _validate(functions: Sequence[LocalFunction], subscriptions: Sequence[PushSpec]) -> None:
     names = [spec.name for spec in functions]
     if len(set(names)) != len(names) or {"pubsub", "gcs", "bridge"} & set(names):
         raise StackError(f"function names must be unique and not pubsub/gcs/bridge: {names}")

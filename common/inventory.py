@@ -1,0 +1,193 @@
+"""The inventory: every function, topic and scheduled job of the system, declared once.
+
+``functions/<name>/main.py`` holds each function's (thin) code; this module says how
+it is triggered, which ``common/`` service it calls, how it is sized and what it may
+touch. Everything else reads it:
+
+* the deploy planner (``infra/deploy``): service accounts, roles, topics, dead letters,
+  secrets, ``gcloud functions deploy`` / ``gcloud run deploy`` and scheduler jobs;
+* the local emulator stack (``infra/local``): one functions-framework process per
+  function, push subscriptions per topic, the Eventarc bridge for storage triggers;
+* the in-process event bus (``common/eventbus.py``): which services a topic reaches on
+  the embedded default;
+* the settings (topic names).
+
+``tests/test_inventory.py`` proves that every folder under ``functions/`` is listed
+here and that each ``main.py`` calls the service named here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from common.errors import ConfigError, NotFound
+from common.events import PUBSUB_PUBLISHED, STORAGE_FINALIZED
+
+Trigger = Literal["storage", "pubsub", "http"]
+
+# -- topics --------------------------------------------------------------------------------
+REGISTRY_CHANGE = "registry-change"
+GRADED_GAMES = "graded-games"
+RETRAIN_REMINDER = "retrain-reminder"
+TOPICS: tuple[str, ...] = (REGISTRY_CHANGE, GRADED_GAMES, RETRAIN_REMINDER)
+#: where undeliverable finalize events of the storage trigger go
+STORAGE_DEAD_LETTER = "model-finalized-dead-letter"
+
+
+def dead_letter(topic: str) -> str:
+    """The dead-letter topic of ``topic`` (its subscription is ``<dead letter>-sub``)."""
+    return f"{topic}-dead-letter"
+
+
+# -- functions -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Function:
+    """One function: its folder, trigger, service, sizing and permissions."""
+
+    name: str  # folder under functions/, and the functions-framework target in its main.py
+    deployed_name: str  # the Cloud Functions / Cloud Run name (lower case and hyphens)
+    trigger: Trigger
+    service: str | None  # "module:function" in common/ that main.py hands the typed event to
+    topic: str = ""  # the Pub/Sub trigger's topic
+    memory: str = "512Mi"
+    timeout_seconds: int = 300
+    max_instances: int = 5
+    min_instances: int = 0
+    secrets: tuple[str, ...] = ()  # environment variables mounted from Secret Manager
+    service_account: str = ""  # default: fn-<deployed_name>, run-<deployed_name> for HTTP
+    # least privilege: what the function touches, nothing more
+    bucket_role: str = ""  # roles/storage.objectViewer (read) or roles/storage.objectUser (read/write)
+    dataset_access: Literal["READER", "WRITER"] = "READER"
+    publishes: tuple[str, ...] = ()  # topics it publishes on
+
+    @property
+    def target(self) -> str:
+        return self.name
+
+    @property
+    def source(self) -> str:
+        """The folder under ``functions/`` (and under ``dist/`` once staged)."""
+        return self.name
+
+    @property
+    def signature_type(self) -> str:
+        return "http" if self.trigger == "http" else "cloudevent"
+
+    @property
+    def event_type(self) -> str | None:
+        return {"storage": STORAGE_FINALIZED, "pubsub": PUBSUB_PUBLISHED}.get(self.trigger)
+
+    @property
+    def sa_id(self) -> str:
+        return self.service_account or f"{'run' if self.trigger == 'http' else 'fn'}-{self.deployed_name}"
+
+
+SLACK_SECRET_ENV = "SLACK_WEBHOOK_URL"
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "register_model",
+        "register-model",
+        "storage",
+        "common.handlers:on_object_finalized",
+        memory="1Gi",
+        bucket_role="roles/storage.objectViewer",
+        dataset_access="WRITER",
+        publishes=(REGISTRY_CHANGE,),
+    ),
+    Function(
+        "on_registry_change",
+        "on-registry-change",
+        "pubsub",
+        "common.handlers:rebuild_manifest",
+        topic=REGISTRY_CHANGE,
+        max_instances=1,  # manifest writes are conditional; one writer avoids needless races
+        bucket_role="roles/storage.objectUser",
+    ),
+    Function(
+        "retrain_reminder",
+        "retrain-reminder",
+        "pubsub",
+        "common.handlers:on_retrain_reminder",
+        topic=RETRAIN_REMINDER,
+        max_instances=1,
+        dataset_access="WRITER",  # records the day's notification (once per day)
+        secrets=(SLACK_SECRET_ENV,),
+    ),
+    Function(
+        "update_performance",
+        "update-performance",
+        "pubsub",
+        "common.grading.service:on_graded_games",
+        topic=GRADED_GAMES,
+        memory="2Gi",
+        timeout_seconds=540,
+        max_instances=2,
+        dataset_access="WRITER",
+        secrets=(SLACK_SECRET_ENV,),  # promotion advice
+    ),
+    Function(
+        "predict",
+        "prediction-worker",
+        "http",
+        None,  # an HTTP function: the prediction worker (common/worker)
+        memory="2Gi",
+        timeout_seconds=600,
+        max_instances=3,
+        min_instances=1,  # keeps models loaded and the manifest poller running
+        bucket_role="roles/storage.objectViewer",
+        dataset_access="WRITER",  # player_prop_predictions, worker_acks
+    ),
+)
+
+
+# -- scheduled jobs ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Schedule:
+    """A Cloud Scheduler job publishing ``body`` on ``topic`` at ``cron`` in ``time_zone``."""
+
+    job: str
+    topic: str
+    cron: str
+    time_zone: str
+    body: dict[str, Any]
+
+    @property
+    def message_body(self) -> str:
+        return json.dumps(self.body, sort_keys=True)
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        "retrain-reminder-nightly", RETRAIN_REMINDER, "0 9 * * *", "America/New_York", {"job": "retrain-reminder"}
+    ),
+)
+
+
+# -- lookups -------------------------------------------------------------------------------
+def function(name: str) -> Function:
+    """The function called ``name`` (its folder name)."""
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise NotFound(f"no function {name!r} in the inventory; known: {', '.join(f.name for f in FUNCTIONS)}")
+
+
+def subscribers(topic: str) -> tuple[Function, ...]:
+    """The functions a message on ``topic`` triggers."""
+    return tuple(fn for fn in FUNCTIONS if fn.trigger == "pubsub" and fn.topic == topic)
+
+
+def load_service(fn: Function) -> Callable[..., Any]:
+    """Import the ``common/`` service ``fn`` hands its events to; fail loudly when it cannot."""
+    if fn.service is None:
+        raise ConfigError(f"function {fn.name} is an HTTP function: it has no event service")
+    module_name, _, attr = fn.service.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load {fn.service}, the service of {fn.name}: {exc}") from exc
