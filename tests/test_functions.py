@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,22 @@ def test_zero_byte_and_oversize_models_become_rejections(
     # redelivery of the same bad object records nothing new
     post(app, storage_event(bucket.name, empty.name, empty.generation, empty.size))
     assert len(registry.store.rejections()) == 2
+
+
+def test_events_from_the_future_are_malformed(
+    migrated: Settings, bucket: FileBucket, model_files: ModelFiles, caplog
+) -> None:
+    info = bucket.write("models/m.cbm", model_files.v9_mae)
+    ahead = (datetime.now(UTC) + timedelta(minutes=6)).isoformat().replace("+00:00", "Z")
+    event = storage_event(bucket.name, info.name, info.generation, info.size, time=ahead)
+    assert post(client("register_model"), event).status_code == 200
+    assert "minutes in the future" in caplog.text and "dropping malformed event" in caplog.text
+    assert open_registry(migrated).list() == []
+    within = (datetime.now(UTC) + timedelta(minutes=4)).isoformat().replace("+00:00", "Z")  # clock skew is tolerated
+    assert post(
+        client("register_model"), storage_event(bucket.name, info.name, info.generation, info.size, time=within)
+    )
+    assert len(open_registry(migrated).list()) == 1
 
 
 def test_stale_events_are_dropped(migrated: Settings, bucket: FileBucket, model_files: ModelFiles, caplog) -> None:
