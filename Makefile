@@ -23,7 +23,7 @@ emulators: venv ## install the local stand-ins the suite needs (bqemulator in .v
 	bash tests/support/install_bqemu.sh
 
 demo: venv ## run the whole lifecycle on the embedded default (no servers, no credentials)
-	$(BIN)/python -m common.demo
+	$(BIN)/python -m infra.demo
 
 test: venv emulators ## everything the suite needs, emulators included, then pytest
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -51,7 +51,7 @@ stage: venv ## stage each function with common/ and migrations/ into dist/<funct
 deploy: venv ## deploy to Google Cloud: make deploy PROJECT=p REGION=r [DRY_RUN=1]
 	@$(BIN)/python -m infra.deploy --project="$(PROJECT)" --region="$(REGION)"
 
-clean: ## remove .local/ (the embedded registry and bucket)
+clean: ## remove .local/ (the embedded registry, bucket, demo sandbox and stack state)
 	rm -rf .local
 
 .venv-mlflow/.installed: bench/requirements-mlflow.txt

@@ -19,14 +19,15 @@ from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest
 
 
 def cmd_data_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from common.data.store import data_range, season_fingerprint, write_season
+    from common.data.store import data_range, refuse_production, season_fingerprint, write_season
     from common.data.synth import generate_season
     from common.registry.store import RegistryStore
 
+    refuse_production(settings.registry_url, args.i_know_this_is_production)  # before touching anything
     store = RegistryStore.open(settings.registry_url)
     store.require_current_schema()
     season = generate_season(args.season, args.seed)
-    written = write_season(store.engine, season)
+    written = write_season(store.engine, season, into_production=args.i_know_this_is_production)
     span = data_range(store.engine)
     fingerprint = season_fingerprint(season)
     if args.json:
@@ -156,6 +157,11 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(data_sub, "generate", cmd_data_generate, "write a seeded synthetic season into the season tables")
     p.add_argument("--season", default="2025-26", help="season label YYYY-YY (default 2025-26)")
     p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data (default 7)")
+    p.add_argument(
+        "--i-know-this-is-production",
+        action="store_true",
+        help="allow replacing the season tables of a bigquery:// registry with synthetic data",
+    )
 
     p = add(sub, "train", cmd_train, "train, evaluate and gate a model; upload and register it (disabled) if it passes")
     _add_train_flags(p)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from common.data.synth import SeasonData
-from common.errors import NotFound
+from common.errors import InvalidArgument, NotFound
 from common.features import HISTORY_COLUMNS
 from common.sql import Engine
 
@@ -58,8 +58,25 @@ class DataRange:
     lines: int
 
 
-def write_season(engine: Engine, season: SeasonData) -> dict[str, int]:
-    """Replace the season tables' rows with ``season``'s frames; return rows written per table."""
+PRODUCTION_SCHEMES = ("bigquery://",)
+
+
+def refuse_production(registry_url: str, into_production: bool) -> None:
+    """The rule: synthetic season data never replaces a production registry's tables by accident."""
+    if registry_url.startswith(PRODUCTION_SCHEMES) and not into_production:
+        raise InvalidArgument(
+            f"refusing to write a synthetic season into the production registry {registry_url}: it would replace "
+            "the real season tables; pass --i-know-this-is-production to do it anyway"
+        )
+
+
+def write_season(engine: Engine, season: SeasonData, into_production: bool = False) -> dict[str, int]:
+    """Replace the season tables' rows with ``season``'s frames; return rows written per table.
+
+    A synthetic season replaces real box scores and lines, so it never lands in a
+    production registry (``bigquery://``) unless ``into_production`` says so on purpose.
+    """
+    refuse_production(engine.url, into_production)
     written = {}
     for table in WRITE_ORDER:
         frame = _for_write(table, getattr(season, table))

@@ -1,8 +1,9 @@
 """``make demo``: the whole model lifecycle on the embedded default, narrated.
 
 No servers and no credentials: a DuckDB registry and a folder bucket under
-``.local/``, recreated on every run. Each step prints the ``modelctl`` command it
-runs (in-process, the same code as the CLI) and what came back:
+``.local/demo/`` (:mod:`infra.demo.sandbox`), recreated on every run, whatever the
+environment says. Each step prints the ``modelctl`` command it runs (in-process,
+the same code as the CLI) and what came back:
 
 season data → train a champion (gates, upload, registration) → train a challenger
 and drop its .cbm into the bucket → `watch` registers it → enable, promote →
@@ -12,16 +13,20 @@ compare → promotion → the staleness reminder.
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 from rich.console import Console
 from rich.rule import Rule
 
 from common.cli.main import main as modelctl
-from common.settings import LOCAL_DIR, Settings
+from common.settings import Settings
+from infra.demo.sandbox import DEMO_DIR, Sandbox
 
 console = Console(highlight=False, soft_wrap=True)
 TRAIN = ["--train-start", "2025-10-21", "--train-end", "2026-01-31", "--eval-start", "2026-02-01",
@@ -52,17 +57,17 @@ def models() -> dict[str, str]:
     return {m.model_family: m.model_id for m in open_registry(Settings.from_env()).list()}
 
 
-def data_and_training() -> tuple[str, str]:
-    step("1. Registry and a synthetic NBA season (embedded DuckDB under .local/)")
+def data_and_training(sandbox: Sandbox) -> tuple[str, str]:
+    step("1. Registry and a synthetic NBA season (embedded DuckDB under .local/demo/)")
     run("migrate")
     run("data", "generate", "--season", "2025-26", "--seed", "7")
     step("2. Train the future champion (V12 without betting lines): gates, upload, registration (disabled)")
     run("train", "--name", "demo-champion", "--feature-set", "v12", "--no-vegas", *TRAIN)
     step("3. Train a challenger (V9, which sees the lines) without uploading; drop its .cbm into the bucket")
-    out = LOCAL_DIR / "demo-out"
+    out = sandbox.root / "train-out"
     run("train", "--name", "demo-challenger", "--feature-set", "v9", *TRAIN, "--skip-auto-upload",
         "--output-dir", str(out))  # fmt: skip
-    dropped = LOCAL_DIR / "bucket" / "models" / "incoming"
+    dropped = sandbox.bucket_dir / "models" / "incoming"
     dropped.mkdir(parents=True, exist_ok=True)
     for cbm in out.glob("*.cbm"):
         shutil.copy(cbm, dropped / cbm.name)
@@ -101,7 +106,7 @@ def lifecycle(champion: str, challenger: str) -> None:
 
 
 def grading(champion: str, challenger: str) -> None:
-    from common.grading.demo_support import grade_range_and_compare
+    from infra.demo.grading import grade_range_and_compare
 
     step(f"6. Games of {GRADE_FIRST}..{GRADE_LAST} are final: predict, grade, compare (paired)")
     comparison = grade_range_and_compare(
@@ -123,17 +128,22 @@ def staleness() -> None:
     run("retrain", "--all", "--dry-run")
 
 
-def main() -> None:
-    shutil.rmtree(LOCAL_DIR, ignore_errors=True)
-    LOCAL_DIR.mkdir(parents=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m infra.demo", description="the whole lifecycle, narrated")
+    parser.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"the sandbox folder (default {DEMO_DIR})")
+    sandbox = Sandbox(parser.parse_args(argv).dir.resolve())
+    for line in sandbox.describe(dict(os.environ)):
+        console.print(f"[bold]{line}[/]")
+    sandbox.enter()
     started = time.monotonic()
-    champion, challenger = data_and_training()
+    champion, challenger = data_and_training(sandbox)
     lifecycle(champion, challenger)
     grading(champion, challenger)
     staleness()
     run("history")
     console.print(f"[bold green]Demo finished in {time.monotonic() - started:.0f}s.[/] "
-                  "Registry and bucket are in .local/ — try `.venv/bin/modelctl list`.")  # fmt: skip
+                  f"Registry and bucket are in {sandbox.root} — try "
+                  f"`.venv/bin/modelctl --registry-url {sandbox.registry_url} list`.")  # fmt: skip
 
 
 if __name__ == "__main__":
