@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from common.errors import ConfigError, Conflict, TransientError
+from common.errors import AppError, ConfigError, Conflict, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain
 
 _TRANSIENT_MARKERS = ("concurrent update", "could not serialize", "rate limit", "try again", "backenderror")
@@ -52,7 +52,15 @@ class BigQueryEngine:
 
                 kwargs["credentials"] = AnonymousCredentials()
                 kwargs["client_options"] = {"api_endpoint": self.endpoint}
-            self._client = bigquery.Client(**kwargs)
+            from google.auth.exceptions import GoogleAuthError
+
+            try:
+                self._client = bigquery.Client(**kwargs)
+            except GoogleAuthError as exc:
+                raise ConfigError(
+                    f"MODEL_REGISTRY_URL {self.url}: no Google credentials for BigQuery "
+                    f"(`gcloud auth application-default login`): {exc}"
+                ) from None
         return self._client
 
     def _retries(self) -> dict[str, Any]:
@@ -95,7 +103,7 @@ class BigQueryEngine:
         except (gexc.RetryError, TimeoutError, ConnectionError, OSError) as exc:
             raise TransientError(f"registry {self.url} is unreachable: {exc}") from exc
 
-    def _translate(self, exc: Exception) -> Exception:
+    def _translate(self, exc: Exception) -> AppError:
         from google.api_core import exceptions as gexc
 
         text = str(exc)
@@ -107,7 +115,11 @@ class BigQueryEngine:
             return TransientError(f"registry {self.url} failed transiently: {text}")
         if isinstance(exc, gexc.NotFound):
             return ConfigError(f"{text} — run `modelctl migrate` against {self.url}")
-        return exc
+        if isinstance(exc, (gexc.Forbidden, gexc.Unauthorized)):
+            return ConfigError(f"registry {self.url} refused access (check the service account's roles): {text}")
+        if isinstance(exc, gexc.BadRequest):
+            return ConfigError(f"registry {self.url} rejected a query (schema out of date? `modelctl migrate`): {text}")
+        return TransientError(f"registry {self.url} failed: {text}")  # the default branch
 
     # -- primitives ----------------------------------------------------------------------
     def query(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:

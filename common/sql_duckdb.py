@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
-from common.errors import ConfigError, Conflict, TransientError
+from common.errors import AppError, ConfigError, Conflict, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, plain
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -132,12 +132,19 @@ class DuckDBEngine:
         bound = {k: plain(v) for k, v in params.items() if k in wanted}
         try:
             return con.execute(text, bound) if bound else con.execute(text)
-        except duckdb.InvalidInputException as exc:
-            message = str(exc)
-            if GUARD_PREFIX in message:
-                raise Conflict(message.split(GUARD_PREFIX, 1)[1].strip()) from None
-            raise
-        except duckdb.CatalogException as exc:
-            raise ConfigError(f"{exc} — run `modelctl migrate` against {self.url}") from exc
-        except duckdb.TransactionException as exc:
-            raise TransientError(f"registry write conflicted with another writer, retry: {exc}") from exc
+        except duckdb.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: duckdb.Error) -> AppError:
+        """Every DuckDB error as one of ours, with one line of DuckDB's text."""
+        message = str(exc)
+        first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+        if isinstance(exc, duckdb.InvalidInputException) and GUARD_PREFIX in message:
+            return Conflict(message.split(GUARD_PREFIX, 1)[1].strip().splitlines()[0])
+        if isinstance(exc, duckdb.CatalogException):
+            return ConfigError(f"{first} — run `modelctl migrate` against {self.url}")
+        if isinstance(exc, duckdb.TransactionException):
+            return TransientError(f"registry write conflicted with another writer, retry: {first}")
+        if isinstance(exc, duckdb.ConstraintException):
+            return Conflict(f"registry {self.url} refused the write: {first}")
+        return TransientError(f"registry {self.url} failed: {type(exc).__name__}: {first}")  # the default branch

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from common.cli import options as opt
 from common.cli import render
 from common.errors import InvalidArgument
 from common.events import (
@@ -68,16 +69,17 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("INFO")  # without SLACK_WEBHOOK_URL the reminder goes to the log: show it
     job = next(s for s in SCHEDULES if s.topic == RETRAIN_REMINDER)
-    payload = {**job.body, **({"date": args.date} if args.date else {})}
+    payload = {**job.body, **({"date": args.date.isoformat()} if args.date else {})}
     event = scheduler_event(settings.gcp_project, job, payload)
     outcome = run_event(event, parse_pubsub_event, on_retrain_reminder, settings)
     render.console.print(f"retrain reminder: {outcome}")
-    return 0
+    # a permanent failure was logged above; the command still failed
+    return InvalidArgument.exit_code if outcome in ("invalid", "rejected") else 0
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(sub, "watch", cmd_watch, "turn new .cbm files in the local bucket into finalize events (Eventarc stand-in)")
     p.add_argument("--once", action="store_true", help="scan once and exit")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between scans")
+    p.add_argument("--interval", type=opt.positive_float, default=1.0, help="seconds between scans")
     p = add(sub, "remind", cmd_remind, "run the nightly retrain reminder now (Cloud Scheduler stand-in)")
-    p.add_argument("--date", help="the day to report for (YYYY-MM-DD; default today)")
+    p.add_argument("--date", type=opt.iso_date, help="the day to report for (YYYY-MM-DD; default today)")

@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from common.app import open_registry
+from common.cli import options as opt
 from common.cli import render
 from common.errors import InvalidArgument
 from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
 from common.grading.catalog import REGISTRY, Catalog
 from common.grading.compare import CONFIDENCE, Comparison
 from common.grading.store import GradingStore
-from common.registry.naming import check_model_id
 from common.settings import Settings
-
-MAX_GRADE_DAYS = 400
 
 
 def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
@@ -27,18 +25,11 @@ def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
     return GradingStore(registry.store.engine), Catalog(tuple(registry.list()), REGISTRY)
 
 
-def _date(value: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgument(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def date_range(first: date, last: date) -> list[date]:
     if last < first:
         raise InvalidArgument(f"--to {last} is before --date {first}")
-    if (last - first).days >= MAX_GRADE_DAYS:
-        raise InvalidArgument(f"at most {MAX_GRADE_DAYS} dates per run")
+    if (last - first).days >= opt.MAX_DAYS:
+        raise InvalidArgument(f"at most {opt.MAX_DAYS} dates per run")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -46,8 +37,7 @@ def date_range(first: date, last: date) -> list[date]:
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     from common.grading.service import update_performance
 
-    first = _date(args.date, "--date")
-    dates = date_range(first, _date(args.to, "--to") if args.to else first)
+    dates = date_range(args.date, args.to or args.date)
     summary, advice = update_performance(settings, dates, advise=not args.no_advice)
     if args.json:
         render.print_json({"summary": asdict(summary), "promotion_advice": advice})
@@ -100,9 +90,7 @@ def print_comparison(c: Comparison) -> None:
 
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     store, catalog = open_grading(settings)
-    challenger = check_model_id(args.challenger)
-    champion = check_model_id(args.vs) if args.vs else None
-    comparison = compare_models(store, catalog, challenger, champion, args.days)
+    comparison = compare_models(store, catalog, args.challenger, args.vs, args.days)
     if args.plot:
         _plot(store, comparison, Path(args.plot))
     if args.json:
@@ -160,13 +148,17 @@ def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(sub, "grade", cmd_grade, "grade final game dates (what update_performance does on a graded-games message)")
-    p.add_argument("--date", required=True, help="first game date (YYYY-MM-DD)")
-    p.add_argument("--to", help="last game date, inclusive (default: --date)")
+    p.add_argument("--date", required=True, type=opt.iso_date, help="first game date (YYYY-MM-DD)")
+    p.add_argument("--to", type=opt.iso_date, help="last game date, inclusive (default: --date)")
     p.add_argument("--no-advice", action="store_true", help="do not post promotion advice")
     p = add(sub, "compare", cmd_compare, "paired challenger-vs-champion comparison with a verdict")
-    p.add_argument("challenger")
-    p.add_argument("--vs", metavar="CHAMPION", help="compare with this model (default: the current champion)")
-    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"graded days to look back (default {DEFAULT_DAYS})")
+    p.add_argument("challenger", type=opt.model_id)
+    p.add_argument(
+        "--vs", metavar="CHAMPION", type=opt.model_id, help="compare with this model (default: the current champion)"
+    )
+    p.add_argument(
+        "--days", type=opt.days, default=DEFAULT_DAYS, help=f"graded days to look back (default {DEFAULT_DAYS})"
+    )
     p.add_argument("--plot", metavar="FILE", help="write a PNG of rolling hit rate and MAE per model")
     p = add(sub, "performance", cmd_performance, "every active model's live figures side by side")
-    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"days to look back (default {DEFAULT_DAYS})")
+    p.add_argument("--days", type=opt.days, default=DEFAULT_DAYS, help=f"days to look back (default {DEFAULT_DAYS})")

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from common.cli import options as opt
 from common.cli import registry_cmds as reg
 from common.cli.render import err_console
 from common.errors import AppError
@@ -52,28 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path_or_url")
     p.add_argument("--enable", action="store_true", help="enable it right after registering")
     p = _add(sub, "list", reg.cmd_list, "list models")
-    p.add_argument("--family", help="only this family, e.g. v9_q43")
+    p.add_argument("--family", type=opt.family, help="only this family, e.g. v9_q43")
     p.add_argument("--enabled", action="store_true", help="only enabled models")
     p = _add(sub, "show", reg.cmd_show, "show one model")
-    p.add_argument("model_id")
+    p.add_argument("model_id", type=opt.model_id)
     for name, text in (
         ("enable", "let a model serve (as a shadow unless champion)"),
         ("disable", "stop a shadow from serving"),
         ("promote", "make an enabled model the champion (old champion becomes a shadow)"),
     ):
         p = _add(sub, name, reg.cmd_transition, text)
-        p.add_argument("model_id")
+        p.add_argument("model_id", type=opt.model_id)
         p.add_argument("--reason", help="why (kept in the audit trail)")
         if name == "promote":
             p.add_argument("--force", action="store_true", help="promote even if `modelctl compare` says not yet")
     p = _add(sub, "retire", reg.cmd_transition, "retire a model for good (it never serves again unless re-registered)")
-    p.add_argument("model_id")
+    p.add_argument("model_id", type=opt.model_id)
     p.add_argument("--reason", required=True, help="why (required; kept in the audit trail)")
     p = _add(sub, "history", reg.cmd_history, "audit trail; --at DATE answers which model was champion then")
-    p.add_argument("model_id", nargs="?")
-    p.add_argument("--at", help="YYYY-MM-DD: the champion at the end of that day (UTC)")
+    p.add_argument("model_id", nargs="?", type=opt.model_id)
+    p.add_argument("--at", type=opt.iso_date, help="YYYY-MM-DD: the champion at the end of that day (UTC)")
     p = _add(sub, "rejections", reg.cmd_rejections, "models that could not be registered, and why")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=opt.limit, default=50, help="how many, newest first (1..10000; default 50)")
     _extend(sub)
     return parser
 

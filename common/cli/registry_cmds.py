@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -11,7 +10,6 @@ from common.app import open_registry, registration_service
 from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
-from common.registry.naming import check_model_id, parse_family
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
@@ -72,8 +70,6 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    if args.family:
-        parse_family(args.family)
     models = open_registry(settings).list(family=args.family, enabled=True if args.enabled else None)
     if args.json:
         render.print_json([m.to_json_dict() for m in models])
@@ -83,7 +79,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    model = open_registry(settings).get(check_model_id(args.model_id))
+    model = open_registry(settings).get(args.model_id)
     if args.json:
         render.print_json(model.to_json_dict())
     else:
@@ -93,7 +89,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     registry = open_registry(settings)
-    model_id = check_model_id(args.model_id)
+    model_id = args.model_id
     action = args.command
     if action == "retire":
         model = registry.retire(model_id, args.reason)
@@ -128,13 +124,8 @@ def _promotion_reason(args: argparse.Namespace, registry: RegistryService, model
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     registry = open_registry(settings)
-    if args.model_id:
-        check_model_id(args.model_id)
     if args.at:
-        try:
-            day = date.fromisoformat(args.at)
-        except ValueError:
-            raise InvalidArgument(f"--at {args.at!r} is not a date (YYYY-MM-DD)") from None
+        day = args.at
         champion = registry.champion_at(day)
         if args.json:
             render.print_json({"date": day.isoformat(), "champion": champion})

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from common.cli import options as opt
 from common.cli import render
 from common.cli import training_render as out
 from common.errors import AppError, GateFailed
@@ -145,8 +146,10 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--skip-auto-upload", action="store_true", help="do not upload (implies no registration)")
     p.add_argument("--skip-auto-register", action="store_true", help="upload but do not register")
-    p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="boosting iterations (default 1000)")
-    p.add_argument("--learning-rate", type=float, help="default: 50/iterations, at most 0.3")
+    p.add_argument(
+        "--iterations", type=opt.positive_int, default=DEFAULT_ITERATIONS, help="boosting iterations (default 1000)"
+    )
+    p.add_argument("--learning-rate", type=opt.positive_float, help="default: 50/iterations, at most 0.3")
     p.add_argument("--output-dir", help="also save the .cbm in this folder")
 
 
@@ -156,7 +159,12 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = add(data_sub, "generate", cmd_data_generate, "write a seeded synthetic season into the season tables")
     p.add_argument("--season", default="2025-26", help="season label YYYY-YY (default 2025-26)")
-    p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data (default 7)")
+    p.add_argument(
+        "--seed",
+        type=opt.non_negative_int,
+        default=7,
+        help="random seed; the same seed gives the same data (default 7)",
+    )
     p.add_argument(
         "--i-know-this-is-production",
         action="store_true",
@@ -167,8 +175,8 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
     _add_train_flags(p)
 
     p = add(sub, "retrain", cmd_retrain, "retrain families from the registry's configuration and the latest data")
-    p.add_argument("--family", help="one family, e.g. v9_q43")
+    p.add_argument("--family", type=opt.family, help="one family, e.g. v9_q43")
     p.add_argument("--all", action="store_true", help="every family with a non-retired model")
     p.add_argument("--enable", action="store_true", help="enable each new model whose gates passed")
     p.add_argument("--dry-run", action="store_true", help="print the exact train commands; change nothing")
-    p.add_argument("--iterations", type=int, help="boosting iterations for every run (default 1000)")
+    p.add_argument("--iterations", type=opt.positive_int, help="boosting iterations for every run (default 1000)")

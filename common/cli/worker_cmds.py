@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date
 from typing import Any
 
+from common.cli import options as opt
 from common.cli import render
-from common.errors import InvalidArgument
 from common.settings import Settings
 from common.sql import open_engine
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgument(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,7 +18,7 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
 
     worker = Worker(settings, worker_id="modelctl-predict")
     worker.reload()
-    serving, rows = worker.predict_date(_date(args.date))
+    serving, rows = worker.predict_date(args.date)
     champion = serving.champion.model_id if serving.champion else None
     picks = champion_picks(rows, champion)
     summary = signals(rows)
@@ -90,6 +82,6 @@ def _models(raw: str) -> str:
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(sub, "predict", cmd_predict, "score a game date's slate with the champion and every shadow")
-    p.add_argument("--date", required=True, help="game date (YYYY-MM-DD)")
-    p.add_argument("--top", type=int, default=10, help="how many champion picks to show")
+    p.add_argument("--date", required=True, type=opt.iso_date, help="game date (YYYY-MM-DD)")
+    p.add_argument("--top", type=opt.non_negative_int, default=10, help="how many champion picks to show")
     add(sub, "workers", cmd_workers, "what each prediction worker last acknowledged serving")

@@ -47,6 +47,9 @@ def paired_sample(
     (pairs, champion id, start, end)."""
     if days < 1:
         raise InvalidArgument(f"--days must be at least 1, got {days}")
+    for model_id in (challenger, champion):
+        if model_id is not None and catalog.get(model_id) is None:
+            raise NotFound(f"no model {model_id!r} in the registry (see `modelctl list`)")
     champion_id = _champion_id(catalog, champion)
     if champion_id == challenger:
         raise InvalidArgument(f"{challenger} is the champion; compare it with another model (--vs MODEL_ID)")

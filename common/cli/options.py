@@ -1,0 +1,72 @@
+"""Typed ``modelctl`` option values, checked when the command line is parsed.
+
+Every option that takes a date, a count or an id names its type here, so a bad
+value ends in argparse's one-line usage error (exit 2) before any work starts,
+the same way for every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from datetime import date
+
+from common.errors import AppError
+from common.registry.naming import check_model_id, parse_family
+
+
+def iso_date(value: str) -> date:
+    """``YYYY-MM-DD`` (a real calendar day)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _bounded_int(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}{upper}, got {number}")
+        return number
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def positive_float(value: str) -> float:
+    """A finite number above zero."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return number
+
+
+def _checked(check: Callable[[str], object]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        try:
+            check(value)
+        except AppError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    return parse
+
+
+#: the most days one command looks back over or grades at once
+MAX_DAYS = 400
+
+positive_int = _bounded_int(1)
+non_negative_int = _bounded_int(0)
+limit = _bounded_int(1, 10_000)
+days = _bounded_int(1, MAX_DAYS)
+model_id = _checked(check_model_id)
+family = _checked(parse_family)
