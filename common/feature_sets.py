@@ -127,8 +127,16 @@ def get_feature_set(name: str) -> FeatureSet:
         raise InvalidModel(f"unknown feature set {name!r}; known feature sets: {known}") from None
 
 
+NO_VEGAS_SUFFIX = "_noveg"
+
+
 def feature_set_name(base: str, no_vegas: bool) -> str:
     """Map the training flags ``--feature-set v12 --no-vegas`` to a set name."""
-    name = f"{base}_noveg" if no_vegas else base
+    name = f"{base}{NO_VEGAS_SUFFIX}" if no_vegas else base
     get_feature_set(name)
     return name
+
+
+def split_feature_set(name: str) -> tuple[str, bool]:
+    """``v12_noveg`` → ('v12', True): the ``--feature-set`` / ``--no-vegas`` pair that names it."""
+    return (name.removesuffix(NO_VEGAS_SUFFIX), True) if name.endswith(NO_VEGAS_SUFFIX) else (name, False)

@@ -20,7 +20,7 @@ touches BigQuery does not pay for importing its client.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -141,8 +141,3 @@ def split_statements(text: str) -> list[str]:
 def latest_migration_version(directory: Path = MIGRATIONS_DIR) -> int:
     files = migration_files(directory)
     return files[-1][0] if files else 0
-
-
-def rows_to_dicts(columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
-    cols = list(columns)
-    return [dict(zip(cols, row, strict=True)) for row in rows]

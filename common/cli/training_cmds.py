@@ -11,7 +11,7 @@ from common.cli import options as opt
 from common.cli import render
 from common.cli import training_render as out
 from common.errors import AppError, GateFailed
-from common.feature_sets import FEATURE_SETS
+from common.feature_sets import FEATURE_SETS, feature_set_name, split_feature_set
 from common.settings import Settings
 from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest, parse_day
 
@@ -56,7 +56,7 @@ def request_from_args(args: argparse.Namespace) -> TrainRequest:
     """The typed request behind ``modelctl train``'s flags (``InvalidArgument`` when inconsistent)."""
     return TrainRequest(
         name=args.name,
-        feature_set=f"{args.feature_set}_noveg" if args.no_vegas else args.feature_set,
+        feature_set=feature_set_name(args.feature_set, args.no_vegas),
         loss_function=LOSS_FLAGS[args.loss],
         quantile_alpha=args.quantile_alpha,
         train_start=parse_day(args.train_start, "--train-start"),  # type: ignore[arg-type]
@@ -128,7 +128,7 @@ def _raise_for_failures(outcomes: list[Any]) -> None:
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, help="experiment name; prefixes the model's description")
-    bases = sorted(n for n in FEATURE_SETS if not n.endswith("_noveg"))
+    bases = sorted({split_feature_set(n)[0] for n in FEATURE_SETS})
     p.add_argument("--feature-set", choices=bases, default="v9", help="feature set (default v9)")
     p.add_argument("--no-vegas", action="store_true", help="drop the betting-line features (v12 → v12_noveg)")
     p.add_argument("--loss", choices=sorted(LOSS_FLAGS), default="mae", help="loss (default mae)")

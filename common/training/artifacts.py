@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _PACKAGE = "nba-model-lifecycle"
 _ROOT = Path(__file__).resolve().parent.parent  # common/
 # The code that decides what a model learns: features, feature sets, training.
-_CODE = ("features.py", "feature_sets.py", "training/request.py", "training/model.py", "training/trainer.py")
+_CODE = ("features", "feature_sets.py", "training/request.py", "training/model.py", "training/trainer.py")
 _FINGERPRINT_COLUMNS = ["game_id", "player_id", "actual_points", "opening_line", "closing_line"]
 
 
@@ -44,7 +44,9 @@ def code_version() -> str:
         version = "0"
     digest = hashlib.sha256()
     for name in _CODE:
-        digest.update((_ROOT / name).read_bytes())
+        path = _ROOT / name
+        for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.read_bytes())
     return f"{version}+src.{digest.hexdigest()[:12]}"
 
 

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from common.errors import AppError, InvalidArgument
-from common.feature_sets import get_feature_set
+from common.feature_sets import get_feature_set, split_feature_set
 from common.registry.naming import Family, check_alpha, family_name
 from common.training.gates import DEFAULT_GATES, GateConfig
 
@@ -147,7 +147,7 @@ class TrainRequest:
     # -- the command line ----------------------------------------------------------------
     def argv(self) -> list[str]:
         """The ``modelctl train`` arguments that produce this request."""
-        base, no_vegas = _split_feature_set(self.feature_set)
+        base, no_vegas = split_feature_set(self.feature_set)
         args = ["--name", self.name, "--feature-set", base] + (["--no-vegas"] if no_vegas else [])
         args += ["--loss", "mae" if self.loss_function == "MAE" else "quantile"]
         if self.quantile_alpha is not None:
@@ -174,11 +174,6 @@ class TrainRequest:
 
     def command(self) -> str:
         return shlex.join(["modelctl", "train", *self.argv()])
-
-
-def _split_feature_set(name: str) -> tuple[str, bool]:
-    """``v12_noveg`` → ('v12', True): the ``--feature-set``/``--no-vegas`` pair."""
-    return (name[: -len("_noveg")], True) if name.endswith("_noveg") else (name, False)
 
 
 def parse_day(value: str | None, flag: str) -> date | None:

@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-ROLES = ("READER", "WRITER")
-
 
 def missing_entries(existing: Iterable[Any], wanted: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """The (role, email) pairs not already granted, in the order asked."""

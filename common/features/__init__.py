@@ -1,0 +1,175 @@
+"""Vectorised feature extraction: box-score history -> the V12 feature columns.
+
+One pass serves a whole slate or a whole season. Every history-based feature
+of a target row (player P, date D) uses only history rows dated strictly
+before D: statistics are computed per played game *including* that game, and
+each target takes the values of the player's (team's) last game before D
+through an as-of join that refuses exact date matches. So the game being
+predicted never leaks, even when it is in ``history``.
+
+Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
+
+* ``last N`` means the player's last N *played* games (any season); averages
+  need one game, ``points_std_last_10`` two (sample std). ``*_season`` values
+  use only the target's season (July-June); before a player's first game of
+  the season they are NaN and ``games_played_season`` is 0.
+* ``usage_rate_last_10``: 100 * sum((FGA + 0.44 FTA) * team minutes / 5) /
+  sum(minutes * team (FGA + 0.44 FTA)) over the last 10 games. The box score
+  has no turnovers, so they are left out of both sides.
+* Possessions are estimated as FGA + 0.44 FTA (no turnovers or offensive
+  rebounds in the box score). Team ratings are points per 100 such
+  possessions, season to date; ``team_off_rating``, ``team_pace`` and
+  ``opponent_def_rating``/``opponent_pace`` are shrunk towards the ``teams``
+  frame's preseason ratings with the weight of 5 games (so they exist on
+  opening night). ``opponent_def_rating_last_10`` and
+  ``opponent_pts_allowed_avg`` are raw (NaN without games).
+* ``opponent_pts_allowed_to_role``: season-to-date average points per
+  player-game the opponent allowed to starters, or to bench players, matching
+  the target's role (starter if he started at least half of his last 10).
+* ``games_missed_last_14``: the player's team games in [D-14, D) with a status
+  other than 'played'; ``games_in_last_7_days``: his played games in [D-7, D);
+  ``days_rest``: days since his last played game; ``back_to_back``: that was
+  D-1. ``rest_advantage``: team's minus opponent's days since their previous
+  game, each capped at 4 (no previous game counts as 4).
+* Betting features come from ``lines`` for the target game itself (known
+  before tip-off): ``vegas_points_line`` is the closing line; without a line
+  all line features are NaN and ``has_vegas_line`` is 0.
+  ``implied_team_total`` is not a market number (there are no game totals):
+  it is expected possessions ((team pace + opponent pace) / 2) times
+  (team_off_rating + opponent_def_rating) / 200, +1.4 points at home and
+  -1.4 away, from the shrunk season-to-date ratings above.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from common.errors import InvalidArgument
+from common.feature_sets import V12_FEATURES, get_feature_set
+from common.features.context import line_features, role_features, team_features
+from common.features.joins import dates
+from common.features.player import availability_features, player_features
+
+if TYPE_CHECKING:
+    from common.data.synth import SeasonData
+
+KEY_COLUMNS = ("game_id", "game_date", "player_id", "team_id", "opponent_team_id")
+TARGET_COLUMNS = (*KEY_COLUMNS, "is_home")
+HISTORY_COLUMNS = (
+    *TARGET_COLUMNS,
+    "starter",
+    "minutes",
+    "points",
+    "fga",
+    "fgm",
+    "fg3a",
+    "fg3m",
+    "fta",
+    "ftm",
+    "status",
+)
+LINE_COLUMNS = ("game_id", "player_id", "opening_line", "closing_line")
+TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
+
+
+def build_feature_frame(
+    history: pd.DataFrame, lines: pd.DataFrame, teams: pd.DataFrame, targets: pd.DataFrame
+) -> pd.DataFrame:
+    """Key columns plus the 50 V12 features (float64, V12 order) for each target row, in target order.
+
+    ``targets`` needs game_id, game_date, player_id, team_id, opponent_team_id and is_home;
+    ``is_home`` comes back as the float feature of that name. Only ``history`` rows dated
+    before a target's date feed its features; ``lines`` is used for the target game itself.
+    """
+    hist, tgt = _prepare(history, lines, teams, targets)
+    tgt = player_features(hist, tgt)
+    tgt = availability_features(hist, tgt)
+    tgt = team_features(hist, teams, tgt)
+    tgt = role_features(hist, tgt)
+    tgt = line_features(lines, tgt)
+    tgt = tgt.sort_values("_row")
+    out = tgt[list(KEY_COLUMNS)].reset_index(drop=True)
+    features = tgt[list(V12_FEATURES)].astype(np.float64).reset_index(drop=True)
+    return pd.concat([out, features], axis=1)
+
+
+def build_training_frame(season: SeasonData, start: date, end: date) -> pd.DataFrame:
+    """Features, ``actual_points`` and both lines for every played player-game in [start, end]."""
+    lo, hi = _as_day(start), _as_day(end)
+    if lo > hi:
+        raise InvalidArgument(f"start {lo.date()} is after end {hi.date()}")
+    pg = season.player_games
+    days = dates(pg["game_date"])
+    targets = pg[(pg["status"] == "played") & (days >= lo) & (days <= hi)]
+    frame = build_feature_frame(pg, season.betting_lines, season.teams, targets)
+    frame["actual_points"] = targets["points"].to_numpy().astype(np.float64)
+    frame["closing_line"] = frame["vegas_points_line"]
+    frame["opening_line"] = frame["vegas_opening_line"]
+    return frame
+
+
+def to_model_input(frame: pd.DataFrame, feature_set_name: str) -> np.ndarray | pd.DataFrame:
+    """Positional float64 matrix for ``by_name=False`` sets (v9), else a frame with exactly the set's columns."""
+    feature_set = get_feature_set(feature_set_name)
+    missing = [c for c in feature_set.features if c not in frame.columns]
+    if missing:
+        raise InvalidArgument(f"frame lacks {len(missing)} {feature_set.name} features: {', '.join(missing)}")
+    matrix = frame.loc[:, list(feature_set.features)].astype(np.float64)
+    return matrix if feature_set.by_name else matrix.to_numpy()
+
+
+def slate_targets(season: SeasonData, game_date: date | str) -> pd.DataFrame:
+    """Players listed for ``game_date`` who are not ruled out (injured or resting): the prediction slate."""
+    day = _as_day(game_date)
+    pg = season.player_games
+    on_day = (dates(pg["game_date"]) == day) & ~pg["status"].isin(["injured", "rest"])
+    return pg.loc[on_day, list(TARGET_COLUMNS)].reset_index(drop=True)
+
+
+# --- preparation ---------------------------------------------------------------------------------
+
+
+def _as_day(value: object) -> pd.Timestamp:
+    if isinstance(value, (date, str)):  # datetime and pd.Timestamp are dates too
+        try:
+            return pd.Timestamp(value).normalize().as_unit("ns")
+        except ValueError:
+            pass
+    raise InvalidArgument(f"expected a date, got {value!r}")
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidArgument(f"{what} must be a DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidArgument(f"{what} lacks columns: {', '.join(missing)}")
+
+
+def _prepare(history, lines, teams, targets) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validated, typed copies of history and targets with a date, a season key and a row number."""
+    for frame, cols, what in (
+        (history, HISTORY_COLUMNS, "history"),
+        (lines, LINE_COLUMNS, "lines"),
+        (teams, TEAM_COLUMNS, "teams"),
+        (targets, TARGET_COLUMNS, "targets"),
+    ):
+        _require(frame, cols, what)
+    if lines.duplicated(["game_id", "player_id"]).any():
+        raise InvalidArgument("lines has more than one row for a (game_id, player_id)")
+    hist = history.loc[:, list(HISTORY_COLUMNS)].copy()
+    tgt = targets.loc[:, list(TARGET_COLUMNS)].copy()
+    for frame in (hist, tgt):
+        frame["game_date"] = dates(frame["game_date"])
+        frame["_season"] = frame["game_date"].dt.year - (frame["game_date"].dt.month < 7)
+        frame["_day"] = frame["game_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    if tgt["game_date"].isna().any() or hist["game_date"].isna().any():
+        raise InvalidArgument("game_date has missing values")
+    tgt["is_home"] = tgt["is_home"].astype(np.float64)
+    tgt["_row"] = np.arange(len(tgt))
+    hist["_played"] = hist["status"].eq("played").to_numpy()
+    return hist, tgt

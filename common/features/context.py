@@ -1,0 +1,124 @@
+"""The game's context: team and opponent ratings, the opponent against the player's role, and the line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from common.features.joins import asof, same_season
+
+PRIOR_GAMES = 5.0  # weight of the preseason team ratings, in games
+REST_CAP = 4.0
+HOME_EDGE = 1.4  # points added to (taken from) the home (away) implied total
+
+
+def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
+    """Per team game, season-to-date ratings (inclusive) and the last-10 defensive rating."""
+    hist = hist.assign(_poss=hist["fga"] + 0.44 * hist["fta"])
+    tg = (
+        hist.groupby(["game_id", "team_id"], sort=False)
+        .agg(
+            game_date=("game_date", "first"),
+            _season=("_season", "first"),
+            opp=("opponent_team_id", "first"),
+            pts=("points", "sum"),
+            poss=("_poss", "sum"),
+        )
+        .reset_index()
+    )
+    other = tg[["game_id", "team_id", "pts", "poss"]].rename(
+        columns={"team_id": "opp", "pts": "opp_pts", "poss": "opp_poss"}
+    )
+    tg = tg.merge(other, on=["game_id", "opp"], how="left")
+    tg = tg.sort_values(["team_id", "game_date"], kind="stable").reset_index(drop=True)
+    tg["win"] = (tg["pts"] > tg["opp_pts"]).astype(np.float64)
+    tg["pace"] = (tg["poss"] + tg["opp_poss"]) / 2
+    cum = tg.groupby(["team_id", "_season"], sort=False)[["pts", "poss", "opp_pts", "opp_poss", "win", "pace"]].cumsum()
+    n = tg.groupby(["team_id", "_season"], sort=False).cumcount().astype(np.float64) + 1
+    last10 = tg.groupby("team_id", sort=False)[["opp_pts", "opp_poss"]].rolling(10, min_periods=1).sum()
+    return pd.DataFrame(
+        {
+            "team_id": tg["team_id"],
+            "game_date": tg["game_date"],
+            "_season": tg["_season"],
+            "n": n,
+            "off": 100 * cum["pts"] / cum["poss"],
+            "def": 100 * cum["opp_pts"] / cum["opp_poss"],
+            "pace": cum["pace"] / n,
+            "allowed": cum["opp_pts"] / n,
+            "win_pct": cum["win"] / n,
+            "def_last_10": 100 * last10["opp_pts"].to_numpy() / last10["opp_poss"].to_numpy(),
+        }
+    )
+
+
+def _shrink(raw: pd.Series, n: np.ndarray, prior: pd.Series) -> np.ndarray:
+    """Blend season-to-date ``raw`` (from ``n`` games) with a preseason ``prior`` worth 5 games."""
+    raw, prior = raw.to_numpy(np.float64), prior.to_numpy(np.float64)
+    n = np.where(np.isnan(raw), 0.0, n)
+    k = np.where(np.isnan(prior), 0.0, PRIOR_GAMES)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (n * np.nan_to_num(raw) + k * np.nan_to_num(prior)) / (n + k)
+
+
+def team_features(hist: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
+    stats = _team_game_stats(hist)
+    priors = teams.set_index("team_id")[["off_rating", "def_rating", "pace"]].astype(np.float64)
+    for side, key in (("_t", "team_id"), ("_o", "opponent_team_id")):
+        table = stats.rename(columns={"team_id": key, **{c: f"{side}{c}" for c in stats.columns[3:]}})
+        tgt = asof(tgt, table, key, side)
+        stale = ~same_season(tgt, side)
+        tgt.loc[stale, [f"{side}{c}" for c in ("n", "off", "def", "pace", "allowed", "win_pct")]] = np.nan
+        tgt[f"{side}n"] = tgt[f"{side}n"].fillna(0.0)
+        tgt = tgt.join(priors.add_prefix(f"{side}prior_"), on=key)
+    tgt["team_pace"] = _shrink(tgt["_tpace"], tgt["_tn"], tgt["_tprior_pace"])
+    tgt["team_off_rating"] = _shrink(tgt["_toff"], tgt["_tn"], tgt["_tprior_off_rating"])
+    tgt["team_win_pct"] = tgt["_twin_pct"]
+    tgt["opponent_def_rating"] = _shrink(tgt["_odef"], tgt["_on"], tgt["_oprior_def_rating"])
+    tgt["opponent_pace"] = _shrink(tgt["_opace"], tgt["_on"], tgt["_oprior_pace"])
+    tgt["opponent_pts_allowed_avg"] = tgt["_oallowed"]
+    tgt["opponent_def_rating_last_10"] = tgt["_odef_last_10"]
+    rest = lambda d: (tgt["game_date"] - d).dt.days.clip(upper=REST_CAP).fillna(REST_CAP)  # noqa: E731
+    tgt["rest_advantage"] = rest(tgt["_t_date"]) - rest(tgt["_o_date"])
+    possessions = (tgt["team_pace"] + tgt["opponent_pace"]) / 2
+    edge = np.where(tgt["is_home"] > 0, HOME_EDGE, -HOME_EDGE)
+    tgt["implied_team_total"] = possessions * (tgt["team_off_rating"] + tgt["opponent_def_rating"]) / 200 + edge
+    return tgt
+
+
+def role_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
+    """Season-to-date points per player-game the opponent allowed to starters / to bench players."""
+    played = hist[hist["_played"]]
+    role = played["opponent_team_id"].astype(str) + "|" + played["starter"].astype(bool).map({True: "S", False: "B"})
+    per_game = (
+        played.assign(_role=role)
+        .groupby(["_role", "game_id"], sort=False)
+        .agg(
+            game_date=("game_date", "first"),
+            _season=("_season", "first"),
+            pts=("points", "sum"),
+            n=("points", "size"),
+        )
+        .reset_index()
+        .sort_values(["_role", "game_date"], kind="stable")
+    )
+    cum = per_game.groupby(["_role", "_season"], sort=False)[["pts", "n"]].cumsum()
+    table = per_game[["_role", "game_date", "_season"]].assign(_allowed_to_role=cum["pts"] / cum["n"])
+    starter = tgt["starter_rate_last_10"].fillna(0.0) >= 0.5
+    tgt["_role"] = tgt["opponent_team_id"].astype(str) + "|" + np.where(starter, "S", "B")
+    tgt = asof(tgt, table, "_role", "_r")
+    tgt["opponent_pts_allowed_to_role"] = np.where(same_season(tgt, "_r"), tgt["_allowed_to_role"], np.nan)
+    return tgt
+
+
+def line_features(lines: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
+    """The target game's own prop line (known before tip-off) and its distance from recent form."""
+    posted = lines[["game_id", "player_id", "opening_line", "closing_line"]]
+    tgt = tgt.merge(posted, on=["game_id", "player_id"], how="left")
+    tgt["vegas_points_line"] = tgt["closing_line"].astype(np.float64)
+    tgt["vegas_opening_line"] = tgt["opening_line"].astype(np.float64)
+    tgt["vegas_line_move"] = tgt["vegas_points_line"] - tgt["vegas_opening_line"]
+    tgt["has_vegas_line"] = tgt["vegas_points_line"].notna().astype(np.float64)
+    tgt["line_vs_season_avg"] = tgt["vegas_points_line"] - tgt["points_avg_season"]
+    tgt["line_vs_last_5_avg"] = tgt["vegas_points_line"] - tgt["points_avg_last_5"]
+    return tgt

@@ -1,0 +1,41 @@
+"""Time-safe joins: each target row sees only history dated strictly before its game."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
+
+
+def asof(tgt: pd.DataFrame, table: pd.DataFrame, by: str, tag: str) -> pd.DataFrame:
+    """Attach, per target, the ``table`` row with the same ``by`` and the latest date strictly before.
+
+    ``table``'s ``game_date`` and ``_season`` arrive as ``{tag}_date`` and ``{tag}_season``;
+    its other columns must not clash with the targets'.
+    """
+    right = table.rename(columns={"game_date": f"{tag}_date", "_season": f"{tag}_season"})
+    merged = pd.merge_asof(
+        tgt.sort_values("game_date", kind="stable"),
+        right.sort_values(f"{tag}_date", kind="stable"),
+        left_on="game_date",
+        right_on=f"{tag}_date",
+        by=by,
+        allow_exact_matches=False,
+    )
+    return merged
+
+
+def same_season(tgt: pd.DataFrame, tag: str) -> np.ndarray:
+    return (tgt[f"{tag}_season"] == tgt["_season"]).to_numpy()
+
+
+def count_before(events: pd.DataFrame, tgt: pd.DataFrame, days: int) -> np.ndarray:
+    """Per target, the player's events dated in [D - days, D), by binary search on (player, day) keys."""
+    codes, _ = pd.factorize(pd.concat([events["player_id"], tgt["player_id"]], ignore_index=True))
+    span = np.int64(1) << 32  # day numbers fit far below this
+    keys = np.sort(codes[: len(events)].astype(np.int64) * span + events["_day"].to_numpy())
+    target = codes[len(events) :].astype(np.int64) * span + tgt["_day"].to_numpy()
+    return (np.searchsorted(keys, target, "left") - np.searchsorted(keys, target - days, "left")).astype(np.float64)
