@@ -327,9 +327,14 @@ def test_staged_folder_imports_its_own_common(dist: Path, fn) -> None:  # type: 
     )
     assert (folder / "common" / "registry" / "builtin_models.json").is_file()
     assert not list(folder.rglob("__pycache__")) and not list(folder.rglob("tests"))
+    # only what the function runs: no demo, no test helpers, no deployment shell
+    shipped = {p.relative_to(folder).as_posix() for p in folder.rglob("*.py")}
+    assert not {p for p in shipped if "demo" in p or p.endswith("tiny.py") or p.startswith(("infra/", "bench/"))}
     code = (
-        "import sys, main, common, common.sql;"
+        "import importlib, pkgutil, sys, main, common, common.sql;"
         f"assert callable(getattr(main, {fn.target!r}));"
+        # every staged module imports inside the staged folder alone
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(common.__path__, 'common.')];"
         "print(common.__file__); print(common.sql.MIGRATIONS_DIR)"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(dist), "PYTHONDONTWRITEBYTECODE": "1"}
