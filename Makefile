@@ -19,8 +19,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(STAMP) ## create .venv and install everything (modelctl lands in .venv/bin)
 
-emulators: venv ## install the local stand-ins the suite needs (bqemulator in .venv-bqemu)
+emulators: venv ## install the local stand-ins the suite needs (bqemulator in .venv-bqemu, Debian's Chromium)
 	bash tests/support/install_bqemu.sh
+	bash tests/support/install_browser.sh
 
 demo: venv ## run the whole lifecycle on the embedded default (no servers, no credentials)
 	$(BIN)/python -m infra.demo
