@@ -1,6 +1,7 @@
 """Champion vs challenger on the same graded player-games: a paired comparison and a verdict.
 
-Pure functions on the paired sample (``queries.PAIRED``), numpy and ``math`` only:
+Pure functions on the paired sample (``queries.PAIRED``, outcome and call codes from
+``common/betting.py``), numpy and ``math`` only:
 
 * MAE of each model and the difference (challenger − champion; negative means the
   challenger is closer), with a percentile bootstrap confidence interval of the
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from common.betting import NO_BET, NO_CALL, WON
 
 PROMOTE, KEEP_WATCHING, RETIRE = "promote", "keep watching", "retire"
 MIN_GRADED_DAYS = 2
@@ -101,14 +104,14 @@ def sign_test(wins: int, n: int) -> float | None:
 
 
 def _side(model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray) -> Side:
-    bets = outcome >= 0
+    bets = outcome != NO_BET
     big = bets & edge3
     return Side(
         model_id=model_id,
         mae=float(err.mean()) if len(err) else None,
-        hit_rate=100.0 * float((outcome[bets] == 1).mean()) if bets.any() else None,
+        hit_rate=100.0 * float((outcome[bets] == WON).mean()) if bets.any() else None,
         n_bets=int(bets.sum()),
-        hit_rate_edge_3plus=100.0 * float((outcome[big] == 1).mean()) if big.any() else None,
+        hit_rate_edge_3plus=100.0 * float((outcome[big] == WON).mean()) if big.any() else None,
         n_edge_3plus=int(big.sum()),
     )
 
@@ -125,8 +128,8 @@ def compare_pairs(
     diff = err_a - err_b
     mae_diff = float(diff.mean()) if len(diff) else None
     ci = bootstrap_ci(diff) if len(diff) >= 2 else (None, None)
-    disagree = (out_a >= 0) & (out_b >= 0) & (call_a != 0) & (call_b != 0) & (call_a != call_b)
-    wins, n_sign = int((out_a[disagree] == 1).sum()), int(disagree.sum())
+    disagree = (out_a != NO_BET) & (out_b != NO_BET) & (call_a != NO_CALL) & (call_b != NO_CALL) & (call_a != call_b)
+    wins, n_sign = int((out_a[disagree] == WON).sum()), int(disagree.sum())
     p = sign_test(wins, n_sign)
     verdict, rule = decide(days, len(diff), ci[0], ci[1], wins, n_sign, p)
     return Comparison(

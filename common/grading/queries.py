@@ -6,43 +6,31 @@ The row-level grading rules live in ``GRADE`` (and nowhere else):
   no row yet → *pending*, a row with another status (injured, rest, dnp) →
   *void* (a sportsbook voids the prop): neither is graded, both are counted;
 * ``absolute_error = |predicted - actual|`` for every graded row, PASS included;
-* a push is ``actual == line``; ``is_correct`` is set only for OVER/UNDER
-  recommendations with a line that did not push: OVER wins when
-  ``actual > line``, UNDER when ``actual < line``;
-* edge buckets on ``|edge|``: ``<1``, ``1-2``, ``2-3``, ``3-5``, ``5+`` (lower
-  bound inclusive); "edge 3+" is the last two buckets.
+* pushes, ``is_correct``, edge buckets and "edge 3+" follow the rule of
+  ``common/betting.py``, whose SQL fragments the statements below are built
+  from: a push is ``actual == line``; ``is_correct`` is set only for OVER/UNDER
+  recommendations with a line that did not push; edge buckets on ``|edge|``
+  (``<1``, ``1-2``, ``2-3``, ``3-5``, ``5+``, lower bound inclusive); "edge 3+"
+  is the buckets from ``EDGE_3PLUS`` up.
 """
 
 from __future__ import annotations
 
-EDGE_3PLUS_BUCKETS = ("3-5", "5+")
-EDGE_BUCKETS = ("<1", "1-2", "2-3", *EDGE_3PLUS_BUCKETS)
+from common import betting
 
 DELETE_ACCURACY = "DELETE FROM prediction_accuracy WHERE game_date IN UNNEST(@dates)"
-GRADE = """
+GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
   recommendation, actual_points, absolute_error, is_push, is_correct, graded_at)
 SELECT
   p.game_date, p.game_id, p.player_id, p.system_id, p.role, p.predicted_points, p.line, p.edge,
-  CASE
-    WHEN p.edge IS NULL THEN NULL
-    WHEN ABS(p.edge) < 1 THEN '<1'
-    WHEN ABS(p.edge) < 2 THEN '1-2'
-    WHEN ABS(p.edge) < 3 THEN '2-3'
-    WHEN ABS(p.edge) < 5 THEN '3-5'
-    ELSE '5+'
-  END,
+  {betting.sql_edge_bucket("p.edge")},
   p.recommendation,
   g.points,
   ABS(p.predicted_points - g.points),
-  COALESCE(g.points = p.line, FALSE),
-  CASE
-    WHEN p.line IS NULL OR g.points = p.line THEN NULL
-    WHEN p.recommendation = 'OVER' THEN g.points > p.line
-    WHEN p.recommendation = 'UNDER' THEN g.points < p.line
-    ELSE NULL
-  END,
+  {betting.sql_is_push("g.points", "p.line")},
+  {betting.sql_is_correct("p.recommendation", "g.points", "p.line")},
   @graded_at
 FROM player_prop_predictions AS p
 JOIN player_games AS g
@@ -51,7 +39,7 @@ WHERE p.game_date IN UNNEST(@dates) AND g.status = 'played' AND p.predicted_poin
 
 # Per model per day, for the dates just graded: what was graded (from the rows GRADE wrote) and
 # what could not be, because the game has no result yet (pending) or the player did not play (void).
-DAILY_INPUTS = """
+DAILY_INPUTS = f"""
 WITH predicted AS (
   SELECT
     p.game_date, p.system_id, MAX(p.role) AS role,
@@ -68,10 +56,10 @@ graded AS (
     game_date, system_id, COUNT(*) AS n,
     AVG(absolute_error) AS mae, AVG(predicted_points - actual_points) AS bias,
     COUNTIF(is_correct IS NOT NULL) AS n_bets, COUNTIF(is_correct) AS n_hits,
-    COUNTIF(is_push AND recommendation IN ('OVER', 'UNDER')) AS n_pushes,
-    COUNTIF(COALESCE(recommendation, 'PASS') NOT IN ('OVER', 'UNDER')) AS n_pass,
-    COUNTIF(is_correct IS NOT NULL AND edge_bucket IN ('3-5', '5+')) AS n_edge_3plus,
-    COUNTIF(is_correct AND edge_bucket IN ('3-5', '5+')) AS n_hits_edge_3plus,
+    COUNTIF(is_push AND {betting.sql_is_call("recommendation")}) AS n_pushes,
+    COUNTIF(NOT ({betting.sql_is_call(f"COALESCE(recommendation, '{betting.PASS}')")})) AS n_pass,
+    COUNTIF(is_correct IS NOT NULL AND {betting.sql_edge_3plus("edge_bucket")}) AS n_edge_3plus,
+    COUNTIF(is_correct AND {betting.sql_edge_3plus("edge_bucket")}) AS n_hits_edge_3plus,
     AVG(IF(actual_points < predicted_points, 1.0, 0.0)) AS share_below
   FROM prediction_accuracy
   WHERE game_date IN UNNEST(@dates)
@@ -107,18 +95,18 @@ ORDER BY game_date, system_id"""
 
 # Both models graded on the same player-game after @after (both training ends), over the last @days
 # days they share: the paired sample a comparison stands on (``_a`` is the challenger).
-# outcome: 1 won, 0 lost, -1 no bet (PASS, push, no line); call: 1 OVER, -1 UNDER, 0 otherwise.
-PAIRED = """
+# outcome: betting.WON / LOST / NO_BET (PASS, push, no line); call: betting.CALL_OVER / CALL_UNDER / NO_CALL.
+PAIRED = f"""
 WITH pairs AS (
   SELECT
     a.game_date, a.game_id, a.player_id,
     a.absolute_error AS err_a, b.absolute_error AS err_b,
-    CASE WHEN a.is_correct IS NULL THEN -1 WHEN a.is_correct THEN 1 ELSE 0 END AS outcome_a,
-    CASE WHEN b.is_correct IS NULL THEN -1 WHEN b.is_correct THEN 1 ELSE 0 END AS outcome_b,
-    CASE a.recommendation WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN -1 ELSE 0 END AS call_a,
-    CASE b.recommendation WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN -1 ELSE 0 END AS call_b,
-    COALESCE(a.edge_bucket IN ('3-5', '5+'), FALSE) AS edge3_a,
-    COALESCE(b.edge_bucket IN ('3-5', '5+'), FALSE) AS edge3_b
+    {betting.sql_outcome("a.is_correct")} AS outcome_a,
+    {betting.sql_outcome("b.is_correct")} AS outcome_b,
+    {betting.sql_call("a.recommendation")} AS call_a,
+    {betting.sql_call("b.recommendation")} AS call_b,
+    {betting.sql_edge_3plus("a.edge_bucket")} AS edge3_a,
+    {betting.sql_edge_3plus("b.edge_bucket")} AS edge3_b
   FROM prediction_accuracy AS a
   JOIN prediction_accuracy AS b
     ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id

@@ -1,11 +1,11 @@
 """Evaluation metrics: pure functions on numpy arrays (predictions, outcomes, lines).
 
-Conventions, the same as grading in production:
+A bet is what production bets and grades (``common/betting.py``, the one rule):
+an OVER/UNDER recommendation (``|prediction - line| >= MIN_EDGE``, else PASS)
+with a line that did not push (``actual == line``). Hit rates count bets only, so
+a backtest hit rate measures what the live hit rates of grading measure.
 
-* a prediction above the line calls OVER, below calls UNDER, equal calls nothing;
-* an outcome equal to the line is a push; pushes and no-calls are left out of
-  hit rates (and of their counts);
-* "edge 3+" bets are those with ``|prediction - line| >= 3``;
+* "edge 3+" bets are bets with ``|prediction - line| >= EDGE_3PLUS``;
 * hit rates are percentages (as the registry stores them), MAE and bias points;
 * coverage is the share of outcomes strictly below the prediction, which for a
   quantile model trained at ``alpha`` should be close to ``alpha``.
@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from common import betting
 from common.errors import InvalidArgument
-
-EDGE = 3.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Metrics:
     mae: float
     bias: float  # mean(prediction - actual): negative means the model predicts low
     hit_rate: float | None
-    n_bets: int  # calls that were neither pushes nor no-calls
+    n_bets: int  # OVER/UNDER recommendations (|edge| >= MIN_EDGE) with a line that did not push
     hit_rate_edge_3plus: float | None
     n_edge_3plus: int
     coverage: float | None  # quantile models only
@@ -60,19 +59,15 @@ def bias(pred: Any, actual: Any) -> float:
     return float(np.mean(p - a)) if len(p) else float("nan")
 
 
-def bets(pred: Any, actual: Any, line: Any, min_edge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(graded mask, won mask): calls with ``|pred - line| >= min_edge`` that are not pushes."""
-    p, a, ln = _arrays(pred, actual, line)
-    call, outcome = np.sign(p - ln), np.sign(a - ln)
-    graded = (call != 0) & (outcome != 0) & ~np.isnan(ln) & (np.abs(p - ln) >= min_edge)
-    return graded, graded & (call == outcome)
+def _rate(graded: betting.Bets, bets: np.ndarray) -> tuple[float | None, int]:
+    n = int(bets.sum())
+    return (100.0 * float((graded.won & bets).sum()) / n if n else None), n
 
 
-def hit_rate(pred: Any, actual: Any, line: Any, min_edge: float = 0.0) -> tuple[float | None, int]:
-    """Percentage of calls won and how many calls there were (pushes and no-calls excluded)."""
-    graded, won = bets(pred, actual, line, min_edge)
-    n = int(graded.sum())
-    return (100.0 * float(won.sum()) / n if n else None), n
+def hit_rate(pred: Any, actual: Any, line: Any, edge_3plus: bool = False) -> tuple[float | None, int]:
+    """Percentage of bets won and how many bets there were (``edge_3plus``: those bets only)."""
+    graded = betting.grade(*_arrays(pred, actual, line))
+    return _rate(graded, graded.edge_3plus if edge_3plus else graded.bet)
 
 
 def coverage(pred: Any, actual: Any) -> float | None:
@@ -86,8 +81,9 @@ def evaluate(pred: Any, actual: Any, line: Any, quantile: bool) -> Metrics:
     p, a, ln = _arrays(pred, actual, line)
     keep = ~np.isnan(ln)
     p, a, ln = p[keep], a[keep], ln[keep]
-    rate, n_bets = hit_rate(p, a, ln)
-    edge_rate, n_edge = hit_rate(p, a, ln, EDGE)
+    graded = betting.grade(p, a, ln)
+    rate, n_bets = _rate(graded, graded.bet)
+    edge_rate, n_edge = _rate(graded, graded.edge_3plus)
     return Metrics(
         n=int(len(p)),
         mae=mae(p, a),
@@ -102,13 +98,12 @@ def evaluate(pred: Any, actual: Any, line: Any, quantile: bool) -> Metrics:
 
 
 def strengths(pred: Any, actual: Any, line: Any) -> dict[str, Any]:
-    """Where the model wins: OVER vs UNDER calls, all and edge 3+ (hit rate %, n)."""
+    """Where the model wins: OVER vs UNDER bets, all and edge 3+ (hit rate %, n)."""
     p, a, ln = _arrays(pred, actual, line)
-    keep = ~np.isnan(ln)
-    p, a, ln = p[keep], a[keep], ln[keep]
+    graded = betting.grade(p, a, ln)
     out: dict[str, Any] = {}
-    for side, mask in (("over", p > ln), ("under", p < ln)):
-        for label, edge in (("all", 0.0), ("edge_3plus", EDGE)):
-            rate, n = hit_rate(p[mask], a[mask], ln[mask], edge)
+    for side, mask in (("over", graded.over), ("under", graded.under)):
+        for label, bets in (("all", graded.bet & mask), ("edge_3plus", graded.edge_3plus & mask)):
+            rate, n = _rate(graded, bets)
             out[f"{side}_{label}"] = {"hit_rate": None if rate is None else round(rate, 1), "n": n}
     return out

@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.betting import EDGE_3PLUS, MIN_EDGE, RECOMMENDATIONS, recommendation_codes
 from common.worker.serving import ServingModel, ServingSet
 from common.worker.slate import Slate
 
-MIN_EDGE = 1.0  # |prediction - line| below this is a PASS
-RECOMMENDATIONS = ["OVER", "UNDER", "PASS"]
 PREDICTION_COLUMNS = (
     "game_date", "game_id", "player_id", "system_id", "role", "predicted_points",
     "line", "edge", "recommendation", "model_sha256", "created_at",
@@ -100,7 +99,7 @@ def score_slate(
     for i, future in enumerate(futures):
         pred[i * n : (i + 1) * n] = future.result()
     edge = pred - line
-    rec_codes = np.where(edge >= min_edge, 0, np.where(edge <= -min_edge, 1, 2)).astype(np.int8)
+    rec_codes = recommendation_codes(edge, min_edge)
     return pd.DataFrame(
         {
             **keys,
@@ -138,7 +137,7 @@ def signals(rows: pd.DataFrame) -> pd.DataFrame:
             "n": grouped.size(),
             "over": grouped["recommendation"].apply(lambda r: int((r == "OVER").sum())),
             "under": grouped["recommendation"].apply(lambda r: int((r == "UNDER").sum())),
-            "edge_3plus": grouped["edge"].apply(lambda e: int((e.abs() >= 3).sum())),
+            "edge_3plus": grouped["edge"].apply(lambda e: int((e.abs() >= EDGE_3PLUS).sum())),
             "mean_prediction": grouped["predicted_points"].mean().round(2),
         }
     ).reset_index()

@@ -14,11 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from common.betting import edges, recommend
 from common.registry.model import ModelRecord
 from common.registry.service import RegistryService
 from common.sql import Engine
-
-MIN_EDGE = 1.0
 
 
 def box_scores(rows: Sequence[tuple[str, date, int, int, str]]) -> pd.DataFrame:
@@ -38,10 +37,6 @@ def box_score_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def recommendation(edge: np.ndarray) -> np.ndarray:
-    return np.where(edge >= MIN_EDGE, "OVER", np.where(edge <= -MIN_EDGE, "UNDER", "PASS"))
-
-
 def predictions(rows: Sequence[tuple[str, date, int, str, str, float, float]]) -> pd.DataFrame:
     """``player_prop_predictions`` rows from (game_id, game_date, player_id, system_id, role, predicted, line)."""
     columns = ["game_id", "game_date", "player_id", "system_id", "role", "predicted_points", "line"]
@@ -49,10 +44,10 @@ def predictions(rows: Sequence[tuple[str, date, int, str, str, float, float]]) -
 
 
 def prediction_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Complete a frame of the ``predictions`` row fields as the worker writes it (edge, PASS below 1)."""
+    """Complete a frame of the ``predictions`` row fields as the worker writes it (edge, recommendation)."""
     frame = frame.copy()
-    frame["edge"] = frame["predicted_points"] - frame["line"]
-    frame["recommendation"] = recommendation(frame["edge"].to_numpy())
+    frame["edge"] = edges(frame["predicted_points"], frame["line"])
+    frame["recommendation"] = recommend(frame["edge"].to_numpy()).astype(str)
     shas = {s: hashlib.sha256(s.encode()).hexdigest() for s in frame["system_id"].unique()}
     frame["model_sha256"] = frame["system_id"].map(shas)
     frame["created_at"] = datetime(2026, 3, 1, tzinfo=UTC)

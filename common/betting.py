@@ -1,0 +1,157 @@
+"""What a bet is: the one definition the worker, training's evaluation and grading share.
+
+The rule (production's, everywhere):
+
+* ``edge = prediction - line``, computed in float64 from float64 operands (a
+  float32 input is widened first, never subtracted in float32);
+* the recommendation is OVER when ``edge >= MIN_EDGE``, UNDER when
+  ``edge <= -MIN_EDGE``, else PASS; no line (NULL/NaN) means PASS;
+* a push is ``actual == line``; a *bet* is an OVER/UNDER with a line that did
+  not push; OVER wins when ``actual > line``, UNDER when ``actual < line``;
+* edge buckets on ``|edge|`` with inclusive lower bounds ``EDGE_BUCKET_BOUNDS``
+  (``<1``, ``1-2``, ``2-3``, ``3-5``, ``5+``); "edge 3+" is ``|edge| >= EDGE_3PLUS``,
+  the buckets whose lower bound is at least ``EDGE_3PLUS``.
+
+Boundaries: every comparison is a plain IEEE-754 double comparison (``>=`` at a
+lower bound, ``<`` at an upper one) with no epsilon and no rounding. The
+thresholds are exactly representable doubles, and the SQL fragments below write
+them as decimal literals that parse to the same double on BigQuery (FLOAT64) and
+DuckDB (a DECIMAL literal compared with a DOUBLE column is widened to DOUBLE), so
+an edge of exactly 1.0 or 3.0 — or one ulp below — classifies the same in numpy
+and in SQL. The SQL side compares the ``edge`` the worker stored, which is the
+very float64 :func:`edges` computes.
+
+The ``sql_*`` functions emit SQL fragments (BigQuery dialect) over the column
+expressions they are given; ``common/grading/queries.py`` assembles them. They
+embed only the constants of this module, never input values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MIN_EDGE = 1.0  # |edge| below this is a PASS
+EDGE_3PLUS = 3.0  # "edge 3+" bets: |edge| at least this
+#: inclusive lower bounds of the edge buckets on |edge|; the PASS zone and edge 3+ are bucket edges
+EDGE_BUCKET_BOUNDS = (0.0, MIN_EDGE, 2.0, EDGE_3PLUS, 5.0)
+
+OVER, UNDER, PASS = "OVER", "UNDER", "PASS"
+RECOMMENDATIONS = (OVER, UNDER, PASS)  # the worker's categorical codes 0, 1, 2
+# A pick's side and result as integers (the paired comparison's columns).
+CALL_OVER, CALL_UNDER, NO_CALL = 1, -1, 0
+WON, LOST, NO_BET = 1, 0, -1
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}"
+
+
+def _labels(bounds: tuple[float, ...]) -> tuple[str, ...]:
+    """``<1``, ``1-2``, …, ``5+`` from the bounds (the labels stored in ``prediction_accuracy``)."""
+    inner = [f"{_bound(lo)}-{_bound(hi)}" for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True)]
+    return (f"<{_bound(bounds[1])}", *inner, f"{_bound(bounds[-1])}+")
+
+
+EDGE_BUCKETS = _labels(EDGE_BUCKET_BOUNDS)
+EDGE_3PLUS_BUCKETS = tuple(
+    label for lo, label in zip(EDGE_BUCKET_BOUNDS, EDGE_BUCKETS, strict=True) if lo >= EDGE_3PLUS
+)
+
+
+# -- numpy: the worker and training ------------------------------------------------------
+def edges(pred: Any, line: Any) -> np.ndarray:
+    """``pred - line`` in float64 (NaN where there is no line)."""
+    return np.asarray(pred, dtype=np.float64) - np.asarray(line, dtype=np.float64)
+
+
+def recommendation_codes(edge: Any, min_edge: float = MIN_EDGE) -> np.ndarray:
+    """Index into ``RECOMMENDATIONS`` per edge (int8): OVER, UNDER, or PASS (NaN edge included)."""
+    e = np.asarray(edge, dtype=np.float64)
+    return np.where(e >= min_edge, 0, np.where(e <= -min_edge, 1, 2)).astype(np.int8)
+
+
+def recommend(edge: Any, min_edge: float = MIN_EDGE) -> np.ndarray:
+    """The recommendation per edge as strings."""
+    return np.asarray(RECOMMENDATIONS, dtype=object)[recommendation_codes(edge, min_edge)]
+
+
+@dataclass(frozen=True)
+class Bets:
+    """Row masks of one set of predictions graded by the rule."""
+
+    over: np.ndarray  # OVER calls
+    under: np.ndarray  # UNDER calls
+    push: np.ndarray  # actual == line (with a line)
+    bet: np.ndarray  # OVER/UNDER with a line, not a push
+    won: np.ndarray  # bets won
+    edge_3plus: np.ndarray  # bets with |edge| >= EDGE_3PLUS
+
+
+def grade(pred: Any, actual: Any, line: Any) -> Bets:
+    """Grade predictions against outcomes and lines exactly as production does."""
+    p, a, ln = (np.asarray(v, dtype=np.float64) for v in (pred, actual, line))
+    edge = edges(p, ln)
+    codes = recommendation_codes(edge)
+    over, under = codes == 0, codes == 1
+    push = a == ln  # False where the line is NaN
+    bet = (over | under) & ~np.isnan(ln) & ~push
+    won = bet & ((over & (a > ln)) | (under & (a < ln)))
+    return Bets(over, under, push, bet, won, bet & (np.abs(edge) >= EDGE_3PLUS))
+
+
+# -- SQL fragments: grading --------------------------------------------------------------
+def _num(value: float) -> str:
+    """A threshold as a SQL literal that parses back to the same double (``repr`` round-trips)."""
+    return repr(float(value))
+
+
+def _strings(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def sql_edge_bucket(edge: str) -> str:
+    """CASE giving the edge bucket label of ``edge`` (NULL when there is no edge: NULL or NaN)."""
+    whens = [f"    WHEN {edge} IS NULL OR IS_NAN({edge}) THEN NULL"]
+    for hi, label in zip(EDGE_BUCKET_BOUNDS[1:], EDGE_BUCKETS[:-1], strict=True):
+        whens.append(f"    WHEN ABS({edge}) < {_num(hi)} THEN '{label}'")
+    return "CASE\n" + "\n".join(whens) + f"\n    ELSE '{EDGE_BUCKETS[-1]}'\n  END"
+
+
+def sql_edge_3plus(bucket: str) -> str:
+    """TRUE when the edge bucket ``bucket`` is an edge-3+ one (FALSE for NULL)."""
+    return f"COALESCE({bucket} IN ({_strings(EDGE_3PLUS_BUCKETS)}), FALSE)"
+
+
+def sql_is_push(actual: str, line: str) -> str:
+    """TRUE when the outcome equals the line (FALSE without a line)."""
+    return f"COALESCE({actual} = {line}, FALSE)"
+
+
+def sql_is_correct(recommendation: str, actual: str, line: str) -> str:
+    """CASE: whether an OVER/UNDER won; NULL for PASS, no line (NULL or NaN) or a push."""
+    return (
+        "CASE\n"
+        f"    WHEN {line} IS NULL OR IS_NAN({line}) OR {actual} = {line} THEN NULL\n"
+        f"    WHEN {recommendation} = '{OVER}' THEN {actual} > {line}\n"
+        f"    WHEN {recommendation} = '{UNDER}' THEN {actual} < {line}\n"
+        "    ELSE NULL\n"
+        "  END"
+    )
+
+
+def sql_is_call(recommendation: str) -> str:
+    """TRUE for an OVER or UNDER recommendation."""
+    return f"{recommendation} IN ('{OVER}', '{UNDER}')"
+
+
+def sql_call(recommendation: str) -> str:
+    """CALL_OVER, CALL_UNDER or NO_CALL for a recommendation."""
+    return f"CASE {recommendation} WHEN '{OVER}' THEN {CALL_OVER} WHEN '{UNDER}' THEN {CALL_UNDER} ELSE {NO_CALL} END"
+
+
+def sql_outcome(is_correct: str) -> str:
+    """WON, LOST or NO_BET (PASS, push, no line) from ``is_correct``."""
+    return f"CASE WHEN {is_correct} IS NULL THEN {NO_BET} WHEN {is_correct} THEN {WON} ELSE {LOST} END"

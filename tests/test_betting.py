@@ -1,0 +1,226 @@
+"""One definition of a bet: training's evaluation and production grading give the same figures.
+
+The production path is run for real: the worker's ``score_slate`` (its edge and
+recommendation rule) turns predictions into ``player_prop_predictions`` rows, the
+grading SQL (``GradingStore.grade`` / ``daily_inputs`` / ``paired``) grades them,
+and training's ``evaluate`` scores the same predictions, outcomes and lines.
+Only the model is a stand-in: it returns the predictions the test chose, so the
+rows can hold exact pushes, edges of exactly ±1, ±3 and ±5, PASS zones and no line.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common import betting
+from common.feature_sets import V12_FEATURES
+from common.grading import queries
+from common.grading.compare import compare_pairs
+from common.grading.store import GradingStore
+from common.registry.service import RegistryService
+from common.training.metrics import evaluate, hit_rate, strengths
+from common.worker.scoring import score_slate
+from common.worker.serving import ServingModel, ServingSet
+from common.worker.slate import KEYS, LINE
+from tests.support.grading import box_score_frame, box_scores, write
+
+FIRST = date(2026, 3, 1)
+DAYS = 3
+PLAYERS = 120  # per day: 360 player-games per model
+MODELS = {"catboost_v9_mae_train1102_0215": "champion", "catboost_v9_q43_train1102_0215": "shadow"}
+NOW = datetime(2026, 3, 9, tzinfo=UTC)
+# Edges placed on and around every threshold, both signs, plus the PASS zone.
+EXACT_EDGES = (0.0, 0.5, 0.999, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5)
+
+
+# -- the rule on single cases ----------------------------------------------------------------
+def test_a_pick_production_would_pass_is_not_a_bet() -> None:
+    """The issue's example: 10.5 vs a line of 10 is a PASS in production, so no bet and no hit rate."""
+    assert hit_rate([10.5], [12], [10]) == (None, 0)
+
+
+@pytest.mark.parametrize(
+    ("pred", "actual", "line", "bet", "won"),
+    [
+        (11.0, 12, 10.0, True, True),  # edge exactly +1.0: OVER
+        (9.0, 8, 10.0, True, True),  # edge exactly -1.0: UNDER
+        (np.nextafter(11.0, 0.0), 12, 10.0, False, False),  # one ulp under +1: PASS
+        (13.0, 10, 10.0, False, False),  # OVER that pushed
+        (15.0, 12, float("nan"), False, False),  # no line
+        (14.5, 11, 10.5, True, True),
+        (6.5, 11, 10.5, True, False),
+    ],
+)
+def test_bets_follow_the_production_rule(pred: float, actual: int, line: float, bet: bool, won: bool) -> None:
+    graded = betting.grade([pred], [actual], [line])
+    assert (bool(graded.bet[0]), bool(graded.won[0])) == (bet, won)
+    assert hit_rate([pred], [actual], [line]) == ((100.0 if won else 0.0) if bet else None, int(bet))
+
+
+def test_strengths_count_bets_not_every_call_away_from_the_line() -> None:
+    pred, actual, line = [10.5, 11.0, 14.0, 9.5, 6.0], [12, 12, 10, 9, 5], [10.0, 10.0, 10.0, 10.0, 10.0]
+    # 10.5 and 9.5 are PASS; 14.0 pushed; 11.0 OVER won; 6.0 UNDER (edge -4) won
+    assert strengths(pred, actual, line) == {
+        "over_all": {"hit_rate": 100.0, "n": 1},
+        "over_edge_3plus": {"hit_rate": None, "n": 0},
+        "under_all": {"hit_rate": 100.0, "n": 1},
+        "under_edge_3plus": {"hit_rate": 100.0, "n": 1},
+    }
+
+
+# -- the constants and the SQL generated from them -------------------------------------------
+def test_bucket_labels_and_edge_3plus_come_from_the_thresholds() -> None:
+    assert betting.EDGE_BUCKETS == ("<1", "1-2", "2-3", "3-5", "5+")  # the labels prediction_accuracy holds
+    assert betting.EDGE_3PLUS_BUCKETS == ("3-5", "5+")
+    assert betting.EDGE_BUCKET_BOUNDS[1] == betting.MIN_EDGE and betting.EDGE_3PLUS in betting.EDGE_BUCKET_BOUNDS
+
+
+def test_grading_sql_spells_no_rule_of_its_own() -> None:
+    """Labels, thresholds and recommendation strings reach the SQL only through ``common/betting.py``."""
+    source = Path(queries.__file__).read_text()
+    for literal in ("'3-5'", "'5+'", "'<1'", "'1-2'", "'OVER'", "'UNDER'", "ABS(p.edge) <"):
+        assert literal not in source, literal
+    assert betting.sql_edge_bucket("p.edge") in queries.GRADE
+    assert betting.sql_is_correct("p.recommendation", "g.points", "p.line") in queries.GRADE
+    assert queries.DAILY_INPUTS.count(betting.sql_edge_3plus("edge_bucket")) == 2
+    assert betting.sql_edge_3plus("a.edge_bucket") in queries.PAIRED
+
+
+def _expected_bucket(edge: float) -> str | None:
+    """The bucket by the bounds themselves (an independent reading of the rule)."""
+    if np.isnan(edge):
+        return None
+    return betting.EDGE_BUCKETS[int(np.searchsorted(betting.EDGE_BUCKET_BOUNDS, abs(edge), side="right")) - 1]
+
+
+def test_boundaries_classify_the_same_in_numpy_and_sql(duck_registry: RegistryService) -> None:
+    """Every bound, one ulp either side, both signs, NaN and NULL: the SQL bucket, numpy's recommendation
+    and numpy's edge-3+ test agree (DuckDB widens the decimal literals to DOUBLE, no rounding)."""
+    bounds = [b for b in betting.EDGE_BUCKET_BOUNDS if b > 0]
+    near = [float(v) for b in bounds for v in (np.nextafter(b, 0.0), b, np.nextafter(b, np.inf))]
+    values = [0.0, *near, *(-v for v in near), float("nan"), None]
+    bucket_sql = betting.sql_edge_bucket("edge")
+    sql = f"SELECT edge, {bucket_sql} AS bucket, {betting.sql_edge_3plus(bucket_sql)} AS e3 FROM UNNEST(@edges) AS edge"
+    rows = duck_registry.store.engine.query(sql, {"edges": values})
+    assert len(rows) == len(values)
+    for row in rows:
+        edge = np.float64(np.nan if row["edge"] is None else row["edge"])
+        bucket = _expected_bucket(edge)
+        assert (row["bucket"], row["e3"]) == (bucket, bucket in betting.EDGE_3PLUS_BUCKETS), edge
+        is_pass = betting.recommendation_codes([edge])[0] == betting.RECOMMENDATIONS.index(betting.PASS)
+        assert is_pass == (bucket in (None, betting.EDGE_BUCKETS[0])), edge
+        assert bool(abs(edge) >= betting.EDGE_3PLUS) == (bucket in betting.EDGE_3PLUS_BUCKETS), edge
+    assert sorted(r["bucket"] for r in rows if r["bucket"]) == sorted(_expected_bucket(v) for v in values[:-2])
+
+
+def test_a_nan_edge_stored_by_anyone_gets_no_bucket_and_no_grade(duck_registry: RegistryService) -> None:
+    """DuckDB orders NaN above every number: unguarded, a NaN edge would be bucketed '5+'."""
+    engine = duck_registry.store.engine
+    write(engine, box_scores([("G1", FIRST, 1, 12, "played")]))
+    engine.run_atomic(
+        [
+            (
+                "INSERT INTO player_prop_predictions (game_date, game_id, player_id, system_id, role, "
+                "predicted_points, line, edge, recommendation, model_sha256, created_at) VALUES "
+                "(@d, 'G1', 1, 'm', 'shadow', 11.0, CAST('nan' AS FLOAT64), CAST('nan' AS FLOAT64), 'UNDER', 'x', @t)",
+                {"d": FIRST, "t": NOW},
+            )
+        ]
+    )
+    store = GradingStore(engine)
+    store.grade([FIRST], NOW)
+    row = engine.query("SELECT edge_bucket, is_correct, is_push FROM prediction_accuracy")[0]
+    assert (row["edge_bucket"], row["is_correct"], row["is_push"]) == (None, None, False)
+
+
+# -- training's evaluation against production grading ---------------------------------------
+class FixedPredictions:
+    """A stand-in for a CatBoost model: predicts what the test chose, in slate order."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def predict(self, pool: Any, thread_count: int = 1) -> np.ndarray:
+        return self.values
+
+
+def season_rows(seed: int = 5) -> pd.DataFrame:
+    """DAYS × PLAYERS player-games: actual points, a line (x.5, whole — pushes possible — or none),
+    and each model's prediction at a chosen edge (exact thresholds, PASS zone) or a random one."""
+    rng = np.random.default_rng(seed)
+    n = DAYS * PLAYERS
+    actual = rng.integers(2, 35, size=n)
+    line = np.floor(actual + rng.normal(0, 4, size=n)).clip(1) + rng.choice([0.0, 0.5], size=n)
+    line[rng.random(n) < 0.05] = np.nan
+    push = rng.random(n) < 0.08  # exact pushes: the line on the outcome
+    line[push] = actual[push]
+    frame = pd.DataFrame(
+        {
+            "game_date": [FIRST + timedelta(days=i // PLAYERS) for i in range(n)],
+            "game_id": [f"G{i // PLAYERS}_{(i % PLAYERS) // 10}" for i in range(n)],
+            "player_id": np.tile(np.arange(PLAYERS, dtype=np.int64), DAYS),
+            "actual": actual,
+            "line": line,
+        }
+    )
+    for k, system_id in enumerate(MODELS):
+        exact = rng.choice(EXACT_EDGES, size=n) * rng.choice([-1.0, 1.0], size=n)
+        free = rng.normal(0, 3, size=n)
+        edge = np.where(rng.random(n) < 0.6, exact, free)
+        # predictions as CatBoost hands them over (float64), some of them float32 values widened
+        pred = np.where(np.isnan(line), actual + free, line + edge)
+        pred = np.where(rng.random(n) < 0.2 + 0.1 * k, pred.astype(np.float32).astype(np.float64), pred)
+        frame[system_id] = pred
+    return frame
+
+
+def worker_rows(day: pd.DataFrame) -> pd.DataFrame:
+    """The worker's prediction rows for one date, from its own ``score_slate``."""
+    slate = day[["game_date", "game_id", "player_id"]].assign(**{f: 0.0 for f in V12_FEATURES})
+    slate[LINE] = day["line"].to_numpy()  # the closing line is also a V12 feature
+    models = tuple(
+        ServingModel(system_id, role, "v9_mae", "v9", f"sha-{system_id}", FixedPredictions(day[system_id].to_numpy()))
+        for system_id, role in MODELS.items()
+    )
+    return score_slate(ServingSet(1, "test", models), slate[[*KEYS, *V12_FEATURES]], threads=1)
+
+
+def test_training_evaluation_equals_production_grading(registry: RegistryService) -> None:
+    rows = season_rows()
+    engine = registry.store.engine
+    games = box_score_frame(rows[["game_id", "game_date", "player_id"]].assign(points=rows["actual"], status="played"))
+    preds = pd.concat([worker_rows(day) for _, day in rows.groupby("game_date")], ignore_index=True)
+    write(engine, games, preds.assign(recommendation=preds["recommendation"].astype(str)))
+    store = GradingStore(engine)
+    days = sorted(set(rows["game_date"]))
+    store.grade(days, NOW)
+    counts = ["n_bets", "n_hits", "n_edge_3plus", "n_hits_edge_3plus"]
+    daily = store.daily_inputs(days).groupby("system_id")[counts].sum()
+    paired = compare_pairs(store.paired(*MODELS, None, 30), *MODELS)
+    for system_id, side in zip(MODELS, (paired.challenger, paired.champion), strict=True):
+        trained = evaluate(rows[system_id], rows["actual"], rows["line"], quantile=False)
+        live = daily.loc[system_id]
+        # counts identical; rates the same ratio (computed in a different order: equal to the last ulps)
+        assert trained.n_bets == live["n_bets"] == side.n_bets
+        assert trained.n_edge_3plus == live["n_edge_3plus"] == side.n_edge_3plus
+        assert trained.hit_rate is not None and trained.hit_rate_edge_3plus is not None
+        assert round(trained.hit_rate * trained.n_bets / 100) == live["n_hits"]
+        assert round(trained.hit_rate_edge_3plus * trained.n_edge_3plus / 100) == live["n_hits_edge_3plus"]
+        exact = pytest.approx(trained.hit_rate, rel=1e-12)
+        assert 100.0 * live["n_hits"] / live["n_bets"] == exact and side.hit_rate == exact
+        exact = pytest.approx(trained.hit_rate_edge_3plus, rel=1e-12)
+        assert 100.0 * live["n_hits_edge_3plus"] / live["n_edge_3plus"] == exact and side.hit_rate_edge_3plus == exact
+    # the fixture reaches every case the rule distinguishes
+    graded = engine.query_frame("SELECT * FROM prediction_accuracy")
+    calls = graded["recommendation"].isin([betting.OVER, betting.UNDER])
+    assert (graded["is_push"] & calls).sum() > 10 and (graded["recommendation"] == betting.PASS).sum() > 50
+    assert graded["line"].isna().sum() > 10
+    for bound in (1.0, 3.0, 5.0):
+        assert (graded["edge"].abs() == bound).sum() > 10, bound
+    assert set(graded["edge_bucket"].dropna()) == set(betting.EDGE_BUCKETS)
