@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +47,16 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "model-cache"))
     monkeypatch.setenv("MODELCTL_ACTOR", "pytest")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def root_log_level() -> Iterator[None]:
+    """The CLI sets the root level when called in-process; no test inherits another's level."""
+    root = logging.getLogger()
+    saved = root.level
+    root.setLevel(logging.INFO)
+    yield
+    root.setLevel(saved)
 
 
 @dataclass(frozen=True)
