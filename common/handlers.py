@@ -6,15 +6,11 @@ The retry contract (what is acknowledged, what is redelivered) is ``common/runne
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
-from typing import Any
 
 from common.app import open_registry, registration_service
-from common.errors import InvalidEvent, NotFound
+from common.errors import NotFound
 from common.events import PubSubMessage, StorageObject
 from common.manifest import publish_manifest
-from common.notify import SlackPoster, deliver_once
-from common.reminder import message, staleness
 from common.settings import Settings
 from common.storage import open_bucket
 
@@ -51,36 +47,3 @@ def rebuild_manifest(msg: PubSubMessage, settings: Settings) -> str:
     manifest, changed = publish_manifest(registry.list(), open_bucket(settings.bucket_url), reason)
     state = "written" if changed else "unchanged"
     return f"manifest {state}: generation {manifest.generation}, {len(manifest.models)} models"
-
-
-# -- retrain_reminder ----------------------------------------------------------------------
-def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
-    """Post the per-family staleness reminder, at most once per day."""
-    payload = msg.json()
-    today = _reminder_day(payload, msg)
-    registry = open_registry(settings)
-    families = staleness(registry.list(), today, settings.reminder_levels)
-    stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
-    if not stale and settings.reminder_silent_when_clear:
-        return f"all clear ({len(families)} families), silent"
-    text, blocks = message(stale, len(families) - len(stale), today)
-    poster = SlackPoster(settings.slack_webhook_url)
-    result = deliver_once(
-        registry.store.engine,
-        f"retrain_reminder:{today.isoformat()}",
-        "retrain_reminder",
-        {"stale": [f.family for f in stale]},
-        lambda: poster.post(text, blocks),
-        datetime.now(UTC),
-    )
-    return f"{result}: {len(stale)} stale of {len(families)}"
-
-
-def _reminder_day(payload: Any, msg: PubSubMessage) -> date:
-    if isinstance(payload, dict) and payload.get("date"):
-        try:
-            return date.fromisoformat(str(payload["date"]))
-        except ValueError:
-            raise InvalidEvent(f"reminder date {payload['date']!r} is not YYYY-MM-DD") from None
-    stamp = msg.publish_time or msg.context.time or datetime.now(UTC)
-    return stamp.date()

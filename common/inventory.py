@@ -112,7 +112,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "retrain_reminder",
         "retrain-reminder",
         "pubsub",
-        "common.handlers:on_retrain_reminder",
+        "common.reminder:on_retrain_reminder",
         topic=RETRAIN_REMINDER,
         max_instances=1,
         dataset_access="WRITER",  # records the day's notification (once per day)

@@ -7,11 +7,21 @@ listed with an urgency level and the exact command that retrains them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from common.app import open_registry
+from common.errors import InvalidEvent
+from common.events import PubSubMessage
+from common.notify import SlackPoster, deliver_once
 from common.registry.model import ModelRecord
+from common.settings import Settings
+from common.sql import open_engine
+
+log = logging.getLogger(__name__)
+KIND = "retrain_reminder"
 
 LEVELS = ("due", "overdue", "critical")
 EMOJI = {"due": ":large_yellow_circle:", "overdue": ":large_orange_circle:", "critical": ":red_circle:"}
@@ -66,3 +76,34 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{fresh_count} other families are fresh."}]}
         )
     return "\n".join(lines), blocks
+
+
+def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
+    """The ``retrain_reminder`` service: post the per-family staleness reminder, once per day."""
+    today = _reminder_day(msg.json(), msg)
+    families = staleness(open_registry(settings).list(), today, settings.reminder_levels)
+    stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
+    if not stale and settings.reminder_silent_when_clear:
+        return f"all clear ({len(families)} families), silent"
+    text, blocks = message(stale, len(families) - len(stale), today)
+    poster = SlackPoster.from_settings(settings)
+    result = deliver_once(
+        open_engine(settings.registry_url),
+        f"{KIND}:{today.isoformat()}",
+        KIND,
+        {"stale": [f.family for f in stale]},
+        lambda: poster.post(text, blocks),
+        datetime.now(UTC),
+        timedelta(seconds=settings.notify_lease_seconds),
+    )
+    return f"{result}: {len(stale)} stale of {len(families)}"
+
+
+def _reminder_day(payload: Any, msg: PubSubMessage) -> date:
+    if isinstance(payload, dict) and payload.get("date"):
+        try:
+            return date.fromisoformat(str(payload["date"]))
+        except ValueError:
+            raise InvalidEvent(f"reminder date {payload['date']!r} is not YYYY-MM-DD") from None
+    stamp = msg.publish_time or msg.context.time or datetime.now(UTC)
+    return stamp.date()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.errors import ConfigError
 
@@ -77,13 +78,37 @@ def _int_tuple(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> t
     return values
 
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _webhook(env: Mapping[str, str], name: str) -> str | None:
+    """An incoming-webhook URL: https (http only on the loopback, for local stand-ins).
+
+    It is a secret: the error names the variable, never its value."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+    except ValueError:
+        host, parts = None, None
+    secure = parts is not None and (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK))
+    if not host or not secure or any(c.isspace() or not c.isprintable() for c in raw):
+        raise ConfigError(
+            f"{name} is not a valid webhook URL: expected https://hooks.slack.com/services/…"
+            " (the value is a secret and is not shown)"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed, immutable configuration of one process."""
 
     registry_url: str = f"duckdb://{LOCAL_DIR / 'registry.duckdb'}"  # duckdb:///abs/path
     bucket_url: str = f"file://{LOCAL_DIR / 'bucket'}"  # file:///abs/path
-    slack_webhook_url: str | None = None
+    slack_webhook_url: str | None = field(default=None, repr=False)  # a secret: never printed
     gcp_project: str = "local-project"
     event_bus_url: str = "inprocess://"
     max_event_age_seconds: int = 3 * 24 * 3600
@@ -94,6 +119,10 @@ class Settings:
     model_cache_dir: str = str(LOCAL_DIR / "cache" / "models")
     manifest_poll_seconds: float = 0.25
     actor: str = field(default_factory=lambda: _default_actor())
+    notify_lease_seconds: int = 300  # a notification claim's lease: must outlast the longest Slack post
+    slack_timeout_seconds: int = 10
+    slack_retries: int = 3
+    slack_backoff_seconds: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,7 +133,7 @@ class Settings:
         return cls(
             registry_url=env.get("MODEL_REGISTRY_URL") or base.registry_url,
             bucket_url=env.get("MODEL_BUCKET_URL") or base.bucket_url,
-            slack_webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
+            slack_webhook_url=_webhook(env, "SLACK_WEBHOOK_URL"),
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or base.gcp_project,
             event_bus_url=env.get("EVENT_BUS_URL") or base.event_bus_url,
             max_event_age_seconds=_int(env, "MAX_EVENT_AGE_SECONDS", base.max_event_age_seconds, 1),
@@ -115,6 +144,10 @@ class Settings:
             model_cache_dir=env.get("MODEL_CACHE_DIR") or base.model_cache_dir,
             manifest_poll_seconds=_float(env, "MANIFEST_POLL_SECONDS", base.manifest_poll_seconds),
             actor=env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor(),
+            notify_lease_seconds=_int(env, "NOTIFY_LEASE_SECONDS", base.notify_lease_seconds, 1),
+            slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", base.slack_timeout_seconds, 1),
+            slack_retries=_int(env, "SLACK_RETRIES", base.slack_retries, 0),
+            slack_backoff_seconds=_float(env, "SLACK_BACKOFF_SECONDS", base.slack_backoff_seconds),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

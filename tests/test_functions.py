@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from common.settings import Settings
 from common.storage import FileBucket
 from tests.conftest import ModelFiles
 from tests.support.events import post, pubsub_event, storage_event
+from tests.support.slack import SlackStub
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,39 +246,6 @@ def test_registry_change_rebuilds_the_manifest_idempotently(
 
 
 # -- retrain_reminder ------------------------------------------------------------------------
-class SlackStub:
-    """A local incoming-webhook stand-in on 127.0.0.1 that can fail on purpose."""
-
-    def __init__(self, failures: int = 0) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        stub = self
-        self.failures = failures
-        self.posts: list[dict[str, Any]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if stub.failures > 0:
-                    stub.failures -= 1
-                    self.send_response(500)
-                else:
-                    stub.posts.append(body)
-                    self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture
 def stale_families(migrated: Settings, bucket: FileBucket) -> Settings:
     from common.app import registration_service
@@ -317,23 +284,18 @@ def test_reminder_lists_stale_families_once_per_day(stale_families: Settings, mo
 def test_reminder_raises_when_slack_keeps_failing_and_posts_on_redelivery(
     stale_families: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slack = SlackStub(failures=100)
+    slack = SlackStub(failures=3)  # every attempt of the first delivery fails
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
-    import common.notify
-
-    monkeypatch.setattr(common.notify.SlackPoster, "__init__", _fast_poster)
+    monkeypatch.setenv("SLACK_RETRIES", "2")
+    monkeypatch.setenv("SLACK_BACKOFF_SECONDS", "0.01")
     try:
         app = client("retrain_reminder")
         assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-02"})).status_code == 500
-        slack.failures = 0
+        assert len(slack.requests) == 3 and slack.posts == []
         assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-02"})).status_code == 200
     finally:
         slack.close()
     assert len(slack.posts) == 1
-
-
-def _fast_poster(self: Any, webhook_url: str | None, attempts: int = 4, base_delay: float = 0.5) -> None:
-    self.webhook_url, self.attempts, self.base_delay = webhook_url, 2, 0.01
 
 
 def test_reminder_all_clear_and_silent_mode(migrated: Settings, monkeypatch: pytest.MonkeyPatch, caplog) -> None:

@@ -18,9 +18,10 @@ from common.events import (
     pubsub_cloud_event,
     storage_cloud_event,
 )
-from common.handlers import on_object_finalized, on_retrain_reminder
+from common.handlers import on_object_finalized
 from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
+from common.reminder import on_retrain_reminder
 from common.runner import run_event
 from common.settings import Settings
 from common.storage import StoredObject, open_bucket

@@ -138,7 +138,7 @@ def update_performance(
     catalog = load_catalog(registry.list)
     store = GradingStore(registry.engine)
     summary = grade_dates(store, catalog, dates, now)
-    advice = advise_promotions(store, catalog, SlackPoster(settings.slack_webhook_url), now) if advise else []
+    advice = advise_promotions(store, catalog, SlackPoster.from_settings(settings), now) if advise else []
     return summary, advice
 
 

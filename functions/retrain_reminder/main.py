@@ -12,8 +12,8 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from common.events import parse_pubsub_event
-from common.handlers import on_retrain_reminder
 from common.log import setup_logging
+from common.reminder import on_retrain_reminder
 from common.runner import run_event
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format

@@ -1,0 +1,139 @@
+"""Slack delivery through slack-sdk's ``WebhookClient`` and its retry handlers.
+
+Server errors (500/503), connection errors and rate limits are retried by slack-sdk's
+own handlers with exponential backoff; a 429's ``Retry-After`` is honoured up to
+``MAX_RETRY_AFTER_SECONDS`` (a longer wait is left to the platform's redelivery). The
+handlers check the attempt budget before sleeping, so nothing sleeps after the last try.
+
+The webhook URL is a secret. It never leaves this module: slack-sdk gets a silent
+logger (it logs the URL at DEBUG and in some errors), and every error raised here is
+built from scratch, scrubbed of the URL and not chained to the client's exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.webhook import WebhookClient
+
+from common.errors import ConfigError, TransientError
+from common.settings import Settings
+
+log = logging.getLogger(__name__)
+WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
+MAX_RETRY_AFTER_SECONDS = 30.0
+_REDACTED = f"<{WEBHOOK_ENV}>"
+# slack-sdk logs the webhook URL (debug) and error texts that may carry it: never let it through.
+_SDK_LOG = logging.getLogger("common.notify.slack_sdk")
+_SDK_LOG.setLevel(logging.CRITICAL + 1)
+_SDK_LOG.propagate = False
+
+
+class SlackPoster:
+    """Posts Block Kit messages to an incoming webhook, or to the log when there is none."""
+
+    def __init__(
+        self, webhook_url: str | None, timeout: int = 10, retries: int = 3, backoff_seconds: float = 0.5
+    ) -> None:
+        self._url = webhook_url
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackPoster:
+        return cls(
+            settings.slack_webhook_url,
+            settings.slack_timeout_seconds,
+            settings.slack_retries,
+            settings.slack_backoff_seconds,
+        )
+
+    def __repr__(self) -> str:
+        return f"SlackPoster({'configured' if self._url else 'log only'})"
+
+    def post(self, text: str, blocks: list[dict[str, Any]]) -> str:
+        """Deliver; returns where it went ("slack" or "log")."""
+        if not self._url:
+            log.info(
+                "Slack not configured (%s unset); message follows:\n%s",
+                WEBHOOK_ENV,
+                text,
+                extra={"slack_blocks": blocks},
+            )
+            return "log"
+        client = WebhookClient(self._url, timeout=self.timeout, logger=_SDK_LOG, retry_handlers=self._handlers())
+        try:
+            response = client.send(text=text, blocks=blocks)
+        except Exception as exc:  # noqa: BLE001 - anything the client raises: scrubbed, not chained
+            raise TransientError(f"Slack webhook ({WEBHOOK_ENV}) unreachable: {self._scrub(exc)}") from None
+        return self._outcome(response.status_code, response.body or "", response.headers or {})
+
+    def _outcome(self, status: int, body: str, headers: Any) -> str:
+        if status == 200:
+            return "slack"
+        detail = f"HTTP {status} {self._scrub(body)[:200]}".strip()
+        if status == 429:
+            wait = self._scrub(_retry_after(headers))[:20]
+            raise TransientError(f"Slack rate-limited the post ({detail}; Retry-After {wait}); retry later")
+        if 400 <= status < 500:
+            raise ConfigError(f"Slack refused the post to {WEBHOOK_ENV} ({detail}): check the webhook")
+        raise TransientError(f"Slack webhook ({WEBHOOK_ENV}) failed after {self.retries} retries: {detail}")
+
+    def _handlers(self) -> list[RetryHandler]:
+        interval = BackoffRetryIntervalCalculator(self.backoff_seconds, _ProportionalJitter())
+        return [
+            ConnectionErrorRetryHandler(self.retries, interval),
+            ServerErrorRetryHandler(self.retries, interval),
+            _BoundedRateLimitErrorRetryHandler(self.retries),
+        ]
+
+    def _scrub(self, value: object) -> str:
+        """``value`` as text with the webhook (and its secret path) cut out."""
+        text = str(value)
+        if not self._url:
+            return text
+        secrets = [self._url, urlsplit(self._url).path]
+        for secret in sorted(filter(lambda s: len(s) > 1, secrets), key=len, reverse=True):
+            text = text.replace(secret, _REDACTED)
+        return text
+
+
+def _retry_after(headers: Any) -> str | None:
+    """The raw ``Retry-After`` of a response (header values may come as lists)."""
+    for key, value in dict(headers).items():
+        if str(key).lower() == "retry-after":
+            return str(value[0] if isinstance(value, list) and value else value).strip()
+    return None
+
+
+class _BoundedRateLimitErrorRetryHandler(RateLimitErrorRetryHandler):
+    """slack-sdk's rate-limit handler (it sleeps ``Retry-After`` seconds), for waits it can honour here.
+
+    A wait longer than ``MAX_RETRY_AFTER_SECONDS``, or not in whole seconds, is not slept
+    in-process: the post fails as transient and the platform redelivers later.
+    """
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        wait = _retry_after(response.headers)
+        return wait is not None and wait.isdigit() and int(wait) <= MAX_RETRY_AFTER_SECONDS
+
+
+class _ProportionalJitter(Jitter):
+    """Up to +25% of each backoff (slack-sdk's default adds up to a whole second)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random() / 4)  # noqa: S311 - jitter, not cryptography

@@ -1,0 +1,87 @@
+"""One Cloud Function as a real functions-framework process on 127.0.0.1, for fault tests.
+
+Started the way the local stack starts it (``infra/local/processes.py``), in its own
+session so a test can ``kill -9`` it; its stdout and stderr go to a log file the test
+can read (and scan).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+
+from infra.local.processes import ROOT, free_port, function_cmd, function_env, launch, log_tail
+
+
+@dataclass
+class FunctionProcess:
+    name: str
+    port: int
+    log: Path
+    popen: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, name: str, env: Mapping[str, str], workdir: Path, timeout: float = 60.0) -> FunctionProcess:
+        port = free_port()
+        log = workdir / f"{name}-{port}.log"
+        source = ROOT / "functions" / name / "main.py"
+        full_env = {**os.environ, **function_env(name, name), **env}
+        _, popen = launch(name, function_cmd(name, source, port), port, log, full_env, ROOT)
+        proc = cls(name, port, log, popen)
+        proc._wait_ready(timeout)
+        return proc
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def deliver(self, event: CloudEvent, timeout: float = 60.0) -> int:
+        """POST ``event`` (binary mode, as Eventarc does); the HTTP status."""
+        headers, body = to_binary(event)
+        request = urllib.request.Request(self.url, data=body, headers=dict(headers), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: no cleanup, no finally blocks."""
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start:\n{log_tail(self.log)}")
+            try:
+                urllib.request.urlopen(urllib.request.Request(self.url, method="GET"), timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (a GET on a CloudEvent function is an error, but it is up)
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start in {timeout} s:\n{log_tail(self.log)}")
