@@ -123,6 +123,7 @@ class Settings:
     slack_timeout_seconds: int = 10
     slack_retries: int = 3
     slack_backoff_seconds: float = 0.5
+    picks_alert_top_n: int = 10  # the champion's picks alert: at most this many, by |edge|
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -148,6 +149,7 @@ class Settings:
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", base.slack_timeout_seconds, 1),
             slack_retries=_int(env, "SLACK_RETRIES", base.slack_retries, 0),
             slack_backoff_seconds=_float(env, "SLACK_BACKOFF_SECONDS", base.slack_backoff_seconds),
+            picks_alert_top_n=_int(env, "PICKS_ALERT_TOP_N", base.picks_alert_top_n, 1),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.alerts.picks import alert_champion_picks
 from common.errors import AppError
 from common.settings import Settings
-from common.worker.scoring import score_slate
+from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
 from common.worker.sources import current_generation, resolve_plan
@@ -134,4 +135,7 @@ class Worker:
         features = slate_features(self.settings, game_date)
         serving, rows = self.score(features)
         store_predictions(self.settings, game_date, rows)
+        if serving.champion is not None:  # the champion's picks alert, once per (date, champion sha256)
+            picks = champion_picks(rows, serving.champion.model_id)
+            alert_champion_picks(self.settings, game_date, serving.champion, picks)
         return serving, rows

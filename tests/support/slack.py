@@ -23,6 +23,7 @@ HANG = -1  # a scripted "status" that never answers
 class Request:
     at: float  # time.monotonic() on arrival
     body: dict[str, Any]
+    raw: bytes = b""  # the body as sent, byte for byte
     answered: int | None = None
 
 
@@ -74,8 +75,8 @@ class SlackStub:
         self.server.server_close()
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        body = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
-        request = Request(time.monotonic(), body)
+        raw = handler.rfile.read(int(handler.headers["Content-Length"]))
+        request = Request(time.monotonic(), json.loads(raw), raw)
         with self._lock:
             self.requests.append(request)
             status, headers = self.script.pop(0) if self.script else (200, {})
