@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from common import inventory
 from common.eventbus import EventBus, open_bus
@@ -25,24 +28,64 @@ def open_registry(settings: Settings, check_schema: bool = True, bus: EventBus |
 
 
 def change_publisher(settings: Settings, bus: EventBus | None = None) -> Callable[[RegistryChange], None]:
-    """A listener that announces registry changes on the registry-change topic."""
+    """A listener that announces registry changes on the registry-change topic
+    (inside ``batched_changes()``, once for the whole batch)."""
     holder: list[EventBus] = [bus] if bus is not None else []
 
     def publish(change: RegistryChange) -> None:
         if not holder:
             holder.append(open_bus(settings))
-        holder[0].publish(
-            inventory.REGISTRY_CHANGE,
-            {
-                "action": change.action,
-                "model_ids": list(change.model_ids),
-                "actor": change.actor,
-                "occurred_at": change.occurred_at.isoformat(),
-            },
-            {"action": change.action},
-        )
+        payload = {
+            "action": change.action,
+            "model_ids": list(change.model_ids),
+            "actor": change.actor,
+            "occurred_at": change.occurred_at.isoformat(),
+            "reason": change.reason,
+        }
+        pending = _BATCH.get()
+        if pending is not None:
+            pending.append((holder[0], payload))
+            return
+        holder[0].publish(inventory.REGISTRY_CHANGE, payload, {"action": change.action})
 
     return publish
+
+
+_BATCH: ContextVar[list[tuple[EventBus, dict[str, Any]]] | None] = ContextVar("registry_change_batch", default=None)
+
+
+@contextmanager
+def batched_changes() -> Iterator[None]:
+    """Registry changes made inside are announced as ONE registry-change message at the end.
+
+    A command that changes many models (``retrain --all --enable``) gives one manifest rebuild
+    and one summary notification. The changes are committed as they happen; the message goes
+    out even when the block fails part-way, so nothing committed goes unannounced.
+    """
+    if _BATCH.get() is not None:  # nested: the outermost batch announces
+        yield
+        return
+    pending: list[tuple[EventBus, dict[str, Any]]] = []
+    token = _BATCH.set(pending)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+        _publish_batch(pending)
+
+
+def _publish_batch(pending: list[tuple[EventBus, dict[str, Any]]]) -> None:
+    by_bus: dict[int, tuple[EventBus, list[dict[str, Any]]]] = {}
+    for bus, payload in pending:
+        by_bus.setdefault(id(bus), (bus, []))[1].append(payload)
+    for bus, changes in by_bus.values():
+        if len(changes) == 1:
+            bus.publish(inventory.REGISTRY_CHANGE, changes[0], {"action": changes[0]["action"]})
+            continue
+        ids = list(dict.fromkeys(i for c in changes for i in c["model_ids"]))
+        batch = {"action": "batch", "model_ids": ids, "actor": changes[0]["actor"],
+                 "occurred_at": changes[-1]["occurred_at"], "changes": changes}  # fmt: skip
+        bus.publish(inventory.REGISTRY_CHANGE, batch, {"action": "batch"})
 
 
 def registration_service(settings: Settings, registry: RegistryService | None = None) -> RegistrationService:

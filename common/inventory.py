@@ -103,10 +103,12 @@ FUNCTIONS: tuple[Function, ...] = (
         "on_registry_change",
         "on-registry-change",
         "pubsub",
-        "common.handlers:rebuild_manifest",
+        "common.alerts.registry_changes:handle_registry_change",
         topic=REGISTRY_CHANGE,
         max_instances=1,  # manifest writes are conditional; one writer avoids needless races
         bucket_role="roles/storage.objectUser",
+        dataset_access="WRITER",  # records each registry notification (once per change)
+        secrets=(SLACK_SECRET_ENV,),  # registry notifications
     ),
     Function(
         "retrain_reminder",
@@ -140,7 +142,8 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=3,
         min_instances=1,  # keeps models loaded and the manifest poller running
         bucket_role="roles/storage.objectViewer",
-        dataset_access="WRITER",  # player_prop_predictions, worker_acks
+        dataset_access="WRITER",  # player_prop_predictions, worker_acks, the picks alert's delivery
+        secrets=(SLACK_SECRET_ENV,),  # the champion's picks alert
     ),
 )
 

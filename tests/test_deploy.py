@@ -125,7 +125,7 @@ def test_roles_are_least_privilege() -> None:
             assert not re.search(r"admin|owner|editor$", role), (role, step.what)
     (grant,) = [s for s in STEPS if s.run[2:3] == ("infra.deploy.bq_access",)]
     assert sum(a.startswith(("--reader=", "--writer=")) for a in grant.run) == len(CFG.functions)
-    assert f"--reader={CFG.sa_email(CFG.functions[1])}" in grant.run  # on_registry_change only reads
+    assert f"--writer={CFG.sa_email(CFG.functions[1])}" in grant.run  # on_registry_change: notifications
 
 
 def test_slack_secret_is_mounted_as_slack_webhook_url_where_needed_only() -> None:
@@ -134,7 +134,12 @@ def test_slack_secret_is_mounted_as_slack_webhook_url_where_needed_only() -> Non
         assert mounted == (["SLACK_WEBHOOK_URL=slack-webhook-url:latest"] if fn.secrets else []), fn.deployed_name
     readers = {flag(STEPS[i].run, "--member")[0] for i in runs("gcloud", "secrets", "add-iam-policy-binding")}
     assert readers == {f"serviceAccount:{CFG.sa_email(fn)}" for fn in CFG.functions if fn.secrets}
-    assert {fn.deployed_name for fn in CFG.functions if fn.secrets} == {"retrain-reminder", "update-performance"}
+    assert {fn.deployed_name for fn in CFG.functions if fn.secrets} == {
+        "on-registry-change",
+        "retrain-reminder",
+        "update-performance",
+        "prediction-worker",
+    }
 
 
 def test_every_trigger_gets_a_dead_letter_topic() -> None:

@@ -86,7 +86,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
-    from common.app import open_registry
+    from common.app import batched_changes, open_registry
     from common.data.store import data_range
     from common.training.retrain import plan_retrain, run_retrain, select_families
 
@@ -105,7 +105,8 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
         for plan in plans:
             render.console.print(plan.command, markup=False, highlight=False, soft_wrap=True)
         return 0
-    outcomes = run_retrain(plans, settings, registry, args.enable, out.progress_bar)
+    with batched_changes():  # one registry-change message: one manifest rebuild, one summary note
+        outcomes = run_retrain(plans, settings, registry, args.enable, out.progress_bar)
     if args.json:
         render.print_json(out.retrain_json(outcomes))
     else:

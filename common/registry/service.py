@@ -36,6 +36,7 @@ class RegistryChange:
     model_ids: tuple[str, ...]
     actor: str
     occurred_at: datetime
+    reason: str | None = None  # why, as the audit event records it
 
 
 class _Clock:
@@ -136,7 +137,7 @@ class RegistryService:
         changes.append((record, promoted))
         events.append(self._event("promoted", record, promoted, reason, now))
         self.store.apply_changes(changes, events)
-        self._announce("promoted", tuple(m.model_id for m, _ in changes), now)
+        self._announce("promoted", tuple(m.model_id for m, _ in changes), now, reason)
         return self.store.get(model_id)
 
     # -- helpers -------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class RegistryService:
         now = self.clock()
         after = replace(after, updated_at=now)
         self.store.apply_changes([(before, after)], [self._event(action, before, after, reason, now)])
-        self._announce(action, (before.model_id,), now)
+        self._announce(action, (before.model_id,), now, reason)
         return self.store.get(before.model_id)
 
     def _event(
@@ -167,14 +168,14 @@ class RegistryService:
         """An audit event for a change made elsewhere in ``common`` (registration)."""
         return self._event(action, before, after, reason, after.updated_at or self.clock())
 
-    def _announce(self, action: str, model_ids: tuple[str, ...], now: datetime) -> None:
+    def _announce(self, action: str, model_ids: tuple[str, ...], now: datetime, reason: str | None = None) -> None:
         log.info(
             "registry change: %s %s",
             action,
             ", ".join(model_ids),
             extra={"action": action, "model_ids": list(model_ids), "actor": self.actor},
         )
-        change = RegistryChange(action, model_ids, self.actor, now)
+        change = RegistryChange(action, model_ids, self.actor, now, reason)
         for listener in self._listeners:
             listener(change)
 

@@ -1,6 +1,7 @@
 """Cloud Function `on_registry_change`.
 
-Registry-change message (Pub/Sub) → a new serving manifest that every worker reads.
+Registry-change message (Pub/Sub) → a new serving manifest that every worker reads, and a
+Slack note of who changed what and why.
 
 Thin handler: the event is parsed into a typed object and handed to one service in
 `common/`; `run_event` owns the retry contract (see common/handlers.py).
@@ -11,8 +12,8 @@ from __future__ import annotations
 import functions_framework
 from cloudevents.http import CloudEvent
 
+from common.alerts.registry_changes import handle_registry_change
 from common.events import parse_pubsub_event
-from common.handlers import rebuild_manifest
 from common.log import setup_logging
 from common.runner import run_event
 
@@ -21,4 +22,4 @@ setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 
 @functions_framework.cloud_event
 def on_registry_change(cloud_event: CloudEvent) -> None:
-    run_event(cloud_event, parse_pubsub_event, rebuild_manifest)
+    run_event(cloud_event, parse_pubsub_event, handle_registry_change)

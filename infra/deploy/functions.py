@@ -51,10 +51,15 @@ def _trigger(cfg: DeployConfig, fn: Function) -> tuple[tuple[str, ...], str]:
     return (f"--trigger-topic={fn.topic}",), cfg.region
 
 
+def _secrets(cfg: DeployConfig, fn: Function) -> tuple[str, ...]:
+    """Secret Manager secrets mounted as the function's environment variables."""
+    return tuple(f"--set-secrets={env}={cfg.secret_of(env)}:latest" for env in fn.secrets)
+
+
 def deploy_function(cfg: DeployConfig, fn: Function) -> Step:
     """Create or update one 2nd-gen function with its trigger (``deploy`` is itself idempotent)."""
     email = cfg.sa_email(fn)
-    secrets = tuple(f"--set-secrets={env}={cfg.secret_of(env)}:latest" for env in fn.secrets)
+    secrets = _secrets(cfg, fn)
     sizing = (f"--memory={fn.memory}", f"--timeout={fn.timeout_seconds}s", f"--max-instances={fn.max_instances}")
     argv = gcloud(
         *("functions", "deploy", fn.deployed_name, "--gen2", f"--project={cfg.project}", f"--region={cfg.region}"),
@@ -149,6 +154,7 @@ def worker_steps(cfg: DeployConfig, fn: Function) -> list[Step]:
         *(f"--min-instances={fn.min_instances}", f"--max-instances={fn.max_instances}"),
         *(f"--memory={fn.memory}", "--cpu=1", f"--timeout={fn.timeout_seconds}"),
         env_flag(_env(cfg, fn)),
+        *_secrets(cfg, fn),
     )
     return [
         Step("service", f"prediction worker service {fn.deployed_name} (Cloud Run, from {cfg.dist}/{fn.source})", argv)

@@ -1,0 +1,84 @@
+"""Registry notifications: promote, retire, enable, disable and rejections, on Slack.
+
+Sent from the registry-change flow (the ``on_registry_change`` service), so every path
+that changes the registry notifies: the CLI, a function, a future web page. Each change
+message posts one Slack message (who, what, why) at once; a batch from one command
+(``app.batched_changes()``, e.g. ``retrain --all --enable``) posts one summary. Once per
+message content, through the once-per-key delivery: a redelivered message posts nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from common.events import PubSubMessage
+from common.handlers import rebuild_manifest
+from common.notify import SlackPoster, deliver_once
+from common.settings import Settings
+from common.sql import open_engine
+
+log = logging.getLogger(__name__)
+KIND = "registry_change"
+#: the changes the team hears about (registration itself, resyncs and demotions ride along silently)
+NOTIFIED = ("promoted", "retired", "enabled", "disabled", "rejected")
+
+
+def handle_registry_change(msg: PubSubMessage, settings: Settings) -> str:
+    """The ``on_registry_change`` service: rebuild the serving manifest, then tell the team."""
+    outcome = rebuild_manifest(msg, settings)
+    return f"{outcome}; notification: {notify_registry_change(msg, settings)}"
+
+
+def changes_of(payload: Any) -> list[dict[str, Any]]:
+    """The notified changes a registry-change message carries (one, or a batch's)."""
+    if not isinstance(payload, dict):
+        return []
+    changes = payload.get("changes") if payload.get("action") == "batch" else [payload]
+    return [c for c in changes or [] if isinstance(c, dict) and c.get("action") in NOTIFIED and c.get("model_ids")]
+
+
+def line(change: dict[str, Any]) -> str:
+    """One change as a sentence: who did what to which model, and why."""
+    ids = [str(i) for i in change["model_ids"]]
+    what = f"{change['action']} `{ids[-1]}`"
+    if change["action"] == "promoted" and len(ids) > 1:
+        what += f" (replacing champion `{ids[0]}`)"
+    why = change.get("reason")
+    return f"*{change.get('actor') or 'unknown'}* {what}" + (f" — {why}" if why else " — no reason given")
+
+
+def message(changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """One change: one line. Several (a batch): a summary header and a line each."""
+    lines = [line(c) for c in changes]
+    if len(changes) == 1:
+        text = f"Registry: {lines[0]}"
+        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    actors = ", ".join(dict.fromkeys(str(c.get("actor") or "unknown") for c in changes))
+    header = f"Registry: {len(changes)} changes by {actors}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(f"• {x}" for x in lines)}},
+    ]
+    return "\n".join([header, *lines]), blocks
+
+
+def notify_registry_change(msg: PubSubMessage, settings: Settings) -> str:
+    changes = changes_of(msg.json())
+    if not changes:
+        return "none"
+    text, blocks = message(changes)
+    digest = hashlib.sha256(json.dumps(changes, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    poster = SlackPoster.from_settings(settings)
+    return deliver_once(
+        open_engine(settings.registry_url),
+        f"{KIND}:{digest}",
+        KIND,
+        {"changes": changes},
+        lambda: poster.post(text, blocks),
+        datetime.now(UTC),
+        timedelta(seconds=settings.notify_lease_seconds),
+    )
