@@ -96,3 +96,15 @@ def test_the_function_posts_once_however_often_a_message_is_delivered(slack: Sla
     for payload in (change, change, resync, change):  # Pub/Sub delivers at least once
         assert post(client, pubsub_event("pubsub_registry_change.json", payload)).status_code == 200
     assert texts(slack) == [f"Registry: *alice* retired `{a}` — leaked eval data"]
+
+
+def test_a_rejected_registration_posts_once(slack: SlackStub, models: list[str], isolated_env: Path) -> None:
+    from common.errors import InvalidModel
+
+    service = registration_service(Settings.from_env())
+    info = service.bucket.write("models/broken.cbm", b"not a catboost model")
+    for _ in range(2):  # a redelivered finalize event records and tells nothing new
+        with pytest.raises(InvalidModel):
+            service.register_object(info.name, info.generation, info.size)
+    [rejection] = open_registry(Settings.from_env()).store.rejections()
+    assert texts(slack) == [f"Registry: *pytest* could not register `{info.uri}` (rejected) — {rejection.reason}"]

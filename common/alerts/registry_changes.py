@@ -45,7 +45,9 @@ def line(change: dict[str, Any]) -> str:
     """One change as a sentence: who did what to which model, and why."""
     ids = [str(i) for i in change["model_ids"]]
     what = f"{change['action']} `{ids[-1]}`"
-    if change["action"] == "promoted" and len(ids) > 1:
+    if change["action"] == "rejected":  # a registration that could not enter: ids hold the object
+        what = f"could not register `{ids[-1]}` (rejected)"
+    elif change["action"] == "promoted" and len(ids) > 1:
         what += f" (replacing champion `{ids[0]}`)"
     why = change.get("reason")
     return f"*{change.get('actor') or 'unknown'}* {what}" + (f" — {why}" if why else " — no reason given")

@@ -227,7 +227,9 @@ class RegistrationService:
             actor=self.registry.actor,
             rejected_at=self.registry.clock(),
         )
+        log.warning("rejected %s: %s", uri, error, extra={"object": uri, "reason": str(error)})
         if not self.store.has_rejection(rejection):
             self.store.insert_rejection(rejection)
-        log.warning("rejected %s: %s", uri, error, extra={"object": uri, "reason": str(error)})
+            # Told once per object version, like the row: the registry-change flow notifies the team.
+            self.registry.announce("rejected", (uri,), rejection.rejected_at, rejection.reason)
         raise error
