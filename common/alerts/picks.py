@@ -24,6 +24,7 @@ from common.alerts import queries as q
 from common.errors import AppError
 from common.grading.store import GradingStore
 from common.notify import SlackPoster, deliver_once
+from common.notify.store import NotificationStore
 from common.settings import Settings
 from common.sql import Engine, Param, open_engine
 
@@ -68,6 +69,12 @@ class PicksAlert:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    @classmethod
+    def from_json(cls, text: str) -> PicksAlert:
+        """The alert a delivery recorded (its payload is ``to_json()``)."""
+        data = json.loads(text)
+        return cls(**{**data, "picks": tuple(Pick(**p) for p in data["picks"])})
+
     def message(self) -> tuple[str, list[dict[str, Any]]]:
         """Plain text and Block Kit blocks."""
         header = f"Champion picks {self.game_date}: {len(self.picks)} by edge"
@@ -109,6 +116,12 @@ def _record(evaluation: dict[str, Any]) -> str:
     if hit_rate is not None:
         return f"30-day hit rate {float(hit_rate):.1f}%"
     return "no graded record yet"
+
+
+def latest_alert(settings: Settings) -> PicksAlert | None:
+    """The last picks alert sent (to Slack or, without a webhook, to the log)."""
+    delivery = NotificationStore(open_engine(settings.registry_url)).latest_sent(KIND)
+    return PicksAlert.from_json(delivery.payload) if delivery and delivery.payload else None
 
 
 def alert_champion_picks(settings: Settings, game_date: date, champion: Champion, picks: pd.DataFrame) -> str:

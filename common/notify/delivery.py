@@ -64,7 +64,10 @@ def _claim(
 ) -> bool:
     """Take the lease on ``key``: True when claimed, False when it was already sent."""
     before = store.get(key)
-    if before is not None and not before.sent and not before.live_at(now):
+    if before is not None and before.sent:  # the common redelivery: no write needed to know
+        log.info("notification %s already sent; not posting again", key, extra={"key": key})
+        return False
+    if before is not None and not before.live_at(now):
         log.warning(
             "notification %s: the lease of %s ran out at %s without a post; taking it over",
             key,

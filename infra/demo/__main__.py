@@ -103,6 +103,12 @@ def lifecycle(champion: str, challenger: str) -> None:
     run("workers")
     step("5. Champion and shadow predict every game; only the champion's picks reach users")
     run("predict", "--date", GRADE_FIRST.isoformat(), "--top", "5")
+    from common.alerts.picks import latest_alert
+
+    alert = latest_alert(Settings.from_env())
+    if alert is not None:  # Slack is not configured in the demo: the alert went to the log
+        console.print("[bold]The champion's picks alert (logged, as Slack is not configured):[/]")
+        console.print(alert.message()[0], markup=False, highlight=False)
 
 
 def grading(champion: str, challenger: str) -> None:
