@@ -163,3 +163,14 @@ def test_connection_refused_is_retried_then_transient() -> None:
 def test_without_a_webhook_the_message_goes_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
     assert SlackPoster(None).post("hello there", []) == "log"
     assert "hello there" in caplog.text
+
+
+def test_a_lease_shorter_than_the_longest_post_is_warned(caplog: pytest.LogCaptureFixture) -> None:
+    from common.settings import Settings
+
+    env = {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/token", "SLACK_TIMEOUT_SECONDS": "10"}
+    assert SlackPoster.from_settings(Settings.from_env(env)).longest_post < 300  # the defaults fit
+    assert "NOTIFY_LEASE_SECONDS" not in caplog.text
+    SlackPoster.from_settings(Settings.from_env({**env, "NOTIFY_LEASE_SECONDS": "60"}))
+    assert "NOTIFY_LEASE_SECONDS=60 is shorter than the longest Slack post" in caplog.text
+    assert "token" not in caplog.text

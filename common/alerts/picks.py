@@ -24,6 +24,7 @@ from common.alerts import queries as q
 from common.errors import AppError
 from common.grading.store import GradingStore
 from common.notify import SlackPoster, deliver_once
+from common.notify.blocks import context, escape, header, section
 from common.notify.store import NotificationStore
 from common.settings import Settings
 from common.sql import Engine, Param, open_engine
@@ -77,17 +78,13 @@ class PicksAlert:
 
     def message(self) -> tuple[str, list[dict[str, Any]]]:
         """Plain text and Block Kit blocks."""
-        header = f"Champion picks {self.game_date}: {len(self.picks)} by edge"
-        lines = [f"{p.call} {p.player}: line {p.line:g}, prediction {p.prediction:.1f}, edge {p.edge:+.1f}"
+        title = f"Champion picks {self.game_date}: {len(self.picks)} by edge"
+        lines = [f"{p.call} {escape(p.player)}: line {p.line:g}, prediction {p.prediction:.1f}, edge {p.edge:+.1f}"
                  for p in self.picks]  # fmt: skip
-        footer = f"Champion `{self.champion_id}` · {self.record}"
+        footer = f"Champion `{escape(self.champion_id)}` · {self.record}"
         body = "\n".join(lines) if lines else "No picks on this slate."
-        blocks: list[dict[str, Any]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": header}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": body}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]},
-        ]
-        return "\n".join([header, *lines, footer]), blocks
+        blocks = [header(title), section(body), context(footer)]
+        return "\n".join([title, *lines, footer]), blocks
 
 
 def build_alert(engine: Engine, game_date: date, champion: Champion, picks: pd.DataFrame, top_n: int) -> PicksAlert:

@@ -18,6 +18,7 @@ from typing import Any
 from common.events import PubSubMessage
 from common.handlers import rebuild_manifest
 from common.notify import SlackPoster, deliver_once
+from common.notify.blocks import escape, header, section
 from common.settings import Settings
 from common.sql import open_engine
 
@@ -43,14 +44,14 @@ def changes_of(payload: Any) -> list[dict[str, Any]]:
 
 def line(change: dict[str, Any]) -> str:
     """One change as a sentence: who did what to which model, and why."""
-    ids = [str(i) for i in change["model_ids"]]
+    ids = [escape(i) for i in change["model_ids"]]
     what = f"{change['action']} `{ids[-1]}`"
     if change["action"] == "rejected":  # a registration that could not enter: ids hold the object
         what = f"could not register `{ids[-1]}` (rejected)"
     elif change["action"] == "promoted" and len(ids) > 1:
         what += f" (replacing champion `{ids[0]}`)"
-    why = change.get("reason")
-    return f"*{change.get('actor') or 'unknown'}* {what}" + (f" — {why}" if why else " — no reason given")
+    why = escape(change["reason"]) if change.get("reason") else "no reason given"
+    return f"*{escape(change.get('actor') or 'unknown')}* {what} — {why}"
 
 
 def message(changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -58,14 +59,10 @@ def message(changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     lines = [line(c) for c in changes]
     if len(changes) == 1:
         text = f"Registry: {lines[0]}"
-        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    actors = ", ".join(dict.fromkeys(str(c.get("actor") or "unknown") for c in changes))
-    header = f"Registry: {len(changes)} changes by {actors}"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": header}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(f"• {x}" for x in lines)}},
-    ]
-    return "\n".join([header, *lines]), blocks
+        return text, [section(text)]
+    actors = ", ".join(dict.fromkeys(escape(c.get("actor") or "unknown") for c in changes))
+    title = f"Registry: {len(changes)} changes by {actors}"
+    return "\n".join([title, *lines]), [header(title), section("\n".join(f"• {x}" for x in lines))]
 
 
 def notify_registry_change(msg: PubSubMessage, settings: Settings) -> str:

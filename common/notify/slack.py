@@ -53,12 +53,26 @@ class SlackPoster:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackPoster:
-        return cls(
+        poster = cls(
             settings.slack_webhook_url,
             settings.slack_timeout_seconds,
             settings.slack_retries,
             settings.slack_backoff_seconds,
         )
+        if poster._url and settings.notify_lease_seconds < poster.longest_post:
+            log.warning(
+                "NOTIFY_LEASE_SECONDS=%d is shorter than the longest Slack post (%.0f s with SLACK_TIMEOUT_SECONDS, "
+                "SLACK_RETRIES, SLACK_BACKOFF_SECONDS): a slow post may be taken over and sent twice",
+                settings.notify_lease_seconds,
+                poster.longest_post,
+            )
+        return poster
+
+    @property
+    def longest_post(self) -> float:
+        """An upper bound of one ``post``'s duration: every attempt timing out, every retry's longest wait."""
+        longest_wait = max(MAX_RETRY_AFTER_SECONDS + 1, self.backoff_seconds * 2 ** max(self.retries - 1, 0) * 1.25)
+        return (self.retries + 1) * self.timeout + self.retries * longest_wait
 
     def __repr__(self) -> str:
         return f"SlackPoster({'configured' if self._url else 'log only'})"
