@@ -105,6 +105,38 @@ class FeatureSet:
     def __len__(self) -> int:
         return len(self.features)
 
+    def check_model_names(self, names: tuple[str, ...]) -> None:
+        """Raise ``InvalidModel`` unless a model with these feature names fits this set.
+
+        A by-name set needs exactly its names, in any order. A positional set needs the
+        right count and either its own names in order or CatBoost's default names
+        ``"0".."N-1"`` (a model trained from a bare numpy array, as the legacy V9 models were).
+        """
+        if len(names) != len(self.features):
+            raise InvalidModel(f"model has {len(names)} features but feature set {self.name} has {len(self.features)}")
+        if self.by_name:
+            missing = [f for f in self.features if f not in set(names)]
+            unknown = [f for f in names if f not in set(self.features)]
+            if missing or unknown:
+                raise InvalidModel(
+                    f"feature names differ from feature set {self.name}: "
+                    f"missing {missing[:5]}, unexpected {unknown[:5]}"
+                )
+            return
+        if names == positional_names(len(names)):
+            return
+        for position, (have, want) in enumerate(zip(names, self.features, strict=True)):
+            if have != want:
+                raise InvalidModel(
+                    f"feature {position} is {have!r} but feature set {self.name} (positional) expects {want!r} "
+                    f"(or CatBoost's default name {str(position)!r})"
+                )
+
+
+def positional_names(count: int) -> tuple[str, ...]:
+    """The names CatBoost gives the columns of an unnamed matrix: ``"0"``, ``"1"``, …"""
+    return tuple(str(i) for i in range(count))
+
 
 FEATURE_SETS: dict[str, FeatureSet] = {
     "v9": FeatureSet("v9", 1, V9_FEATURES, by_name=False),
