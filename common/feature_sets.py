@@ -82,6 +82,15 @@ V12_EXTRA_FEATURES: tuple[str, ...] = (
     "opponent_def_rating_last_10",
     "opponent_pts_allowed_to_role",
     "team_win_pct",
+    # added in version 2, so that the no-vegas set has the seed's 50 features
+    "points_per_minute_last_10",
+    "minutes_avg_season",
+    "fg3a_rate_last_10",
+    "fta_rate_last_10",
+    "fg3m_avg_last_10",
+    "opponent_win_pct",
+    "team_off_rating_last_10",
+    # betting market
     "line_vs_last_5_avg",
     "implied_team_total",
 )
@@ -138,12 +147,15 @@ def positional_names(count: int) -> tuple[str, ...]:
     return tuple(str(i) for i in range(count))
 
 
+# Version 2 of v12 / v12_noveg (seven features added): v12_noveg has the seed's 50
+# features and v12 adds its 7 betting-line features on top (57). Version-1 models
+# (43 / 50 features) no longer fit and are retrained (`modelctl retrain --family F`).
 FEATURE_SETS: dict[str, FeatureSet] = {
     "v9": FeatureSet("v9", 1, V9_FEATURES, by_name=False),
-    "v12": FeatureSet("v12", 1, V12_FEATURES, by_name=True),
+    "v12": FeatureSet("v12", 2, V12_FEATURES, by_name=True),
     "v12_noveg": FeatureSet(
         "v12_noveg",
-        1,
+        2,
         tuple(f for f in V12_FEATURES if f not in BETTING_LINE_FEATURES),
         by_name=True,
     ),
