@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from common.cli import main as cli_main
+from common.cli.main import main as modelctl
 from common.errors import InvalidModel
 from common.feature_sets import V9_FEATURES, get_feature_set, positional_names
 from common.registry.registration import RegistrationService
@@ -56,3 +59,106 @@ def test_default_names_do_not_pass_for_a_by_name_set() -> None:
     v12 = get_feature_set("v12")
     with pytest.raises(InvalidModel, match="feature names differ from feature set v12"):
         v12.check_model_names(positional_names(len(v12)))
+
+
+# -- modelctl import-legacy ----------------------------------------------------------------
+FIRST = "catboost_v9_33f_train20251102-20260215_20260216_123456.cbm"
+SECOND = "catboost_v9_33f_train20251201-20260301_20260302_090000.cbm"
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """``modelctl`` in-process on the isolated registry: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(cli_main, "setup_logging", lambda *args, **kwargs: None)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = modelctl(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    assert run("migrate")[0] == 0
+    return run
+
+
+@pytest.fixture
+def legacy_export(tmp_path: Path) -> Path:
+    """Two numpy-trained V9 files under legacy names, and the dict that lists them."""
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    (folder / FIRST).write_bytes(tiny_model_bytes(None, seed=21, unnamed=True))
+    (folder / SECOND).write_bytes(tiny_model_bytes(None, seed=22, unnamed=True))
+    monthly = {
+        "catboost_v9_train1102_0215": {
+            "model_path": f"legacy/{FIRST}",  # relative to the JSON file
+            "train_start": "2025-11-02",
+            "train_end": "2026-02-15",
+            "backtest_mae": 4.5,
+            "backtest_hit_rate_all": 60.0,
+            "backtest_hit_rate_edge_3plus": 70.0,
+            "backtest_n_edge_3plus": 100,
+            "enabled": True,
+            "description": "MY_EXPERIMENT — extended training data",
+        },
+        "catboost_v9_train1201_0301": {
+            "model_path": f"file://{folder / SECOND}",
+            "train_start": "2025-12-01",
+            "train_end": "2026-03-01",
+            "backtest_mae": 4.4,
+            "enabled": False,  # the seed's step 4: disabled here, it is the champion via CATBOOST_V9_MODEL_PATH
+            "description": "the champion's old challenger entry",
+        },
+    }
+    path = tmp_path / "MONTHLY_MODELS.json"
+    path.write_text(json.dumps(monthly, ensure_ascii=False))
+    return path
+
+
+def test_import_legacy_registers_enables_and_crowns_then_changes_nothing(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    champion = str(legacy_export.parent / "legacy" / SECOND)
+    args = ("import-legacy", str(legacy_export), "--champion", champion)
+
+    code, out, err = cli(*args, "--dry-run")
+    assert code == 0, err
+    assert "catboost_v9_train1102_0215" in out and "promote" in out and "dry run" in out
+    assert json.loads(cli("list", "--json")[1]) == []
+
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    changes = [(c["model_id"], c["action"]) for c in json.loads(out)["changes"]]
+    assert changes == [
+        ("catboost_v9_train1102_0215", "register"),
+        ("catboost_v9_train1102_0215", "enable"),
+        ("catboost_v9_train1201_0301", "register"),
+        ("catboost_v9_train1201_0301", "enable"),
+        ("catboost_v9_train1201_0301", "promote"),
+    ]
+    models = {m["model_id"]: m for m in json.loads(cli("list", "--json")[1])}
+    assert sorted(models) == ["catboost_v9_train1102_0215", "catboost_v9_train1201_0301"]
+    first, second = models["catboost_v9_train1102_0215"], models["catboost_v9_train1201_0301"]
+    assert (first["status"], first["enabled"], second["status"], second["enabled"]) == (
+        "shadow",
+        True,
+        "champion",
+        True,
+    )
+    assert (first["backtest_mae"], first["backtest_n_edge_3plus"], first["model_family"]) == (4.5, 100, "v9_mae")
+    assert first["description"] == "MY_EXPERIMENT — extended training data"
+    history = json.loads(cli("history", "--json")[1])
+    assert len(history) == 5 and {e["reason"] for e in history} == {"imported from MONTHLY_MODELS"}
+
+    code, out, err = cli(*args, "--json")
+    assert (code, json.loads(out)["changes"]) == (0, []), err
+    assert json.loads(cli("history", "--json")[1]) == history
+    assert "Nothing to change" in cli(*args)[1]
+    assert len(json.loads(cli("list", "--json")[1])) == 2
+
+
+def test_import_legacy_reports_a_bad_file_and_imports_nothing(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"]["model_path"] = "legacy/missing.cbm"
+    legacy_export.write_text(json.dumps(monthly))
+
+    code, _, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 3 and "missing.cbm" in err
+    assert json.loads(cli("list", "--json")[1]) == []

@@ -23,5 +23,9 @@ def _load() -> None:
 
     REGISTRARS.append(training_cmds.register)
 
+    from common.cli import legacy_cmds
+
+    REGISTRARS.append(legacy_cmds.register)
+
 
 _load()
