@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from common.errors import AppError, ConfigError, Conflict, TransientError
-from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain
+from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain, qualify_view
 
 _TRANSIENT_MARKERS = ("concurrent update", "could not serialize", "rate limit", "try again", "backenderror")
 QUERY_TIMEOUT_SECONDS = 60.0
@@ -173,7 +173,7 @@ class BigQueryEngine:
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
         self.client.create_dataset(f"{self.project}.{self.dataset}", exists_ok=True)
         for statement in statements:
-            self._run(statement, {})
+            self._run(qualify_view(statement, self.project, self.dataset), {})
 
     def close(self) -> None:
         if self._client is not None:
