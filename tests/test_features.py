@@ -206,6 +206,20 @@ def test_bad_inputs_are_rejected(season: SeasonData) -> None:
         slate_targets(season, 20260201)
 
 
+def _rebuilt_with(season: SeasonData, changed: pd.DataFrame, before: pd.DataFrame, day: object):  # type: ignore[no-untyped-def]
+    """The season's training frame rebuilt from ``changed`` box scores; checks that no row dated
+    on or before ``day`` moved, and returns the new frame and that mask."""
+    after = build_training_frame(
+        SeasonData(season.season, season.teams, season.players, season.games, changed, season.betting_lines),
+        date(2025, 10, 1),
+        date(2026, 4, 30),
+    )
+    early = before["game_date"] <= day
+    features = list(V12_FEATURES)
+    pd.testing.assert_frame_equal(before.loc[early, features], after.loc[early, features])
+    return after, early
+
+
 def test_changing_points_on_a_day_only_moves_later_features(season: SeasonData, season_frame) -> None:
     pg = season.player_games
     star = season.players.loc[season.players["role"] == "star", "player_id"].iloc[0]
@@ -213,14 +227,7 @@ def test_changing_points_on_a_day_only_moves_later_features(season: SeasonData, 
     day = mine["game_date"].iloc[len(mine) // 2]
     changed = pg.copy()
     changed.loc[mine.index[len(mine) // 2], "points"] += 25
-    after = build_training_frame(
-        SeasonData(season.season, season.teams, season.players, season.games, changed, season.betting_lines),
-        date(2025, 10, 1),
-        date(2026, 4, 30),
-    )
-    features = list(V12_FEATURES)
-    early = season_frame["game_date"] <= day
-    pd.testing.assert_frame_equal(season_frame.loc[early, features], after.loc[early, features])
+    after, early = _rebuilt_with(season, changed, season_frame, day)
     later = (~early) & (season_frame["player_id"] == star)
     moved = ~np.isclose(season_frame.loc[later, "points_avg_season"], after.loc[later, "points_avg_season"])
     assert moved.all() and later.sum() > 5
@@ -234,14 +241,7 @@ def test_changing_a_whole_box_score_only_moves_later_features(season: SeasonData
     day, team = pg.loc[row, "game_date"], pg.loc[row, "team_id"]
     changed = pg.copy()
     changed.loc[row, ["minutes", "points", "fga", "fg3a", "fg3m", "fta"]] += [9, 20, 8, 6, 3, 5]
-    after = build_training_frame(
-        SeasonData(season.season, season.teams, season.players, season.games, changed, season.betting_lines),
-        date(2025, 10, 1),
-        date(2026, 4, 30),
-    )
-    features = list(V12_FEATURES)
-    early = season_frame["game_date"] <= day
-    pd.testing.assert_frame_equal(season_frame.loc[early, features], after.loc[early, features])
+    after, early = _rebuilt_with(season, changed, season_frame, day)
     later_mine = (~early) & (season_frame["player_id"] == pg.loc[row, "player_id"])
     for name, rows in (
         ("points_per_minute_last_10", later_mine),
