@@ -162,3 +162,14 @@ def test_import_legacy_reports_a_bad_file_and_imports_nothing(cli, legacy_export
 
     assert code == 3 and "missing.cbm" in err
     assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_names_an_invalid_file_and_imports_nothing(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    second = legacy_export.parent / "legacy" / SECOND
+    second.write_bytes(tiny_model_bytes(None, seed=23, feature_names=list(positional_names(30))))
+
+    code, _, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 2, err
+    assert "catboost_v9_train1201_0301" in err and "file name says 33 features but the model has 30" in err
+    assert json.loads(cli("list", "--json")[1]) == []

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from common.errors import Conflict, InvalidArgument
+from common.errors import AppError, Conflict, InvalidArgument
 from common.feature_sets import FEATURE_SETS
 from common.registry.model import ModelRecord
 from common.registry.naming import check_model_id
@@ -147,7 +147,10 @@ def _read(service: RegistrationService, model: LegacyModel) -> Source:
         data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
     else:
         data, info = read_uri(model.model_path, max_bytes=service.max_bytes), None
-    facts = read_facts(data, model.model_path.rsplit("/", 1)[-1], _metadata(model))
+    try:
+        facts = read_facts(data, model.model_path.rsplit("/", 1)[-1], _metadata(model))
+    except AppError as exc:
+        raise type(exc)(f"{model.model_id or 'champion'} ({model.model_path}): {exc}") from None
     if model.model_id and facts.declared_id not in (None, model.model_id):
         raise Conflict(
             f"{model.model_path}: its model card names it {facts.declared_id}, MONTHLY_MODELS {model.model_id}"
