@@ -173,3 +173,17 @@ def test_import_legacy_names_an_invalid_file_and_imports_nothing(cli, legacy_exp
     assert code == 2, err
     assert "catboost_v9_train1201_0301" in err and "file name says 33 features but the model has 30" in err
     assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_never_revives_a_retired_model(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    args = ("import-legacy", str(legacy_export), "--champion", str(legacy_export.parent / "legacy" / SECOND))
+    assert cli(*args)[0] == 0
+    assert cli("retire", "catboost_v9_train1102_0215", "--reason", "underperformed the champion")[0] == 0
+
+    code, out, err = cli(*args, "--dry-run")
+    assert code == 0 and "Nothing to change" in out, err
+    code, out, err = cli(*args, "--json")
+
+    assert (code, json.loads(out)["changes"]) == (0, []), err
+    models = {m["model_id"]: m["status"] for m in json.loads(cli("list", "--json")[1])}
+    assert models == {"catboost_v9_train1102_0215": "retired", "catboost_v9_train1201_0301": "champion"}

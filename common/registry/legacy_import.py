@@ -172,8 +172,11 @@ def _metadata(model: LegacyModel) -> dict[str, str]:
 def _model_steps(source: Source, is_champion: bool, records: list[ModelRecord]) -> list[Step]:
     wanted_id = source.model.model_id
     twin = next((r for r in records if r.sha256 == source.sha256 and not r.is_retired), None)
+    retired = next((r for r in records if r.sha256 == source.sha256 and r.is_retired), None)
+    if twin is None and retired is not None and not is_champion:
+        return [Step(retired.model_id, "unchanged", "retired: the import never revives a retired model")]
     if twin is None:
-        taken = next((r for r in records if wanted_id and r.model_id == wanted_id), None)
+        taken = next((r for r in records if r.model_id == wanted_id and r.sha256 != source.sha256), None)
         if taken is not None:
             raise Conflict(
                 f"{wanted_id} is already registered with other bytes (sha256 {(taken.sha256 or '?')[:12]}…); "
@@ -209,7 +212,11 @@ def apply_import(service: RegistrationService, plan: ImportPlan) -> list[Step]:
     """Make the plan's changes through the registration and registry services; return what changed."""
     done: list[Step] = []
     champion_id: str | None = None
+    records = service.registry.list()
+    revive = {r.sha256 for r in records if r.is_retired} - {r.sha256 for r in records if not r.is_retired}
     for source in _with_champion(plan.sources, plan.champion):
+        if source.sha256 in revive and source is not plan.champion:
+            continue  # never revived (the plan says so)
         record, registered = _register(service, source)
         if registered:
             done.append(Step(record.model_id, "register", f"{record.model_family} from {source.model.model_path}"))
