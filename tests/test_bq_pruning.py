@@ -48,12 +48,15 @@ def query_modules() -> list[str]:
 
 
 def statements(module_name: str) -> dict[str, exp.Expression]:
-    """The module's SQL constants that read or write a table, parsed."""
+    """The module's SQL constants that read or write a table, parsed; a ``…_WHERE`` fragment (the
+    rows a ``write_frame`` replaces) as the DELETE the engines run with it."""
     module = importlib.import_module(module_name)
     parsed = {}
     for name, value in vars(module).items():
         if name.startswith("_") or not isinstance(value, str):
             continue
+        if name.endswith("_WHERE"):
+            value = f"DELETE FROM prediction_accuracy WHERE {value}"
         try:
             tree = sqlglot.parse_one(value, read="bigquery")
         except sqlglot.errors.ParseError:
