@@ -19,8 +19,9 @@
 -- The one step that does not converge is a stop right after a DROP TABLE <table>: run the
 -- statements of that table from its second CREATE on by hand, then `modelctl migrate` again.
 --
--- DuckDB has no partitions: sqlglot drops PARTITION BY, CLUSTER BY and OPTIONS when it
--- transpiles, and the same statements recreate each table as it was.
+-- DuckDB has no partitions: the embedded engine drops PARTITION BY, CLUSTER BY and the partition
+-- options when it transpiles (common/sql_duckdb.py), and the same statements recreate each table
+-- as it was.
 
 -- player_prop_predictions
 CREATE TABLE IF NOT EXISTS player_prop_predictions__v010 AS SELECT * FROM player_prop_predictions;
