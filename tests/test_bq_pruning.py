@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlglot
@@ -163,3 +164,18 @@ def test_the_check_catches_an_unpruned_read(sql: str) -> None:
 )
 def test_the_check_accepts_a_constant_filter(sql: str) -> None:
     assert unpruned_reads(sqlglot.parse_one(sql, read="bigquery"), PARTITIONED) == []
+
+
+def test_a_regrade_of_an_older_date_keeps_the_windows_at_the_latest_graded_date(duck_registry: Any) -> None:
+    """The latest graded date is looked for from the dates at work or the last evaluation on, never
+    before: regrading D1 after D2 still evaluates up to D2, and the bounds come out as parameters."""
+    from common.grading.catalog import load_catalog
+    from common.grading.service import grade_dates
+    from tests.test_grading import D1, D2, NOW, A, hand_fixture
+
+    store = hand_fixture(duck_registry)
+    assert store.latest_graded() is None  # nothing graded, nothing evaluated: the unbounded first search
+    assert grade_dates(store, load_catalog(duck_registry.list), [D1, D2], NOW).as_of == D2
+    assert grade_dates(store, load_catalog(duck_registry.list), [D1], NOW).as_of == D2
+    assert store.read_evaluation([A])[A]["evaluation_as_of"] == D2
+    assert store.latest_graded() == D2 and store.recent_daily(1)[0] == D2
