@@ -122,3 +122,17 @@ def test_a_query_over_the_cap_is_a_configuration_error_naming_the_setting() -> N
     translated = engine._translate(error)
     assert isinstance(translated, ConfigError)
     assert "BQ_MAXIMUM_BYTES_BILLED" in str(translated) and "game_date" in str(translated)
+
+
+def test_the_cli_labels_its_jobs_with_the_command(
+    isolated_env: Any, guarded: JobOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.cli.main import main
+
+    monkeypatch.setenv("BQ_MAXIMUM_BYTES_BILLED", "4242")
+    assert main(["migrate"]) == 0
+    assert (job_options().ran_by, job_options().labels, job_options().maximum_bytes_billed) == (
+        "modelctl-migrate",
+        {"ran_by": "modelctl-migrate"},
+        4242,
+    )
