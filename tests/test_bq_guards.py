@@ -136,3 +136,15 @@ def test_the_cli_labels_its_jobs_with_the_command(
         {"ran_by": "modelctl-migrate"},
         4242,
     )
+
+
+def test_a_deployed_function_labels_its_jobs_with_its_name(
+    isolated_env: Any, guarded: JobOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.events import post, pubsub_event
+    from tests.test_functions import client
+
+    monkeypatch.setenv("MODELCTL_ACTOR", "update_performance")  # what the deploy sets per function
+    post(client("update_performance"), pubsub_event("pubsub_graded_games.json"))  # 500: not migrated
+    assert job_options().labels == {"ran_by": "update_performance"}
+    assert job_options().maximum_bytes_billed == Settings().bq_maximum_bytes_billed
