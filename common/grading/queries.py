@@ -35,7 +35,8 @@ SELECT
 FROM player_prop_predictions AS p
 JOIN player_games AS g
   ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
-WHERE p.game_date IN UNNEST(@dates) AND g.status = 'played' AND p.predicted_points IS NOT NULL"""
+WHERE p.game_date IN UNNEST(@dates) AND g.game_date IN UNNEST(@dates) AND g.status = 'played'
+  AND p.predicted_points IS NOT NULL"""
 
 # Per model per day, for the dates just graded: what was graded (from the rows GRADE wrote) and
 # what could not be, because the game has no result yet (pending) or the player did not play (void).
@@ -48,6 +49,7 @@ WITH predicted AS (
   FROM player_prop_predictions AS p
   LEFT JOIN player_games AS g
     ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
+    AND g.game_date IN UNNEST(@dates)
   WHERE p.game_date IN UNNEST(@dates) AND p.predicted_points IS NOT NULL
   GROUP BY p.game_date, p.system_id
 ),
@@ -82,11 +84,15 @@ DAILY_COLUMNS = (
     "n_void", "in_sample", "graded_at",
 )  # fmt: skip
 
-# The last @days days up to the latest graded date (the end of every rolling window).
+# The latest graded date (the end of every rolling window), looked for from @since on: the dates at
+# work, or the registry's last evaluation date (LAST_EVALUATED). A bound that is a parameter, never a
+# subquery, because BigQuery prunes partitions only on constant filters.
+LATEST_GRADED = "SELECT MAX(game_date) AS latest FROM prediction_accuracy WHERE game_date >= @since"
+LAST_EVALUATED = "SELECT MAX(evaluation_as_of) AS as_of FROM model_registry"
+# The @days days up to @end (the latest graded date).
 DAILY_RECENT = f"""
 SELECT {", ".join(DAILY_COLUMNS)} FROM model_performance_daily
-WHERE game_date <= (SELECT MAX(game_date) FROM model_performance_daily WHERE n > 0)
-  AND game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM model_performance_daily WHERE n > 0)
+WHERE game_date <= @end AND game_date > DATE_SUB(@end, INTERVAL @days DAY)
 ORDER BY game_date, system_id"""
 DAILY_BETWEEN = f"""
 SELECT {", ".join(DAILY_COLUMNS)} FROM model_performance_daily
@@ -94,7 +100,8 @@ WHERE game_date BETWEEN @start AND @end
 ORDER BY game_date, system_id"""
 
 # Both models graded on the same player-game after @after (both training ends), over the last @days
-# days they share: the paired sample a comparison stands on (``_a`` is the challenger).
+# days they share up to @end (the latest graded date): the paired sample a comparison stands on
+# (``_a`` is the challenger). Both sides carry the window, so both prune to its partitions.
 # outcome: betting.WON / LOST / NO_BET (PASS, push, no line); call: betting.CALL_OVER / CALL_UNDER / NO_CALL.
 PAIRED = f"""
 WITH pairs AS (
@@ -111,6 +118,8 @@ WITH pairs AS (
   JOIN prediction_accuracy AS b
     ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id
   WHERE a.system_id = @challenger AND b.system_id = @champion AND a.game_date > @after
+    AND a.game_date <= @end AND a.game_date > DATE_SUB(@end, INTERVAL @days DAY)
+    AND b.game_date <= @end AND b.game_date > DATE_SUB(@end, INTERVAL @days DAY)
 )
 SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b
 FROM pairs

@@ -86,7 +86,7 @@ def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], no
     store.grade(days, now)
     daily = build_daily(store.daily_inputs(days), catalog, now)
     store.write_daily(daily, days)
-    as_of, evaluated = _refresh_evaluation(store, catalog, now)
+    as_of, evaluated = _refresh_evaluation(store, catalog, now, days[0])
     summary = GradingSummary(
         dates=days,
         graded=int(daily["n"].sum()),
@@ -112,9 +112,10 @@ def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], no
     return summary
 
 
-def _refresh_evaluation(store: GradingStore, catalog: Catalog, now: datetime) -> tuple[date | None, int]:
-    """Recompute the active models' rolling windows up to the latest graded date and store them."""
-    as_of, daily = store.recent_daily(max(WINDOWS))
+def _refresh_evaluation(store: GradingStore, catalog: Catalog, now: datetime, since: date) -> tuple[date | None, int]:
+    """Recompute the active models' rolling windows up to the latest graded date and store them
+    (``since``: the earliest date just graded, where the search for the latest one starts)."""
+    as_of, daily = store.recent_daily(max(WINDOWS), since)
     if as_of is None:
         return None, 0
     if not catalog.from_registry:
