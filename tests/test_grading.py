@@ -39,7 +39,7 @@ import pytest
 from common.errors import Conflict, InvalidEvent
 from common.grading.analysis import compare_models, promotion_check, require_evidence
 from common.grading.catalog import BUILTIN, Catalog, load_catalog
-from common.grading.compare import KEEP_WATCHING, PROMOTE, RETIRE, compare_pairs, sign_test
+from common.grading.compare import KEEP_WATCHING, PROMOTE, RETIRE, compare_pairs
 from common.grading.service import grade_dates, parse_dates
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
@@ -260,12 +260,13 @@ def test_bad_messages_are_invalid_events(payload: object) -> None:
 
 
 # -- comparisons -------------------------------------------------------------------------------
-def pairs(n_per_day: int, days: int, shift: float, seed: int = 1) -> pd.DataFrame:
-    """A paired sample where the challenger's absolute error is the champion's plus ``shift`` (+ noise)."""
+def pairs(n_per_day: int, days: int, shift: float, seed: int = 1, swing: float = 0.0) -> pd.DataFrame:
+    """A paired sample where the challenger's absolute error is the champion's plus ``shift`` (+ noise,
+    + a per-date effect of sd ``swing`` shared by the date's player-games)."""
     rng = np.random.default_rng(seed)
     n = n_per_day * days
     err_b = rng.uniform(0, 8, n)
-    err_a = np.clip(err_b + shift + rng.normal(0, 1.0, n), 0, None)
+    err_a = np.clip(err_b + shift + np.repeat(rng.normal(0, swing, days), n_per_day) + rng.normal(0, 1.0, n), 0, None)
     call = rng.choice([1, -1], n)
     return pd.DataFrame({
         "game_date": np.repeat(pd.date_range("2026-03-01", periods=days), n_per_day),
@@ -276,22 +277,24 @@ def pairs(n_per_day: int, days: int, shift: float, seed: int = 1) -> pd.DataFram
 
 
 @pytest.mark.parametrize(
-    ("n_per_day", "days", "shift", "verdict", "rule"),
+    ("n_per_day", "days", "shift", "verdict", "reason"),
     [
-        (80, 3, -0.8, PROMOTE, "entirely below 0"),
-        (80, 3, +0.8, RETIRE, "entirely above 0"),
-        (80, 3, 0.0, KEEP_WATCHING, "contains 0"),
-        (300, 1, -0.8, KEEP_WATCHING, "insufficient evidence: 1 graded day(s)"),
-        (40, 2, -0.8, KEEP_WATCHING, "insufficient evidence: 2 graded day(s) and 80 shared"),
+        (80, 10, -0.8, PROMOTE, "MAE drove it: the challenger is better"),
+        (80, 10, +0.8, RETIRE, "MAE drove it: the challenger is worse"),
+        (80, 10, 0.0, KEEP_WATCHING, "neither metric is better by its margin"),
+        (300, 5, -0.8, KEEP_WATCHING, "insufficient evidence: 5 graded day(s) shared; the confidence sequences "
+         "exclude nothing before 6 days"),
     ],
-)
-def test_verdicts(n_per_day: int, days: int, shift: float, verdict: str, rule: str) -> None:
+)  # fmt: skip
+def test_verdicts(n_per_day: int, days: int, shift: float, verdict: str, reason: str) -> None:
     result = compare_pairs(pairs(n_per_day, days, shift), B, A)
-    assert result.verdict == verdict and rule in result.rule
+    assert result.verdict == verdict and reason in result.reason, result.reason
     assert result.sufficient is (verdict == PROMOTE)
-    assert result.n_shared == n_per_day * days and result.graded_days == days
+    assert result.driver == (None if verdict == KEEP_WATCHING else "MAE")
+    assert result.n_shared == n_per_day * days and result.graded_days == days == result.mae.days
+    assert "PROMOTE when the challenger is better by at least 0.05 points of MAE" in result.rule
     again = compare_pairs(pairs(n_per_day, days, shift), B, A)
-    assert (again.ci_low, again.ci_high) == (result.ci_low, result.ci_high)  # fixed seed
+    assert again == result  # no resampling: the same data gives the same verdict
 
 
 def test_compare_figures_by_hand() -> None:
@@ -306,19 +309,20 @@ def test_compare_figures_by_hand() -> None:
     assert (c.champion.hit_rate, c.champion.n_bets) == (50.0, 4)
     assert (c.challenger.hit_rate_edge_3plus, c.challenger.n_edge_3plus) == (100.0, 2)
     assert (c.champion.hit_rate_edge_3plus, c.champion.n_edge_3plus) == (50.0, 2)
-    assert (c.sign_wins, c.sign_n) == (2, 3)  # rows 1-3 disagree with both graded; A won rows 1 and 3
-    assert c.verdict == KEEP_WATCHING and "insufficient" in c.rule
-
-
-def test_sign_test_by_hand() -> None:
-    assert sign_test(0, 5) == 2 / 32
-    assert sign_test(8, 10) == pytest.approx(2 * (1 + 10 + 45) / 1024)
-    assert sign_test(5, 10) == 1.0 and sign_test(0, 0) is None
+    # units at -110: B (challenger) won 2 lost 1 → 2 * 100/110 - 1; A won 2 lost 2 → 2 * 100/110 - 2
+    assert (c.challenger.units, c.challenger.roi) == (pytest.approx(200 / 110 - 1), pytest.approx((200 / 110 - 1) / 3))
+    assert (c.champion.units, c.champion.roi) == (pytest.approx(200 / 110 - 2), pytest.approx((200 / 110 - 2) / 4))
+    # daily differences: D1 mean(-1, 0) = -0.5, D2 mean(-2, +1) = -0.5; ROI D1 (100/110 - 1)/2 - (100/110 - 1)/2 = 0,
+    # D2 (100/110)/1 - (100/110 - 1)/2
+    assert (c.mae.days, c.mae.estimate) == (2, pytest.approx(-0.5))
+    assert (c.roi.days, c.roi.estimate) == (2, pytest.approx((100 / 110 - (100 / 110 - 1) / 2) / 2))
+    assert c.verdict == KEEP_WATCHING and c.reason.startswith("insufficient evidence: 2 graded day(s)")
+    assert (c.mae.low, c.mae.high, c.roi.low, c.roi.high) == (None, None, None, None)
 
 
 def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: RegistryService) -> None:
     engine = duck_registry.store.engine
-    games, preds = synthetic(D1, 3, 60, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
+    games, preds = synthetic(D1, 9, 60, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
     preds = preds[~((preds["system_id"] == B) & (preds["player_id"] < 10))]  # B skips a game: not paired
     write(engine, games, preds)
     registry_model(duck_registry, A)
@@ -326,10 +330,13 @@ def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: Regis
     registry_model(duck_registry, B, train_end=D1)  # trained through day 1: only days 2-3 count
     store = GradingStore(engine)
     catalog = load_catalog(duck_registry.list)
-    grade_dates(store, catalog, [D1, D2, date(2026, 3, 3)], NOW)
+    grade_dates(store, catalog, [date(2026, 3, d) for d in range(1, 10)], NOW)
     c = compare_models(store, catalog, B)
-    assert (c.start, c.end, c.graded_days, c.n_shared) == (D2, date(2026, 3, 3), 2, 100)
-    assert c.verdict == PROMOTE and c.mae_diff < 0
+    assert (c.start, c.end, c.graded_days, c.n_shared) == (D2, date(2026, 3, 9), 8, 8 * 50)
+    assert c.verdict == PROMOTE and c.driver is not None and "MAE" in c.driver and c.mae_diff < 0
+    assert c.mae.high is not None and c.mae.high < -0.05  # beyond the margin
+    last3 = compare_models(store, catalog, B, days=3)  # --days 3: a sequence of 3 dates cannot decide
+    assert (last3.start, last3.graded_days, last3.verdict) == (date(2026, 3, 7), 3, KEEP_WATCHING)
 
 
 # -- the promotion guard through the CLI -------------------------------------------------------
@@ -364,11 +371,12 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
 
 # -- update_performance through functions-framework ------------------------------------------
 D3 = date(2026, 3, 3)
+WIN_DATES = [date(2026, 3, d) for d in range(1, 9)]
 
 
 def challenger_wins_fixture(registry: RegistryService) -> None:
-    """Three days where the shadow B is clearly closer than the champion A (120 shared player-games)."""
-    games, preds = synthetic(D1, 3, 40, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
+    """Eight days where the shadow B is clearly closer than the champion A (320 shared player-games)."""
+    games, preds = synthetic(D1, len(WIN_DATES), 40, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
     write(registry.store.engine, games, preds)
     registry_model(registry, A)
     registry.promote(A)
@@ -395,17 +403,19 @@ def test_update_performance_function_grades_and_advises_once(
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
     try:
         app = client("update_performance")
-        dates = {"game_dates": [str(D1), str(D2), str(D3)]}
+        dates = {"game_dates": [str(d) for d in WIN_DATES]}
         assert post(app, pubsub_event("pubsub_graded_games.json", dates)).status_code == 200
         assert post(app, pubsub_event("pubsub_graded_games.json", dates), mode="structured").status_code == 200
     finally:
         slack.close()
     store = GradingStore(challenger_wins.store.engine)
-    assert len(accuracy(store)) == 2 * 3 * 40  # graded twice, stored once
+    assert len(accuracy(store)) == 2 * 8 * 40  # graded twice, stored once
     assert len(slack.posts) == 1  # promotion advice, once per challenger and end date
     text = slack.posts[0]["text"]
-    assert f"{B} beats champion {A} over 3 graded days" in text and f"modelctl promote {B}" in text
-    assert store.read_evaluation([B])[B]["eval_7d_n"] == 120
+    assert f"{B} beats champion {A} over 8 graded days" in text and f"modelctl promote {B}" in text
+    assert "Verdict: PROMOTE, driven by MAE" in text and "confidence sequence [" in text
+    assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in text
+    assert store.read_evaluation([B])[B]["eval_7d_n"] == 7 * 40
     assert challenger_wins.get(A).is_champion  # advice only: nothing is promoted automatically
 
 
@@ -418,7 +428,8 @@ def test_update_performance_function_with_the_fixture_event(challenger_wins: Reg
     assert post(app, pubsub_event("pubsub_graded_games.json")).status_code == 200  # {"game_date": "2026-03-01"}
     assert set(accuracy(GradingStore(challenger_wins.store.engine))["game_date"].dt.date) == {D1}
     assert "graded 80 predictions of 2 models on 2026-03-01" in caplog.text
-    assert "no promotion advice" not in caplog.text and "not a promotion candidate" in caplog.text  # 1 day only
+    assert "no promotion advice" not in caplog.text
+    assert f"{B} vs {A}: keep watching (insufficient evidence: 1 graded day(s)" in caplog.text  # 1 day only
 
 
 def test_update_performance_bad_messages_are_acknowledged(challenger_wins: RegistryService, caplog) -> None:
@@ -438,3 +449,24 @@ def test_update_performance_waits_for_migrations(isolated_env: Path) -> None:
 
     response = post(client("update_performance"), pubsub_event("pubsub_graded_games.json"))
     assert response.status_code == 500  # ConfigError: redelivered until `modelctl migrate` has run
+
+
+def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
+    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grade_dates(GradingStore(challenger_wins.store.engine), load_catalog(challenger_wins.list), WIN_DATES, NOW)
+    monkeypatch.setenv("COLUMNS", "1000")
+    out = modelctl("compare", B)
+    assert out.returncode == 0, out.stderr
+    assert "Verdict: PROMOTE (driven by MAE) — MAE drove it" in out.stdout
+    assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in out.stdout
+    assert "ROI (units/bet at -110)" in out.stdout and "CS [" in out.stdout
+    monkeypatch.setenv("PROMOTION_MARGIN_MAE", "3")  # a margin no model here clears
+    strict = json.loads(modelctl("compare", B, "--json").stdout)
+    assert (strict["verdict"], strict["margins"]["margin_mae"], strict["driver"]) == (KEEP_WATCHING, 3.0, None)
+    assert strict["mae"]["high"] < 0 and strict["roi"]["days"] == 8 and strict["confidence"] == 0.95
+    refused = modelctl("promote", B)
+    assert refused.returncode == 4 and "at least 3 points of MAE" in refused.stderr
+    monkeypatch.delenv("PROMOTION_MARGIN_MAE")
+    assert modelctl("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
+    assert challenger_wins.get(B).is_champion

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.betting import break_even
 from common.errors import ConfigError, InvalidArgument
 
 ROLLING_DAYS = 7
@@ -57,7 +58,7 @@ def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days
         series = rolling(daily, model_id, days)
         top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
         bottom.plot(series.index, series["mae"], marker=".", label=model_id)
-    top.axhline(52.4, color="grey", linestyle=":", linewidth=1, label="break-even at -110")
+    top.axhline(100 * break_even(), color="grey", linestyle=":", linewidth=1, label="break-even at -110")
     top.set_ylabel(f"hit rate, {days}-day (%)")
     bottom.set_ylabel(f"MAE, {days}-day (points)")
     top.set_title("Rolling performance (out-of-sample graded days)")

@@ -94,7 +94,8 @@ WHERE game_date BETWEEN @start AND @end
 ORDER BY game_date, system_id"""
 
 # Both models graded on the same player-game after @after (both training ends), over the last @days
-# days they share: the paired sample a comparison stands on (``_a`` is the challenger).
+# days they share (every shared day when @days is NULL: the whole monitoring sequence): the paired
+# sample a comparison stands on (``_a`` is the challenger).
 # outcome: betting.WON / LOST / NO_BET (PASS, push, no line); call: betting.CALL_OVER / CALL_UNDER / NO_CALL.
 PAIRED = f"""
 WITH pairs AS (
@@ -114,7 +115,7 @@ WITH pairs AS (
 )
 SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b
 FROM pairs
-WHERE game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM pairs)
+WHERE @days IS NULL OR game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM pairs)
 ORDER BY game_date, game_id, player_id"""
 
 # Live evaluation: evaluation columns only; row_version and updated_at stay (not lifecycle state).

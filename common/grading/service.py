@@ -25,6 +25,7 @@ from common.errors import InvalidArgument, InvalidEvent
 from common.events import PubSubMessage
 from common.grading.advice import advise_promotions
 from common.grading.catalog import Catalog, load_catalog
+from common.grading.compare import VerdictRule
 from common.grading.figures import WINDOWS, build_daily, live_evaluation
 from common.grading.store import GradingStore
 from common.notify import SlackPoster
@@ -138,7 +139,8 @@ def update_performance(
     catalog = load_catalog(registry.list)
     store = GradingStore(registry.engine)
     summary = grade_dates(store, catalog, dates, now)
-    advice = advise_promotions(store, catalog, SlackPoster(settings.slack_webhook_url), now) if advise else []
+    poster, rule = SlackPoster(settings.slack_webhook_url), VerdictRule.from_settings(settings)
+    advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
     return summary, advice
 
 

@@ -64,10 +64,11 @@ class GradingStore:
         frame["in_sample"] = frame["in_sample"].astype(bool)
         return frame
 
-    def paired(self, challenger: str, champion: str, after: date | None, days: int) -> pd.DataFrame:
+    def paired(self, challenger: str, champion: str, after: date | None, days: int | None) -> pd.DataFrame:
         """Both models graded on the same player-games after ``after``, over the last ``days`` days
-        they share (see ``queries.PAIRED``)."""
-        params = {"challenger": challenger, "champion": champion, "after": after or date(1900, 1, 1), "days": days}
+        they share, or all of them when ``days`` is None (see ``queries.PAIRED``)."""
+        params = {"challenger": challenger, "champion": champion, "after": after or date(1900, 1, 1),
+                  "days": Param(days, "INT64")}  # fmt: skip
         frame = self.engine.query_frame(q.PAIRED, params)
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
