@@ -90,6 +90,9 @@ def win_payout(price: float) -> float:
     raise ValueError(f"American odds are <= -100 or >= +100, got {price:g}")
 
 
+DEFAULT_PAYOUT = win_payout(DEFAULT_BET_PRICE)
+
+
 def break_even(price: float = DEFAULT_BET_PRICE) -> float:
     """The hit rate (a fraction) at which bets at ``price`` neither win nor lose: 0.5238 at -110."""
     return 1.0 / (1.0 + win_payout(price))
@@ -178,3 +181,18 @@ def sql_call(recommendation: str) -> str:
 def sql_outcome(is_correct: str) -> str:
     """WON, LOST or NO_BET (PASS, push, no line) from ``is_correct``."""
     return f"CASE WHEN {is_correct} IS NULL THEN {NO_BET} WHEN {is_correct} THEN {WON} ELSE {LOST} END"
+
+
+def sql_units(is_correct: str, payout: str) -> str:
+    """Units a pick won: ``payout`` (a query parameter) for a won bet, -1 for a lost one, 0 otherwise."""
+    return f"CASE WHEN {is_correct} THEN {payout} WHEN NOT {is_correct} THEN -1.0 ELSE 0.0 END"
+
+
+def sql_clv(is_correct: str, recommendation: str, opening: str, closing: str) -> str:
+    """Closing-line value of a bet, in points: how far the line moved from ``opening`` to ``closing``
+    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing line."""
+    return (
+        f"CASE WHEN {is_correct} IS NULL THEN NULL "
+        f"WHEN {recommendation} = '{OVER}' THEN {closing} - {opening} "
+        f"WHEN {recommendation} = '{UNDER}' THEN {opening} - {closing} END"
+    )

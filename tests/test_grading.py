@@ -18,6 +18,13 @@ The hand fixture: two models (an MAE champion A, a q43 quantile shadow B), two d
 Both days (out of sample: training ended 2026-02-15):
   A: n 5, MAE 18/5 = 3.6, hit rate 2/3, edge 3+ 1/2.   B: n 5, MAE 18/5 = 3.6, hit rate 2/4,
   edge 3+ 2/2, coverage (0 + 1)/5 = 0.2.
+Betting value at -110 (a win pays w = 100/110, a loss costs 1):
+  units: (D1, A) w (1 bet); (D1, B), (D2, A), (D2, B) w - 1 (2 bets each); A 2w - 1, B 2w - 2 in all.
+  opening → closing lines: D1 p1 18.0 → 18.5, p2 10.5 → 10.0, p3 16.0 → 16.5; D2 p1 23.5 → 24.5, p3 none.
+  CLV of the bets with both lines (OVER: closing - opening, UNDER: opening - closing):
+  (D1, A) p1 +0.5 → 0.5 (1); (D1, B) p1 -0.5, p3 -0.5 → -0.5 (2); (D2, A) p1 +1.0 (1); (D2, B) p1 -1.0 (1).
+  pinball of B at 0.43, u = actual - prediction: D1 u = 3, 4, 3 → 0.43 * 10/3; D2 u = 7, -1 →
+  (0.43 * 7 + 0.57 * 1) / 2 = 1.79.
 """
 
 from __future__ import annotations
@@ -74,6 +81,11 @@ def hand_fixture(registry: RegistryService) -> GradingStore:
     )  # fmt: skip
     engine = registry.store.engine
     write(engine, games, preds)
+    lines = pd.DataFrame(
+        [("G1", D1, 1, 18.0, 18.5), ("G1", D1, 2, 10.5, 10.0), ("G1", D1, 3, 16.0, 16.5), ("G2", D2, 1, 23.5, 24.5)],
+        columns=["game_id", "game_date", "player_id", "opening_line", "closing_line"],
+    )
+    engine.write_frame("betting_lines", lines, "game_date IN UNNEST(@dates)", {"dates": [D1, D2]})
     registry_model(registry, A)
     registry.promote(A)
     registry_model(registry, B, alpha=0.43)
@@ -167,6 +179,15 @@ def test_daily_performance_matches_the_hand_figures(graded: tuple[GradingStore, 
         assert tuple(rows[key][c] for c in columns) == pytest.approx(values), key
     assert rows[(D1, B)]["quantile_alpha"] == 0.43 and rows[(D1, A)]["quantile_alpha"] is None
     assert rows[(D1, A)]["role"] == "champion" and not rows[(D1, A)]["in_sample"]
+    w = 100 / 110
+    value = {  # units, roi, n_clv, clv, pinball
+        (D1, A): (w, w, 1, 0.5, None),
+        (D1, B): (w - 1, (w - 1) / 2, 2, -0.5, 0.43 * 10 / 3),
+        (D2, A): (w - 1, (w - 1) / 2, 1, 1.0, None),
+        (D2, B): (w - 1, (w - 1) / 2, 1, -1.0, 1.79),
+    }
+    for key, values in value.items():
+        assert tuple(rows[key][c] for c in ("units", "roi", "n_clv", "clv", "pinball")) == pytest.approx(values), key
 
 
 def test_registry_gets_rolling_live_evaluation_without_a_version_bump(
@@ -180,6 +201,11 @@ def test_registry_gets_rolling_live_evaluation_without_a_version_bump(
     assert (b["eval_30d_n"], b["eval_30d_mae"], b["eval_30d_hit_rate"]) == (5, pytest.approx(3.6), 50.0)
     assert (b["eval_30d_hit_rate_edge_3plus"], b["evaluation_n_edge_3plus"]) == (100.0, 2)
     assert a["evaluation_as_of"] == D2 and a["eval_14d_n"] == 5
+    w = 100 / 110
+    assert (a["eval_7d_units"], a["eval_7d_roi"], a["eval_7d_clv"]) == pytest.approx((2 * w - 1, (2 * w - 1) / 3, 0.75))
+    assert (b["eval_30d_units"], b["eval_30d_roi"], b["eval_30d_clv"]) == pytest.approx(
+        (2 * w - 2, (w - 1) / 2, -2 / 3)
+    )
     # evaluation is not lifecycle state: a change prepared before a grading run still applies
     prepared = registry.get(B)
     assert prepared.row_version == 2  # registered (1) → enabled (2); grading left it alone
