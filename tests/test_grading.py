@@ -496,3 +496,58 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     monkeypatch.delenv("PROMOTION_MARGIN_MAE")
     assert modelctl("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
     assert challenger_wins.get(B).is_champion
+
+
+def test_units_and_clv_recomputed_by_hand_from_prediction_accuracy(
+    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grade through the CLI at BET_PRICE -120, then settle every graded row again in plain Python
+    from its raw columns (prediction, line, actual; opening and closing lines) and compare."""
+    engine = challenger_wins.store.engine
+    keys = engine.query_frame("SELECT DISTINCT game_id, game_date, player_id FROM player_prop_predictions")
+    rng = np.random.default_rng(8)
+    closing = engine.query_frame("SELECT game_id, player_id, MAX(line) AS line FROM player_prop_predictions "
+                                 "GROUP BY game_id, player_id")  # fmt: skip
+    lines = keys.merge(closing, on=["game_id", "player_id"]).rename(columns={"line": "closing_line"})
+    lines["opening_line"] = lines["closing_line"] + rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], len(lines))
+    lines = lines.iloc[5:]  # a few player-games without posted lines: bets without CLV
+    lines = lines.assign(game_date=pd.to_datetime(lines["game_date"]).dt.date)
+    engine.write_frame("betting_lines", lines, "game_date IN UNNEST(@dates)", {"dates": WIN_DATES})
+    monkeypatch.setenv("BET_PRICE", "-120")
+    assert modelctl("grade", "--date", str(WIN_DATES[0]), "--to", str(WIN_DATES[-1]), "--no-advice").returncode == 0
+
+    rows = engine.query("SELECT game_date, game_id, player_id, system_id, predicted_points, line, actual_points "
+                        "FROM prediction_accuracy")  # fmt: skip
+    book = {(r["game_id"], r["player_id"]): (r["opening_line"], r["closing_line"]) for r in lines.to_dict("records")}
+    units: dict[tuple[date, str], float] = {}
+    clv: dict[tuple[date, str], list[float]] = {}
+    for r in rows:
+        key, line, actual = (r["game_date"], r["system_id"]), r["line"], r["actual_points"]
+        units.setdefault(key, 0.0)
+        edge = r["predicted_points"] - line
+        side = "OVER" if edge >= 1 else "UNDER" if edge <= -1 else None
+        if side is None or actual == line:
+            continue  # PASS or push: no bet
+        won = actual > line if side == "OVER" else actual < line
+        units[key] += 100 / 120 if won else -1.0
+        if (r["game_id"], r["player_id"]) in book:
+            opening, close = book[(r["game_id"], r["player_id"])]
+            clv.setdefault(key, []).append(close - opening if side == "OVER" else opening - close)
+    stored = daily(GradingStore(engine))
+    assert set(stored) == set(units)
+    for key, value in units.items():
+        assert stored[key]["units"] == pytest.approx(value, abs=1e-9), key
+        assert stored[key]["clv"] == pytest.approx(float(np.mean(clv[key])), abs=1e-9), key
+        assert stored[key]["n_clv"] == len(clv[key])
+    assert sum(len(v) for v in clv.values()) < sum(stored[k]["n_bets"] for k in stored)  # some bets lack lines
+
+    total = {m: sum(v for (d, s), v in units.items() if s == m) for m in (A, B)}
+    live = json.loads(modelctl("performance", "--json").stdout)
+    assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(total)
+    assert GradingStore(engine).read_evaluation([B])[B]["eval_30d_units"] == pytest.approx(total[B])
+    compared = json.loads(modelctl("compare", B, "--json").stdout)
+    assert (compared["challenger"]["units"], compared["champion"]["units"]) == pytest.approx((total[B], total[A]))
+    assert compared["margins"]["bet_price"] == -120 and compared["clv"]["days"] == len(WIN_DATES)
+    plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "units.png"
+    assert modelctl("compare", B, "--plot", str(plot)).returncode == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -59,8 +59,9 @@ def _num(value: float | None, digits: int = 3, sign: bool = False) -> str:
     return "n/a" if value is None else f"{value:{'+' if sign else ''}.{digits}f}"
 
 
-def _sequence(e: Evidence, margin: float) -> str:
-    return f"{_num(e.estimate, sign=True)}  CS {interval(e)} over {e.days} days, margin {margin:g}"
+def _sequence(e: Evidence, margin: float | None) -> str:
+    tail = "not in the verdict" if margin is None else f"margin {margin:g}"
+    return f"{_num(e.estimate, sign=True)}  CS {interval(e)} over {e.days} days, {tail}"
 
 
 def comparison_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
@@ -71,6 +72,8 @@ def comparison_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
         (f"ROI (units/bet at {m.bet_price:+g})", _num(ch.roi, sign=True), _num(champ.roi, sign=True),
          _sequence(c.roi, m.margin_roi)),
         ("units won", _num(ch.units, 2, sign=True), _num(champ.units, 2, sign=True), ""),
+        ("CLV (points toward the pick)", f"{_num(ch.clv, 2, sign=True)} (n={ch.n_clv})",
+         f"{_num(champ.clv, 2, sign=True)} (n={champ.n_clv})", _sequence(c.clv, None)),
         ("hit rate", _pct(ch.hit_rate, ch.n_bets), _pct(champ.hit_rate, champ.n_bets), ""),
         (
             "edge 3+ hit rate",
@@ -121,13 +124,19 @@ def _plot(store: GradingStore, c: Comparison, path: Path) -> None:
 
 
 # -- performance -------------------------------------------------------------------------------
+PERFORMANCE_COLUMNS = ["model_id", "role", "days", "n", "MAE", "bias", "hit rate", "edge 3+", "units", "ROI",
+                       "CLV (n)", "coverage", "pinball", "pending/void"]  # fmt: skip
+
+
 def _performance_row(model_id: str, role: str, f: Any) -> tuple[Any, ...]:
     if f is None:
-        return (model_id, role, 0, 0, "", "", "", "", "", "")
+        return (model_id, role, 0, 0, *[""] * (len(PERFORMANCE_COLUMNS) - 4))
     coverage = "" if f.coverage is None else f"{f.coverage:.2f} vs α {f.quantile_alpha:.2f}"
+    clv = "" if f.clv is None else f"{f.clv:+.2f} ({f.n_clv})"
     return (
         model_id, role, f.graded_days, f.n, _num(f.mae, 2), _num(f.bias, 2, sign=True),
-        _pct(f.hit_rate, f.n_bets), _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), coverage,
+        _pct(f.hit_rate, f.n_bets), _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), _num(f.units, 2, sign=True),
+        _num(f.roi, 3, sign=True), clv, coverage, "" if f.pinball is None else _num(f.pinball, 3),
         f"{f.n_pending}/{f.n_void}",
     )  # fmt: skip
 
@@ -149,8 +158,9 @@ def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     span = f"{result.start}..{result.end}" if result.start else "nothing graded yet"
     render.table(
-        f"Live performance of active models ({span}, out-of-sample days only)",
-        ["model_id", "role", "days", "n", "MAE", "bias", "hit rate", "edge 3+", "coverage", "pending/void"],
+        f"Live performance of active models ({span}, out-of-sample days only; units and ROI at BET_PRICE "
+        "when graded; CLV: mean closing-line move toward the pick, points)",
+        PERFORMANCE_COLUMNS,
         [_performance_row(*row) for row in result.figures],
     )
     return 0

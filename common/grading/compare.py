@@ -35,7 +35,9 @@ from common.settings import Settings
 PROMOTE, KEEP_WATCHING, RETIRE = "promote", "keep watching", "retire"
 VERDICTS = (KEEP_WATCHING, PROMOTE, RETIRE)  # the codes of verdict_codes
 ALPHA = 0.05  # overall: P(any false claim on any night, MAE or ROI) <= ALPHA
-PAIRED_COLUMNS = ("game_date", "err_a", "err_b", "outcome_a", "outcome_b", "call_a", "call_b", "edge3_a", "edge3_b")
+PAIRED_COLUMNS = (
+    "game_date", "err_a", "err_b", "outcome_a", "outcome_b", "call_a", "call_b", "edge3_a", "edge3_b", "clv_a", "clv_b",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Side:
     roi: float | None  # units per bet
     hit_rate_edge_3plus: float | None
     n_edge_3plus: int
+    clv: float | None  # mean closing-line move toward the pick over bets with both lines, points
+    n_clv: int
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class Comparison:
     mae_diff: float | None  # challenger − champion over all shared player-games
     mae: Evidence
     roi: Evidence
+    clv: Evidence  # shown beside the verdict, not part of it
     verdict: str
     driver: str | None  # the metric(s) whose CS decided a promote or retire verdict
     reason: str  # what the evidence says, in words
@@ -167,9 +172,12 @@ def verdict_codes(
     return code, np.where(promote, mae_better, retire & mae_worse), np.where(promote, roi_better, retire & roi_worse)
 
 
-def _side(model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray, won: np.ndarray) -> Side:
+def _side(
+    model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray, won: np.ndarray, clv: np.ndarray
+) -> Side:
     bets = outcome != NO_BET
     big = bets & edge3
+    valued = clv[~np.isnan(clv)]
     return Side(
         model_id=model_id,
         mae=float(err.mean()) if len(err) else None,
@@ -179,6 +187,8 @@ def _side(model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray
         roi=float(won.sum() / bets.sum()) if bets.any() else None,
         hit_rate_edge_3plus=100.0 * float((outcome[big] == WON).mean()) if big.any() else None,
         n_edge_3plus=int(big.sum()),
+        clv=float(valued.mean()) if len(valued) else None,
+        n_clv=len(valued),
     )
 
 
@@ -207,11 +217,14 @@ def compare_pairs(
     mae_days, roi_days = daily_differences(
         day, len(dates), (err_a, err_b), (won_a, won_b), (out_a != NO_BET, out_b != NO_BET)
     )
-    mae, roi = _evidence("MAE", mae_days), _evidence("ROI", roi_days)
+    clv_a, clv_b = (_column(pairs, c) for c in ("clv_a", "clv_b"))
+    clv_days = daily_differences(day, len(dates), (err_a, err_b), (np.nan_to_num(clv_a), np.nan_to_num(clv_b)),
+                                 (~np.isnan(clv_a), ~np.isnan(clv_b)))[1]  # fmt: skip
+    mae, roi, clv = _evidence("MAE", mae_days), _evidence("ROI", roi_days), _evidence("CLV", clv_days)
     verdict, driver, reason = decide(mae, roi, rule)
     return Comparison(
-        challenger=_side(challenger, err_a, out_a, e3_a, won_a),
-        champion=_side(champion, err_b, out_b, e3_b, won_b),
+        challenger=_side(challenger, err_a, out_a, e3_a, won_a, clv_a),
+        champion=_side(champion, err_b, out_b, e3_b, won_b, clv_b),
         start=start,
         end=end,
         graded_days=len(dates),
@@ -219,12 +232,20 @@ def compare_pairs(
         mae_diff=float((err_a - err_b).mean()) if len(pairs) else None,
         mae=mae,
         roi=roi,
+        clv=clv,
         verdict=verdict,
         driver=driver,
         reason=reason,
         rule=rule.describe(),
         margins=rule,
     )
+
+
+def _column(pairs: pd.DataFrame, name: str) -> np.ndarray:
+    """A float column, NaN for NULL (all NaN when the frame lacks it)."""
+    if name not in pairs.columns:
+        return np.full(len(pairs), np.nan)
+    return pd.to_numeric(pairs[name], errors="coerce").to_numpy(np.float64)
 
 
 def interval(e: Evidence) -> str:

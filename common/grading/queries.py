@@ -104,7 +104,8 @@ ORDER BY game_date, system_id"""
 # Both models graded on the same player-game after @after (both training ends), over the last @days
 # days they share (every shared day when @days is NULL: the whole monitoring sequence): the paired
 # sample a comparison stands on (``_a`` is the challenger).
-# outcome: betting.WON / LOST / NO_BET (PASS, push, no line); call: betting.CALL_OVER / CALL_UNDER / NO_CALL.
+# outcome: betting.WON / LOST / NO_BET (PASS, push, no line); call: betting.CALL_OVER / CALL_UNDER / NO_CALL;
+# clv: closing-line value of a bet (NULL for no bet or no opening/closing line).
 PAIRED = f"""
 WITH pairs AS (
   SELECT
@@ -115,13 +116,17 @@ WITH pairs AS (
     {betting.sql_call("a.recommendation")} AS call_a,
     {betting.sql_call("b.recommendation")} AS call_b,
     {betting.sql_edge_3plus("a.edge_bucket")} AS edge3_a,
-    {betting.sql_edge_3plus("b.edge_bucket")} AS edge3_b
+    {betting.sql_edge_3plus("b.edge_bucket")} AS edge3_b,
+    {betting.sql_clv("a.is_correct", "a.recommendation", "l.opening_line", "l.closing_line")} AS clv_a,
+    {betting.sql_clv("b.is_correct", "b.recommendation", "l.opening_line", "l.closing_line")} AS clv_b
   FROM prediction_accuracy AS a
   JOIN prediction_accuracy AS b
     ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id
+  LEFT JOIN betting_lines AS l
+    ON l.game_id = a.game_id AND l.player_id = a.player_id AND l.game_date = a.game_date
   WHERE a.system_id = @challenger AND b.system_id = @champion AND a.game_date > @after
 )
-SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b
+SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b, clv_a, clv_b
 FROM pairs
 WHERE @days IS NULL OR game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM pairs)
 ORDER BY game_date, game_id, player_id"""
