@@ -6,7 +6,7 @@ Setup writes 100 days x 334 player-games of box scores and one prediction per pl
 30 registered models (1,002,000 predictions) into a fresh registry. Timed, best of a few runs
 because the machine is shared: grading all 100 dates in one message (the 1M figure, target
 <= 2 s), a regrade of the same dates (idempotence costs nothing extra), one typical day
-(10k predictions), and the promotion-advice pass (29 paired comparisons with the bootstrap).
+(10k predictions), and the promotion-advice pass (29 sequential paired comparisons).
 
 Then four more seasons of history, already graded, are put behind the first (its predictions,
 box scores, graded rows and daily rows copied 1-4 years back: 5M predictions in all), and one
@@ -118,7 +118,7 @@ def main() -> None:
             f"  [{verdict}: <= {TARGET_SECONDS}s]"
         )
         print(f"grade one day ({n // DAYS:,} predictions): {one_day[0]:.2f}s wall, {one_day[1]:.2f}s CPU")
-        print(f"promotion advice ({MODELS - 1} paired comparisons, 30 days): {advice[0]:.2f}s wall")
+        print(f"promotion advice ({MODELS - 1} paired comparisons, every shared date): {advice[0]:.2f}s wall")
         print(f"prediction_accuracy rows after {REPEATS + 1} full regrades: {rows:,} (no duplicates: {rows == n})")
         history_ratio(Path(tmp), registry, store, dates[-1], one_day)
 

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from common.betting import DEFAULT_PAYOUT
 from common.errors import InvalidArgument, InvalidEvent
 from common.events import PubSubMessage
 from common.grading.advice import advise_promotions
 from common.grading.catalog import Catalog, load_catalog
+from common.grading.compare import VerdictRule
 from common.grading.figures import WINDOWS, build_daily, live_evaluation
 from common.grading.store import GradingStore
 from common.notify import SlackPoster
@@ -78,13 +80,16 @@ def parse_dates(payload: Any) -> tuple[date, ...]:
         raise InvalidEvent(f"graded-games dates {values!r} are not all YYYY-MM-DD") from None
 
 
-def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], now: datetime) -> GradingSummary:
-    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core)."""
+def grade_dates(
+    store: GradingStore, catalog: Catalog, dates: Sequence[date], now: datetime, payout: float = DEFAULT_PAYOUT
+) -> GradingSummary:
+    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core); bets are
+    settled at ``payout`` units per win (``betting.win_payout(BET_PRICE)``)."""
     days = tuple(sorted(set(dates)))
     if not days:
         raise InvalidArgument("no game dates to grade")
     store.grade(days, now)
-    daily = build_daily(store.daily_inputs(days), catalog, now)
+    daily = build_daily(store.daily_inputs(days, payout), catalog, now)
     store.write_daily(daily, days)
     as_of, evaluated = _refresh_evaluation(store, catalog, now, days[0])
     summary = GradingSummary(
@@ -138,8 +143,10 @@ def update_performance(
     registry.require_current_schema()  # ConfigError: the event waits for `modelctl migrate`
     catalog = load_catalog(registry.list)
     store = GradingStore(registry.engine)
-    summary = grade_dates(store, catalog, dates, now)
-    advice = advise_promotions(store, catalog, SlackPoster(settings.slack_webhook_url), now) if advise else []
+    rule = VerdictRule.from_settings(settings)
+    summary = grade_dates(store, catalog, dates, now, rule.payout)
+    poster = SlackPoster(settings.slack_webhook_url)
+    advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
     return summary, advice
 
 

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.betting import DEFAULT_PAYOUT
 from common.grading import queries as q
 from common.grading.compare import PAIRED_COLUMNS
 from common.sql import Engine, Param
 
-_FLOAT_COLUMNS = ("mae", "hit_rate", "hit_rate_edge_3plus")
+_FLOAT_COLUMNS = ("mae", "hit_rate", "hit_rate_edge_3plus", "bias", "coverage", "quantile_alpha", "units", "roi", "clv",
+                  "pinball")  # fmt: skip
 # Where the search for the latest graded date starts when nothing bounds it (no dates at work and no
 # evaluation recorded yet): only until the first grading run records one.
 _NO_BOUND = date(1900, 1, 1)
@@ -42,9 +44,10 @@ class GradingStore:
         self.engine.run_atomic([(q.DELETE_ACCURACY, _dates(days)), (q.GRADE, params)])
         self._latest.clear()
 
-    def daily_inputs(self, days: Sequence[date]) -> pd.DataFrame:
-        """Graded figures and ungraded counts per model per day for ``days`` (``queries.DAILY_INPUTS``)."""
-        return self.engine.query_frame(q.DAILY_INPUTS, _dates(days))
+    def daily_inputs(self, days: Sequence[date], payout: float = DEFAULT_PAYOUT) -> pd.DataFrame:
+        """Graded figures and ungraded counts per model per day for ``days`` (``queries.DAILY_INPUTS``),
+        bets settled at ``payout`` units per win (``betting.win_payout(BET_PRICE)``)."""
+        return self.engine.query_frame(q.DAILY_INPUTS, {**_dates(days), "payout": Param(payout, "FLOAT64")})
 
     def write_daily(self, daily: pd.DataFrame, days: Sequence[date]) -> None:
         """Replace the dates' daily rows by ``daily``."""
@@ -78,19 +81,20 @@ class GradingStore:
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in q.DAILY_COLUMNS})
         frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
-        for column in (*_FLOAT_COLUMNS, "bias", "coverage", "quantile_alpha"):
+        for column in _FLOAT_COLUMNS:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        frame["n_clv"] = pd.to_numeric(frame["n_clv"], errors="coerce").fillna(0).astype("int64")  # NULL before 012
         frame["in_sample"] = frame["in_sample"].astype(bool)
         return frame
 
-    def paired(self, challenger: str, champion: str, after: date | None, days: int) -> pd.DataFrame:
+    def paired(self, challenger: str, champion: str, after: date | None, days: int | None) -> pd.DataFrame:
         """Both models graded on the same player-games after ``after``, over the last ``days`` days
-        they share (see ``queries.PAIRED``)."""
+        they share, or all of them when ``days`` is None (see ``queries.PAIRED``)."""
         end = self.latest_graded()
         if end is None:
             return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
         params = {"challenger": challenger, "champion": champion, "after": Param(after or _NO_BOUND, "DATE"),
-                  "end": Param(end, "DATE"), "days": days}  # fmt: skip
+                  "end": Param(end, "DATE"), "days": Param(days, "INT64")}  # fmt: skip
         frame = self.engine.query_frame(q.PAIRED, params)
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
