@@ -228,3 +228,38 @@ def test_from_the_stack_env_modelctl_predicts_and_publish_graded_games_grades_th
     assert new.model_id in {r["system_id"] for r in rows} and all(r["n"] > 0 for r in rows)
     log = running.log_path("update_performance").read_text()
     assert f"graded-games from modelctl: {GRADED_DAY}" in log
+
+
+def test_a_stopped_benchmark_leaves_no_emulator_or_function_behind(tmp_path: Path) -> None:
+    """`make bench` stopped while its emulator stack runs (SIGTERM, as `timeout` or a closing
+    terminal sends): every process the stack started is gone, and so is its state file."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    bench = subprocess.Popen([sys.executable, "bench/bench_worker.py", "--quick"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+
+        def stack_state() -> dict[str, Any] | None:
+            for path in tmp_path.glob("bench-worker-*/stack/state.json"):
+                state = json.loads(path.read_text())
+                if "worker_2" in state["processes"]:  # the last function has been launched
+                    return state
+            return None
+
+        state = wait_for(stack_state, 300.0, what="the benchmark to start its emulator stack")
+        bench.terminate()
+        assert bench.wait(timeout=60) != 0
+    finally:
+        bench.kill()
+    pids = [info["pid"] for info in state["processes"].values()]
+    assert len(pids) >= 5  # pubsub, gcs, on_registry_change and the predict functions
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+
+    assert wait_for(lambda: not any(alive(pid) for pid in pids), 15.0, what="the stack's processes to exit")
+    assert not list(tmp_path.glob("bench-worker-*/stack/state.json"))
+    assert "KeyboardInterrupt: stopped by signal SIGTERM" in (bench.stderr.read() if bench.stderr else "")
