@@ -34,12 +34,12 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff format --check common functions infra tests bench
 	$(BIN)/mypy
 
-bench: bench-quick ## the quick benchmarks (under 2 minutes); bench-full for the published figures
+bench: bench-quick ## the quick benchmarks; bench-full for the figures bench/README.md reports
 
-bench-quick: venv ## every benchmark at reduced size: training 200 iterations, 20 graded days, 6 models (< 2 min)
+bench-quick: venv ## every benchmark at reduced size: 200 training iterations, 20 graded days, 6 worker models
 	@for b in bench/bench_*.py; do echo "== $$b --quick"; $(BIN)/python $$b --quick || exit 1; done
 
-bench-full: venv ## the benchmarks as bench/README.md reports them (~3-4 min; MLflow peer too if .venv-mlflow exists)
+bench-full: venv ## the benchmarks as bench/README.md reports them (MLflow peer too if .venv-mlflow exists)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge) in the background
