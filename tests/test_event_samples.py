@@ -5,29 +5,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from common.app import open_registry
 from common.cli.main import main
 from common.manifest import MANIFEST_OBJECT
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import FileBucket
+from tests import test_functions
 from tests.support.tiny import tiny_card, tiny_model_bytes
 from tests.test_functions import client
 
 STRUCTURED = {"Content-Type": "application/cloudevents+json"}
 
 
-@pytest.fixture
-def settings(isolated_env: Path) -> Settings:
-    settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    return settings
+settings = test_functions.migrated  # the isolated environment's settings, registry migrated
 
 
 def sample(capsys: pytest.CaptureFixture[str], *args: str) -> str:
