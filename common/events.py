@@ -259,7 +259,6 @@ GRADED_GAMES_NIGHTLY_JOB = "graded-games-nightly"
 #: attributes of a graded-games message: ``origin`` (who published: boxscore-ingest, modelctl,
 #: cloud-scheduler; optional, for the logs) and ``schema`` (this contract's version; optional)
 GRADED_GAMES_SCHEMA = "graded-games/1"
-GRADED_GAMES_ATTRIBUTES = ("origin", "schema")
 
 
 @dataclass(frozen=True)
