@@ -281,16 +281,12 @@ def _initial_state(
                 processes={}, started_at=time.time())  # fmt: skip
 
 
-#: what a shell needs, besides the emulator hosts, for `modelctl` to act on the stack's workers
-SHELL_KEYS = ("MODEL_REGISTRY_URL", "MODEL_BUCKET_URL", "EVENT_BUS_URL")
-
-
 def _shell_env(function_env: Mapping[str, str]) -> dict[str, str]:
-    """The functions' registry, bucket and bus, resolved as they resolve them (defaults included)."""
+    """What a shell needs, besides the emulator hosts, for ``modelctl`` to act on the stack: the
+    functions' registry, bucket and bus, resolved as they resolve them (defaults included)."""
     settings = Settings.from_env(function_env)
-    resolved = {"MODEL_REGISTRY_URL": settings.registry_url, "MODEL_BUCKET_URL": settings.bucket_url,
-                "EVENT_BUS_URL": settings.event_bus_url}  # fmt: skip
-    return {key: resolved[key] for key in SHELL_KEYS}
+    return {"MODEL_REGISTRY_URL": settings.registry_url, "MODEL_BUCKET_URL": settings.bucket_url,
+            "EVENT_BUS_URL": settings.event_bus_url}  # fmt: skip
 
 
 def _validate(functions: Sequence[LocalFunction], subscriptions: Sequence[PushSpec]) -> None:
