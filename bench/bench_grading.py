@@ -97,6 +97,9 @@ def history_ratio(
 
 
 def main() -> None:
+    global DAYS
+    if "--quick" in sys.argv[1:]:  # `make bench-quick`: 20 days, a fifth of the predictions
+        DAYS = 20
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         started = time.perf_counter()
         registry, store, dates = setup(Path(tmp))
@@ -112,6 +115,7 @@ def main() -> None:
         advice = best_of(lambda: advise_promotions(store, catalog, SlackPoster(None), now), repeats=1)
         rows = int(store.engine.query("SELECT COUNT(*) AS n FROM prediction_accuracy")[0]["n"])
         verdict = "OK" if full[0] <= TARGET_SECONDS else "OVER TARGET"
+        verdict = verdict if DAYS == 100 else "quick run, the target is for the million"
         print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times inflate with it)")
         print(
             f"grade {n:,} predictions ({DAYS} dates, one message): {full[0]:.2f}s wall, {full[1]:.2f}s CPU"

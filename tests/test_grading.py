@@ -43,11 +43,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import Conflict, InvalidEvent
+from common.errors import Conflict
 from common.grading.analysis import compare_models, promotion_check, require_evidence
 from common.grading.catalog import BUILTIN, Catalog, load_catalog
 from common.grading.compare import KEEP_WATCHING, PROMOTE, RETIRE, compare_pairs
-from common.grading.service import grade_dates, parse_dates
+from common.grading.service import grade_dates
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
@@ -266,23 +266,6 @@ def test_unreadable_registry_falls_back_to_the_builtin_list(hand: RegistryServic
     summary = grade_dates(store, catalog, [D1, D2], NOW)
     assert summary.graded == 10 and summary.evaluated == 0
     assert store.read_evaluation([A])[A]["eval_7d_n"] is None  # registry columns untouched
-
-
-@pytest.mark.parametrize(
-    ("payload", "expected"),
-    [
-        ({"game_date": "2026-03-01"}, (D1,)),
-        ({"game_dates": ["2026-03-02", "2026-03-01", "2026-03-02"]}, (D1, D2)),
-    ],
-)
-def test_message_dates(payload: dict, expected: tuple) -> None:
-    assert parse_dates(payload) == expected
-
-
-@pytest.mark.parametrize("payload", [{}, {"game_date": "yesterday"}, [1], {"game_dates": []}])
-def test_bad_messages_are_invalid_events(payload: object) -> None:
-    with pytest.raises(InvalidEvent):
-        parse_dates(payload)
 
 
 # -- comparisons -------------------------------------------------------------------------------

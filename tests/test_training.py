@@ -25,14 +25,18 @@ from common.cli.training_cmds import request_from_args
 from common.data.store import data_range, load_season, season_fingerprint, write_season
 from common.data.synth import SeasonData, generate_season
 from common.errors import GateFailed
+from common.registry.naming import STAGING_PREFIX
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.registry.validation import read_facts
 from common.settings import Settings
+from common.storage import FileBucket
 from common.training.gates import GateConfig
 from common.training.pipeline import run_training
 from common.training.request import TrainRequest
+from tests.support.events import post, storage_event
 from tests.support.tiny import tiny_card, tiny_model_bytes
+from tests.test_functions import client
 
 FAST = ["--iterations", "40"]
 WINDOWS = ["--train-start", "2025-11-01", "--train-end", "2026-01-31", "--eval-start", "2026-02-01"]
@@ -226,6 +230,17 @@ def test_skip_flags(settings: Settings, capsys: pytest.CaptureFixture[str], tmp_
     uploaded = json.loads(run(capsys, *base, "--skip-auto-register")[1])
     assert uploaded["outcome"] == "uploaded" and len(bucket_files(settings)) == 1
     assert open_registry(settings).list() == []
+    # staged: neither the finalize trigger nor `watch` registers it (common/registry/naming.py)
+    (staged,) = bucket_files(settings)
+    assert staged.startswith(STAGING_PREFIX) and uploaded["object"].endswith(staged)
+    info = FileBucket(settings.bucket_url).read(staged)[1]
+    event = storage_event(info.bucket, info.name, info.generation, info.size)
+    assert post(client("register_model"), event).status_code == 200
+    assert run(capsys, "watch", "--once")[0] == 0
+    assert open_registry(settings).list() == []
+    # registering it is a deliberate act
+    assert run(capsys, "register", f"file://{FileBucket(settings.bucket_url).path(staged)}")[0] == 0
+    assert len(open_registry(settings).list()) == 1
 
 
 def test_walkforward_prints_one_table_per_fold(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,10 @@ def _load() -> None:
     REGISTRARS.append(worker_cmds.register)
     REGISTRARS.append(grading_cmds.register)
 
+    from common.cli import publish_cmds
+
+    REGISTRARS.append(publish_cmds.register)
+
     from common.cli import training_cmds
 
     REGISTRARS.append(training_cmds.register)

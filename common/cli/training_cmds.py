@@ -147,7 +147,11 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         "noisier, so hit rates come out higher)",
     )
     p.add_argument("--skip-auto-upload", action="store_true", help="do not upload (implies no registration)")
-    p.add_argument("--skip-auto-register", action="store_true", help="upload but do not register")
+    p.add_argument(
+        "--skip-auto-register",
+        action="store_true",
+        help="upload under staging/ in the bucket, which the finalize trigger and watch never register",
+    )
     p.add_argument(
         "--iterations", type=opt.positive_int, default=DEFAULT_ITERATIONS, help="boosting iterations (default 1000)"
     )
