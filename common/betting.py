@@ -78,6 +78,22 @@ def recommend(edge: Any, min_edge: float = MIN_EDGE) -> np.ndarray:
     return np.asarray(RECOMMENDATIONS, dtype=object)[recommendation_codes(edge, min_edge)]
 
 
+# -- price: what a bet pays -------------------------------------------------------------
+BET_PRICE = -110  # American odds every bet is graded at; break-even hit rate 110/210 = 52.4%
+
+
+def win_units(price: int = BET_PRICE) -> float:
+    """Units won per unit staked on a winning bet at American odds ``price`` (-110 → 100/110)."""
+    return 100.0 / -price if price < 0 else price / 100.0
+
+
+def units(hits: Any, bets: Any, price: int = BET_PRICE) -> Any:
+    """Net units of ``bets`` one-unit bets of which ``hits`` won (a loss costs the stake)."""
+    return np.asarray(hits, dtype=np.float64) * win_units(price) - (
+        np.asarray(bets, dtype=np.float64) - np.asarray(hits, dtype=np.float64)
+    )
+
+
 @dataclass(frozen=True)
 class Bets:
     """Row masks of one set of predictions graded by the rule."""

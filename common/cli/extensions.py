@@ -23,5 +23,9 @@ def _load() -> None:
 
     REGISTRARS.append(training_cmds.register)
 
+    from common.cli import dashboard_cmds
+
+    REGISTRARS.append(dashboard_cmds.register)
+
 
 _load()
