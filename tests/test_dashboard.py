@@ -15,7 +15,11 @@ from functions_framework import create_app
 from common.app import open_registry
 from common.cli.main import main as modelctl
 from common.dashboard.web import CSP, PAGE_QUERIES
+from common.registry.registration import RegistrationService
+from common.registry.service import RegistryService
 from common.sql_duckdb import DuckDBEngine
+from common.storage import FileBucket
+from tests.conftest import ModelFiles
 from tests.support.demo import DemoRun
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
@@ -177,3 +181,29 @@ def open_settings() -> Any:
     from common.settings import Settings
 
     return Settings.from_env()
+
+
+def test_every_page_runs_the_same_services_on_each_engine(
+    engine_url: str,
+    registration: RegistrationService,
+    registry: RegistryService,
+    bucket: FileBucket,
+    model_files: ModelFiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB and the BigQuery emulator: the same pages, queries and answers (no graded days here)."""
+    champion = registration.register_object(bucket.write("a.cbm", model_files.v9_mae).name).record.model_id
+    shadow = registration.register_object(bucket.write("b.cbm", model_files.v12_mae).name).record.model_id
+    registry.enable(champion, reason="gates passed")
+    registry.promote(champion, reason="first champion")
+    registry.enable(shadow, reason=HOSTILE)
+    client = client_for(monkeypatch, engine_url, bucket.url)
+    for path in ("/", "/timeline", "/operations", f"/models/{champion}", f"/models/{shadow}"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, text(response)[:2000])
+        assert_safe_page(response)
+    page = text(client.get(f"/models/{shadow}"))
+    assert "KEEP WATCHING" in page and "insufficient evidence" in page  # nothing graded: the verdict says so
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "first champion" in text(client.get("/timeline"))
+    assert client.get("/models/catboost_v9_mae_train0101_0102").status_code == 404
