@@ -207,3 +207,19 @@ def test_every_page_runs_the_same_services_on_each_engine(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "first champion" in text(client.get("/timeline"))
     assert client.get("/models/catboost_v9_mae_train0101_0102").status_code == 404
+
+
+def test_modelctl_dashboard_says_what_is_wrong_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    assert modelctl(["dashboard", "--port", "8050"]) == 5  # not migrated: nothing is served
+    assert "run `modelctl migrate`" in capsys.readouterr().err
+    assert modelctl(["migrate"]) == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert modelctl(["dashboard", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "pick another --port" in err
+    assert len(err.strip().splitlines()) == 1

@@ -11,6 +11,7 @@ page                      count  what
 ``/`` (models)            3      schema check, models, live evaluation columns
 ``/models/<id>``          5      schema check, models, the model's audit events, daily rows
                                  of the charted days, the paired sample of the verdict days
+                                 (4 for the champion: it has no verdict)
 ``/timeline``             2      schema check, audit events
 ``/operations``           5      schema check, rejections, worker acks, last reminder,
                                  daily rows of the last 14 days
