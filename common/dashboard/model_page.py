@@ -124,7 +124,7 @@ def commands(record: ModelRecord, comparison: Comparison | None) -> tuple[Comman
     """The exact ``modelctl`` commands for what this model's state allows (shown, never run)."""
     mid = shlex.quote(record.model_id)
     out = []
-    if not record.is_champion:
+    if not record.is_champion and not record.is_retired:
         out.append(Command("compare with the champion", f"modelctl compare {mid} --days {VERDICT_DAYS}"))
     if not record.enabled and not record.is_retired:
         out.append(Command("enable (serve as a shadow)", f'modelctl enable {mid} --reason "WHY"'))
