@@ -73,4 +73,5 @@ def test_the_timeline_follows_every_promotion(
     assert [(r.model_id, r.reason) for r in reigns] == [(ids[0], "back again"), (ids[1], "better MAE"),
                                                         (ids[0], "first")]  # fmt: skip
     assert reigns[0].end is None and all(r.end is not None for r in reigns[1:])
-    assert reigns[2].end == reigns[1].start and reigns[1].ended_by == "back again"
+    assert reigns[2].end and reigns[2].end <= reigns[1].start  # demoted in the promotion's transaction
+    assert reigns[2].ended_by == "better MAE" and reigns[1].ended_by == "back again"
