@@ -30,9 +30,7 @@ HOSTILE = "<script>alert(1)</script>"
 def client_for(monkeypatch: pytest.MonkeyPatch, registry_url: str, bucket_url: str) -> FlaskClient:
     monkeypatch.setenv("MODEL_REGISTRY_URL", registry_url)
     monkeypatch.setenv("MODEL_BUCKET_URL", bucket_url)
-    import functions.dashboard.main as handler
-
-    handler._settings.clear()  # settings are read once per instance; each test is a new instance
+    # create_app loads main.py afresh: a new instance, which reads its settings once
     app = create_app("dashboard", str(ROOT / "functions" / "dashboard" / "main.py"), "http")
     return app.test_client()
 

@@ -6,7 +6,7 @@ numbers are formatted here, text is left raw (the templates escape it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -208,7 +208,3 @@ def operations(data: DashboardData) -> OperationsPage:
         days=per_day(data.recent_daily(OPERATIONS_DAYS)),
         window=OPERATIONS_DAYS,
     )
-
-
-def short(values: Sequence[str], n: int = 12) -> str:
-    return ", ".join(v[:n] for v in values)
