@@ -63,6 +63,7 @@ class Function:
     bucket_role: str = ""  # roles/storage.objectViewer (read) or roles/storage.objectUser (read/write)
     dataset_access: Literal["READER", "WRITER"] = "READER"
     publishes: tuple[str, ...] = ()  # topics it publishes on
+    cpu_always_on: bool = False  # HTTP services: CPU between requests (background threads)
 
     @property
     def target(self) -> str:
@@ -141,6 +142,18 @@ FUNCTIONS: tuple[Function, ...] = (
         min_instances=1,  # keeps models loaded and the manifest poller running
         bucket_role="roles/storage.objectViewer",
         dataset_access="WRITER",  # player_prop_predictions, worker_acks
+        cpu_always_on=True,  # the manifest poller hot-reloads models between requests
+    ),
+    Function(
+        "dashboard",
+        "dashboard",
+        "http",
+        None,  # an HTTP function: the read-only dashboard (common/dashboard)
+        memory="1Gi",
+        timeout_seconds=60,
+        max_instances=2,
+        bucket_role="roles/storage.objectViewer",  # reads each model's embedded card from its file
+        dataset_access="READER",  # read-only: it shows the registry, it never changes it
     ),
 )
 

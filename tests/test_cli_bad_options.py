@@ -98,6 +98,8 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("compare too many days", ("compare", SHADOW, "--days", "401"), BAD, "at most 400"),
     ("compare bad id", ("compare", "a b"), BAD, "invalid model id"),
     ("performance negative days", ("performance", "--days", "-1"), BAD, "must be at least 1"),
+    ("dashboard zero port", ("dashboard", "--port", "0"), BAD, "must be at least 1"),
+    ("dashboard port too big", ("dashboard", "--port", "70000"), BAD, "at most 65535"),
     ("data without action", ("data",), BAD, "ACTION"),
     ("data bad season", ("data", "generate", "--season", "1999"), BAD, "season must look like '2025-26'"),
     ("data negative seed", ("data", "generate", "--seed", "-1"), BAD, "must be at least 0"),

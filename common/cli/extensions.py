@@ -31,5 +31,9 @@ def _load() -> None:
 
     REGISTRARS.append(legacy_cmds.register)
 
+    from common.cli import dashboard_cmds
+
+    REGISTRARS.append(dashboard_cmds.register)
+
 
 _load()

@@ -214,7 +214,9 @@ class Stack:
         for name in self.processes:
             if name not in ("pubsub", "gcs"):
                 url = self.state["functions"].get(name) or f"http://{HOST}:{self.state['ports'][name]}/healthz"
-                self._wait_ready(name, url, deadline, lambda code: code < 500)
+                # Serving once it answers, a 500 included (the dashboard's page before `modelctl migrate`);
+                # 503 and the like say "not yet" (a worker still loading), so those are waited out.
+                self._wait_ready(name, url, deadline, lambda code: code <= 500)
         self._write_state()
 
     def _subscription_body(self, sub: PushSpec, gcs_topic: str) -> tuple[str, dict[str, Any]]:
