@@ -11,6 +11,7 @@ from common.app import open_registry, registration_service
 from common.errors import NotFound
 from common.events import PubSubMessage, StorageObject
 from common.manifest import publish_manifest
+from common.registry.naming import STAGING_PREFIX
 from common.settings import Settings
 from common.storage import open_bucket
 
@@ -23,6 +24,10 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
     if not obj.name.endswith(".cbm"):
         log.info("ignoring %s: not a .cbm", obj.name, extra={"object": obj.name})
         return "ignored"
+    if obj.name.startswith(STAGING_PREFIX):
+        log.info("ignoring %s: staged (under %s), not auto-registered", obj.name, STAGING_PREFIX,
+                 extra={"object": obj.name})  # fmt: skip
+        return "staged"
     service = registration_service(settings)
     if service.bucket.name != obj.bucket:
         log.info("ignoring gs://%s/%s: not the models bucket %s", obj.bucket, obj.name, settings.bucket_url)

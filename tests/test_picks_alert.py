@@ -127,8 +127,8 @@ def test_shadows_never_change_the_alert(slack: SlackStub, season: Any, tmp_path:
 def test_the_record_is_the_30_day_roi_where_grading_has_one_else_the_hit_rate() -> None:
     from common.alerts.picks import _record
 
-    assert _record({"eval_30d_roi": 0.042, "eval_30d_n_bets": 212, "eval_30d_hit_rate": 55.1}) == (
-        "30-day ROI +4.2% (212 bets)"
+    assert _record({"eval_30d_roi": 0.042, "eval_30d_units": 8.9, "eval_30d_hit_rate": 55.1}) == (
+        "30-day ROI +4.2% (+8.9 units)"
     )
     assert _record({"eval_30d_roi": None, "eval_30d_hit_rate": 55.1}) == "30-day hit rate 55.1%"
     assert _record({}) == "no graded record yet"

@@ -60,7 +60,7 @@ class PicksAlert:
     game_date: str
     champion_id: str
     champion_sha256: str
-    record: str  # "30-day ROI +4.2% (212 bets)", "30-day hit rate 55.1%", or "no graded record yet"
+    record: str  # "30-day ROI +4.2% (+8.9 units)", "30-day hit rate 55.1%", or "no graded record yet"
     picks: tuple[Pick, ...]
 
     @property
@@ -106,9 +106,9 @@ def build_alert(engine: Engine, game_date: date, champion: Champion, picks: pd.D
 
 
 def _record(evaluation: dict[str, Any]) -> str:
-    roi, bets = evaluation.get("eval_30d_roi"), evaluation.get("eval_30d_n_bets")
+    roi, units = evaluation.get("eval_30d_roi"), evaluation.get("eval_30d_units")
     if roi is not None:
-        return f"30-day ROI {100 * float(roi):+.1f}%" + (f" ({int(bets)} bets)" if bets is not None else "")
+        return f"30-day ROI {100 * float(roi):+.1f}%" + (f" ({float(units):+.1f} units)" if units is not None else "")
     hit_rate = evaluation.get("eval_30d_hit_rate")
     if hit_rate is not None:
         return f"30-day hit rate {float(hit_rate):.1f}%"
@@ -116,8 +116,8 @@ def _record(evaluation: dict[str, Any]) -> str:
 
 
 def latest_alert(settings: Settings) -> PicksAlert | None:
-    """The last picks alert sent (to Slack or, without a webhook, to the log)."""
-    delivery = NotificationStore(open_engine(settings.registry_url)).latest_sent(KIND)
+    """The newest picks alert (sent to Slack or, without a webhook, to the log; or in flight)."""
+    delivery = NotificationStore(open_engine(settings.registry_url)).latest(KIND)
     return PicksAlert.from_json(delivery.payload) if delivery and delivery.payload else None
 
 

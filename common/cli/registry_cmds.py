@@ -94,7 +94,7 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     if action == "retire":
         model = registry.retire(model_id, args.reason)
     elif action == "promote":
-        model = registry.promote(model_id, reason=_promotion_reason(args, registry, model_id))
+        model = registry.promote(model_id, reason=_promotion_reason(args, settings, registry, model_id))
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
     if args.json:
@@ -104,19 +104,22 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _promotion_reason(args: argparse.Namespace, registry: RegistryService, model_id: str) -> str | None:
+def _promotion_reason(
+    args: argparse.Namespace, settings: Settings, registry: RegistryService, model_id: str
+) -> str | None:
     """Check the live evidence first: warn and refuse when compare does not support the
     promotion, unless --force and --reason are given (the override goes into the audit trail)."""
     from common.grading.analysis import promotion_check, require_evidence
     from common.grading.catalog import REGISTRY, Catalog
+    from common.grading.compare import VerdictRule
     from common.grading.store import GradingStore
 
     catalog = Catalog(tuple(registry.list()), REGISTRY)
-    check = promotion_check(GradingStore(registry.store.engine), catalog, model_id)
+    check = promotion_check(GradingStore(registry.store.engine), catalog, model_id, VerdictRule.from_settings(settings))
     if check is not None and not check.sufficient:
         render.err_console.print(
             f"warning: compare says the evidence is insufficient to promote {model_id} over "
-            f"{check.champion.model_id}: {check.verdict} — {check.rule}",
+            f"{check.champion.model_id}: {check.verdict} — {check.reason}",
             markup=False,
         )
     return require_evidence(check, args.force, args.reason)

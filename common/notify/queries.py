@@ -10,7 +10,8 @@ TABLE = "notification_deliveries"
 COLUMNS = "notification_key, kind, status, payload, claimed_by, claimed_at, lease_expires_at, attempts, sent_at"
 
 GET = f"SELECT {COLUMNS} FROM {TABLE} WHERE notification_key = @key"
-LATEST_SENT = f"SELECT {COLUMNS} FROM {TABLE} WHERE kind = @kind AND status = 'sent' ORDER BY sent_at DESC LIMIT 1"
+# The newest delivery of one kind, sent or in flight (the dashboard's last reminder, the demo's alert).
+LATEST = f"SELECT {COLUMNS} FROM {TABLE} WHERE kind = @kind ORDER BY claimed_at DESC, notification_key DESC LIMIT 1"
 
 # The claim, one atomic unit: refuse a sent key or a live lease, drop an expired one, claim.
 GUARD_CLAIMABLE = f"""

@@ -55,9 +55,9 @@ class NotificationStore:
         rows = self.engine.query(q.GET, {"key": key})
         return Delivery(**rows[0]) if rows else None
 
-    def latest_sent(self, kind: str) -> Delivery | None:
-        """The newest delivery of ``kind`` marked sent."""
-        rows = self.engine.query(q.LATEST_SENT, {"kind": kind})
+    def latest(self, kind: str) -> Delivery | None:
+        """The newest delivery of ``kind``, sent or in flight."""
+        rows = self.engine.query(q.LATEST, {"kind": kind})
         return Delivery(**rows[0]) if rows else None
 
     def claim(self, key: str, kind: str, payload: str, owner: str, now: datetime, lease: timedelta) -> None:

@@ -84,8 +84,8 @@ class RegistrationService:
     def _live_twin(self, sha: str) -> ModelRecord | None:
         return next((m for m in self.store.find_by_sha(sha) if not m.is_retired), None)
 
-    def register_bytes(self, data: bytes, info: StoredObject) -> RegistrationResult:
-        """Register bytes that live at ``info`` in the bucket."""
+    def register_bytes(self, data: bytes, info: StoredObject, reason: str | None = None) -> RegistrationResult:
+        """Register bytes that live at ``info`` in the bucket (``reason`` for the audit trail)."""
         sha = sha256_hex(data)
         twins = self.store.find_by_sha(sha)
         live = next((m for m in twins if not m.is_retired), None)
@@ -98,9 +98,9 @@ class RegistrationService:
             return RegistrationResult("already_registered", live)
         facts = self._facts_or_reject(data, info.uri, info, info.metadata, info.name)
         if twins:
-            return self._reregister(twins[0], info)
+            return self._reregister(twins[0], info, reason)
         record = self._new_record(facts, sha, len(data), info)
-        return self._insert(record, info)
+        return self._insert(record, info, reason)
 
     # -- steps ---------------------------------------------------------------------------
     def _facts_or_reject(
@@ -163,8 +163,8 @@ class RegistrationService:
             )
             self._reject(uri, info, error, info.generation if info else None, info.size if info else None, sha)
 
-    def _insert(self, record: ModelRecord, info: StoredObject) -> RegistrationResult:
-        event = self.registry.new_event("registered", None, record, f"registered from {info.uri}")
+    def _insert(self, record: ModelRecord, info: StoredObject, reason: str | None = None) -> RegistrationResult:
+        event = self.registry.new_event("registered", None, record, reason or f"registered from {info.uri}")
         try:
             self.store.insert_model(record, event)
         except Conflict as exc:
@@ -182,7 +182,7 @@ class RegistrationService:
         self.registry.announce("registered", (record.model_id,), event.occurred_at)
         return RegistrationResult("registered", self.store.get(record.model_id))
 
-    def _reregister(self, retired: ModelRecord, info: StoredObject) -> RegistrationResult:
+    def _reregister(self, retired: ModelRecord, info: StoredObject, reason: str | None = None) -> RegistrationResult:
         now = self.registry.clock()
         after = replace(
             retired,
@@ -196,7 +196,7 @@ class RegistrationService:
             registered_by=self.registry.actor,
             updated_at=now,
         )
-        event = self.registry.new_event("reregistered", retired, after, f"re-registered from {info.uri}")
+        event = self.registry.new_event("reregistered", retired, after, reason or f"re-registered from {info.uri}")
         self.store.reregister(retired, after, event)
         self.registry.announce("reregistered", (retired.model_id,), now)
         return RegistrationResult("reregistered", self.store.get(retired.model_id))
