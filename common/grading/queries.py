@@ -72,6 +72,7 @@ graded AS (
   FROM prediction_accuracy AS a
   LEFT JOIN betting_lines AS l
     ON l.game_id = a.game_id AND l.player_id = a.player_id AND l.game_date = a.game_date
+    AND l.game_date IN UNNEST(@dates)
   WHERE a.game_date IN UNNEST(@dates)
   GROUP BY a.game_date, system_id
 )
