@@ -22,7 +22,7 @@ from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES
 from common.features import build_feature_frame, slate_targets
 from common.manifest import MANIFEST_OBJECT, Manifest
-from common.registry.fallback import builtin_models
+from common.registry.fallback import BUILTIN_FILE
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
@@ -120,26 +120,30 @@ def test_fallback_chain_cached_manifest_then_builtin(
     caplog.set_level(logging.INFO)
     w = worker(settings, tmp_path)
     assert len(w.current.models) == 4
-    broken = replace(settings, bucket_url="gs://", registry_url="duckdb:///proc/nope/registry.duckdb")
+    gone = tmp_path / "bucket-without-manifest"
+    broken = replace(settings, bucket_url=f"file://{gone}", registry_url="duckdb:///proc/nope/registry.duckdb")
     cached = Worker(broken, cache_dir=tmp_path / "cache")
     cached.reload()
     assert cached.current.source == "cached manifest" and len(cached.current.models) == 4
-    assert "via cached manifest" in caplog.text
+    assert "via cached manifest" in caplog.text and "registry unreadable" in caplog.text
     (tmp_path / "cache" / "last-manifest.json").unlink()
-    # The checked-in list points at gs://; here it points at a local copy of a known-good file.
-    known_good = tmp_path / "known_good.cbm"
+    # The checked-in list points at gs://; here it points at a known-good file in the (manifest-less) bucket.
+    gone.mkdir()
+    known_good = gone / "known_good.cbm"
     known_good.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=1))
-    entries = json.loads(Path("common/registry/builtin_models.json").read_text())
+    entries = json.loads(BUILTIN_FILE.read_text())
     entries[0].update(model_path=f"file://{known_good}", sha256=hashlib.sha256(known_good.read_bytes()).hexdigest())
     builtin_json = tmp_path / "builtin.json"
     builtin_json.write_text(json.dumps(entries))
-    monkeypatch.setattr("common.worker.sources.builtin_models", lambda: builtin_models(builtin_json))
+    monkeypatch.setattr("common.registry.fallback.BUILTIN_FILE", builtin_json)
+    caplog.clear()
     builtin = Worker(broken, cache_dir=tmp_path / "cache")
     builtin.reload()
     assert builtin.current.source == "built-in"
     assert [m.model_id for m in builtin.current.models] == ["catboost_v9_train1102_0215"]
     assert builtin.current.champion is not None
-    assert "Loaded 1 models (0 from registry, 1 from built-in)" in caplog.text
+    assert caplog.text.count("Loaded 1 models (0 from registry, 1 from built-in)") == 1  # once per reload
+    assert "registry unreadable, serving the built-in list" in caplog.text
 
 
 def test_corrupt_or_tampered_model_is_skipped_and_the_rest_serve(

@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from common import betting
 
-DELETE_ACCURACY = "DELETE FROM prediction_accuracy WHERE game_date IN UNNEST(@dates)"
+# Grading replaces per (date, system_id), and only the pairs that have predictions to grade again:
+# a model whose predictions for a date are absent (never scored that day) keeps its graded rows.
+DELETE_ACCURACY = """
+DELETE FROM prediction_accuracy AS a
+WHERE a.game_date IN UNNEST(@dates)
+  AND EXISTS (
+    SELECT 1 FROM player_prop_predictions AS p
+    WHERE p.game_date = a.game_date AND p.system_id = a.system_id
+  )"""
 GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
@@ -75,7 +83,14 @@ FROM predicted AS u
 LEFT JOIN graded AS g ON g.game_date = u.game_date AND g.system_id = u.system_id
 ORDER BY u.game_date, u.system_id"""
 
-DAILY_DELETE_WHERE = "game_date IN UNNEST(@dates)"
+# The daily rows DAILY_INPUTS recomputes: one per (date, system_id) with predictions.
+DELETE_DAILY = """
+DELETE FROM model_performance_daily AS d
+WHERE d.game_date IN UNNEST(@dates)
+  AND EXISTS (
+    SELECT 1 FROM player_prop_predictions AS p
+    WHERE p.game_date = d.game_date AND p.system_id = d.system_id
+  )"""
 DAILY_COLUMNS = (
     "game_date", "system_id", "role", "n", "mae", "bias", "n_bets", "n_hits", "hit_rate", "n_pushes", "n_pass",
     "n_edge_3plus", "n_hits_edge_3plus", "hit_rate_edge_3plus", "coverage", "quantile_alpha", "n_pending",

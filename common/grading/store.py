@@ -33,7 +33,8 @@ class GradingStore:
         self.engine = engine
 
     def grade(self, days: Sequence[date], graded_at: datetime) -> None:
-        """Replace the dates' graded rows by a fresh grading, in one transaction."""
+        """Replace the dates' graded rows by a fresh grading, in one transaction, per (date, system_id)
+        with predictions: a model without predictions on a date keeps what was graded."""
         params = {**_dates(days), "graded_at": Param(graded_at, "TIMESTAMP")}
         self.engine.run_atomic([(q.DELETE_ACCURACY, _dates(days)), (q.GRADE, params)])
 
@@ -42,8 +43,8 @@ class GradingStore:
         return self.engine.query_frame(q.DAILY_INPUTS, _dates(days))
 
     def write_daily(self, daily: pd.DataFrame, days: Sequence[date]) -> None:
-        """Replace the dates' daily rows by ``daily``."""
-        self.engine.write_frame("model_performance_daily", daily, q.DAILY_DELETE_WHERE, _dates(days))
+        """Replace the dates' daily rows by ``daily`` (per (date, system_id) with predictions)."""
+        self.engine.write_frame("model_performance_daily", daily, (q.DELETE_DAILY, _dates(days)))
 
     def recent_daily(self, days: int) -> tuple[date | None, pd.DataFrame]:
         """(latest graded date, daily rows of the ``days`` days up to it); (None, empty) before any grading."""
