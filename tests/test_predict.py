@@ -223,3 +223,18 @@ def test_without_credentials_the_builtin_model_is_skipped_by_name_and_status_ans
     assert out.returncode == 6 and "Traceback" not in out.stderr
     line = error_line(out.stderr)
     assert builtin in line and "Google credentials" in line
+
+
+def test_predict_without_season_data_says_what_to_run(registry: dict[str, str]) -> None:
+    """Issue 11.9: one line naming the command, not a DuckDB catalog error."""
+    engine = open_engine(Settings.from_env().registry_url)
+    engine.run_atomic([("DELETE FROM player_games WHERE TRUE", {}), ("DELETE FROM games WHERE TRUE", {})])
+    empty = modelctl("predict", "--date", DAY.isoformat())
+    assert empty.returncode == 3, empty.stderr
+    assert error_line(empty.stderr).endswith("run `modelctl data generate --season 2025-26 --seed 7`")
+    engine.run_atomic([(f"DROP TABLE {table}", {}) for table in ("betting_lines", "player_games", "games")])
+    missing = modelctl("predict", "--date", DAY.isoformat())
+    assert missing.returncode == 5, missing.stderr
+    line = error_line(missing.stderr)
+    assert "no season tables" in line and "run `modelctl migrate`, then `modelctl data generate" in line
+    assert "Catalog Error" not in line

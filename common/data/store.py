@@ -21,14 +21,15 @@ import pandas as pd
 
 from common.data.queries import DATA_RANGE, LOAD, REPLACE_ALL, TABLES
 from common.data.synth import SeasonData
-from common.errors import InvalidArgument, NotFound
+from common.errors import ConfigError, InvalidArgument, NotFound
 from common.sql import Engine
 
 log = logging.getLogger(__name__)
 
 # Written in this order so a reader never sees box scores without their schedule.
 WRITE_ORDER = ("teams", "players", "games", "player_games", "betting_lines")
-NO_DATA_HINT = "run `modelctl data generate --season 2025-26 --seed 7`"
+GENERATE_COMMAND = "modelctl data generate --season 2025-26 --seed 7"
+NO_DATA_HINT = f"run `{GENERATE_COMMAND}`"
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,14 @@ def write_season(engine: Engine, season: SeasonData, into_production: bool = Fal
 
 
 def load_season(engine: Engine) -> SeasonData:
-    """Read the season tables back as a :class:`SeasonData` (``NotFound`` when they are empty)."""
-    frames = {table: _read(engine, table) for table in TABLES}
+    """Read the season tables back as a :class:`SeasonData` (``NotFound`` when they are empty,
+    ``ConfigError`` naming the commands to run when the registry has no season tables)."""
+    try:
+        frames = {table: _read(engine, table) for table in TABLES}
+    except ConfigError:
+        raise ConfigError(
+            f"no season tables in {engine.url}: run `modelctl migrate`, then `{GENERATE_COMMAND}`"
+        ) from None
     if frames["games"].empty or frames["player_games"].empty:
         raise NotFound(f"no season data in {engine.url}: {NO_DATA_HINT}")
     season = str(frames["games"]["season"].iloc[0])

@@ -68,7 +68,9 @@ class ServingSet:
         if self.champion is not None:
             return None
         if self.expected_champion is None:
-            return "no models loaded yet" if self.source == "none" else f"the {self.source} names no champion"
+            if self.source == "none":
+                return "no models loaded yet"
+            return f"the {self.source} names no champion: promote one (`modelctl promote ID`)"
         reason = dict(self.skipped).get(self.expected_champion, "not loaded")
         return f"champion {self.expected_champion} could not be loaded: {reason}"
 
