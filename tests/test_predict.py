@@ -17,17 +17,14 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from common.app import open_registry, registration_service
-from common.data.store import write_season
 from common.data.synth import generate_season
 from common.errors import ConfigError
 from common.features import slate_targets
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
 from common.storage import FileBucket, open_bucket
-from tests.support.tiny import tiny_card, tiny_model_bytes
+from tests.support.serving import serving_registry
+from tests.support.tiny import tiny_card
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELCTL = Path(sys.executable).with_name("modelctl")
@@ -42,18 +39,8 @@ def season() -> Any:
 @pytest.fixture
 def registry(isolated_env: Path, season: Any) -> dict[str, str]:
     """A migrated registry with the season's tables, a v9 champion and a v12_noveg shadow."""
-    settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    write_season(open_engine(settings.registry_url), season)
-    service = registration_service(settings)
-    ids = {}
-    for key, card, seed in (("champion", tiny_card("v9"), 1), ("shadow", tiny_card("v12_noveg"), 2)):
-        info = service.bucket.write(f"models/{key}.cbm", tiny_model_bytes(card, seed=seed))
-        ids[key] = service.register_object(info.name).record.model_id
-        service.registry.enable(ids[key])
-    open_registry(settings).promote(ids["champion"])
-    return ids
+    models = {"champion": (tiny_card("v9"), 1), "shadow": (tiny_card("v12_noveg"), 2)}
+    return serving_registry(Settings.from_env(), season, models)
 
 
 @pytest.fixture

@@ -23,15 +23,13 @@ from typing import Any
 import pytest
 import requests
 
-from common.app import open_registry, registration_service
-from common.data.store import write_season
+from common.app import open_registry
 from common.data.synth import generate_season
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
 from common.storage import FileBucket
-from tests.support.tiny import tiny_card, tiny_model_bytes
+from tests.support.serving import serving_registry
+from tests.support.tiny import tiny_card
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_FRAMEWORK = Path(sys.executable).with_name("functions-framework")
@@ -75,22 +73,12 @@ def free_port() -> int:
 @pytest.fixture
 def served(isolated_env: Path) -> dict[str, str]:
     """A season, a v9 champion and two shadows; ``flipper`` is the one the registry flips."""
-    settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    write_season(open_engine(settings.registry_url), generate_season(seed=11))
-    service = registration_service(settings)
-    ids = {}
-    for key, card, seed in (
-        ("champion", tiny_card("v9"), 1),
-        ("shadow", tiny_card("v12_noveg"), 2),
-        ("flipper", tiny_card("v9", "Quantile", 0.45), 3),
-    ):
-        info = service.bucket.write(f"models/{key}.cbm", tiny_model_bytes(card, seed=seed))
-        ids[key] = service.register_object(info.name).record.model_id
-        service.registry.enable(ids[key])
-    open_registry(settings).promote(ids["champion"])
-    return ids
+    models = {
+        "champion": (tiny_card("v9"), 1),
+        "shadow": (tiny_card("v12_noveg"), 2),
+        "flipper": (tiny_card("v9", "Quantile", 0.45), 3),
+    }
+    return serving_registry(Settings.from_env(), generate_season(seed=11), models)
 
 
 @pytest.fixture

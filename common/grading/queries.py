@@ -18,15 +18,22 @@ from __future__ import annotations
 
 from common import betting
 
-# Grading replaces per (date, system_id), and only the pairs that have predictions to grade again:
-# a model whose predictions for a date are absent (never scored that day) keeps its graded rows.
-DELETE_ACCURACY = """
-DELETE FROM prediction_accuracy AS a
-WHERE a.game_date IN UNNEST(@dates)
+
+def _delete_regraded(table: str) -> str:
+    """``table``'s rows on @dates, per (date, system_id) with predictions: the pairs grading writes again.
+
+    A model whose predictions for a date are absent (not scored that day) keeps its rows.
+    """
+    return f"""
+DELETE FROM {table} AS t
+WHERE t.game_date IN UNNEST(@dates)
   AND EXISTS (
     SELECT 1 FROM player_prop_predictions AS p
-    WHERE p.game_date = a.game_date AND p.system_id = a.system_id
+    WHERE p.game_date = t.game_date AND p.system_id = t.system_id
   )"""
+
+
+DELETE_ACCURACY = _delete_regraded("prediction_accuracy")
 GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
@@ -84,13 +91,7 @@ LEFT JOIN graded AS g ON g.game_date = u.game_date AND g.system_id = u.system_id
 ORDER BY u.game_date, u.system_id"""
 
 # The daily rows DAILY_INPUTS recomputes: one per (date, system_id) with predictions.
-DELETE_DAILY = """
-DELETE FROM model_performance_daily AS d
-WHERE d.game_date IN UNNEST(@dates)
-  AND EXISTS (
-    SELECT 1 FROM player_prop_predictions AS p
-    WHERE p.game_date = d.game_date AND p.system_id = d.system_id
-  )"""
+DELETE_DAILY = _delete_regraded("model_performance_daily")
 DAILY_COLUMNS = (
     "game_date", "system_id", "role", "n", "mae", "bias", "n_bets", "n_hits", "hit_rate", "n_pushes", "n_pass",
     "n_edge_3plus", "n_hits_edge_3plus", "hit_rate_edge_3plus", "coverage", "quantile_alpha", "n_pending",
