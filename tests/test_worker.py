@@ -291,6 +291,11 @@ def test_a_set_without_a_loadable_champion_is_never_swapped_in(
         f"champion {new_id} could not be loaded" in problem and f"still serving generation {good.generation}" in problem
     )
     assert problem in caplog.text
+    tries = caplog.text.count("skipping model")
+    w.start_polling(interval=0.02)  # the poller does not retry the refused set on every tick
+    time.sleep(0.5)
+    w.stop()
+    assert caplog.text.count("skipping model") == tries and w.current is good
     [ack] = AckStore.open(settings.registry_url).list()
     assert ack.problem == problem and ack.generation == good.generation and ack.champion == served["v9"]
     assert cli_main(["workers", "--json"]) == 0

@@ -96,6 +96,9 @@ class Worker:
             return False
         if (generation, source) == (self._current.generation, self._current.source):
             return True
+        return self._recently_refused(generation, source)
+
+    def _recently_refused(self, generation: int, source: str = "manifest") -> bool:
         refused = self._refused
         return (
             refused is not None
@@ -146,7 +149,9 @@ class Worker:
         def loop() -> None:
             while not self._stop.wait(interval):
                 generation = current_generation(self.settings)
-                if generation is not None and generation != self._current.generation:
+                if generation is None or generation == self._current.generation:
+                    continue
+                if not self._recently_refused(generation):
                     try:
                         self.reload()
                     except Exception:  # a failed reload keeps the old set serving; try again next tick
