@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 from common.backends import load_backend
 from common.errors import AppError, ConfigError, InvalidEvent, InvalidModel, NotFound, TransientError
 
+log = logging.getLogger(__name__)
 BUCKETS: dict[str, str] = {"file": "common.storage:FileBucket", "gs": "common.storage:GcsBucket"}
 
 
@@ -177,7 +179,10 @@ class FileBucket:
         for path in sorted(self.root.rglob("*")):
             rel = path.relative_to(self.root).as_posix()
             if path.is_file() and not path.name.startswith(".") and rel.startswith(prefix):
-                found.append(self.info(rel))
+                try:
+                    found.append(self.info(rel))
+                except InvalidEvent as exc:  # e.g. a link leading out of the folder: not an object of ours
+                    log.warning("ignoring %s in %s: %s", rel, self.url, exc)
         return found
 
 

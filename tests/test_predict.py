@@ -188,7 +188,7 @@ def test_without_credentials_the_builtin_model_is_skipped_by_name_and_status_ans
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     env = {
-        "MODEL_REGISTRY_URL": "duckdb:///proc/no-such-registry/registry.duckdb",
+        "MODEL_REGISTRY_URL": "bigquery://no-credentials-project/nba_predictions",
         "MODEL_BUCKET_URL": "gs://no-credentials-models",
         "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "no-such-credentials.json"),
         "GCE_METADATA_HOST": f"127.0.0.1:{closed}",
@@ -206,6 +206,8 @@ def test_without_credentials_the_builtin_model_is_skipped_by_name_and_status_ans
     assert response.status_code == 503 and "no champion loaded" in response.json["error"]
     with pytest.raises(ConfigError, match="no usable Google credentials"):
         open_bucket("gs://no-credentials-models").list()
+    with pytest.raises(ConfigError, match="no Google credentials for BigQuery"):
+        open_engine("bigquery://no-credentials-project/nba_predictions").query("SELECT 1")
     out = modelctl("predict", "--date", DAY.isoformat())
     assert out.returncode == 6 and "Traceback" not in out.stderr
     line = error_line(out.stderr)

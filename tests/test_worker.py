@@ -333,3 +333,4 @@ def test_manifest_sha256_and_model_paths_cannot_reach_outside_their_folders(
     (bucket.root / "escape").symlink_to(tmp_path)
     with pytest.raises(InvalidEvent, match="resolves outside"):
         bucket.read("escape/victim.cbm")
+    assert "escape/victim.cbm" not in {o.name for o in bucket.list()}  # listed objects stay inside too
