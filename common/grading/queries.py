@@ -22,14 +22,16 @@ from common import betting
 def _delete_regraded(table: str) -> str:
     """``table``'s rows on @dates, per (date, system_id) with predictions: the pairs grading writes again.
 
-    A model whose predictions for a date are absent (not scored that day) keeps its rows.
+    A model whose predictions for a date are absent (not scored that day) keeps its rows. Both
+    tables are bounded by @dates, so a partitioned table is pruned (and ``require_partition_filter``
+    is satisfied) without relying on the correlation.
     """
     return f"""
 DELETE FROM {table} AS t
 WHERE t.game_date IN UNNEST(@dates)
   AND EXISTS (
     SELECT 1 FROM player_prop_predictions AS p
-    WHERE p.game_date = t.game_date AND p.system_id = t.system_id
+    WHERE p.game_date IN UNNEST(@dates) AND p.game_date = t.game_date AND p.system_id = t.system_id
   )"""
 
 
