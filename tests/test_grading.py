@@ -225,6 +225,21 @@ def test_regrading_replaces_rows_with_the_same_numbers(graded: tuple[GradingStor
     assert store.read_evaluation([A])[A]["eval_7d_n"] == 5
 
 
+def test_regrading_keeps_the_grades_of_a_model_without_predictions(
+    graded: tuple[GradingStore, RegistryService],
+) -> None:
+    """Issue 11.1: grading replaces per (date, system_id) with predictions; a model whose predictions
+    for the date are gone (never scored again) keeps its graded and daily rows."""
+    store, registry = graded
+    before_rows, before_daily = accuracy(store), daily(store)
+    store.engine.run_atomic(
+        [("DELETE FROM player_prop_predictions WHERE system_id = @b AND game_date = @d", {"b": B, "d": D2})]
+    )
+    grade_dates(store, load_catalog(registry.list), [D2], NOW)
+    pd.testing.assert_frame_equal(accuracy(store), before_rows)
+    assert daily(store) == before_daily
+
+
 def test_games_without_results_are_counted_not_graded_as_zero(
     graded: tuple[GradingStore, RegistryService], caplog: pytest.LogCaptureFixture
 ) -> None:
