@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
-from common.app import open_registry, registration_service
+from common.app import open_database, open_registry, registration_service
 from common.errors import InvalidEvent, NotFound
 from common.events import PubSubMessage, StorageObject
 from common.manifest import publish_manifest
@@ -38,7 +38,7 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
         return "gone"
     if not result.changed:
         # A redelivery after a failed publish: announce again (manifest rebuilds are idempotent).
-        service.registry.announce("resync", (result.record.model_id,), service.registry.clock())
+        service.registry.resync(result.record.model_id)
     return f"{result.outcome}:{result.record.model_id}"
 
 
@@ -66,7 +66,7 @@ def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
     text, blocks = message(stale, len(families) - len(stale), today)
     poster = SlackPoster(settings.slack_webhook_url)
     result = deliver_once(
-        registry.store.engine,
+        open_database(settings),
         f"retrain_reminder:{today.isoformat()}",
         "retrain_reminder",
         {"stale": [f.family for f in stale]},
