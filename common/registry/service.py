@@ -184,8 +184,8 @@ class RegistryService:
         old = self.champion()
         evidence = self._evidence_for(model_id, old)
         forced = evidence is not None and not evidence.sufficient
-        if forced:
-            reason = self._forced_reason(model_id, evidence, force, reason)  # type: ignore[arg-type]
+        if evidence is not None and forced:
+            reason = self._forced_reason(model_id, evidence, force, reason)
         now = self.clock()
         changes, events = [], []
         if old is not None:
