@@ -26,6 +26,10 @@ emulators: venv ## install the local stand-ins the suite needs (bqemulator in .v
 demo: venv ## run the whole lifecycle on the embedded default (no servers, no credentials)
 	$(BIN)/python -m infra.demo
 
+dashboard: venv ## serve the read-only dashboard of the demo's sandbox (after make demo) on http://127.0.0.1:8050/
+	$(BIN)/modelctl --registry-url "duckdb://$(CURDIR)/.local/demo/registry.duckdb" \
+	    --bucket-url "file://$(CURDIR)/.local/demo/bucket" dashboard
+
 test: venv emulators ## everything the suite needs, emulators included, then pytest
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -34,7 +38,12 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff format --check common functions infra tests bench
 	$(BIN)/mypy
 
-bench: venv ## run the benchmarks and print their figures (MLflow peer too if .venv-mlflow exists)
+bench: bench-quick ## the quick benchmarks; bench-full for the figures bench/README.md reports
+
+bench-quick: venv ## every benchmark at reduced size: 200 training iterations, 20 graded days, 6 worker models
+	@for b in bench/bench_*.py; do echo "== $$b --quick"; $(BIN)/python $$b --quick || exit 1; done
+
+bench-full: venv ## the benchmarks as bench/README.md reports them (MLflow peer too if .venv-mlflow exists)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge) in the background
@@ -62,4 +71,4 @@ clean: ## remove .local/ (the embedded registry, bucket, demo sandbox and stack 
 
 bench-mlflow-venv: .venv-mlflow/.installed ## the separate venv for the MLflow pyfunc peer route (~0.9 GB)
 
-.PHONY: help venv emulators demo test lint bench bench-mlflow-venv stack-up stack-down stage deploy clean
+.PHONY: help venv emulators demo dashboard test lint bench bench-quick bench-full bench-mlflow-venv stack-up stack-down stage deploy clean

@@ -48,7 +48,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", default="v12_noveg_q43")
     parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="200 iterations (`make bench-quick`)")
     args = parser.parse_args()
+    if args.quick:
+        args.iterations = 200
     timings: dict[str, float] = {}
 
     def timed(label: str, fn, *a):  # type: ignore[no-untyped-def]

@@ -2,6 +2,9 @@
 memory per model, and end-to-end reload latency with several worker processes.
 
 Run: .venv/bin/python bench/bench_worker.py   (about a minute on 2 cores)
+     .venv/bin/python bench/bench_worker.py --quick   (6 models, fewer repeats, no MLflow peer: `make bench-quick`)
+
+Stopping it (Ctrl-C, SIGTERM, SIGHUP) stops every worker, emulator and function it started.
 
 Ratios are measured within one run, interleaved, because the machines are shared
 and noisy; absolute milliseconds are only indicative.
@@ -33,7 +36,8 @@ from tests.support.tiny import tiny_card  # noqa: E402
 
 FAMILIES = [("v9", "MAE", None), ("v9", "Quantile", 0.43), ("v9", "Quantile", 0.45),
             ("v12", "MAE", None), ("v12_noveg", "MAE", None), ("v12_noveg", "Quantile", 0.43)]  # fmt: skip
-N_MODELS, SLATE, REPEATS, ROUNDS = 30, 500, 40, 5
+N_MODELS, SLATE, REPEATS, ROUNDS, ITERATIONS = 30, 500, 40, 5, 300
+QUICK = False  # --quick: the same measures on fewer models and repeats, without the MLflow peer
 
 
 def rss_mb() -> float:
@@ -53,7 +57,7 @@ def train_models(workdir: Path) -> list[tuple[Path, object]]:
         x = to_model_input(frame, fs)
         cat_loss = f"Quantile:alpha={alpha}" if loss == "Quantile" else "MAE"
         model = CatBoostRegressor(
-            iterations=300,
+            iterations=ITERATIONS,
             depth=6,
             loss_function=cat_loss,
             random_seed=i,
@@ -72,6 +76,12 @@ def train_models(workdir: Path) -> list[tuple[Path, object]]:
 
 
 def main() -> None:
+    global N_MODELS, REPEATS, ROUNDS, ITERATIONS, QUICK
+    from infra.local.processes import raise_on_termination
+
+    raise_on_termination()  # SIGTERM / SIGHUP unwind through the finally blocks below, as Ctrl-C does
+    if "--quick" in sys.argv[1:]:
+        N_MODELS, REPEATS, ROUNDS, ITERATIONS, QUICK = 6, 10, 3, 100, True
     workdir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
     os.environ.update(
         MODEL_REGISTRY_URL=f"duckdb://{workdir / 'r.duckdb'}",
@@ -186,6 +196,9 @@ def mlflow_peer(workdir: Path, serving: Any, slate: Any) -> None:
     import json
 
     python = ROOT / ".venv-mlflow" / "bin" / "python"
+    if QUICK:
+        print("\nmlflow pyfunc peer: skipped (--quick)")
+        return
     if not python.exists():
         print("\nmlflow pyfunc peer: skipped (no .venv-mlflow; `make bench-mlflow-venv` creates it)")
         return

@@ -36,14 +36,18 @@ def promotion_evidence(settings: Settings) -> EvidenceProvider:
     def provide(model_id: str, models: Sequence[ModelRecord]) -> PromotionEvidence | None:
         from common.grading.analysis import promotion_check
         from common.grading.catalog import REGISTRY, Catalog
+        from common.grading.compare import VerdictRule
         from common.grading.store import GradingStore
 
-        check = promotion_check(GradingStore(open_database(settings)), Catalog(tuple(models), REGISTRY), model_id)
+        catalog = Catalog(tuple(models), REGISTRY)
+        rule = VerdictRule.from_settings(settings)
+        check = promotion_check(GradingStore(open_database(settings)), catalog, model_id, rule)
         if check is None:
             return None
         return PromotionEvidence(
             sufficient=check.sufficient,
             verdict=check.verdict,
+            finding=check.reason,
             rule=check.rule,
             champion_id=check.champion.model_id,
             details_json=strict_dumps(check.to_dict(), sort_keys=True),

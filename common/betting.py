@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 MIN_EDGE = 1.0  # |edge| below this is a PASS
+#: American odds of every bet unless the data carries a price (setting ``BET_PRICE``): risk 110 to win 100
+DEFAULT_BET_PRICE = -110.0
 EDGE_3PLUS = 3.0  # "edge 3+" bets: |edge| at least this
 #: inclusive lower bounds of the edge buckets on |edge|; the PASS zone and edge 3+ are bucket edges
 EDGE_BUCKET_BOUNDS = (0.0, MIN_EDGE, 2.0, EDGE_3PLUS, 5.0)
@@ -76,6 +78,30 @@ def recommendation_codes(edge: Any, min_edge: float = MIN_EDGE) -> np.ndarray:
 def recommend(edge: Any, min_edge: float = MIN_EDGE) -> np.ndarray:
     """The recommendation per edge as strings."""
     return np.asarray(RECOMMENDATIONS, dtype=object)[recommendation_codes(edge, min_edge)]
+
+
+def win_payout(price: float) -> float:
+    """Units a winning one-unit bet returns at American odds ``price`` (a loss costs 1):
+    -110 -> 100/110, +120 -> 1.2. Odds strictly between -100 and +100 do not exist."""
+    if price <= -100:
+        return 100.0 / -price
+    if price >= 100:
+        return price / 100.0
+    raise ValueError(f"American odds are <= -100 or >= +100, got {price:g}")
+
+
+DEFAULT_PAYOUT = win_payout(DEFAULT_BET_PRICE)
+
+
+def break_even(price: float = DEFAULT_BET_PRICE) -> float:
+    """The hit rate (a fraction) at which bets at ``price`` neither win nor lose: 0.5238 at -110."""
+    return 1.0 / (1.0 + win_payout(price))
+
+
+def units(outcome: Any, payout: float) -> np.ndarray:
+    """Units won per pick from ``WON`` / ``LOST`` / ``NO_BET`` codes: +payout, -1, 0."""
+    codes = np.asarray(outcome)
+    return np.where(codes == WON, payout, np.where(codes == LOST, -1.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -155,3 +181,18 @@ def sql_call(recommendation: str) -> str:
 def sql_outcome(is_correct: str) -> str:
     """WON, LOST or NO_BET (PASS, push, no line) from ``is_correct``."""
     return f"CASE WHEN {is_correct} IS NULL THEN {NO_BET} WHEN {is_correct} THEN {WON} ELSE {LOST} END"
+
+
+def sql_units(is_correct: str, payout: str) -> str:
+    """Units a pick won: ``payout`` (a query parameter) for a won bet, -1 for a lost one, 0 otherwise."""
+    return f"CASE WHEN {is_correct} THEN {payout} WHEN NOT {is_correct} THEN -1.0 ELSE 0.0 END"
+
+
+def sql_clv(is_correct: str, recommendation: str, opening: str, closing: str) -> str:
+    """Closing-line value of a bet, in points: how far the line moved from ``opening`` to ``closing``
+    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing line."""
+    return (
+        f"CASE WHEN {is_correct} IS NULL THEN NULL "
+        f"WHEN {recommendation} = '{OVER}' THEN {closing} - {opening} "
+        f"WHEN {recommendation} = '{UNDER}' THEN {opening} - {closing} END"
+    )

@@ -44,6 +44,8 @@ class InProcessBus:
     def __init__(self, url: str, settings: Settings) -> None:
         self.url = url
         self.settings = settings
+        #: (function, outcome) of every delivery so far, for a caller that reports them
+        self.outcomes: list[tuple[str, str]] = []
 
     def publish(self, topic: str, payload: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
         event = pubsub_cloud_event(
@@ -57,6 +59,7 @@ class InProcessBus:
             except AppError as exc:
                 # Same class, so the caller's exit code / status still says what went wrong.
                 raise type(exc)(f"delivering {topic} to {fn.name} failed: {exc}") from exc
+            self.outcomes.append((fn.name, str(outcome)))
             log.info("in-process %s → %s: %s", topic, fn.name, outcome, extra={"topic": topic, "outcome": outcome})
         return message_id
 

@@ -10,12 +10,12 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from common.errors import InvalidEvent
+from common.errors import InvalidArgument, InvalidEvent
 from common.storage import check_object_name
 
 STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
@@ -251,3 +251,70 @@ def pubsub_cloud_event(
         "datacontenttype": "application/json",
     }
     return CloudEvent(attrs, data)
+
+
+# -- the graded-games message: the producer ↔ update_performance contract ----------------------
+#: the nightly safety net's job (Cloud Scheduler): a body naming it and no date means "yesterday"
+GRADED_GAMES_NIGHTLY_JOB = "graded-games-nightly"
+#: attributes of a graded-games message: ``origin`` (who published: boxscore-ingest, modelctl,
+#: cloud-scheduler; optional, for the logs) and ``schema`` (this contract's version; optional)
+GRADED_GAMES_SCHEMA = "graded-games/1"
+
+
+@dataclass(frozen=True)
+class GradedGames:
+    """A graded-games message: the game dates whose results are final."""
+
+    message_id: str
+    game_dates: tuple[date, ...]
+    origin: str
+    scheduled: bool  # the nightly job's "yesterday", not dates a producer named
+
+
+def graded_games_body(dates: Sequence[date]) -> dict[str, Any]:
+    """The JSON body a producer publishes: ``{"game_dates": ["YYYY-MM-DD", ...]}``."""
+    if not dates:
+        raise InvalidArgument("a graded-games message names at least one game date")
+    return {"game_dates": [d.isoformat() for d in sorted(set(dates))]}
+
+
+def graded_games_attributes(origin: str) -> dict[str, str]:
+    """The attributes a producer sets on a graded-games message."""
+    return {"origin": origin, "schema": GRADED_GAMES_SCHEMA}
+
+
+def parse_graded_games(msg: PubSubMessage, nightly_time_zone: str) -> GradedGames:
+    """A graded-games message → ``GradedGames``.
+
+    The body is ``{"game_dates": [...]}`` or (compatibility) ``{"game_date": "YYYY-MM-DD"}``;
+    ``{"job": "graded-games-nightly"}`` without dates means the day before the message was
+    published, in ``nightly_time_zone`` (the scheduler job's). Anything else is ``InvalidEvent``.
+    """
+    payload = msg.json()
+    if not isinstance(payload, dict):
+        raise InvalidEvent('graded-games message must be a JSON object such as {"game_dates": ["2026-02-20"]}')
+    if (schema := msg.attributes.get("schema")) and schema != GRADED_GAMES_SCHEMA:
+        raise InvalidEvent(
+            f"graded-games message {msg.message_id} has schema {schema!r}; expected {GRADED_GAMES_SCHEMA}"
+        )
+    origin = msg.attributes.get("origin", "unknown")
+    raw = payload.get("game_dates", payload.get("game_date"))
+    if raw is None and payload.get("job") == GRADED_GAMES_NIGHTLY_JOB:
+        return GradedGames(msg.message_id, (_yesterday(msg, nightly_time_zone),), origin, True)
+    values = raw if isinstance(raw, list) else [raw] if isinstance(raw, str) and raw else []
+    if not values:
+        raise InvalidEvent(
+            f'graded-games message {msg.message_id} names no date: send {{"game_dates": ["YYYY-MM-DD"]}}'
+        )
+    try:
+        dates = tuple(sorted({date.fromisoformat(str(v)) for v in values}))
+    except ValueError:
+        raise InvalidEvent(f"graded-games dates {values!r} are not all YYYY-MM-DD") from None
+    return GradedGames(msg.message_id, dates, origin, False)
+
+
+def _yesterday(msg: PubSubMessage, time_zone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    stamp = msg.publish_time or msg.context.time or datetime.now(UTC)
+    return stamp.astimezone(ZoneInfo(time_zone)).date() - timedelta(days=1)

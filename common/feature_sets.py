@@ -82,6 +82,15 @@ V12_EXTRA_FEATURES: tuple[str, ...] = (
     "opponent_def_rating_last_10",
     "opponent_pts_allowed_to_role",
     "team_win_pct",
+    # added in version 2, so that the no-vegas set has the seed's 50 features
+    "points_per_minute_last_10",
+    "minutes_avg_season",
+    "fg3a_rate_last_10",
+    "fta_rate_last_10",
+    "fg3m_avg_last_10",
+    "opponent_win_pct",
+    "team_off_rating_last_10",
+    # betting market
     "line_vs_last_5_avg",
     "implied_team_total",
 )
@@ -105,13 +114,48 @@ class FeatureSet:
     def __len__(self) -> int:
         return len(self.features)
 
+    def check_model_names(self, names: tuple[str, ...]) -> None:
+        """Raise ``InvalidModel`` unless a model with these feature names fits this set.
 
+        A by-name set needs exactly its names, in any order. A positional set needs the
+        right count and either its own names in order or CatBoost's default names
+        ``"0".."N-1"`` (a model trained from a bare numpy array, as the legacy V9 models were).
+        """
+        if len(names) != len(self.features):
+            raise InvalidModel(f"model has {len(names)} features but feature set {self.name} has {len(self.features)}")
+        if self.by_name:
+            missing = [f for f in self.features if f not in set(names)]
+            unknown = [f for f in names if f not in set(self.features)]
+            if missing or unknown:
+                raise InvalidModel(
+                    f"feature names differ from feature set {self.name}: "
+                    f"missing {missing[:5]}, unexpected {unknown[:5]}"
+                )
+            return
+        if names == positional_names(len(names)):
+            return
+        for position, (have, want) in enumerate(zip(names, self.features, strict=True)):
+            if have != want:
+                raise InvalidModel(
+                    f"feature {position} is {have!r} but feature set {self.name} (positional) expects {want!r} "
+                    f"(or CatBoost's default name {str(position)!r})"
+                )
+
+
+def positional_names(count: int) -> tuple[str, ...]:
+    """The names CatBoost gives the columns of an unnamed matrix: ``"0"``, ``"1"``, …"""
+    return tuple(str(i) for i in range(count))
+
+
+# Version 2 of v12 / v12_noveg (seven features added): v12_noveg has the seed's 50
+# features and v12 adds its 7 betting-line features on top (57). Version-1 models
+# (43 / 50 features) no longer fit and are retrained (`modelctl retrain --family F`).
 FEATURE_SETS: dict[str, FeatureSet] = {
     "v9": FeatureSet("v9", 1, V9_FEATURES, by_name=False),
-    "v12": FeatureSet("v12", 1, V12_FEATURES, by_name=True),
+    "v12": FeatureSet("v12", 2, V12_FEATURES, by_name=True),
     "v12_noveg": FeatureSet(
         "v12_noveg",
-        1,
+        2,
         tuple(f for f in V12_FEATURES if f not in BETTING_LINE_FEATURES),
         by_name=True,
     ),

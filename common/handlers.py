@@ -14,6 +14,7 @@ from common.errors import InvalidEvent, NotFound
 from common.events import PubSubMessage, StorageObject
 from common.manifest import publish_manifest
 from common.notify import SlackPoster, deliver_once
+from common.registry.naming import STAGING_PREFIX
 from common.reminder import message, staleness
 from common.settings import Settings
 from common.storage import open_bucket
@@ -27,6 +28,10 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
     if not obj.name.endswith(".cbm"):
         log.info("ignoring %s: not a .cbm", obj.name, extra={"object": obj.name})
         return "ignored"
+    if obj.name.startswith(STAGING_PREFIX):
+        log.info("ignoring %s: staged (under %s), not auto-registered", obj.name, STAGING_PREFIX,
+                 extra={"object": obj.name})  # fmt: skip
+        return "staged"
     service = registration_service(settings)
     if service.bucket.name != obj.bucket:
         log.info("ignoring gs://%s/%s: not the models bucket %s", obj.bucket, obj.name, settings.bucket_url)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from common.errors import ConfigError, NotFound
-from common.events import PUBSUB_PUBLISHED, STORAGE_FINALIZED
+from common.events import GRADED_GAMES_NIGHTLY_JOB, PUBSUB_PUBLISHED, STORAGE_FINALIZED
 
 Trigger = Literal["storage", "pubsub", "http"]
 
@@ -63,6 +63,7 @@ class Function:
     bucket_role: str = ""  # roles/storage.objectViewer (read) or roles/storage.objectUser (read/write)
     dataset_access: Literal["READER", "WRITER"] = "READER"
     publishes: tuple[str, ...] = ()  # topics it publishes on
+    cpu_always_on: bool = False  # HTTP services: CPU between requests (background threads)
 
     @property
     def target(self) -> str:
@@ -141,6 +142,18 @@ FUNCTIONS: tuple[Function, ...] = (
         min_instances=1,  # keeps models loaded and the manifest poller running
         bucket_role="roles/storage.objectViewer",
         dataset_access="WRITER",  # player_prop_predictions, worker_acks
+        cpu_always_on=True,  # the manifest poller hot-reloads models between requests
+    ),
+    Function(
+        "dashboard",
+        "dashboard",
+        "http",
+        None,  # an HTTP function: the read-only dashboard (common/dashboard)
+        memory="1Gi",
+        timeout_seconds=60,
+        max_instances=2,
+        bucket_role="roles/storage.objectViewer",  # reads each model's embedded card from its file
+        dataset_access="READER",  # read-only: it shows the registry, it never changes it
     ),
 )
 
@@ -165,6 +178,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "retrain-reminder-nightly", RETRAIN_REMINDER, "0 9 * * *", "America/New_York", {"job": "retrain-reminder"}
     ),
+    # The safety net for a box-score producer that forgot to publish: every morning, after the last
+    # West-coast game is final, grade yesterday (the day before the publish time, in this time zone).
+    # A date the producer already announced is graded again, which changes nothing (idempotent).
+    Schedule(
+        GRADED_GAMES_NIGHTLY_JOB, GRADED_GAMES, "0 6 * * *", "America/New_York", {"job": GRADED_GAMES_NIGHTLY_JOB}
+    ),
 )
 
 
@@ -175,6 +194,14 @@ def function(name: str) -> Function:
         if fn.name == name:
             return fn
     raise NotFound(f"no function {name!r} in the inventory; known: {', '.join(f.name for f in FUNCTIONS)}")
+
+
+def schedule(topic: str) -> Schedule:
+    """The scheduled job publishing on ``topic``."""
+    for job in SCHEDULES:
+        if job.topic == topic:
+            return job
+    raise NotFound(f"no scheduled job publishes on {topic!r}; jobs: {', '.join(s.job for s in SCHEDULES)}")
 
 
 def subscribers(topic: str) -> tuple[Function, ...]:

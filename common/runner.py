@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from common.errors import AppError
 from common.events import PubSubMessage, StorageObject
 from common.settings import Settings
+from common.sql_bigquery import configure_jobs
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", StorageObject, PubSubMessage)
@@ -32,7 +33,9 @@ def run_event(
     ``settings`` defaults to the process environment (a deployed function); the
     in-process bus and the CLI's stand-ins pass their own.
     """
-    settings = settings or Settings.from_env()
+    if settings is None:  # a deployed function: its environment names it (MODELCTL_ACTOR)
+        settings = Settings.from_env()
+        configure_jobs(settings)
     try:
         event = parse(raw)
     except AppError as exc:

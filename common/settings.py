@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from common.betting import DEFAULT_BET_PRICE, win_payout
 from common.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,16 +40,34 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str) -> float | None:
     raw = env.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
+
+
+def _float(env: Mapping[str, str], name: str, default: float, zero: bool = False) -> float:
+    """A positive number (``zero``: zero or more)."""
+    value = _number(env, name)
+    if value is None:
+        return default
+    if value < 0 or (value == 0 and not zero):
+        raise ConfigError(f"{name} must be {'zero or more' if zero else 'positive'}, got {value}")
+    return value
+
+
+def _bet_price(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name)
+    if value is None:
+        return default
+    try:
+        win_payout(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be American odds (<= -100 or >= 100, e.g. -110), got {value:g}") from None
     return value
 
 
@@ -93,6 +112,15 @@ class Settings:
     reminder_silent_when_clear: bool = False
     model_cache_dir: str = str(LOCAL_DIR / "cache" / "models")
     manifest_poll_seconds: float = 0.25
+    # BigQuery guards (bench/README.md sizes them): a production query reads at most a season's
+    # partitions (a full-season regrade, ~0.35 GB at 30 models); reading every season of one big
+    # table (~2 GB after 5 seasons) means a missing game_date filter, and fails instead of billing.
+    bq_maximum_bytes_billed: int = 1024**3
+    # Migrations copy whole tables (010 re-partitions five seasons, ~4 GB): their own cap.
+    bq_migration_maximum_bytes_billed: int = 100 * 1024**3
+    bet_price: float = DEFAULT_BET_PRICE  # American odds of a bet (units won, ROI)
+    promotion_margin_mae: float = 0.05  # points of MAE a challenger must beat the champion by
+    promotion_margin_roi: float = 0.01  # or units per bet of ROI
     actor: str = field(default_factory=lambda: _default_actor())
 
     @classmethod
@@ -114,6 +142,13 @@ class Settings:
             reminder_silent_when_clear=_bool(env, "REMINDER_SILENT_WHEN_CLEAR", False),
             model_cache_dir=env.get("MODEL_CACHE_DIR") or base.model_cache_dir,
             manifest_poll_seconds=_float(env, "MANIFEST_POLL_SECONDS", base.manifest_poll_seconds),
+            bq_maximum_bytes_billed=_int(env, "BQ_MAXIMUM_BYTES_BILLED", base.bq_maximum_bytes_billed, 1),
+            bq_migration_maximum_bytes_billed=_int(
+                env, "BQ_MIGRATION_MAXIMUM_BYTES_BILLED", base.bq_migration_maximum_bytes_billed, 1
+            ),
+            bet_price=_bet_price(env, "BET_PRICE", base.bet_price),
+            promotion_margin_mae=_float(env, "PROMOTION_MARGIN_MAE", base.promotion_margin_mae, zero=True),
+            promotion_margin_roi=_float(env, "PROMOTION_MARGIN_ROI", base.promotion_margin_roi, zero=True),
             actor=env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor(),
         )
 

@@ -141,3 +141,16 @@ def split_statements(text: str) -> list[str]:
 def latest_migration_version(directory: Path = MIGRATIONS_DIR) -> int:
     files = migration_files(directory)
     return files[-1][0] if files else 0
+
+
+def qualify_view(statement: str, project: str, dataset: str) -> str:
+    """A ``CREATE VIEW`` with every table name qualified as ``project.dataset.table``; other
+    statements unchanged. BigQuery resolves a view body without the default dataset."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.optimizer.qualify_tables import qualify_tables
+
+    parsed = sqlglot.parse_one(statement, read="bigquery")
+    if not isinstance(parsed, exp.Create) or str(parsed.args.get("kind", "")).upper() != "VIEW":
+        return statement
+    return qualify_tables(parsed, db=dataset, catalog=project).sql(dialect="bigquery")

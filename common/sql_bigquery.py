@@ -9,19 +9,69 @@ COMMIT TRANSACTION``; BigQuery rolls the transaction back when any statement,
 including a guard's ``ERROR()``, fails. Migrations are not transactional on
 BigQuery (DDL never is), so every migration statement is idempotent and the
 version row is written only after all of them succeeded: a re-run converges.
+
+Every job carries the guards of :class:`JobOptions` (set once per process by
+:func:`configure_jobs` from ``Settings``): ``maximum_bytes_billed``, so that a
+query that would scan too much fails instead of billing, and a ``ran_by`` label
+naming the function or ``modelctl`` command; each job's bytes processed and
+billed are logged.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from common.errors import AppError, ConfigError, Conflict, TransientError
-from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain
+from common.settings import Settings
+from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain, qualify_view
 
+log = logging.getLogger(__name__)
 _TRANSIENT_MARKERS = ("concurrent update", "could not serialize", "rate limit", "try again", "backenderror")
+_BYTES_LIMIT_MARKERS = ("bytesbilledlimitexceeded", "exceeded limit for bytes billed")
 QUERY_TIMEOUT_SECONDS = 60.0
+LABEL_KEY = "ran_by"
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The guards every BigQuery job of this process carries."""
+
+    ran_by: str = "unconfigured"
+    maximum_bytes_billed: int = Settings.bq_maximum_bytes_billed
+    migration_maximum_bytes_billed: int = Settings.bq_migration_maximum_bytes_billed
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_KEY: label_value(self.ran_by)}
+
+
+_options = JobOptions()
+
+
+def configure_jobs(settings: Settings, ran_by: str | None = None) -> JobOptions:
+    """Set this process's job guards from ``settings``: the label names ``ran_by`` (the CLI passes
+    ``modelctl-<command>``) or else the actor (a deployed function's name). Called once at start."""
+    global _options
+    _options = JobOptions(
+        ran_by=ran_by or settings.actor,
+        maximum_bytes_billed=settings.bq_maximum_bytes_billed,
+        migration_maximum_bytes_billed=settings.bq_migration_maximum_bytes_billed,
+    )
+    return _options
+
+
+def job_options() -> JobOptions:
+    return _options
+
+
+def label_value(text: str) -> str:
+    """``text`` as a BigQuery label value: lowercase letters, digits, ``_`` and ``-``, at most 63."""
+    return re.sub(r"[^a-z0-9_-]", "-", text.lower())[:63] or "unknown"
 
 
 class BigQueryEngine:
@@ -87,16 +137,21 @@ class BigQueryEngine:
                 result.append(bigquery.ScalarQueryParameter(name, kind, raw))
         return result
 
-    def _run(self, sql: str, params: Params) -> list[dict[str, Any]]:
+    def _run(self, sql: str, params: Params, maximum_bytes_billed: int | None = None) -> list[dict[str, Any]]:
         from google.api_core import exceptions as gexc
         from google.cloud import bigquery
 
+        options = job_options()
         config = bigquery.QueryJobConfig(
-            query_parameters=self._params(params), default_dataset=f"{self.project}.{self.dataset}"
+            query_parameters=self._params(params),
+            default_dataset=f"{self.project}.{self.dataset}",
+            maximum_bytes_billed=maximum_bytes_billed or options.maximum_bytes_billed,
+            labels=options.labels,
         )
         try:
             job = self.client.query(sql, job_config=config, **self._retries())
             rows = job.result(timeout=QUERY_TIMEOUT_SECONDS, retry=self._retries()["retry"])
+            _log_job(job, options)
             return [dict(row.items()) for row in rows]
         except gexc.GoogleAPICallError as exc:
             raise self._translate(exc) from exc
@@ -109,6 +164,12 @@ class BigQueryEngine:
         text = str(exc)
         if GUARD_PREFIX in text:
             return Conflict(text.split(GUARD_PREFIX, 1)[1].split(";")[0].split(" at [")[0].strip())
+        if any(m in text.lower() for m in _BYTES_LIMIT_MARKERS):
+            return ConfigError(
+                f"registry {self.url}: a query would bill more than BQ_MAXIMUM_BYTES_BILLED="
+                f"{job_options().maximum_bytes_billed} bytes and was refused (does it filter on game_date? "
+                f"raise the setting only for a query that must read that much): {text}"
+            )
         if isinstance(exc, (gexc.ServerError, gexc.TooManyRequests)) or any(
             m in text.lower() for m in _TRANSIENT_MARKERS
         ):
@@ -151,6 +212,7 @@ class BigQueryEngine:
             schema=[f for f in target.schema if f.name in set(frame.columns)],
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
             write_disposition="WRITE_TRUNCATE",
+            labels=job_options().labels,
         )
         try:
             self.client.load_table_from_file(io.BytesIO(body.encode()), staging, job_config=config).result()
@@ -172,13 +234,29 @@ class BigQueryEngine:
 
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
         self.client.create_dataset(f"{self.project}.{self.dataset}", exists_ok=True)
-        for statement in statements:
-            self._run(statement, {})
+        for statement in statements:  # a migration may copy whole tables: its own, higher cap
+            self._run(
+                qualify_view(statement, self.project, self.dataset), {}, job_options().migration_maximum_bytes_billed
+            )
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _log_job(job: Any, options: JobOptions) -> None:
+    """One line per job: what it read and billed (the figures the bench README's estimates are held to)."""
+    processed, billed = job.total_bytes_processed, job.total_bytes_billed
+    log.info(
+        "bigquery job %s (%s): %s bytes processed, %s bytes billed",
+        job.job_id,
+        options.ran_by,
+        processed,
+        billed,
+        extra={"job_id": job.job_id, LABEL_KEY: options.ran_by, "bytes_processed": processed,
+               "bytes_billed": billed, "statement_type": getattr(job, "statement_type", None)},
+    )  # fmt: skip
 
 
 def _ndjson(frame: Any, types: dict[str, str]) -> str:

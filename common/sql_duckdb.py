@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 import sqlglot
+from sqlglot import exp
 
 from common.errors import AppError, ConfigError, Conflict, MissingDatabase, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, plain
@@ -33,10 +34,27 @@ _DOLLAR = re.compile(r"\$(\w+)")
 LOCK_WAIT_SECONDS = 15.0
 
 
+# BigQuery storage layout that DuckDB has no notion of (migration 010): dropped on purpose, the
+# table being the same without it, rather than left for sqlglot to warn about as unsupported.
+_STORAGE_ONLY = (exp.PartitionedByProperty, exp.ClusterProperty)
+_STORAGE_OPTIONS = {"require_partition_filter", "partition_expiration_days"}
+
+
 @lru_cache(maxsize=512)
 def transpile(sql: str) -> str:
     """BigQuery SQL → DuckDB SQL (cached: the same statements run all day)."""
-    return ";\n".join(sqlglot.transpile(sql, read="bigquery", write="duckdb"))
+    return ";\n".join(
+        _without_storage_layout(tree).sql(dialect="duckdb")
+        for tree in sqlglot.parse(sql, read="bigquery")
+        if tree is not None
+    )
+
+
+def _without_storage_layout(tree: exp.Expr) -> exp.Expr:
+    for node in list(tree.find_all(exp.Property)):
+        if isinstance(node, _STORAGE_ONLY) or (type(node) is exp.Property and node.name in _STORAGE_OPTIONS):
+            node.pop()
+    return tree
 
 
 class DuckDBEngine:

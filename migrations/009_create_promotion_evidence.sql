@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS model_registry_promotions (
   previous_champion STRING,
   forced BOOL NOT NULL,
   verdict STRING,
+  finding STRING,
   rule STRING,
   evidence_json STRING,
   promoted_at TIMESTAMP NOT NULL

@@ -16,6 +16,7 @@ from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.storage import FileBucket
+from tests.support.demo import demo_run  # noqa: F401  (one demo run per session, shared)
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ENV_VARS = (

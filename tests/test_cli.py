@@ -30,7 +30,7 @@ def test_feature_sets_json() -> None:
     out = run("feature-sets", "--json")
     assert out.returncode == 0, out.stderr
     sets = json.loads(out.stdout)
-    assert {k: len(v) for k, v in sets.items()} == {"v9": 33, "v12": 50, "v12_noveg": 43}
+    assert {k: len(v) for k, v in sets.items()} == {"v9": 33, "v12": 57, "v12_noveg": 50}
     assert sets["v9"] == list(FEATURE_SETS["v9"].features)
     assert not set(sets["v12_noveg"]) & {"vegas_points_line", "vegas_opening_line", "implied_team_total"}
 

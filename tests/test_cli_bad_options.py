@@ -74,6 +74,23 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("grade bad date", ("grade", "--date", "yesterday"), BAD, "'yesterday' is not a date"),
     ("grade reversed range", ("grade", "--date", "2026-03-01", "--to", "2026-02-01"), BAD, "is before --date"),
     ("grade huge range", ("grade", "--date", "2025-01-01", "--to", "2026-12-01"), BAD, "at most 400 dates"),
+    ("publish graded-games without date", ("publish", "graded-games"), BAD, "--date"),
+    ("publish graded-games bad date", ("publish", "graded-games", "--date", "2026-02-30"), BAD, "is not a date"),
+    (
+        "publish graded-games reversed range",
+        ("publish", "graded-games", "--date", "2026-03-01", "--to", "2026-02-01"),
+        BAD,
+        "is before --date",
+    ),  # fmt: skip
+    ("publish unknown topic", ("publish", "registry-change"), BAD, "invalid choice: 'registry-change'"),
+    ("events sample unknown kind", ("events", "sample", "deploy"), BAD, "invalid choice: 'deploy'"),
+    (
+        "events sample missing object",
+        ("events", "sample", "finalize", "--object", "models/no.cbm"),
+        MISSING,
+        "no object 'models/no.cbm'",
+    ),  # fmt: skip
+    ("events sample object of a topic", ("events", "sample", "reminder", "--object", "x"), BAD, "finalize sample only"),
     ("compare unknown challenger", ("compare", "catboost_missing"), MISSING, "no model 'catboost_missing'"),
     ("compare unknown champion", ("compare", SHADOW, "--vs", "catboost_missing"), MISSING, "no model"),
     ("compare the champion", ("compare", CHAMPION), BAD, "is the champion"),
@@ -81,6 +98,8 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("compare too many days", ("compare", SHADOW, "--days", "401"), BAD, "at most 400"),
     ("compare bad id", ("compare", "a b"), BAD, "invalid model id"),
     ("performance negative days", ("performance", "--days", "-1"), BAD, "must be at least 1"),
+    ("dashboard zero port", ("dashboard", "--port", "0"), BAD, "must be at least 1"),
+    ("dashboard port too big", ("dashboard", "--port", "70000"), BAD, "at most 65535"),
     ("data without action", ("data",), BAD, "ACTION"),
     ("data bad season", ("data", "generate", "--season", "1999"), BAD, "season must look like '2025-26'"),
     ("data negative seed", ("data", "generate", "--seed", "-1"), BAD, "must be at least 0"),

@@ -8,6 +8,7 @@ failure is the missing-credentials one.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -68,10 +69,14 @@ def test_every_resource_is_in_the_plan() -> None:
         assert {topic, f"{topic}-dead-letter"} <= created_topics
     created_subs = {STEPS[i].run[4] for i in runs("gcloud", "pubsub", "subscriptions", "create")}
     assert {f"{t}-sub" for t in created_topics if t.endswith("-dead-letter")} == created_subs
-    (job,) = [STEPS[i] for i in runs("gcloud", "scheduler", "jobs", "create", "pubsub")]
+    job, nightly = [STEPS[i] for i in runs("gcloud", "scheduler", "jobs", "create", "pubsub")]
     assert flag(job.run, "--schedule") == ["0 9 * * *"] and flag(job.run, "--time-zone") == ["America/New_York"]
     assert flag(job.run, "--topic") == ["retrain-reminder"]
     assert job.unless[:4] == ("gcloud", "scheduler", "jobs", "describe") and job.otherwise[3] == "update"
+    # the safety net for a box-score producer that forgets: yesterday, every morning
+    assert nightly.run[5] == "graded-games-nightly" and flag(nightly.run, "--topic") == ["graded-games"]
+    assert flag(nightly.run, "--schedule") == ["0 6 * * *"]
+    assert json.loads(flag(nightly.run, "--message-body")[0]) == {"job": "graded-games-nightly"}
     assert runs("gcloud", "secrets", "create", "slack-webhook-url")
     worker = deploy_step(WORKER.deployed_name)
     assert WORKER.deployed_name == "prediction-worker"  # the legacy service name
@@ -167,8 +172,10 @@ def test_order_iam_topics_migrate_before_functions() -> None:
         topic = flag(STEPS[i].run, "--topic")[0]
         assert max(runs("gcloud", "pubsub", "topics", "create", topic)) < i
     assert index(lambda s: s.kind == "migrate")[0] < index(lambda s: s.run[2:3] == ("infra.deploy.bq_access",))[0]
-    scheduler = runs("gcloud", "scheduler", "jobs", "create")[0]
-    assert scheduler == len(STEPS) - 1 and STEPS.index(deploy_step("retrain-reminder")) < scheduler
+    reminder, graded = runs("gcloud", "scheduler", "jobs", "create")
+    assert (reminder, graded) == (len(STEPS) - 2, len(STEPS) - 1)
+    assert STEPS.index(deploy_step("retrain-reminder")) < reminder
+    assert STEPS.index(deploy_step("update-performance")) < graded
 
 
 def test_variables_are_captured_before_use() -> None:

@@ -5,16 +5,35 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from common.errors import ConfigError
+from common import inventory
+from common.cli.main import main
+from common.errors import ConfigError, InvalidEvent
 from common.eventbus import InProcessBus, PubSubBus, open_bus
+from common.events import (
+    GRADED_GAMES_NIGHTLY_JOB,
+    PubSubMessage,
+    graded_games_attributes,
+    graded_games_body,
+    parse_graded_games,
+    parse_pubsub_event,
+    pubsub_cloud_event,
+)
+from common.inventory import GRADED_GAMES
 from common.manifest import MANIFEST_OBJECT, Manifest
 from common.settings import Settings
+from common.sql import open_engine
+from tests import test_predict
 from tests.support.tiny import tiny_card, tiny_model_bytes
 from tests.test_cli import run
+from tests.test_predict import DAY
+
+# fixtures: a season in the registry's tables, a v9 champion and a v12_noveg shadow (model ids by role)
+season, two_models = test_predict.season, test_predict.registry
 
 
 def test_bus_url_goes_through_the_backend_map() -> None:
@@ -63,3 +82,117 @@ def test_a_failing_subscriber_fails_the_command_loudly(tmp_path: Path) -> None:
     assert "serving manifest is malformed" in out.stderr and out.stderr.strip().count("\n") == 0
     shown = json.loads(run("show", model_id, "--json", env=env).stdout)
     assert shown["enabled"] is True  # the change itself was committed; the error says what did not follow
+
+
+# -- graded-games: the message contract and its route on the embedded default ----------------------
+def _message(payload: object, attributes: dict[str, str] | None = None, published: str | None = None) -> PubSubMessage:
+    event = pubsub_cloud_event("p", GRADED_GAMES, payload, attributes)
+    if published:
+        event.data["message"]["publishTime"] = published
+    return parse_pubsub_event(event)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"game_date": "2026-03-01"}, (date(2026, 3, 1),)),
+        ({"game_dates": ["2026-03-02", "2026-03-01", "2026-03-02"]}, (date(2026, 3, 1), date(2026, 3, 2))),
+        (graded_games_body([date(2026, 2, 20)]), (date(2026, 2, 20),)),
+    ],
+)
+def test_graded_games_contract(payload: dict, expected: tuple) -> None:
+    parsed = parse_graded_games(_message(payload, graded_games_attributes("boxscore-ingest")), "America/New_York")
+    assert (parsed.game_dates, parsed.origin, parsed.scheduled) == (expected, "boxscore-ingest", False)
+
+
+@pytest.mark.parametrize(
+    "payload", [{}, {"game_date": "yesterday"}, [1], {"game_dates": []}, {"job": "retrain-reminder"}]
+)
+def test_bad_graded_games_messages_are_invalid_events(payload: object) -> None:
+    with pytest.raises(InvalidEvent):
+        parse_graded_games(_message(payload), "America/New_York")
+
+
+def test_a_message_of_another_schema_version_is_refused() -> None:
+    with pytest.raises(InvalidEvent, match="expected graded-games/1"):
+        parse_graded_games(_message({"game_date": "2026-03-01"}, {"schema": "graded-games/2"}), "UTC")
+
+
+def test_the_nightly_job_grades_yesterday_in_its_time_zone() -> None:
+    job = inventory.schedule(GRADED_GAMES)
+    assert job.body == {"job": GRADED_GAMES_NIGHTLY_JOB} and job.topic == GRADED_GAMES
+    # 10:30 UTC on 21 Feb is 05:30 in New York: yesterday there is 20 Feb
+    parsed = parse_graded_games(_message(job.body, published="2026-02-21T10:30:00Z"), job.time_zone)
+    assert parsed.game_dates == (date(2026, 2, 20),) and parsed.scheduled
+    # 03:00 UTC on 21 Feb is still 20 Feb in New York: yesterday is 19 Feb
+    parsed = parse_graded_games(_message(job.body, published="2026-02-21T03:00:00Z"), job.time_zone)
+    assert parsed.game_dates == (date(2026, 2, 19),)
+
+
+def _daily(settings: Settings, day: date) -> dict[str, tuple[int, int]]:
+    rows = open_engine(settings.registry_url).query(
+        "SELECT system_id, n, n_pending FROM model_performance_daily WHERE game_date = @d", {"d": day}
+    )
+    return {r["system_id"]: (int(r["n"]), int(r["n_pending"])) for r in rows}
+
+
+def _accuracy(settings: Settings, day: date) -> list[tuple]:
+    rows = open_engine(settings.registry_url).query(
+        "SELECT system_id, player_id, predicted_points, actual_points, is_correct FROM prediction_accuracy "
+        "WHERE game_date = @d ORDER BY system_id, player_id",
+        {"d": day},
+    )
+    return [tuple(r.values()) for r in rows]
+
+
+def test_predict_then_publish_graded_games_fills_model_performance_daily(
+    two_models: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Done means: on the embedded default, predict a date, then `modelctl publish graded-games
+    --date D` runs update_performance's service through the in-process bus; a second delivery of
+    the same message changes nothing."""
+    settings = Settings.from_env()
+    assert settings.event_bus_url == "inprocess://"
+    assert main(["predict", "--date", str(DAY)]) == 0
+    assert _daily(settings, DAY) == {}
+    capsys.readouterr()
+
+    assert main(["publish", "graded-games", "--date", str(DAY), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dates"] == [str(DAY)] and out["bus"] == "inprocess://"
+    assert [d["function"] for d in out["deliveries"]] == ["update_performance"]
+    assert out["deliveries"][0]["outcome"].startswith("graded ")
+    first = _daily(settings, DAY)
+    assert set(first) == set(two_models.values())
+    assert all(n > 0 and pending == 0 for n, pending in first.values())
+    rows = _accuracy(settings, DAY)
+    assert len(rows) == sum(n for n, _ in first.values())
+
+    assert main(["publish", "graded-games", "--date", str(DAY)]) == 0  # a double delivery is harmless
+    assert "update_performance: graded" in capsys.readouterr().out
+    assert _daily(settings, DAY) == first and _accuracy(settings, DAY) == rows
+
+
+def test_a_date_whose_games_are_not_final_is_pending_then_completed(
+    two_models: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings.from_env()
+    assert main(["predict", "--date", str(DAY)]) == 0
+    engine, on_day = open_engine(settings.registry_url), {"d": DAY}
+    box_scores = engine.query_frame("SELECT * FROM player_games WHERE game_date = @d", on_day)
+    engine.write_frame("player_games", box_scores.iloc[0:0], "game_date = @d", on_day)  # no game is final yet
+    capsys.readouterr()
+
+    assert main(["publish", "graded-games", "--date", str(DAY)]) == 0
+    out = capsys.readouterr().out
+    assert f"pending (games not final): {DAY}" in out
+    assert _accuracy(settings, DAY) == []
+    assert all(n == 0 and pending > 0 for n, pending in _daily(settings, DAY).values())
+    assert main(["performance", "--json"]) == 0
+    figures = [m["figures"] for m in json.loads(capsys.readouterr().out)["models"]]
+    assert all(f is None or f["n"] == 0 for f in figures)  # nothing was graded as zero
+
+    engine.write_frame("player_games", box_scores, "game_date = @d", on_day)  # the results arrive
+    assert main(["publish", "graded-games", "--date", str(DAY)]) == 0
+    assert "pending" not in capsys.readouterr().out
+    assert all(n > 0 and pending == 0 for n, pending in _daily(settings, DAY).values())

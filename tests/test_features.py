@@ -89,7 +89,7 @@ def season_frame(season: SeasonData) -> pd.DataFrame:
 def test_columns_match_the_feature_sets() -> None:
     frame = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"))
     assert list(frame.columns) == [*KEY_COLUMNS, *V12_FEATURES]
-    assert len(V12_FEATURES) == 50 and len(set(V12_FEATURES)) == 50
+    assert len(V12_FEATURES) == 57 and len(set(V12_FEATURES)) == 57
     assert (frame[list(V12_FEATURES)].dtypes == np.float64).all()
     v9 = to_model_input(frame, "v9")
     assert isinstance(v9, np.ndarray) and v9.dtype == np.float64 and v9.shape == (1, 33)
@@ -99,7 +99,8 @@ def test_columns_match_the_feature_sets() -> None:
         assert isinstance(named, pd.DataFrame)
         assert list(named.columns) == list(FEATURE_SETS[name].features)
     noveg = to_model_input(frame, "v12_noveg")
-    assert noveg.shape[1] == 43 and not BETTING_LINE_FEATURES & set(noveg.columns)
+    assert noveg.shape[1] == 50 and not BETTING_LINE_FEATURES & set(noveg.columns)
+    assert set(FEATURE_SETS["v12"].features) - set(noveg.columns) == BETTING_LINE_FEATURES
 
 
 def test_to_model_input_rejects_bad_input() -> None:
@@ -129,6 +130,11 @@ def test_hand_checked_player_form() -> None:
     assert f["fg3_pct_last_10"] == pytest.approx(0.5) and f["ft_pct_last_10"] == pytest.approx(0.5)
     assert f["starter_rate_last_10"] == 1.0
     assert f["is_home"] == 1.0
+    # feature-set version 2: 210 points in 180 minutes; 105 FGA, 12 3PA (6 made), 24 FTA
+    assert f["points_per_minute_last_10"] == pytest.approx(210 / 180)
+    assert f["minutes_avg_season"] == pytest.approx(30.0)
+    assert f["fg3a_rate_last_10"] == pytest.approx(12 / 105) and f["fta_rate_last_10"] == pytest.approx(24 / 105)
+    assert f["fg3m_avg_last_10"] == pytest.approx(1.0)
 
 
 def test_team_context_uses_only_earlier_games() -> None:
@@ -138,6 +144,9 @@ def test_team_context_uses_only_earlier_games() -> None:
     assert f["opponent_pts_allowed_avg"] == pytest.approx(np.mean(allowed))
     assert f["team_win_pct"] == pytest.approx(np.mean([pts > 28 for pts in allowed]))  # 5 of 7
     assert f["rest_advantage"] == 0.0  # both teams last played on 12 November
+    assert f["opponent_win_pct"] == pytest.approx(2 / 7)
+    # AAA's possessions: player 1's 105 FGA and 24 FTA, player 2's 7 x (6 FGA, 4 FTA)
+    assert f["team_off_rating_last_10"] == pytest.approx(100 * sum(allowed) / (105 + 42 + 0.44 * (24 + 28)))
     opening = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-01", "G1")).iloc[0]
     assert opening["opponent_def_rating"] == 118.0 and opening["team_pace"] == 100.0  # preseason priors
     assert np.isnan(opening["points_avg_last_3"]) and opening["games_played_season"] == 0.0
@@ -151,6 +160,8 @@ def test_season_features_reset_in_a_new_season() -> None:
     assert f["games_played_season"] == 0.0 and np.isnan(f["points_avg_season"])
     assert np.isnan(f["player_home_avg"]) and np.isnan(f["team_win_pct"])
     assert f["opponent_def_rating"] == 118.0, "only the preseason prior is left"
+    assert np.isnan(f["minutes_avg_season"]) and np.isnan(f["opponent_win_pct"])
+    assert f["points_per_minute_last_10"] == pytest.approx(210 / 180), "last-N ratios carry over"
     assert f["games_missed_last_14"] == 0.0 and f["rest_advantage"] == 0.0
 
 
@@ -195,6 +206,20 @@ def test_bad_inputs_are_rejected(season: SeasonData) -> None:
         slate_targets(season, 20260201)
 
 
+def _rebuilt_with(season: SeasonData, changed: pd.DataFrame, before: pd.DataFrame, day: object):  # type: ignore[no-untyped-def]
+    """The season's training frame rebuilt from ``changed`` box scores; checks that no row dated
+    on or before ``day`` moved, and returns the new frame and that mask."""
+    after = build_training_frame(
+        SeasonData(season.season, season.teams, season.players, season.games, changed, season.betting_lines),
+        date(2025, 10, 1),
+        date(2026, 4, 30),
+    )
+    early = before["game_date"] <= day
+    features = list(V12_FEATURES)
+    pd.testing.assert_frame_equal(before.loc[early, features], after.loc[early, features])
+    return after, early
+
+
 def test_changing_points_on_a_day_only_moves_later_features(season: SeasonData, season_frame) -> None:
     pg = season.player_games
     star = season.players.loc[season.players["role"] == "star", "player_id"].iloc[0]
@@ -202,17 +227,32 @@ def test_changing_points_on_a_day_only_moves_later_features(season: SeasonData, 
     day = mine["game_date"].iloc[len(mine) // 2]
     changed = pg.copy()
     changed.loc[mine.index[len(mine) // 2], "points"] += 25
-    after = build_training_frame(
-        SeasonData(season.season, season.teams, season.players, season.games, changed, season.betting_lines),
-        date(2025, 10, 1),
-        date(2026, 4, 30),
-    )
-    features = list(V12_FEATURES)
-    early = season_frame["game_date"] <= day
-    pd.testing.assert_frame_equal(season_frame.loc[early, features], after.loc[early, features])
+    after, early = _rebuilt_with(season, changed, season_frame, day)
     later = (~early) & (season_frame["player_id"] == star)
     moved = ~np.isclose(season_frame.loc[later, "points_avg_season"], after.loc[later, "points_avg_season"])
     assert moved.all() and later.sum() > 5
+
+
+def test_changing_a_whole_box_score_only_moves_later_features(season: SeasonData, season_frame) -> None:
+    """Minutes, shots and points of one game feed every version-2 feature only after that game."""
+    pg = season.player_games
+    played = pg[pg["status"] == "played"]
+    row = played.index[len(played) // 2]
+    day, team = pg.loc[row, "game_date"], pg.loc[row, "team_id"]
+    changed = pg.copy()
+    changed.loc[row, ["minutes", "points", "fga", "fg3a", "fg3m", "fta"]] += [9, 20, 8, 6, 3, 5]
+    after, early = _rebuilt_with(season, changed, season_frame, day)
+    later_mine = (~early) & (season_frame["player_id"] == pg.loc[row, "player_id"])
+    for name, rows in (
+        ("points_per_minute_last_10", later_mine),
+        ("fg3a_rate_last_10", later_mine),
+        ("fta_rate_last_10", later_mine),
+        ("minutes_avg_season", later_mine),
+        ("fg3m_avg_last_10", later_mine),
+        ("team_off_rating_last_10", (~early) & (season_frame["team_id"] == team)),
+    ):
+        first = season_frame.index[rows][0]
+        assert season_frame.loc[first, name] != after.loc[first, name], name
 
 
 def test_training_frame(season: SeasonData, season_frame: pd.DataFrame) -> None:

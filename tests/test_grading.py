@@ -18,6 +18,13 @@ The hand fixture: two models (an MAE champion A, a q43 quantile shadow B), two d
 Both days (out of sample: training ended 2026-02-15):
   A: n 5, MAE 18/5 = 3.6, hit rate 2/3, edge 3+ 1/2.   B: n 5, MAE 18/5 = 3.6, hit rate 2/4,
   edge 3+ 2/2, coverage (0 + 1)/5 = 0.2.
+Betting value at -110 (a win pays w = 100/110, a loss costs 1):
+  units: (D1, A) w (1 bet); (D1, B), (D2, A), (D2, B) w - 1 (2 bets each); A 2w - 1, B 2w - 2 in all.
+  opening → closing lines: D1 p1 18.0 → 18.5, p2 10.5 → 10.0, p3 16.0 → 16.5; D2 p1 23.5 → 24.5, p3 none.
+  CLV of the bets with both lines (OVER: closing - opening, UNDER: opening - closing):
+  (D1, A) p1 +0.5 → 0.5 (1); (D1, B) p1 -0.5, p3 -0.5 → -0.5 (2); (D2, A) p1 +1.0 (1); (D2, B) p1 -1.0 (1).
+  pinball of B at 0.43, u = actual - prediction: D1 u = 3, 4, 3 → 0.43 * 10/3; D2 u = 7, -1 →
+  (0.43 * 7 + 0.57 * 1) / 2 = 1.79.
 """
 
 from __future__ import annotations
@@ -37,11 +44,11 @@ import pandas as pd
 import pytest
 
 from common.app import open_registry
-from common.errors import Conflict, InvalidEvent
+from common.errors import Conflict
 from common.grading.analysis import compare_models
 from common.grading.catalog import BUILTIN, Catalog, load_catalog
-from common.grading.compare import KEEP_WATCHING, PROMOTE, RETIRE, compare_pairs, sign_test
-from common.grading.service import grade_dates, parse_dates
+from common.grading.compare import KEEP_WATCHING, PROMOTE, RETIRE, compare_pairs
+from common.grading.service import grade_dates
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
@@ -77,6 +84,11 @@ def hand_fixture(registry: RegistryService) -> GradingStore:
     )  # fmt: skip
     engine = engine_of(registry)
     write(engine, games, preds)
+    lines = pd.DataFrame(
+        [("G1", D1, 1, 18.0, 18.5), ("G1", D1, 2, 10.5, 10.0), ("G1", D1, 3, 16.0, 16.5), ("G2", D2, 1, 23.5, 24.5)],
+        columns=["game_id", "game_date", "player_id", "opening_line", "closing_line"],
+    )
+    engine.write_frame("betting_lines", lines, "game_date IN UNNEST(@dates)", {"dates": [D1, D2]})
     registry_model(registry, A)
     registry.promote(A)
     registry_model(registry, B, alpha=0.43)
@@ -170,6 +182,15 @@ def test_daily_performance_matches_the_hand_figures(graded: tuple[GradingStore, 
         assert tuple(rows[key][c] for c in columns) == pytest.approx(values), key
     assert rows[(D1, B)]["quantile_alpha"] == 0.43 and rows[(D1, A)]["quantile_alpha"] is None
     assert rows[(D1, A)]["role"] == "champion" and not rows[(D1, A)]["in_sample"]
+    w = 100 / 110
+    value = {  # units, roi, n_clv, clv, pinball
+        (D1, A): (w, w, 1, 0.5, None),
+        (D1, B): (w - 1, (w - 1) / 2, 2, -0.5, 0.43 * 10 / 3),
+        (D2, A): (w - 1, (w - 1) / 2, 1, 1.0, None),
+        (D2, B): (w - 1, (w - 1) / 2, 1, -1.0, 1.79),
+    }
+    for key, values in value.items():
+        assert tuple(rows[key][c] for c in ("units", "roi", "n_clv", "clv", "pinball")) == pytest.approx(values), key
 
 
 def test_registry_gets_rolling_live_evaluation_without_a_version_bump(
@@ -183,6 +204,11 @@ def test_registry_gets_rolling_live_evaluation_without_a_version_bump(
     assert (b["eval_30d_n"], b["eval_30d_mae"], b["eval_30d_hit_rate"]) == (5, pytest.approx(3.6), 50.0)
     assert (b["eval_30d_hit_rate_edge_3plus"], b["evaluation_n_edge_3plus"]) == (100.0, 2)
     assert a["evaluation_as_of"] == D2 and a["eval_14d_n"] == 5
+    w = 100 / 110
+    assert (a["eval_7d_units"], a["eval_7d_roi"], a["eval_7d_clv"]) == pytest.approx((2 * w - 1, (2 * w - 1) / 3, 0.75))
+    assert (b["eval_30d_units"], b["eval_30d_roi"], b["eval_30d_clv"]) == pytest.approx(
+        (2 * w - 2, (w - 1) / 2, -2 / 3)
+    )
     # evaluation is not lifecycle state: a change prepared before a grading run still applies
     prepared = registry.get(B)
     assert prepared.row_version == 2  # registered (1) → enabled (2); grading left it alone
@@ -245,30 +271,14 @@ def test_unreadable_registry_falls_back_to_the_builtin_list(hand: RegistryServic
     assert store.read_evaluation([A])[A]["eval_7d_n"] is None  # registry columns untouched
 
 
-@pytest.mark.parametrize(
-    ("payload", "expected"),
-    [
-        ({"game_date": "2026-03-01"}, (D1,)),
-        ({"game_dates": ["2026-03-02", "2026-03-01", "2026-03-02"]}, (D1, D2)),
-    ],
-)
-def test_message_dates(payload: dict, expected: tuple) -> None:
-    assert parse_dates(payload) == expected
-
-
-@pytest.mark.parametrize("payload", [{}, {"game_date": "yesterday"}, [1], {"game_dates": []}])
-def test_bad_messages_are_invalid_events(payload: object) -> None:
-    with pytest.raises(InvalidEvent):
-        parse_dates(payload)
-
-
 # -- comparisons -------------------------------------------------------------------------------
-def pairs(n_per_day: int, days: int, shift: float, seed: int = 1) -> pd.DataFrame:
-    """A paired sample where the challenger's absolute error is the champion's plus ``shift`` (+ noise)."""
+def pairs(n_per_day: int, days: int, shift: float, seed: int = 1, swing: float = 0.0) -> pd.DataFrame:
+    """A paired sample where the challenger's absolute error is the champion's plus ``shift`` (+ noise,
+    + a per-date effect of sd ``swing`` shared by the date's player-games)."""
     rng = np.random.default_rng(seed)
     n = n_per_day * days
     err_b = rng.uniform(0, 8, n)
-    err_a = np.clip(err_b + shift + rng.normal(0, 1.0, n), 0, None)
+    err_a = np.clip(err_b + shift + np.repeat(rng.normal(0, swing, days), n_per_day) + rng.normal(0, 1.0, n), 0, None)
     call = rng.choice([1, -1], n)
     return pd.DataFrame({
         "game_date": np.repeat(pd.date_range("2026-03-01", periods=days), n_per_day),
@@ -279,22 +289,24 @@ def pairs(n_per_day: int, days: int, shift: float, seed: int = 1) -> pd.DataFram
 
 
 @pytest.mark.parametrize(
-    ("n_per_day", "days", "shift", "verdict", "rule"),
+    ("n_per_day", "days", "shift", "verdict", "reason"),
     [
-        (80, 3, -0.8, PROMOTE, "entirely below 0"),
-        (80, 3, +0.8, RETIRE, "entirely above 0"),
-        (80, 3, 0.0, KEEP_WATCHING, "contains 0"),
-        (300, 1, -0.8, KEEP_WATCHING, "insufficient evidence: 1 graded day(s)"),
-        (40, 2, -0.8, KEEP_WATCHING, "insufficient evidence: 2 graded day(s) and 80 shared"),
+        (80, 10, -0.8, PROMOTE, "MAE drove it: the challenger is better"),
+        (80, 10, +0.8, RETIRE, "MAE drove it: the challenger is worse"),
+        (80, 10, 0.0, KEEP_WATCHING, "neither metric is better by its margin"),
+        (300, 5, -0.8, KEEP_WATCHING, "insufficient evidence: 5 graded day(s) shared; the confidence sequences "
+         "exclude nothing before 6 days"),
     ],
-)
-def test_verdicts(n_per_day: int, days: int, shift: float, verdict: str, rule: str) -> None:
+)  # fmt: skip
+def test_verdicts(n_per_day: int, days: int, shift: float, verdict: str, reason: str) -> None:
     result = compare_pairs(pairs(n_per_day, days, shift), B, A)
-    assert result.verdict == verdict and rule in result.rule
+    assert result.verdict == verdict and reason in result.reason, result.reason
     assert result.sufficient is (verdict == PROMOTE)
-    assert result.n_shared == n_per_day * days and result.graded_days == days
+    assert result.driver == (None if verdict == KEEP_WATCHING else "MAE")
+    assert result.n_shared == n_per_day * days and result.graded_days == days == result.mae.days
+    assert "PROMOTE when the challenger is better by at least 0.05 points of MAE" in result.rule
     again = compare_pairs(pairs(n_per_day, days, shift), B, A)
-    assert (again.ci_low, again.ci_high) == (result.ci_low, result.ci_high)  # fixed seed
+    assert again == result  # no resampling: the same data gives the same verdict
 
 
 def test_compare_figures_by_hand() -> None:
@@ -309,19 +321,20 @@ def test_compare_figures_by_hand() -> None:
     assert (c.champion.hit_rate, c.champion.n_bets) == (50.0, 4)
     assert (c.challenger.hit_rate_edge_3plus, c.challenger.n_edge_3plus) == (100.0, 2)
     assert (c.champion.hit_rate_edge_3plus, c.champion.n_edge_3plus) == (50.0, 2)
-    assert (c.sign_wins, c.sign_n) == (2, 3)  # rows 1-3 disagree with both graded; A won rows 1 and 3
-    assert c.verdict == KEEP_WATCHING and "insufficient" in c.rule
-
-
-def test_sign_test_by_hand() -> None:
-    assert sign_test(0, 5) == 2 / 32
-    assert sign_test(8, 10) == pytest.approx(2 * (1 + 10 + 45) / 1024)
-    assert sign_test(5, 10) == 1.0 and sign_test(0, 0) is None
+    # units at -110: B (challenger) won 2 lost 1 → 2 * 100/110 - 1; A won 2 lost 2 → 2 * 100/110 - 2
+    assert (c.challenger.units, c.challenger.roi) == (pytest.approx(200 / 110 - 1), pytest.approx((200 / 110 - 1) / 3))
+    assert (c.champion.units, c.champion.roi) == (pytest.approx(200 / 110 - 2), pytest.approx((200 / 110 - 2) / 4))
+    # daily differences: D1 mean(-1, 0) = -0.5, D2 mean(-2, +1) = -0.5; ROI D1 (100/110 - 1)/2 - (100/110 - 1)/2 = 0,
+    # D2 (100/110)/1 - (100/110 - 1)/2
+    assert (c.mae.days, c.mae.estimate) == (2, pytest.approx(-0.5))
+    assert (c.roi.days, c.roi.estimate) == (2, pytest.approx((100 / 110 - (100 / 110 - 1) / 2) / 2))
+    assert c.verdict == KEEP_WATCHING and c.reason.startswith("insufficient evidence: 2 graded day(s)")
+    assert (c.mae.low, c.mae.high, c.roi.low, c.roi.high) == (None, None, None, None)
 
 
 def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: RegistryService) -> None:
     engine = engine_of(duck_registry)
-    games, preds = synthetic(D1, 3, 60, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
+    games, preds = synthetic(D1, 9, 60, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
     preds = preds[~((preds["system_id"] == B) & (preds["player_id"] < 10))]  # B skips a game: not paired
     write(engine, games, preds)
     registry_model(duck_registry, A)
@@ -329,10 +342,13 @@ def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: Regis
     registry_model(duck_registry, B, train_end=D1)  # trained through day 1: only days 2-3 count
     store = GradingStore(engine)
     catalog = load_catalog(duck_registry.list)
-    grade_dates(store, catalog, [D1, D2, date(2026, 3, 3)], NOW)
+    grade_dates(store, catalog, [date(2026, 3, d) for d in range(1, 10)], NOW)
     c = compare_models(store, catalog, B)
-    assert (c.start, c.end, c.graded_days, c.n_shared) == (D2, date(2026, 3, 3), 2, 100)
-    assert c.verdict == PROMOTE and c.mae_diff < 0
+    assert (c.start, c.end, c.graded_days, c.n_shared) == (D2, date(2026, 3, 9), 8, 8 * 50)
+    assert c.verdict == PROMOTE and c.driver is not None and "MAE" in c.driver and c.mae_diff < 0
+    assert c.mae.high is not None and c.mae.high < -0.05  # beyond the margin
+    last3 = compare_models(store, catalog, B, days=3)  # --days 3: a sequence of 3 dates cannot decide
+    assert (last3.start, last3.graded_days, last3.verdict) == (date(2026, 3, 7), 3, KEEP_WATCHING)
 
 
 # -- the promotion guard through the CLI -------------------------------------------------------
@@ -374,11 +390,12 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
 
 # -- update_performance through functions-framework ------------------------------------------
 D3 = date(2026, 3, 3)
+WIN_DATES = [date(2026, 3, d) for d in range(1, 9)]
 
 
 def challenger_wins_fixture(registry: RegistryService) -> None:
-    """Three days where the shadow B is clearly closer than the champion A (120 shared player-games)."""
-    games, preds = synthetic(D1, 3, 40, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
+    """Eight days where the shadow B is clearly closer than the champion A (320 shared player-games)."""
+    games, preds = synthetic(D1, len(WIN_DATES), 40, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
     write(engine_of(registry), games, preds)
     registry_model(registry, A)
     registry.promote(A)
@@ -405,17 +422,19 @@ def test_update_performance_function_grades_and_advises_once(
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
     try:
         app = client("update_performance")
-        dates = {"game_dates": [str(D1), str(D2), str(D3)]}
+        dates = {"game_dates": [str(d) for d in WIN_DATES]}
         assert post(app, pubsub_event("pubsub_graded_games.json", dates)).status_code == 200
         assert post(app, pubsub_event("pubsub_graded_games.json", dates), mode="structured").status_code == 200
     finally:
         slack.close()
     store = GradingStore(engine_of(challenger_wins))
-    assert len(accuracy(store)) == 2 * 3 * 40  # graded twice, stored once
+    assert len(accuracy(store)) == 2 * 8 * 40  # graded twice, stored once
     assert len(slack.posts) == 1  # promotion advice, once per challenger and end date
     text = slack.posts[0]["text"]
-    assert f"{B} beats champion {A} over 3 graded days" in text and f"modelctl promote {B}" in text
-    assert store.read_evaluation([B])[B]["eval_7d_n"] == 120
+    assert f"{B} beats champion {A} over 8 graded days" in text and f"modelctl promote {B}" in text
+    assert "Verdict: PROMOTE, driven by MAE" in text and "confidence sequence [" in text
+    assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in text
+    assert store.read_evaluation([B])[B]["eval_7d_n"] == 7 * 40
     assert challenger_wins.get(A).is_champion  # advice only: nothing is promoted automatically
 
 
@@ -428,7 +447,8 @@ def test_update_performance_function_with_the_fixture_event(challenger_wins: Reg
     assert post(app, pubsub_event("pubsub_graded_games.json")).status_code == 200  # {"game_date": "2026-03-01"}
     assert set(accuracy(GradingStore(engine_of(challenger_wins)))["game_date"].dt.date) == {D1}
     assert "graded 80 predictions of 2 models on 2026-03-01" in caplog.text
-    assert "no promotion advice" not in caplog.text and "not a promotion candidate" in caplog.text  # 1 day only
+    assert "no promotion advice" not in caplog.text
+    assert f"{B} vs {A}: keep watching (insufficient evidence: 1 graded day(s)" in caplog.text  # 1 day only
 
 
 def test_update_performance_bad_messages_are_acknowledged(challenger_wins: RegistryService, caplog) -> None:
@@ -448,3 +468,79 @@ def test_update_performance_waits_for_migrations(isolated_env: Path) -> None:
 
     response = post(client("update_performance"), pubsub_event("pubsub_graded_games.json"))
     assert response.status_code == 500  # ConfigError: redelivered until `modelctl migrate` has run
+
+
+def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
+    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grade_dates(GradingStore(engine_of(challenger_wins)), load_catalog(challenger_wins.list), WIN_DATES, NOW)
+    monkeypatch.setenv("COLUMNS", "1000")
+    out = modelctl("compare", B)
+    assert out.returncode == 0, out.stderr
+    assert "Verdict: PROMOTE (driven by MAE) — MAE drove it" in out.stdout
+    assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in out.stdout
+    assert "ROI (units/bet at -110)" in out.stdout and "CS [" in out.stdout
+    monkeypatch.setenv("PROMOTION_MARGIN_MAE", "3")  # a margin no model here clears
+    strict = json.loads(modelctl("compare", B, "--json").stdout)
+    assert (strict["verdict"], strict["margins"]["margin_mae"], strict["driver"]) == (KEEP_WATCHING, 3.0, None)
+    assert strict["mae"]["high"] < 0 and strict["roi"]["days"] == 8 and strict["confidence"] == 0.95
+    refused = modelctl("promote", B)
+    assert refused.returncode == 4 and "at least 3 points of MAE" in refused.stderr
+    monkeypatch.delenv("PROMOTION_MARGIN_MAE")
+    assert modelctl("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
+    assert challenger_wins.get(B).is_champion
+
+
+def test_units_and_clv_recomputed_by_hand_from_prediction_accuracy(
+    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grade through the CLI at BET_PRICE -120, then settle every graded row again in plain Python
+    from its raw columns (prediction, line, actual; opening and closing lines) and compare."""
+    engine = engine_of(challenger_wins)
+    keys = engine.query_frame("SELECT DISTINCT game_id, game_date, player_id FROM player_prop_predictions")
+    rng = np.random.default_rng(8)
+    closing = engine.query_frame("SELECT game_id, player_id, MAX(line) AS line FROM player_prop_predictions "
+                                 "GROUP BY game_id, player_id")  # fmt: skip
+    lines = keys.merge(closing, on=["game_id", "player_id"]).rename(columns={"line": "closing_line"})
+    lines["opening_line"] = lines["closing_line"] + rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], len(lines))
+    lines = lines.iloc[5:]  # a few player-games without posted lines: bets without CLV
+    lines = lines.assign(game_date=pd.to_datetime(lines["game_date"]).dt.date)
+    engine.write_frame("betting_lines", lines, "game_date IN UNNEST(@dates)", {"dates": WIN_DATES})
+    monkeypatch.setenv("BET_PRICE", "-120")
+    assert modelctl("grade", "--date", str(WIN_DATES[0]), "--to", str(WIN_DATES[-1]), "--no-advice").returncode == 0
+
+    rows = engine.query("SELECT game_date, game_id, player_id, system_id, predicted_points, line, actual_points "
+                        "FROM prediction_accuracy")  # fmt: skip
+    book = {(r["game_id"], r["player_id"]): (r["opening_line"], r["closing_line"]) for r in lines.to_dict("records")}
+    units: dict[tuple[date, str], float] = {}
+    clv: dict[tuple[date, str], list[float]] = {}
+    for r in rows:
+        key, line, actual = (r["game_date"], r["system_id"]), r["line"], r["actual_points"]
+        units.setdefault(key, 0.0)
+        edge = r["predicted_points"] - line
+        side = "OVER" if edge >= 1 else "UNDER" if edge <= -1 else None
+        if side is None or actual == line:
+            continue  # PASS or push: no bet
+        won = actual > line if side == "OVER" else actual < line
+        units[key] += 100 / 120 if won else -1.0
+        if (r["game_id"], r["player_id"]) in book:
+            opening, close = book[(r["game_id"], r["player_id"])]
+            clv.setdefault(key, []).append(close - opening if side == "OVER" else opening - close)
+    stored = daily(GradingStore(engine))
+    assert set(stored) == set(units)
+    for key, value in units.items():
+        assert stored[key]["units"] == pytest.approx(value, abs=1e-9), key
+        assert stored[key]["clv"] == pytest.approx(float(np.mean(clv[key])), abs=1e-9), key
+        assert stored[key]["n_clv"] == len(clv[key])
+    assert sum(len(v) for v in clv.values()) < sum(stored[k]["n_bets"] for k in stored)  # some bets lack lines
+
+    total = {m: sum(v for (d, s), v in units.items() if s == m) for m in (A, B)}
+    live = json.loads(modelctl("performance", "--json").stdout)
+    assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(total)
+    assert GradingStore(engine).read_evaluation([B])[B]["eval_30d_units"] == pytest.approx(total[B])
+    compared = json.loads(modelctl("compare", B, "--json").stdout)
+    assert (compared["challenger"]["units"], compared["champion"]["units"]) == pytest.approx((total[B], total[A]))
+    assert compared["margins"]["bet_price"] == -120 and compared["clv"]["days"] == len(WIN_DATES)
+    plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "units.png"
+    assert modelctl("compare", B, "--plot", str(plot)).returncode == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,7 +21,7 @@ from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisi
 from tests.support.registry import engine_of
 from tests.support.stack_events import publish
 from tests.test_functions import SlackStub
-from tests.test_grading import D1, D2, D3, A, B, challenger_wins_fixture
+from tests.test_grading import WIN_DATES, A, B, challenger_wins_fixture
 from tests.test_stack_e2e import wait_for
 
 MISSING = missing_prerequisites()
@@ -65,15 +65,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStub) -> Iterato
 def test_graded_games_message_grades_and_advises_once(stack: tuple[Stack, RegistryService], slack: SlackStub) -> None:
     running, registry = stack
     grading = GradingStore(engine_of(registry))
-    message = json.dumps({"game_dates": [str(D1), str(D2), str(D3)]}).encode()
+    message = json.dumps({"game_dates": [str(d) for d in WIN_DATES]}).encode()
     publish(running.env, "graded-games", message, origin="boxscore-ingest")
 
     def evaluated() -> int:
         return int(grading.read_evaluation([B])[B]["eval_7d_n"] or 0)
 
-    assert wait_for(evaluated, timeout=60, what="update_performance to grade and evaluate") == 120
+    assert wait_for(evaluated, timeout=60, what="update_performance to grade and evaluate") == 7 * 40
     count = "SELECT COUNT(*) AS n FROM prediction_accuracy"
-    assert grading.engine.query(count)[0]["n"] == 240
+    assert grading.engine.query(count)[0]["n"] == 2 * 8 * 40
     wait_for(lambda: slack.posts, what="the promotion advice on Slack")
 
     first_update = grading.read_evaluation([B])[B]["evaluation_updated_at"]
@@ -83,6 +83,6 @@ def test_graded_games_message_grades_and_advises_once(stack: tuple[Stack, Regist
         timeout=60,
         what="the repeated message to be graded",
     )
-    assert grading.engine.query(count)[0]["n"] == 240
+    assert grading.engine.query(count)[0]["n"] == 2 * 8 * 40
     assert len(slack.posts) == 1 and f"modelctl promote {B}" in slack.posts[0]["text"]
     assert registry.get(A).is_champion

@@ -7,7 +7,9 @@ import pytest
 from common.grading.analysis import compare_models
 from common.grading.catalog import load_catalog
 from common.grading.service import grade_dates
+from common.grading.store import GradingStore
 from common.registry.service import RegistryService
+from common.registry.store import RegistryStore
 from tests.test_grading import D1, D2, NOW, A, B, hand_fixture
 
 
@@ -24,3 +26,28 @@ def test_hand_fixture_grades_the_same_on_every_engine(registry: RegistryService)
     assert (evaluation[B]["eval_30d_hit_rate_edge_3plus"], evaluation[B]["evaluation_n_edge_3plus"]) == (100.0, 2)
     comparison = compare_models(store, load_catalog(registry.list), B)
     assert (comparison.n_shared, comparison.graded_days, comparison.mae_diff) == (5, 2, pytest.approx(0.0))
+
+
+def test_migration_012_keeps_graded_days_and_converges_when_rerun(engine_url: str) -> None:
+    """model_performance_daily is rebuilt by create-copy-swap: rows graded before 012 survive (new
+    columns NULL until a regrade), a re-run adds nothing, and the new columns take load-job writes."""
+    store = RegistryStore.open(engine_url)
+    clock = RegistryService(store).clock
+    store.migrate(clock(), target=8)
+    old = ("game_date, system_id, role, n, mae, bias, n_bets, n_hits, hit_rate, n_pushes, n_pass, n_edge_3plus, "
+           "n_hits_edge_3plus, n_pending, n_void, in_sample, graded_at")  # fmt: skip
+    insert = (f"INSERT INTO model_performance_daily ({old}) VALUES "
+              "(@d, @m, 'shadow', 3, 2.5, 0.1, 2, 1, 50.0, 0, 1, 0, 0, 0, 0, FALSE, @now)")  # fmt: skip
+    store.engine.run_atomic([(insert, {"d": D1, "m": A, "now": NOW}), (insert, {"d": D2, "m": B, "now": NOW})])
+    assert "012_add_betting_value" in store.migrate(clock())
+    store.engine.run_atomic([("DELETE FROM schema_migrations WHERE version = @v", {"v": 12})])
+    assert store.migrate(clock()) == ["012_add_betting_value"]  # the whole swap again
+    store.require_current_schema()
+    rows = GradingStore(store.engine).daily_between(D1, D2)
+    assert [(r.game_date, r.system_id, r.n, r.mae) for r in rows.itertuples()] == [(D1, A, 3, 2.5), (D2, B, 3, 2.5)]
+    assert rows["units"].isna().all() and (rows["n_clv"] == 0).all()
+    registry = RegistryService(store, actor="pytest")
+    hand = hand_fixture(registry)
+    grade_dates(hand, load_catalog(registry.list), [D1, D2], NOW)  # a regrade writes the new columns
+    rows = GradingStore(store.engine).daily_between(D1, D2)
+    assert len(rows) == 4 and rows["units"].notna().all() and rows["n_clv"].sum() == 5

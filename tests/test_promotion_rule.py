@@ -21,14 +21,15 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from tests.conftest import ModelFiles
 
-PROMOTE_RULE = "challenger's MAE is lower and the interval excludes 0"
+PROMOTE_FINDING = "challenger's MAE is lower and the interval excludes 0"
 
 
 def evidence(verdict: str) -> PromotionEvidence:
     return PromotionEvidence(
         sufficient=verdict == "promote",
         verdict=verdict,
-        rule=PROMOTE_RULE if verdict == "promote" else "insufficient evidence: 12 shared player-games",
+        finding=PROMOTE_FINDING if verdict == "promote" else "insufficient evidence: 12 shared player-games",
+        rule="promote when the challenger's MAE interval lies below the margin",
         champion_id="(set below)",
         details_json=json.dumps({"verdict": verdict, "n_shared": 12}),
     )
@@ -79,7 +80,12 @@ def test_evidence_that_supports_the_promotion_is_recorded(
     registry.promote(a)
     assert registry.promote(b).is_champion
     proof = registry.promotions(b)[-1]
-    assert (proof.forced, proof.previous_champion, proof.verdict, proof.rule) == (False, a, "promote", PROMOTE_RULE)
+    assert (proof.forced, proof.previous_champion, proof.verdict, proof.finding) == (
+        False,
+        a,
+        "promote",
+        PROMOTE_FINDING,
+    )
     assert json.loads(proof.evidence_json or "")["n_shared"] == 12
     assert [e.action for e in registry.events()][-2:] == ["demoted", "promoted"]
 

@@ -5,26 +5,34 @@ emulator → Eventarc bridge → ``register_model`` (functions-framework) → di
 registry row → registry-change message → ``on_registry_change`` → serving
 manifest in the bucket. Then a CLI-style enable travels the same way, and two running
 prediction workers (the ``predict`` HTTP function, each its own process) serve the new
-model without restarting.
+model without restarting. Last, from a shell set up the way the README says (``eval "$(python -m
+infra.local.stack env)"``), ``modelctl enable`` reaches the workers, ``modelctl predict`` scores a
+date, and ``modelctl publish graded-games`` travels through the Pub/Sub emulator to
+``update_performance`` (functions-framework), which fills ``model_performance_daily``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from common.app import open_registry
+from common.data.store import write_season
+from common.data.synth import generate_season
 from common.manifest import MANIFEST_OBJECT, Manifest
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
-from infra.local.processes import http
+from infra.local.processes import ROOT, http
 from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 from tests.conftest import ModelFiles
 from tests.support.stack_events import storage_client
@@ -45,6 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
     registry_url = f"duckdb://{workdir / 'registry.duckdb'}"
     store = RegistryStore.open(registry_url)
     store.migrate(RegistryService(store).clock())
+    write_season(store.engine, generate_season(seed=11))  # for predict → grade
     env = {
         "MODEL_REGISTRY_URL": registry_url,
         "MODEL_BUCKET_URL": f"gs://{BUCKET}",
@@ -55,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
         functions=[
             LocalFunction("register_model", Path("functions/register_model")),
             LocalFunction("on_registry_change", Path("functions/on_registry_change")),
+            LocalFunction("update_performance", Path("functions/update_performance")),
             *(
                 LocalFunction(name, Path("functions/predict"), "predict", worker_env(workdir / name), "http")
                 for name in WORKERS
@@ -63,6 +73,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
         subscriptions=[
             PushSpec("register_model", trigger="storage"),
             PushSpec("on_registry_change", topic="registry-change"),
+            PushSpec("update_performance", topic="graded-games"),
         ],
         bucket=BUCKET,
         workdir=workdir,
@@ -158,6 +169,97 @@ def test_running_workers_serve_a_newly_enabled_model_without_restart(
         assert now["generation"] > before[name]["generation"] and not now["skipped"]
     assert {name: running.processes[name].pid for name in WORKERS} == pids  # no restart
     print(f"registry change -> both workers serving: {max(latency.values()):.2f}s")  # the figure: bench/
-    acks = RegistryStore.open(env["MODEL_REGISTRY_URL"]).engine.query("SELECT worker_id, models_json FROM worker_acks")
-    served = {row["worker_id"]: set(json.loads(row["models_json"])) for row in acks}
-    assert sum(new.model_id in models for models in served.values()) >= len(WORKERS)
+    engine = RegistryStore.open(env["MODEL_REGISTRY_URL"]).engine
+
+    def acknowledged() -> bool:  # a worker records its ack just after it starts serving
+        acks = engine.query("SELECT worker_id, models_json FROM worker_acks")
+        return sum(new.model_id in json.loads(row["models_json"]) for row in acks) >= len(WORKERS)
+
+    wait_for(acknowledged, 15.0, what="both workers to acknowledge the new set")
+
+
+GRADED_DAY = "2026-01-15"
+
+
+def shell(running: Stack, script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in bash after the README's ``eval "$(python -m infra.local.stack env)"``, with
+    nothing of this test's environment beyond PATH and HOME: the stack's env must be enough."""
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "HOME": os.environ.get("HOME", "/tmp")}
+    line = f'eval "$({sys.executable} -m infra.local.stack env --workdir={running.workdir})" && {script}'
+    return subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_from_the_stack_env_modelctl_predicts_and_publish_graded_games_grades_through_pubsub(
+    on_stack: tuple[Stack, dict[str, str]], model_files: ModelFiles
+) -> None:
+    running, env = on_stack
+    exported = shell(running, "env")
+    assert exported.returncode == 0, exported.stderr
+    for key in ("MODEL_REGISTRY_URL", "MODEL_BUCKET_URL", "EVENT_BUS_URL", "PUBSUB_EMULATOR_HOST"):
+        assert f"{key}={env[key]}" in exported.stdout.splitlines()
+    assert "MODELCTL_ACTOR" not in exported.stdout  # the audit trail names the user, not "eventarc"
+
+    blob = storage_client(running.env).bucket(BUCKET).blob("models/v9/v9_mae/catboost_v9_mae.cbm")
+    blob.upload_from_string(model_files.v9_mae, if_generation_match=0)
+    registry = open_registry(Settings.from_env())
+    (new,) = wait_for(lambda: [m for m in registry.list() if m.model_family == "v9_mae"], what="the upload to register")
+    enabled = shell(running, f"modelctl enable {new.model_id}")
+    assert enabled.returncode == 0, enabled.stderr
+    bucket = storage_client(running.env).bucket(BUCKET)
+    wait_for(
+        lambda: (
+            new.model_id
+            in {m.model_id for m in Manifest.from_json(bucket.blob(MANIFEST_OBJECT).download_as_bytes()).models}
+        ),
+        what="the shell's enable to reach the serving manifest",
+    )
+    predicted = shell(running, f"modelctl predict --date {GRADED_DAY} --json")
+    assert predicted.returncode == 0, predicted.stderr
+    assert json.loads(predicted.stdout)["rows"] > 0
+
+    published = shell(running, f"modelctl publish graded-games --date {GRADED_DAY} --json")
+    assert published.returncode == 0, published.stderr
+    out = json.loads(published.stdout)
+    assert out["bus"] == f"pubsub://{PROJECT}" and out["deliveries"] == []  # delivered by Pub/Sub, not in-process
+    engine = RegistryStore.open(env["MODEL_REGISTRY_URL"]).engine
+    daily = "SELECT system_id, n FROM model_performance_daily WHERE game_date = @d"
+    rows = wait_for(lambda: engine.query(daily, {"d": date.fromisoformat(GRADED_DAY)}), 60,
+                    what="update_performance to grade the day")  # fmt: skip
+    assert new.model_id in {r["system_id"] for r in rows} and all(r["n"] > 0 for r in rows)
+    log = running.log_path("update_performance").read_text()
+    assert f"graded-games from modelctl: {GRADED_DAY}" in log
+
+
+def test_a_stopped_benchmark_leaves_no_emulator_or_function_behind(tmp_path: Path) -> None:
+    """`make bench` stopped while its emulator stack runs (SIGTERM, as `timeout` or a closing
+    terminal sends): every process the stack started is gone, and so is its state file."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    bench = subprocess.Popen([sys.executable, "bench/bench_worker.py", "--quick"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+
+        def stack_state() -> dict[str, Any] | None:
+            for path in tmp_path.glob("bench-worker-*/stack/state.json"):
+                state = json.loads(path.read_text())
+                if "worker_2" in state["processes"]:  # the last function has been launched
+                    return state
+            return None
+
+        state = wait_for(stack_state, 300.0, what="the benchmark to start its emulator stack")
+        bench.terminate()
+        assert bench.wait(timeout=60) != 0
+    finally:
+        bench.kill()
+    pids = [info["pid"] for info in state["processes"].values()]
+    assert len(pids) >= 5  # pubsub, gcs, on_registry_change and the predict functions
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+
+    assert wait_for(lambda: not any(alive(pid) for pid in pids), 15.0, what="the stack's processes to exit")
+    assert not list(tmp_path.glob("bench-worker-*/stack/state.json"))
+    assert "KeyboardInterrupt: stopped by signal SIGTERM" in (bench.stderr.read() if bench.stderr else "")

@@ -25,14 +25,18 @@ from common.cli.training_cmds import request_from_args
 from common.data.store import data_range, load_season, season_fingerprint, write_season
 from common.data.synth import SeasonData, generate_season
 from common.errors import GateFailed
+from common.registry.naming import STAGING_PREFIX
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.registry.validation import read_facts
 from common.settings import Settings
+from common.storage import FileBucket
 from common.training.gates import GateConfig
 from common.training.pipeline import run_training
 from common.training.request import TrainRequest
+from tests.support.events import post, storage_event
 from tests.support.tiny import tiny_card, tiny_model_bytes
+from tests.test_functions import client
 
 FAST = ["--iterations", "40"]
 WINDOWS = ["--train-start", "2025-11-01", "--train-end", "2026-01-31", "--eval-start", "2026-02-01"]
@@ -126,7 +130,7 @@ def register_tiny(settings: Settings, family: str, start: date, end: date, enabl
             "after the data's last",
         ),
         (("train", "--name", "x", *WINDOWS[:4], "--eval-start", "2026-01-15"), 2, "overlaps the train window"),
-        (("train", "--name", "x", *WINDOWS, "--quantile-alpha", "0.43"), 2, "needs --loss quantile"),
+        (("train", "--name", "x", *WINDOWS, "--loss", "mae", "--quantile-alpha", "0.43"), 2, "contradicts --loss mae"),
         (("train", "--name", "x", *WINDOWS, "--loss", "quantile"), 2, "needs --quantile-alpha"),
         (("train", "--name", "x", *WINDOWS[:3], "2026-02-30"), 2, "is not a date"),
         (("train", "--name", "x", "--feature-set", "v10", *WINDOWS), 2, "invalid choice"),
@@ -226,6 +230,17 @@ def test_skip_flags(settings: Settings, capsys: pytest.CaptureFixture[str], tmp_
     uploaded = json.loads(run(capsys, *base, "--skip-auto-register")[1])
     assert uploaded["outcome"] == "uploaded" and len(bucket_files(settings)) == 1
     assert open_registry(settings).list() == []
+    # staged: neither the finalize trigger nor `watch` registers it (common/registry/naming.py)
+    (staged,) = bucket_files(settings)
+    assert staged.startswith(STAGING_PREFIX) and uploaded["object"].endswith(staged)
+    info = FileBucket(settings.bucket_url).read(staged)[1]
+    event = storage_event(info.bucket, info.name, info.generation, info.size)
+    assert post(client("register_model"), event).status_code == 200
+    assert run(capsys, "watch", "--once")[0] == 0
+    assert open_registry(settings).list() == []
+    # registering it is a deliberate act
+    assert run(capsys, "register", f"file://{FileBucket(settings.bucket_url).path(staged)}")[0] == 0
+    assert len(open_registry(settings).list()) == 1
 
 
 def test_walkforward_prints_one_table_per_fold(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,6 +250,24 @@ def test_walkforward_prints_one_table_per_fold(settings: Settings, capsys: pytes
     assert code == 0, err
     assert [out.count(f"Walk-forward fold {k}/3") for k in (1, 2, 3)] == [1, 1, 1]
     assert "Fold 3: train 2025-11-15..2026-02-14" in out and "eval 2026-02-15..2026-02-21" in out
+
+
+# The seed's Phase 7 command, flag for flag (its dates lie inside the synthetic 2025-26 season);
+# only --iterations is added, to train in seconds. An alpha alone implies quantile loss.
+PHASE_7 = """--name "V12_Q43_EXPERIMENT" \\
+    --feature-set v12 --no-vegas --quantile-alpha 0.43 \\
+    --train-start 2025-11-02 --train-end 2026-02-15 --walkforward"""
+
+
+def test_the_seeds_phase_7_command_runs_as_written(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = shlex.split(PHASE_7.replace("\\\n", " "))
+    code, out, err = run(capsys, "train", *argv, *FAST, "--json")
+    assert code in (0, 7), err  # 7: a gate failed at 40 iterations, which is still a run
+    shown = json.loads(out)
+    assert (shown["family"], shown["card"]["feature_set"]) == ("v12_noveg_q43", "v12_noveg")
+    assert "--no-vegas --loss quantile --quantile-alpha 0.43" in shown["command"]
+    assert [fold["eval"] for fold in shown["folds"]] == [["2026-02-16", "2026-02-22"], ["2026-02-23", "2026-03-01"]]
+    assert abs(shown["metrics"]["coverage"] - 0.43) < 0.1
 
 
 def test_progress_reports_iterations_and_folds(settings: Settings) -> None:

@@ -19,9 +19,21 @@ def _load() -> None:
     REGISTRARS.append(worker_cmds.register)
     REGISTRARS.append(grading_cmds.register)
 
+    from common.cli import publish_cmds
+
+    REGISTRARS.append(publish_cmds.register)
+
     from common.cli import training_cmds
 
     REGISTRARS.append(training_cmds.register)
+
+    from common.cli import legacy_cmds
+
+    REGISTRARS.append(legacy_cmds.register)
+
+    from common.cli import dashboard_cmds
+
+    REGISTRARS.append(dashboard_cmds.register)
 
 
 _load()

@@ -18,6 +18,7 @@ from common.cli.render import err_console
 from common.errors import AppError
 from common.log import setup_logging
 from common.settings import Settings
+from common.sql_bigquery import configure_jobs
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -92,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging("INFO" if args.verbose else "ERROR")  # errors are also printed as one line
     try:
         settings = Settings.from_env().with_overrides(registry_url=args.registry_url, bucket_url=args.bucket_url)
+        configure_jobs(settings, f"modelctl-{args.command}")  # BigQuery job label and byte cap
         return int(args.handler(args, settings))
     except AppError as exc:
         err_console.print(f"modelctl {args.command}: error: {exc}", markup=False, highlight=False)

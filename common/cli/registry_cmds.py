@@ -107,7 +107,7 @@ def _warn_if_forced(registry: RegistryService, model_id: str) -> None:
     if promotion and promotion[0].forced:
         render.err_console.print(
             f"warning: {model_id} was promoted past compare's verdict ({promotion[0].verdict}: "
-            f"{promotion[0].rule}); the override is in the audit trail",
+            f"{promotion[0].finding}); the override is in the audit trail",
             markup=False,
         )
 

@@ -13,7 +13,7 @@ from common.cli import training_render as out
 from common.errors import AppError, GateFailed
 from common.feature_sets import FEATURE_SETS, feature_set_name, split_feature_set
 from common.settings import Settings
-from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest, parse_day
+from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest, loss_from_flags, parse_day
 
 # Heavy modules (catboost, pandas, the feature pipeline) load inside the handlers,
 # so `modelctl list` does not pay for them.
@@ -57,7 +57,7 @@ def request_from_args(args: argparse.Namespace) -> TrainRequest:
     return TrainRequest(
         name=args.name,
         feature_set=feature_set_name(args.feature_set, args.no_vegas),
-        loss_function=LOSS_FLAGS[args.loss],
+        loss_function=loss_from_flags(args.loss, args.quantile_alpha),
         quantile_alpha=args.quantile_alpha,
         train_start=parse_day(args.train_start, "--train-start"),  # type: ignore[arg-type]
         train_end=parse_day(args.train_end, "--train-end"),  # type: ignore[arg-type]
@@ -131,8 +131,10 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     bases = sorted({split_feature_set(n)[0] for n in FEATURE_SETS})
     p.add_argument("--feature-set", choices=bases, default="v9", help="feature set (default v9)")
     p.add_argument("--no-vegas", action="store_true", help="drop the betting-line features (v12 → v12_noveg)")
-    p.add_argument("--loss", choices=sorted(LOSS_FLAGS), default="mae", help="loss (default mae)")
-    p.add_argument("--quantile-alpha", type=float, help="quantile to fit, e.g. 0.43 (only with --loss quantile)")
+    p.add_argument(
+        "--loss", choices=sorted(LOSS_FLAGS), help="loss (default: quantile when --quantile-alpha is given, else mae)"
+    )
+    p.add_argument("--quantile-alpha", type=float, help="quantile to fit, e.g. 0.43 (implies --loss quantile)")
     p.add_argument("--train-start", required=True, help="first training date (YYYY-MM-DD)")
     p.add_argument("--train-end", required=True, help="last training date (YYYY-MM-DD)")
     p.add_argument("--eval-start", help="first eval date (default: the day after --train-end)")
@@ -145,7 +147,11 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         "noisier, so hit rates come out higher)",
     )
     p.add_argument("--skip-auto-upload", action="store_true", help="do not upload (implies no registration)")
-    p.add_argument("--skip-auto-register", action="store_true", help="upload but do not register")
+    p.add_argument(
+        "--skip-auto-register",
+        action="store_true",
+        help="upload under staging/ in the bucket, which the finalize trigger and watch never register",
+    )
     p.add_argument(
         "--iterations", type=opt.positive_int, default=DEFAULT_ITERATIONS, help="boosting iterations (default 1000)"
     )

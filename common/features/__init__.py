@@ -23,6 +23,14 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
   frame's preseason ratings with the weight of 5 games (so they exist on
   opening night). ``opponent_def_rating_last_10`` and
   ``opponent_pts_allowed_avg`` are raw (NaN without games).
+* ``points_per_minute_last_10``, ``fg3a_rate_last_10`` (3PA / FGA) and
+  ``fta_rate_last_10`` (FTA / FGA) are ratios of sums over the last 10 played
+  games (NaN when the denominator is 0); ``minutes_avg_season`` is the season-to-date
+  average like ``points_avg_season``. ``team_off_rating_last_10`` is the team's
+  points per 100 possessions over its last 10 games, raw, the twin of
+  ``opponent_def_rating_last_10``; ``opponent_win_pct`` is the opponent's
+  season-to-date win share, the twin of ``team_win_pct`` (these seven arrived with
+  feature-set version 2).
 * ``opponent_pts_allowed_to_role``: season-to-date average points per
   player-game the opponent allowed to starters, or to bench players, matching
   the target's role (starter if he started at least half of his last 10).
@@ -79,7 +87,7 @@ TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
 def build_feature_frame(
     history: pd.DataFrame, lines: pd.DataFrame, teams: pd.DataFrame, targets: pd.DataFrame
 ) -> pd.DataFrame:
-    """Key columns plus the 50 V12 features (float64, V12 order) for each target row, in target order.
+    """Key columns plus every V12 feature (float64, V12 order) for each target row, in target order.
 
     ``targets`` needs game_id, game_date, player_id, team_id, opponent_team_id and is_home;
     ``is_home`` comes back as the float feature of that name. Only ``history`` rows dated

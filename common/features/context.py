@@ -35,7 +35,7 @@ def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
     tg["pace"] = (tg["poss"] + tg["opp_poss"]) / 2
     cum = tg.groupby(["team_id", "_season"], sort=False)[["pts", "poss", "opp_pts", "opp_poss", "win", "pace"]].cumsum()
     n = tg.groupby(["team_id", "_season"], sort=False).cumcount().astype(np.float64) + 1
-    last10 = tg.groupby("team_id", sort=False)[["opp_pts", "opp_poss"]].rolling(10, min_periods=1).sum()
+    last10 = tg.groupby("team_id", sort=False)[["pts", "poss", "opp_pts", "opp_poss"]].rolling(10, min_periods=1).sum()
     return pd.DataFrame(
         {
             "team_id": tg["team_id"],
@@ -48,6 +48,7 @@ def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
             "allowed": cum["opp_pts"] / n,
             "win_pct": cum["win"] / n,
             "def_last_10": 100 * last10["opp_pts"].to_numpy() / last10["opp_poss"].to_numpy(),
+            "off_last_10": 100 * last10["pts"].to_numpy() / last10["poss"].to_numpy(),
         }
     )
 
@@ -74,6 +75,8 @@ def team_features(hist: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) ->
     tgt["team_pace"] = _shrink(tgt["_tpace"], tgt["_tn"], tgt["_tprior_pace"])
     tgt["team_off_rating"] = _shrink(tgt["_toff"], tgt["_tn"], tgt["_tprior_off_rating"])
     tgt["team_win_pct"] = tgt["_twin_pct"]
+    tgt["opponent_win_pct"] = tgt["_owin_pct"]
+    tgt["team_off_rating_last_10"] = tgt["_toff_last_10"]
     tgt["opponent_def_rating"] = _shrink(tgt["_odef"], tgt["_on"], tgt["_oprior_def_rating"])
     tgt["opponent_pace"] = _shrink(tgt["_opace"], tgt["_on"], tgt["_oprior_pace"])
     tgt["opponent_pts_allowed_avg"] = tgt["_oallowed"]

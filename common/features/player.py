@@ -49,6 +49,10 @@ def _rolling_stats(p: pd.DataFrame) -> pd.DataFrame:
         "fga_avg_last_10": roll("fga", 10),
         "fta_avg_last_10": roll("fta", 10),
         "fg3a_avg_last_10": roll("fg3a", 10),
+        "fg3m_avg_last_10": roll("fg3m", 10),
+        "points_per_minute_last_10": ratio(roll("points", 10, "sum"), roll("minutes", 10, "sum")),
+        "fg3a_rate_last_10": ratio(roll("fg3a", 10, "sum"), roll("fga", 10, "sum")),
+        "fta_rate_last_10": ratio(roll("fta", 10, "sum"), roll("fga", 10, "sum")),
         "usage_rate_last_10": 100 * ratio(roll("_use_num", 10, "sum"), roll("_use_den", 10, "sum")),
         "starter_rate_last_10": roll("_starter", 10),
         "fga_share_last_10": ratio(roll("fga", 10, "sum"), roll("team_fga", 10, "sum")),
@@ -72,8 +76,8 @@ def player_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
     tgt["points_avg_season"] = np.where(this_season, tgt["season_pts"], np.nan)
     tgt["games_played_season"] = np.where(this_season, tgt["season_games"], 0.0)
     tgt["points_trend_5_vs_season"] = tgt["points_avg_last_5"] - tgt["points_avg_season"]
-    season_min = np.where(this_season, tgt["season_min"], np.nan)
-    tgt["minutes_trend_5_vs_season"] = tgt["minutes_avg_last_5"] - season_min
+    tgt["minutes_avg_season"] = np.where(this_season, tgt["season_min"], np.nan)
+    tgt["minutes_trend_5_vs_season"] = tgt["minutes_avg_last_5"] - tgt["minutes_avg_season"]
     tgt["days_rest"] = (tgt["game_date"] - tgt["_p_date"]).dt.days.astype(np.float64)
     tgt["back_to_back"] = (tgt["days_rest"] == 1).astype(np.float64)
     for flag, name in ((True, "player_home_avg"), (False, "player_away_avg")):

@@ -3,7 +3,9 @@
 A note, never an action: it recommends ``modelctl promote ID`` on the team's
 Slack (or the log when Slack is not configured), at most once per challenger
 and comparison end date. Only the promote verdict posts; challengers never
-raise user-facing alerts, whatever their figures.
+raise user-facing alerts, whatever their figures. The verdict is the sequential
+one of ``compare.py`` on every shared out-of-sample date, so checking it after
+each graded date does not raise its false-promotion rate.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from common.grading.analysis import DEFAULT_DAYS, paired_sample
+from common.grading.analysis import paired_sample
 from common.grading.catalog import Catalog
-from common.grading.compare import Comparison, compare_pairs, could_promote
+from common.grading.compare import Comparison, VerdictRule, compare_pairs, interval
 from common.grading.store import GradingStore
 from common.notify import SlackPoster, deliver_once
 
@@ -31,6 +33,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
 
+def _roi(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
+
+
 def advice_message(c: Comparison) -> tuple[str, list[dict[str, Any]]]:
     """Plain text and Block Kit blocks recommending the promotion."""
     ch, champ = c.challenger, c.champion
@@ -38,8 +44,11 @@ def advice_message(c: Comparison) -> tuple[str, list[dict[str, Any]]]:
     lines = [
         f"Promotion advice: {ch.model_id} beats champion {champ.model_id} over {c.graded_days} graded days "
         f"({c.start} to {c.end}, {c.n_shared} shared player-games).",
-        f"MAE {ch.mae:.3f} vs {champ.mae:.3f}: difference {c.mae_diff:+.3f}, "
-        f"95% CI [{c.ci_low:+.3f}, {c.ci_high:+.3f}].",
+        f"Verdict: {c.verdict.upper()}, driven by {c.driver}.",
+        f"MAE {ch.mae:.3f} vs {champ.mae:.3f}: mean daily difference {c.mae.estimate:+.3f}, "
+        f"confidence sequence {interval(c.mae)} (margin {c.margins.margin_mae:g}).",
+        f"ROI {_roi(ch.roi)} vs {_roi(champ.roi)} units per bet at {c.margins.bet_price:+g}: mean daily difference "
+        f"{_roi(c.roi.estimate)}, confidence sequence {interval(c.roi)} (margin {c.margins.margin_roi:g}).",
         f"Hit rate {_pct(ch.hit_rate)} (n={ch.n_bets}) vs {_pct(champ.hit_rate)} (n={champ.n_bets}); "
         f"edge 3+ {_pct(ch.hit_rate_edge_3plus)} (n={ch.n_edge_3plus}) vs "
         f"{_pct(champ.hit_rate_edge_3plus)} (n={champ.n_edge_3plus}).",
@@ -55,7 +64,7 @@ def advice_message(c: Comparison) -> tuple[str, list[dict[str, Any]]]:
 
 
 def advise_promotions(
-    store: GradingStore, catalog: Catalog, poster: SlackPoster, now: datetime, days: int = DEFAULT_DAYS
+    store: GradingStore, catalog: Catalog, poster: SlackPoster, now: datetime, rule: VerdictRule | None = None
 ) -> list[str]:
     """Compare every active challenger with the champion; post advice for each promote verdict.
 
@@ -68,19 +77,15 @@ def advise_promotions(
         return []
     outcomes = []
     for model in catalog.challengers:
-        pairs, _, start, end = paired_sample(store, catalog, model.model_id, champion.model_id, days)
-        if not could_promote(pairs):
-            log.info("%s: not a promotion candidate against %s", model.model_id, champion.model_id,
-                     extra={"model_id": model.model_id, "shared": len(pairs)})  # fmt: skip
-            continue
-        comparison = compare_pairs(pairs, model.model_id, champion.model_id, start, end)
+        pairs, _, start, end = paired_sample(store, catalog, model.model_id, champion.model_id)
+        comparison = compare_pairs(pairs, model.model_id, champion.model_id, start, end, rule)
         log.info(
             "%s vs %s: %s (%s)",
             model.model_id,
             champion.model_id,
             comparison.verdict,
-            comparison.rule,
-            extra={"model_id": model.model_id, "verdict": comparison.verdict},
+            comparison.reason,
+            extra={"model_id": model.model_id, "verdict": comparison.verdict, "driver": comparison.driver},
         )
         if comparison.sufficient:
             outcomes.append(f"{model.model_id}: {_deliver(store, poster, comparison, now)}")
@@ -90,5 +95,6 @@ def advise_promotions(
 def _deliver(store: GradingStore, poster: SlackPoster, comparison: Comparison, now: datetime) -> str:
     text, blocks = advice_message(comparison)
     payload = {"challenger": comparison.challenger.model_id, "champion": comparison.champion.model_id,
-               "end": comparison.end, "mae_diff": comparison.mae_diff}  # fmt: skip
+               "end": comparison.end, "driver": comparison.driver, "mae_diff": comparison.mae.estimate,
+               "roi_diff": comparison.roi.estimate}  # fmt: skip
     return deliver_once(store.engine, advice_key(comparison), KIND, payload, lambda: poster.post(text, blocks), now)

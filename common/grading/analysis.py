@@ -2,6 +2,9 @@
 
 Comparisons only use out-of-sample dates: a date on or before either model's
 training end is left out, so a model never gets credit for games it was trained on.
+The verdict's monitoring sequence is every such date the two models share, from the
+first: the nightly advice and ``promote`` always read all of it (a sliding window
+would restart the sequence, and its guarantee with it).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import pandas as pd
 
 from common.errors import InvalidArgument, NotFound
 from common.grading.catalog import Catalog
-from common.grading.compare import Comparison, compare_pairs
+from common.grading.compare import Comparison, VerdictRule, compare_pairs
 from common.grading.figures import Figures, window_figures
 from common.grading.store import GradingStore
 
@@ -41,11 +44,11 @@ def _champion_id(catalog: Catalog, champion: str | None) -> str:
 
 
 def paired_sample(
-    store: GradingStore, catalog: Catalog, challenger: str, champion: str | None = None, days: int = DEFAULT_DAYS
+    store: GradingStore, catalog: Catalog, challenger: str, champion: str | None = None, days: int | None = None
 ) -> tuple[pd.DataFrame, str, date | None, date | None]:
-    """The paired rows of the last ``days`` graded days both models share after both training ends:
-    (pairs, champion id, start, end)."""
-    if days < 1:
+    """The paired rows of the graded days both models share after both training ends — the last
+    ``days`` of them, or all when None: (pairs, champion id, start, end)."""
+    if days is not None and days < 1:
         raise InvalidArgument(f"--days must be at least 1, got {days}")
     for model_id in (challenger, champion):
         if model_id is not None and catalog.get(model_id) is None:
@@ -58,19 +61,22 @@ def paired_sample(
     if pairs.empty:
         return pairs, champion_id, None, None
     end = max(pairs["game_date"])
-    start = end - timedelta(days=days - 1)
-    if after is not None and start <= after:
-        start = after + timedelta(days=1)
+    start = min(pairs["game_date"]) if days is None else max(min(pairs["game_date"]), end - timedelta(days=days - 1))
     return pairs, champion_id, start, end
 
 
 def compare_models(
-    store: GradingStore, catalog: Catalog, challenger: str, champion: str | None = None, days: int = DEFAULT_DAYS
+    store: GradingStore,
+    catalog: Catalog,
+    challenger: str,
+    champion: str | None = None,
+    days: int | None = None,
+    rule: VerdictRule | None = None,
 ) -> Comparison:
-    """Compare ``challenger`` with ``champion`` (default: the current champion) over the last ``days``
-    graded days they share, after both models' training ends."""
+    """Compare ``challenger`` with ``champion`` (default: the current champion) over the graded days
+    they share after both models' training ends (the last ``days`` of them when given)."""
     pairs, champion_id, start, end = paired_sample(store, catalog, challenger, champion, days)
-    return compare_pairs(pairs, challenger, champion_id, start, end)
+    return compare_pairs(pairs, challenger, champion_id, start, end, rule)
 
 
 def performance(store: GradingStore, catalog: Catalog, days: int = DEFAULT_DAYS) -> Performance:
@@ -87,11 +93,11 @@ def performance(store: GradingStore, catalog: Catalog, days: int = DEFAULT_DAYS)
 
 
 def promotion_check(
-    store: GradingStore, catalog: Catalog, model_id: str, days: int = DEFAULT_DAYS
+    store: GradingStore, catalog: Catalog, model_id: str, rule: VerdictRule | None = None
 ) -> Comparison | None:
-    """The comparison ``modelctl promote`` must respect; None when there is nothing to compare
-    (no champion yet, the model is the champion, or the model cannot be promoted anyway)."""
+    """The comparison ``modelctl promote`` must respect, on the whole monitoring sequence; None when
+    there is nothing to compare (no champion yet, the model is the champion, or it cannot be promoted)."""
     record, champion = catalog.get(model_id), catalog.champion
     if record is None or champion is None or record.model_id == champion.model_id or not record.serves:
         return None
-    return compare_models(store, catalog, model_id, champion.model_id, days)
+    return compare_models(store, catalog, model_id, champion.model_id, None, rule)

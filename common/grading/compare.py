@@ -1,23 +1,26 @@
-"""Champion vs challenger on the same graded player-games: a paired comparison and a verdict.
+"""Champion vs challenger on the same graded player-games: a verdict that stays valid when checked nightly.
 
-Pure functions on the paired sample (``queries.PAIRED``, outcome and call codes from
-``common/betting.py``), numpy and ``math`` only:
+The evidence is one paired difference per graded date (challenger − champion), not
+one per player-game: the player-games of a date share its conditions, so a night that
+suits one model's features moves most of its errors at once.
 
-* MAE of each model and the difference (challenger − champion; negative means the
-  challenger is closer), with a percentile bootstrap confidence interval of the
-  mean paired difference in absolute error (fixed seed: the same data always
-  gives the same interval and so the same verdict);
-* hit rate and edge-3+ hit rate of each model on its own bets among the shared
-  player-games, with their n;
-* an exact two-sided sign test on the shared picks where the two models bet
-  opposite sides and the result was not a push (exactly one of them won).
+* **MAE**: the date's mean of ``|err_challenger| - |err_champion|`` over the shared
+  player-games (negative: the challenger is closer);
+* **ROI**: the date's units per bet of the challenger minus the champion's, on dates
+  where both bet (units at ``BET_PRICE``, ``common/betting.py``; positive: the
+  challenger earns more).
 
-The verdict rule is printed beside the verdict (see :func:`decide`).
+Each series gets an always-valid confidence sequence (Lai's t-mixture CS,
+``sequential.py``, after Howard, Ramdas, McAuliffe & Sekhon 2021) at level
+``1 - ALPHA/2`` — Bonferroni across the two, so both hold together with probability
+``1 - ALPHA`` at every night at once — and the verdict reads the running
+intersection since the pair's first shared out-of-sample date. Practical margins
+(``PROMOTION_MARGIN_MAE``, ``PROMOTION_MARGIN_ROI``) say how much better is worth a
+promotion; the verdict names the metric that drove it (:func:`verdict_codes`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -25,16 +28,56 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.betting import NO_BET, NO_CALL, WON
+from common.betting import DEFAULT_BET_PRICE, NO_BET, WON, units, win_payout
+from common.grading.sequential import PRIOR_PRECISION, confidence_sequence, first_bounded_day, latest
+from common.settings import Settings
 
 PROMOTE, KEEP_WATCHING, RETIRE = "promote", "keep watching", "retire"
-MIN_GRADED_DAYS = 2
-MIN_SHARED = 100
-CONFIDENCE = 0.95
-BOOTSTRAP_SAMPLES = 2000
-BOOTSTRAP_SEED = 20260301
-SIGN_TEST_ALPHA = 0.05
-PAIRED_COLUMNS = ("game_date", "err_a", "err_b", "outcome_a", "outcome_b", "call_a", "call_b", "edge3_a", "edge3_b")
+VERDICTS = (KEEP_WATCHING, PROMOTE, RETIRE)  # the codes of verdict_codes
+ALPHA = 0.05  # overall: P(any false claim on any night, MAE or ROI) <= ALPHA
+PAIRED_COLUMNS = (
+    "game_date", "err_a", "err_b", "outcome_a", "outcome_b", "call_a", "call_b", "edge3_a", "edge3_b", "clv_a", "clv_b",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VerdictRule:
+    """The margins a challenger must clear and the price its bets are settled at (from settings)."""
+
+    margin_mae: float = Settings.promotion_margin_mae
+    margin_roi: float = Settings.promotion_margin_roi
+    bet_price: float = DEFAULT_BET_PRICE
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VerdictRule:
+        return cls(settings.promotion_margin_mae, settings.promotion_margin_roi, settings.bet_price)
+
+    @property
+    def payout(self) -> float:
+        return win_payout(self.bet_price)
+
+    def describe(self) -> str:
+        """The rule, printed beside every verdict."""
+        each = 1 - ALPHA / 2
+        return (
+            f"PROMOTE when the challenger is better by at least {self.margin_mae:g} points of MAE "
+            f"(CS entirely below -{self.margin_mae:g}) or by at least {self.margin_roi:g} units per bet of ROI "
+            f"at {self.bet_price:+g} (CS entirely above +{self.margin_roi:g}), and worse on neither (a CS entirely "
+            "on the wrong side of 0); RETIRE when worse on one and better on neither; else KEEP WATCHING. "
+            f"CS: Lai t-mixture confidence sequences on daily paired differences, {each:.1%} each "
+            f"(Bonferroni, {1 - ALPHA:.0%} together), running intersection: valid however often it is checked"
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One metric's sequential evidence: the mean daily difference and its confidence sequence."""
+
+    metric: str  # "MAE" or "ROI"
+    days: int  # dates in the sequence
+    estimate: float | None  # mean daily difference, challenger − champion
+    low: float | None  # running-intersection bounds; None while unbounded
+    high: float | None
 
 
 @dataclass(frozen=True)
@@ -45,8 +88,12 @@ class Side:
     mae: float | None
     hit_rate: float | None
     n_bets: int
+    units: float
+    roi: float | None  # units per bet
     hit_rate_edge_3plus: float | None
     n_edge_3plus: int
+    clv: float | None  # mean closing-line move toward the pick over bets with both lines, points
+    n_clv: int
 
 
 @dataclass(frozen=True)
@@ -59,14 +106,15 @@ class Comparison:
     end: date | None
     graded_days: int
     n_shared: int
-    mae_diff: float | None  # challenger − champion
-    ci_low: float | None
-    ci_high: float | None
-    sign_wins: int  # disagreements the challenger won
-    sign_n: int
-    sign_p: float | None
+    mae_diff: float | None  # challenger − champion over all shared player-games
+    mae: Evidence
+    roi: Evidence
+    clv: Evidence  # shown beside the verdict, not part of it
     verdict: str
-    rule: str
+    driver: str | None  # the metric(s) whose CS decided a promote or retire verdict
+    reason: str  # what the evidence says, in words
+    rule: str  # the rule, with its margins
+    margins: VerdictRule
 
     @property
     def sufficient(self) -> bool:
@@ -77,115 +125,156 @@ class Comparison:
         out = asdict(self)
         out["start"] = self.start.isoformat() if self.start else None
         out["end"] = self.end.isoformat() if self.end else None
-        out["confidence"] = CONFIDENCE
+        out["confidence"] = 1 - ALPHA
         return out
 
 
-def bootstrap_ci(diff: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile bootstrap interval (``CONFIDENCE``) of the mean of ``diff``, in chunks to bound memory."""
-    rng = np.random.default_rng(seed)
-    n = len(diff)
-    means = np.empty(samples)
-    chunk = max(1, min(samples, 4_000_000 // max(n, 1)))
-    for begin in range(0, samples, chunk):
-        size = min(chunk, samples - begin)
-        means[begin : begin + size] = diff[rng.integers(0, n, size=(size, n))].mean(axis=1)
-    tail = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return float(low), float(high)
+def daily_differences(
+    day: np.ndarray, n_days: int, err: tuple[Any, Any], won: tuple[Any, Any], bet: tuple[Any, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per date ``0..n_days-1``: the mean paired MAE difference and the ROI difference (NaN where
+    a date has no shared player-game, or, for ROI, no bet of either model).
+
+    ``day`` indexes each shared player-game's date; ``err``, ``won`` (units won per pick) and
+    ``bet`` (1 per bet) are (challenger, champion) arrays over the player-games.
+    """
+    count = np.bincount(day, minlength=n_days).astype(np.float64)
+
+    def per_day(values: Any) -> np.ndarray:
+        return np.bincount(day, weights=np.asarray(values, dtype=np.float64), minlength=n_days)
+
+    bets = [per_day(b) for b in bet]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mae = np.where(count > 0, per_day(np.asarray(err[0]) - np.asarray(err[1])) / count, np.nan)
+        roi_a, roi_b = (per_day(u) / b for u, b in zip(won, bets, strict=True))
+    roi = np.where((bets[0] > 0) & (bets[1] > 0), roi_a - roi_b, np.nan)
+    return mae, roi
 
 
-def sign_test(wins: int, n: int) -> float | None:
-    """Exact two-sided binomial (p = 1/2) test of ``wins`` out of ``n``."""
-    if n == 0:
-        return None
-    tail = sum(math.comb(n, i) for i in range(min(wins, n - wins) + 1))
-    return min(1.0, 2 * tail / 2**n)
+def verdict_codes(
+    mae: tuple[Any, Any], roi: tuple[Any, Any], rule: VerdictRule
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rule on CS bounds (scalars or arrays, ±inf while unbounded): an index into ``VERDICTS``,
+    and whether MAE / ROI drove it (better for a promote, worse for a retire).
+
+    False promotions: promoting needs a CS that excludes every value within the margin, so if
+    the challenger is not better by the margin on either metric, a promotion ever happening
+    needs a CS that missed its mean on some night: probability <= ALPHA/2 + ALPHA/2.
+    """
+    mae_low, mae_high = np.asarray(mae[0], dtype=np.float64), np.asarray(mae[1], dtype=np.float64)
+    roi_low, roi_high = np.asarray(roi[0], dtype=np.float64), np.asarray(roi[1], dtype=np.float64)
+    broken = (mae_low > mae_high) | (roi_low > roi_high)  # an empty intersection: the model of the data failed
+    mae_better, mae_worse = mae_high < -rule.margin_mae, mae_low > 0
+    roi_better, roi_worse = roi_low > rule.margin_roi, roi_high < 0
+    better, worse = (mae_better | roi_better) & ~broken, (mae_worse | roi_worse) & ~broken
+    promote, retire = better & ~worse, worse & ~better
+    code = np.where(promote, VERDICTS.index(PROMOTE), np.where(retire, VERDICTS.index(RETIRE), 0))
+    return code, np.where(promote, mae_better, retire & mae_worse), np.where(promote, roi_better, retire & roi_worse)
 
 
-def _side(model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray) -> Side:
+def _side(
+    model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray, won: np.ndarray, clv: np.ndarray
+) -> Side:
     bets = outcome != NO_BET
     big = bets & edge3
+    valued = clv[~np.isnan(clv)]
     return Side(
         model_id=model_id,
         mae=float(err.mean()) if len(err) else None,
         hit_rate=100.0 * float((outcome[bets] == WON).mean()) if bets.any() else None,
         n_bets=int(bets.sum()),
+        units=float(won.sum()),
+        roi=float(won.sum() / bets.sum()) if bets.any() else None,
         hit_rate_edge_3plus=100.0 * float((outcome[big] == WON).mean()) if big.any() else None,
         n_edge_3plus=int(big.sum()),
+        clv=float(valued.mean()) if len(valued) else None,
+        n_clv=len(valued),
     )
+
+
+def _evidence(metric: str, series: np.ndarray) -> Evidence:
+    seen = series[~np.isnan(series)]
+    low, high = latest(confidence_sequence(series, ALPHA / 2)) if len(series) else (None, None)
+    return Evidence(metric, len(seen), float(seen.mean()) if len(seen) else None, low, high)
 
 
 def compare_pairs(
-    pairs: pd.DataFrame, challenger: str, champion: str, start: date | None = None, end: date | None = None
+    pairs: pd.DataFrame,
+    challenger: str,
+    champion: str,
+    start: date | None = None,
+    end: date | None = None,
+    rule: VerdictRule | None = None,
 ) -> Comparison:
-    """Compare on the paired sample (columns of ``queries.PAIRED``; ``_a`` is the challenger)."""
+    """Compare on the paired sample (columns of ``queries.PAIRED``; ``_a`` is the challenger), its
+    dates taken in order as the monitoring sequence."""
+    rule = rule or VerdictRule()
     err_a, err_b = (pairs[c].to_numpy(np.float64) for c in ("err_a", "err_b"))
     out_a, out_b = (pairs[c].to_numpy(np.int64) for c in ("outcome_a", "outcome_b"))
-    call_a, call_b = (pairs[c].to_numpy(np.int64) for c in ("call_a", "call_b"))
     e3_a, e3_b = (pairs[c].to_numpy(bool) for c in ("edge3_a", "edge3_b"))
-    days = int(pd.to_datetime(pairs["game_date"]).nunique()) if len(pairs) else 0
-    diff = err_a - err_b
-    mae_diff = float(diff.mean()) if len(diff) else None
-    ci = bootstrap_ci(diff) if len(diff) >= 2 else (None, None)
-    disagree = (out_a != NO_BET) & (out_b != NO_BET) & (call_a != NO_CALL) & (call_b != NO_CALL) & (call_a != call_b)
-    wins, n_sign = int((out_a[disagree] == WON).sum()), int(disagree.sum())
-    p = sign_test(wins, n_sign)
-    verdict, rule = decide(days, len(diff), ci[0], ci[1], wins, n_sign, p)
+    won_a, won_b = units(out_a, rule.payout), units(out_b, rule.payout)
+    day, dates = pd.factorize(pd.to_datetime(pairs["game_date"]), sort=True)
+    mae_days, roi_days = daily_differences(
+        day, len(dates), (err_a, err_b), (won_a, won_b), (out_a != NO_BET, out_b != NO_BET)
+    )
+    clv_a, clv_b = (_column(pairs, c) for c in ("clv_a", "clv_b"))
+    clv_days = daily_differences(day, len(dates), (err_a, err_b), (np.nan_to_num(clv_a), np.nan_to_num(clv_b)),
+                                 (~np.isnan(clv_a), ~np.isnan(clv_b)))[1]  # fmt: skip
+    mae, roi, clv = _evidence("MAE", mae_days), _evidence("ROI", roi_days), _evidence("CLV", clv_days)
+    verdict, driver, reason = decide(mae, roi, rule)
     return Comparison(
-        challenger=_side(challenger, err_a, out_a, e3_a),
-        champion=_side(champion, err_b, out_b, e3_b),
+        challenger=_side(challenger, err_a, out_a, e3_a, won_a, clv_a),
+        champion=_side(champion, err_b, out_b, e3_b, won_b, clv_b),
         start=start,
         end=end,
-        graded_days=days,
-        n_shared=len(diff),
-        mae_diff=mae_diff,
-        ci_low=ci[0],
-        ci_high=ci[1],
-        sign_wins=wins,
-        sign_n=n_sign,
-        sign_p=p,
+        graded_days=len(dates),
+        n_shared=len(pairs),
+        mae_diff=float((err_a - err_b).mean()) if len(pairs) else None,
+        mae=mae,
+        roi=roi,
+        clv=clv,
         verdict=verdict,
-        rule=rule,
+        driver=driver,
+        reason=reason,
+        rule=rule.describe(),
+        margins=rule,
     )
 
 
-def could_promote(pairs: pd.DataFrame) -> bool:
-    """A cheap necessary condition for a promote verdict, checked before paying for the bootstrap:
-    enough days and player-games, and the challenger's MAE below the champion's. (The bootstrap
-    means centre on the observed difference, so their upper quantile cannot be below 0 when it is not.)"""
-    if len(pairs) < MIN_SHARED or pd.to_datetime(pairs["game_date"]).nunique() < MIN_GRADED_DAYS:
-        return False
-    return bool((pairs["err_a"].to_numpy(np.float64) - pairs["err_b"].to_numpy(np.float64)).mean() < 0)
+def _column(pairs: pd.DataFrame, name: str) -> np.ndarray:
+    """A float column, NaN for NULL (all NaN when the frame lacks it)."""
+    if name not in pairs.columns:
+        return np.full(len(pairs), np.nan)
+    return pd.to_numeric(pairs[name], errors="coerce").to_numpy(np.float64)
 
 
-def decide(
-    days: int, n: int, low: float | None, high: float | None, wins: int, n_sign: int, p: float | None
-) -> tuple[str, str]:
-    """The verdict and the rule that produced it.
+def interval(e: Evidence) -> str:
+    """``[-0.210, -0.064]`` (an open side as -inf / +inf)."""
+    low = "-inf" if e.low is None else f"{e.low:+.3f}"
+    high = "+inf" if e.high is None else f"{e.high:+.3f}"
+    return f"[{low}, {high}]"
 
-    * fewer than ``MIN_GRADED_DAYS`` graded days or ``MIN_SHARED`` shared
-      player-games → keep watching (insufficient evidence);
-    * CI of the MAE difference entirely below 0 → promote, unless the sign test
-      significantly favours the champion on the picks where they disagree;
-    * CI entirely above 0 → retire;
-    * otherwise → keep watching.
-    """
-    level = f"{CONFIDENCE:.0%}"
-    if days < MIN_GRADED_DAYS or n < MIN_SHARED or low is None or high is None:
-        return KEEP_WATCHING, (
-            f"insufficient evidence: {days} graded day(s) and {n} shared player-games; "
-            f"needs >= {MIN_GRADED_DAYS} days and >= {MIN_SHARED} player-games"
+
+def decide(mae: Evidence, roi: Evidence, rule: VerdictRule) -> tuple[str, str | None, str]:
+    """The verdict, the metric(s) that drove it, and the evidence in words."""
+    bounds = [(-np.inf if e.low is None else e.low, np.inf if e.high is None else e.high) for e in (mae, roi)]
+    code, by_mae, by_roi = (v.item() for v in verdict_codes(bounds[0], bounds[1], rule))
+    verdict = VERDICTS[code]
+    driver = " and ".join(m for m, flag in (("MAE", by_mae), ("ROI", by_roi)) if flag) or None
+    cs = f"MAE difference CS {interval(mae)} over {mae.days} days, "
+    cs += f"ROI difference CS {interval(roi)} over {roi.days} days"
+    need = first_bounded_day(ALPHA / 2, PRIOR_PRECISION)
+    if mae.high is None and roi.high is None:
+        return (
+            verdict,
+            driver,
+            (
+                f"insufficient evidence: {mae.days} graded day(s) shared; the confidence sequences "
+                f"exclude nothing before {need} days"
+            ),
         )
-    interval = f"{level} CI of MAE difference [{low:+.3f}, {high:+.3f}]"
-    champion_wins_picks = p is not None and p < SIGN_TEST_ALPHA and wins < n_sign - wins
-    if high < 0 and champion_wins_picks:
-        return KEEP_WATCHING, (
-            f"{interval} is below 0, but the sign test favours the champion "
-            f"({n_sign - wins} of {n_sign} disagreements, p = {p:.3g} < {SIGN_TEST_ALPHA})"
-        )
-    if high < 0:
-        return PROMOTE, f"{interval} entirely below 0 over {days} graded days, {n} shared player-games"
-    if low > 0:
-        return RETIRE, f"{interval} entirely above 0 over {days} graded days: the challenger is worse"
-    return KEEP_WATCHING, f"{interval} contains 0: no significant difference yet"
+    if verdict == PROMOTE:
+        return verdict, driver, f"{driver} drove it: the challenger is better by more than the margin ({cs})"
+    if verdict == RETIRE:
+        return verdict, driver, f"{driver} drove it: the challenger is worse and better on neither metric ({cs})"
+    return verdict, driver, f"neither metric is better by its margin without the other being worse ({cs})"

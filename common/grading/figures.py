@@ -20,7 +20,10 @@ from common.grading.catalog import Catalog
 from common.grading.queries import DAILY_COLUMNS
 
 WINDOWS = (7, 14, 30)
-_COUNTS = ("n", "n_bets", "n_hits", "n_pushes", "n_pass", "n_edge_3plus", "n_hits_edge_3plus", "n_pending", "n_void")
+_COUNTS = (
+    "n", "n_bets", "n_hits", "n_pushes", "n_pass", "n_edge_3plus", "n_hits_edge_3plus", "n_pending", "n_void", "n_clv",
+)  # fmt: skip
+_MEANS = {"mae": "n", "bias": "n", "coverage": "n", "pinball": "n", "clv": "n_clv"}  # mean column → its weight
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class Figures:
     quantile_alpha: float | None
     n_pending: int
     n_void: int
+    units: float  # won at BET_PRICE: +payout per win, -1 per loss
+    roi: float | None  # units per bet
+    n_clv: int  # bets with an opening and a closing line
+    clv: float | None  # mean closing-line move toward the pick, points
+    pinball: float | None  # quantile models: mean pinball loss at quantile_alpha
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
@@ -55,24 +63,34 @@ def _rate(hits: Any, bets: Any) -> Any:
 def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> pd.DataFrame:
     """``model_performance_daily`` rows from the ``DAILY_INPUTS`` aggregates of some dates.
 
-    Adds the rates, the quantile coverage (models whose registry loss is Quantile),
-    and whether each date is within the model's training window. A model with
-    predictions on a date has a row even when none could be graded yet (n = 0).
+    Adds the rates, ROI and mean CLV, the quantile coverage and pinball loss (models whose
+    registry loss is Quantile), and whether each date is within the model's training window.
+    A model with predictions on a date has a row even when none could be graded yet (n = 0).
+    Pinball loss at alpha from the aggregates: mean(u (alpha - 1{u<0})) with u = actual - prediction
+    is ``alpha * (-bias) - shortfall``, shortfall = mean(min(u, 0)).
     """
-    frame = _with_columns(inputs, ("game_date", "system_id", "role", *_COUNTS, "mae", "bias", "share_below"))
+    numbers = ("mae", "bias", "share_below", "shortfall", "units", "clv_sum")
+    frame = _with_columns(inputs, ("game_date", "system_id", "role", *_COUNTS, *numbers))
     for column in _COUNTS:
         frame[column] = frame[column].fillna(0).astype(np.int64)
+    for column in numbers:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
     frame["hit_rate"] = _rate(frame["n_hits"], frame["n_bets"])
+    frame["units"] = frame["units"].fillna(0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["roi"] = np.where(frame["n_bets"] > 0, frame["units"] / np.maximum(frame["n_bets"], 1), np.nan)
+        frame["clv"] = np.where(frame["n_clv"] > 0, frame["clv_sum"] / np.maximum(frame["n_clv"], 1), np.nan)
     frame["hit_rate_edge_3plus"] = _rate(frame["n_hits_edge_3plus"], frame["n_edge_3plus"])
     alpha = {m.model_id: m.quantile_alpha for m in catalog.models if m.loss_function == "Quantile"}
     train_end = {m.model_id: m.train_end for m in catalog.models if m.train_end}
     frame["quantile_alpha"] = frame["system_id"].map(alpha).astype(np.float64)
     share_below = pd.to_numeric(frame["share_below"], errors="coerce").astype(np.float64)
     frame["coverage"] = np.where(frame["quantile_alpha"].notna(), share_below, np.nan)
+    frame["pinball"] = frame["quantile_alpha"] * -frame["bias"] - frame["shortfall"]  # NaN unless quantile
     ends = pd.to_datetime(frame["system_id"].map(train_end))
     frame["in_sample"] = (pd.to_datetime(frame["game_date"]) <= ends).fillna(False).astype(bool)
     frame["graded_at"] = graded_at
-    for column in ("mae", "bias", "coverage"):
+    for column in ("mae", "bias", "coverage", "pinball"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
     return frame.loc[:, list(DAILY_COLUMNS)].sort_values(["game_date", "system_id"]).reset_index(drop=True)
 
@@ -86,11 +104,12 @@ def window_figures(daily: pd.DataFrame, start: date, end: date) -> dict[str, Fig
     n = rows["n"].to_numpy(np.float64)
     parts = {c: rows[c].to_numpy(np.int64) for c in _COUNTS}
     parts["graded_days"] = (n > 0).astype(np.int64)
-    for column in ("mae", "bias", "coverage"):
-        values = rows[column].to_numpy(np.float64)
-        known = (n > 0) & ~np.isnan(values)
-        parts[f"{column}_sum"] = np.where(known, values * n, 0.0)
-        parts[f"{column}_n"] = np.where(known, n, 0.0)
+    parts["units"] = np.nan_to_num(rows["units"].to_numpy(np.float64))  # NULL before migration 012's regrade
+    for column, weight_column in _MEANS.items():
+        values, weight = rows[column].to_numpy(np.float64), rows[weight_column].to_numpy(np.float64)
+        known = (weight > 0) & ~np.isnan(values)
+        parts[f"{column}_sum"] = np.where(known, values * weight, 0.0)
+        parts[f"{column}_n"] = np.where(known, weight, 0.0)
     sums = pd.DataFrame(parts, index=rows["system_id"].to_numpy()).groupby(level=0, sort=True).sum()
     alphas = rows.groupby("system_id")["quantile_alpha"].max()
     return {
@@ -119,6 +138,11 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
         quantile_alpha=None if alpha is None or pd.isna(alpha) else float(alpha),
         n_pending=int(s["n_pending"]),
         n_void=int(s["n_void"]),
+        units=float(s["units"]),
+        roi=float(s["units"]) / int(s["n_bets"]) if int(s["n_bets"]) else None,
+        n_clv=int(s["n_clv"]),
+        clv=mean("clv"),
+        pinball=mean("pinball"),
     )
 
 
@@ -135,6 +159,9 @@ def live_evaluation(daily: pd.DataFrame, as_of: date, model_ids: list[str]) -> l
             row[f"eval_{w}d_hit_rate"] = f.hit_rate if f else None
             row[f"eval_{w}d_hit_rate_edge_3plus"] = f.hit_rate_edge_3plus if f else None
             row[f"eval_{w}d_n_edge_3plus"] = f.n_edge_3plus if f else 0
+            row[f"eval_{w}d_units"] = f.units if f else None
+            row[f"eval_{w}d_roi"] = f.roi if f else None
+            row[f"eval_{w}d_clv"] = f.clv if f else None
         rows.append(row)
     return rows
 

@@ -1,4 +1,4 @@
-"""``modelctl compare --plot``: rolling hit rate and MAE per model over time, as a PNG.
+"""``modelctl compare --plot``: rolling hit rate and MAE, and cumulative units, per model over time, as a PNG.
 
 matplotlib (matplotlib==3.11.2) is needed only for this and imported only here, with the
 non-interactive Agg backend, so no function or other command pays for it.
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.betting import break_even
 from common.errors import ConfigError, InvalidArgument
 
 ROLLING_DAYS = 7
@@ -40,8 +41,15 @@ def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.
     return out.replace([np.inf, -np.inf], np.nan)
 
 
+def cumulative_units(daily: pd.DataFrame, model_id: str) -> pd.Series:
+    """One model's units won, summed over its out-of-sample graded days in date order."""
+    rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
+    units = pd.Series(np.nan_to_num(rows["units"].to_numpy(np.float64)), index=pd.to_datetime(rows["game_date"]))
+    return units.groupby(level=0).sum().sort_index().cumsum()
+
+
 def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days: int = ROLLING_DAYS) -> Path:
-    """Write a PNG with two panels (rolling hit rate, rolling MAE), one line per model."""
+    """Write a PNG with three panels (rolling hit rate, rolling MAE, cumulative units), one line per model."""
     if path.suffix.lower() != ".png":
         raise InvalidArgument(f"--plot writes a PNG; give a file name ending in .png, not {path.name!r}")
     try:
@@ -52,14 +60,18 @@ def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days
         import matplotlib.pyplot as plt
     except ImportError:
         raise ConfigError("--plot needs matplotlib: .venv/bin/pip install matplotlib==3.11.2") from None
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True)
     for model_id in model_ids:
         series = rolling(daily, model_id, days)
         top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
-        bottom.plot(series.index, series["mae"], marker=".", label=model_id)
-    top.axhline(52.4, color="grey", linestyle=":", linewidth=1, label="break-even at -110")
+        middle.plot(series.index, series["mae"], marker=".", label=model_id)
+        units = cumulative_units(daily, model_id)
+        bottom.plot(units.index, units.to_numpy(), marker=".", label=model_id)
+    top.axhline(100 * break_even(), color="grey", linestyle=":", linewidth=1, label="break-even at -110")
     top.set_ylabel(f"hit rate, {days}-day (%)")
-    bottom.set_ylabel(f"MAE, {days}-day (points)")
+    middle.set_ylabel(f"MAE, {days}-day (points)")
+    bottom.axhline(0.0, color="grey", linestyle=":", linewidth=1)
+    bottom.set_ylabel("cumulative units (BET_PRICE)")
     top.set_title("Rolling performance (out-of-sample graded days)")
     top.legend(fontsize=8)
     bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))

@@ -19,12 +19,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
-from common.errors import InvalidArgument, InvalidEvent
-from common.events import PubSubMessage
+from common import inventory
+from common.betting import DEFAULT_PAYOUT
+from common.errors import InvalidArgument
+from common.events import PubSubMessage, parse_graded_games
 from common.grading.advice import advise_promotions
 from common.grading.catalog import Catalog, load_catalog
+from common.grading.compare import VerdictRule
 from common.grading.figures import WINDOWS, build_daily, live_evaluation
 from common.grading.store import GradingStore
 from common.notify import SlackPoster
@@ -47,6 +49,11 @@ class GradingSummary:
     as_of: date | None
     evaluated: int  # active models whose registry evaluation was refreshed
     catalog_source: str
+    #: dates with predictions still awaiting results: games not final yet. They are reported, not
+    #: graded as zero; the next graded-games message naming them completes them.
+    pending_dates: tuple[date, ...] = ()
+    #: dates named but without a single prediction (nothing to grade)
+    unpredicted_dates: tuple[date, ...] = ()
 
     def describe(self) -> str:
         span = (
@@ -59,35 +66,29 @@ class GradingSummary:
             if self.as_of
             else "nothing graded yet"
         )
-        return (
+        text = (
             f"graded {self.graded} predictions of {self.models} models on {span}; "
             f"ungraded: {self.pending} awaiting results, {self.void} did not play; {evaluation}"
         )
+        if self.pending_dates:
+            text += f"; pending (games not final): {', '.join(map(str, self.pending_dates))}, graded by a later message"
+        if self.unpredicted_dates:
+            text += f"; no predictions on {', '.join(map(str, self.unpredicted_dates))}"
+        return text
 
 
-def parse_dates(payload: Any) -> tuple[date, ...]:
-    """``{"game_date": "YYYY-MM-DD"}`` or ``{"game_dates": [...]}`` → sorted distinct dates."""
-    if not isinstance(payload, dict):
-        raise InvalidEvent("graded-games message must be a JSON object with game_date or game_dates")
-    raw = payload.get("game_dates", payload.get("game_date"))
-    values = raw if isinstance(raw, list) else [raw] if raw else []
-    if not values:
-        raise InvalidEvent('graded-games message names no date: send {"game_date": "YYYY-MM-DD"}')
-    try:
-        return tuple(sorted({date.fromisoformat(str(v)) for v in values}))
-    except ValueError:
-        raise InvalidEvent(f"graded-games dates {values!r} are not all YYYY-MM-DD") from None
-
-
-def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], now: datetime) -> GradingSummary:
-    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core)."""
+def grade_dates(
+    store: GradingStore, catalog: Catalog, dates: Sequence[date], now: datetime, payout: float = DEFAULT_PAYOUT
+) -> GradingSummary:
+    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core); bets are
+    settled at ``payout`` units per win (``betting.win_payout(BET_PRICE)``)."""
     days = tuple(sorted(set(dates)))
     if not days:
         raise InvalidArgument("no game dates to grade")
     store.grade(days, now)
-    daily = build_daily(store.daily_inputs(days), catalog, now)
+    daily = build_daily(store.daily_inputs(days, payout), catalog, now)
     store.write_daily(daily, days)
-    as_of, evaluated = _refresh_evaluation(store, catalog, now)
+    as_of, evaluated = _refresh_evaluation(store, catalog, now, days[0])
     summary = GradingSummary(
         dates=days,
         graded=int(daily["n"].sum()),
@@ -97,6 +98,8 @@ def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], no
         as_of=as_of,
         evaluated=evaluated,
         catalog_source=catalog.source,
+        pending_dates=tuple(sorted(set(daily.loc[daily["n_pending"] > 0, "game_date"]))),
+        unpredicted_dates=tuple(d for d in days if d not in set(daily["game_date"])),
     )
     log.info(
         "%s",
@@ -113,9 +116,10 @@ def grade_dates(store: GradingStore, catalog: Catalog, dates: Sequence[date], no
     return summary
 
 
-def _refresh_evaluation(store: GradingStore, catalog: Catalog, now: datetime) -> tuple[date | None, int]:
-    """Recompute the active models' rolling windows up to the latest graded date and store them."""
-    as_of, daily = store.recent_daily(max(WINDOWS))
+def _refresh_evaluation(store: GradingStore, catalog: Catalog, now: datetime, since: date) -> tuple[date | None, int]:
+    """Recompute the active models' rolling windows up to the latest graded date and store them
+    (``since``: the earliest date just graded, where the search for the latest one starts)."""
+    as_of, daily = store.recent_daily(max(WINDOWS), since)
     if as_of is None:
         return None, 0
     if not catalog.from_registry:
@@ -137,13 +141,22 @@ def update_performance(
     registry = RegistryService.open(settings.registry_url, settings.actor)  # ConfigError: waits for `migrate`
     catalog = load_catalog(registry.list)
     store = GradingStore(open_engine(settings.registry_url))
-    summary = grade_dates(store, catalog, dates, now)
-    advice = advise_promotions(store, catalog, SlackPoster(settings.slack_webhook_url), now) if advise else []
+    rule = VerdictRule.from_settings(settings)
+    summary = grade_dates(store, catalog, dates, now, rule.payout)
+    poster = SlackPoster(settings.slack_webhook_url)
+    advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
     return summary, advice
 
 
 def on_graded_games(msg: PubSubMessage, settings: Settings) -> str:
-    """The ``update_performance`` function's service: one graded-games message."""
-    dates = parse_dates(msg.json())
-    summary, advice = update_performance(settings, dates)
+    """The ``update_performance`` function's service: one graded-games message (``common/events.py``
+    holds the contract; the nightly job's time zone comes from the inventory)."""
+    graded = parse_graded_games(msg, inventory.schedule(inventory.GRADED_GAMES).time_zone)
+    log.info(
+        "graded-games from %s: %s",
+        graded.origin,
+        ", ".join(map(str, graded.game_dates)),
+        extra={"origin": graded.origin, "scheduled": graded.scheduled, "message_id": graded.message_id},
+    )
+    summary, advice = update_performance(settings, graded.game_dates)
     return summary.describe() + (f"; promotion advice: {', '.join(advice)}" if advice else "")

@@ -14,11 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.betting import DEFAULT_PAYOUT
 from common.grading import queries as q
 from common.grading.compare import PAIRED_COLUMNS
 from common.sql import Engine, Param
 
-_FLOAT_COLUMNS = ("mae", "hit_rate", "hit_rate_edge_3plus")
+_FLOAT_COLUMNS = ("mae", "hit_rate", "hit_rate_edge_3plus", "bias", "coverage", "quantile_alpha", "units", "roi", "clv",
+                  "pinball")  # fmt: skip
+# Where the search for the latest graded date starts when nothing bounds it (no dates at work and no
+# evaluation recorded yet): only until the first grading run records one.
+_NO_BOUND = date(1900, 1, 1)
 
 
 def _dates(days: Sequence[date]) -> dict[str, Any]:
@@ -31,25 +36,42 @@ class GradingStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._latest: dict[date | None, date | None] = {}  # latest_graded(since), until the next write
 
     def grade(self, days: Sequence[date], graded_at: datetime) -> None:
         """Replace the dates' graded rows by a fresh grading, in one transaction."""
         params = {**_dates(days), "graded_at": Param(graded_at, "TIMESTAMP")}
         self.engine.run_atomic([(q.DELETE_ACCURACY, _dates(days)), (q.GRADE, params)])
+        self._latest.clear()
 
-    def daily_inputs(self, days: Sequence[date]) -> pd.DataFrame:
-        """Graded figures and ungraded counts per model per day for ``days`` (``queries.DAILY_INPUTS``)."""
-        return self.engine.query_frame(q.DAILY_INPUTS, _dates(days))
+    def daily_inputs(self, days: Sequence[date], payout: float = DEFAULT_PAYOUT) -> pd.DataFrame:
+        """Graded figures and ungraded counts per model per day for ``days`` (``queries.DAILY_INPUTS``),
+        bets settled at ``payout`` units per win (``betting.win_payout(BET_PRICE)``)."""
+        return self.engine.query_frame(q.DAILY_INPUTS, {**_dates(days), "payout": Param(payout, "FLOAT64")})
 
     def write_daily(self, daily: pd.DataFrame, days: Sequence[date]) -> None:
         """Replace the dates' daily rows by ``daily``."""
         self.engine.write_frame("model_performance_daily", daily, q.DAILY_DELETE_WHERE, _dates(days))
+        self._latest.clear()
 
-    def recent_daily(self, days: int) -> tuple[date | None, pd.DataFrame]:
-        """(latest graded date, daily rows of the ``days`` days up to it); (None, empty) before any grading."""
-        frame = self._typed_daily(self.engine.query_frame(q.DAILY_RECENT, {"days": days}))
-        graded = frame.loc[frame["n"].astype(np.int64) > 0, "game_date"] if len(frame) else frame["game_date"]
-        return (max(graded) if len(graded) else None), frame
+    def latest_graded(self, since: date | None = None) -> date | None:
+        """The latest date with graded predictions, read from ``since`` (the dates at work) or the
+        registry's last evaluation date, whichever is earlier, so that only recent partitions are read."""
+        if since not in self._latest:
+            row = self.engine.query(q.LAST_EVALUATED)
+            bounds = [d for d in (since, _as_date(row[0]["as_of"]) if row else None) if d is not None]
+            rows = self.engine.query(q.LATEST_GRADED, {"since": Param(min(bounds, default=_NO_BOUND), "DATE")})
+            self._latest[since] = _as_date(rows[0]["latest"]) if rows else None
+        return self._latest[since]
+
+    def recent_daily(self, days: int, since: date | None = None) -> tuple[date | None, pd.DataFrame]:
+        """(latest graded date, daily rows of the ``days`` days up to it); (None, empty) before any grading.
+        ``since``: the earliest date at work (see ``latest_graded``)."""
+        end = self.latest_graded(since)
+        if end is None:
+            return None, self._typed_daily(pd.DataFrame())
+        params = {"end": Param(end, "DATE"), "days": days}
+        return end, self._typed_daily(self.engine.query_frame(q.DAILY_RECENT, params))
 
     def daily_between(self, start: date, end: date) -> pd.DataFrame:
         return self._typed_daily(self.engine.query_frame(q.DAILY_BETWEEN, {"start": start, "end": end}))
@@ -59,15 +81,20 @@ class GradingStore:
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in q.DAILY_COLUMNS})
         frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
-        for column in (*_FLOAT_COLUMNS, "bias", "coverage", "quantile_alpha"):
+        for column in _FLOAT_COLUMNS:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        frame["n_clv"] = pd.to_numeric(frame["n_clv"], errors="coerce").fillna(0).astype("int64")  # NULL before 012
         frame["in_sample"] = frame["in_sample"].astype(bool)
         return frame
 
-    def paired(self, challenger: str, champion: str, after: date | None, days: int) -> pd.DataFrame:
+    def paired(self, challenger: str, champion: str, after: date | None, days: int | None) -> pd.DataFrame:
         """Both models graded on the same player-games after ``after``, over the last ``days`` days
-        they share (see ``queries.PAIRED``)."""
-        params = {"challenger": challenger, "champion": champion, "after": after or date(1900, 1, 1), "days": days}
+        they share, or all of them when ``days`` is None (see ``queries.PAIRED``)."""
+        end = self.latest_graded()
+        if end is None:
+            return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
+        params = {"challenger": challenger, "champion": champion, "after": Param(after or _NO_BOUND, "DATE"),
+                  "end": Param(end, "DATE"), "days": Param(days, "INT64")}  # fmt: skip
         frame = self.engine.query_frame(q.PAIRED, params)
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
@@ -90,6 +117,13 @@ class GradingStore:
             return {}
         rows = self.engine.query(q.READ_EVALUATION, {"model_ids": Param(list(model_ids), "ARRAY")})
         return {str(r["model_id"]): r for r in rows}
+
+
+def _as_date(value: Any) -> date | None:
+    """A DATE cell from either engine (date, Timestamp or NULL) as a ``date``."""
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
 
 
 def _type(column: str) -> str:

@@ -130,7 +130,8 @@ class PromotionEvidence:
 
     sufficient: bool
     verdict: str
-    rule: str
+    finding: str  # what the evidence says, in words
+    rule: str  # the rule it was judged by
     champion_id: str
     details_json: str | None = None  # the whole comparison, strict JSON
 
@@ -144,6 +145,7 @@ class Promotion:
     previous_champion: str | None
     forced: bool
     verdict: str | None
+    finding: str | None
     rule: str | None
     evidence_json: str | None
     promoted_at: datetime

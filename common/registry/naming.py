@@ -10,6 +10,10 @@ from common.errors import InvalidArgument, InvalidModel
 from common.feature_sets import FEATURE_SETS, get_feature_set
 
 LOSSES = ("MAE", "Quantile")
+#: Objects under this prefix of the models bucket are staged, not auto-registered: the finalize
+#: trigger (``register_model``) and ``modelctl watch`` ignore them by design. ``modelctl train
+#: --skip-auto-register`` uploads there; ``modelctl register gs://…/staging/…`` registers one by hand.
+STAGING_PREFIX = "staging/"
 MODEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{2,127}$")
 _FAMILY = re.compile(r"^(?P<fs>v\d+(?:_noveg)?)_(?P<loss>mae|q(?P<alpha>\d{2}))$")
 # catboost_v9_33f_train20251102-20260215_20260216_123456.cbm

@@ -88,8 +88,8 @@ class RegistrationService:
     def _live_twin(self, sha: str) -> ModelRecord | None:
         return next((m for m in self.registry.find_by_sha(sha) if not m.is_retired), None)
 
-    def register_bytes(self, data: bytes, info: StoredObject) -> RegistrationResult:
-        """Register bytes that live at ``info`` in the bucket."""
+    def register_bytes(self, data: bytes, info: StoredObject, reason: str | None = None) -> RegistrationResult:
+        """Register bytes that live at ``info`` in the bucket (``reason`` for the audit trail)."""
         sha = sha256_hex(data)
         twins = self.registry.find_by_sha(sha)
         live = next((m for m in twins if not m.is_retired), None)
@@ -102,9 +102,9 @@ class RegistrationService:
             return RegistrationResult("already_registered", live)
         facts = self._facts_or_reject(data, info.uri, info, info.metadata, info.name)
         if twins:
-            return self._reregister(twins[0], info)
+            return self._reregister(twins[0], info, reason)
         record = self._new_record(facts, sha, len(data), info)
-        return self._insert(record, info)
+        return self._insert(record, info, reason)
 
     # -- steps ---------------------------------------------------------------------------
     def _facts_or_reject(
@@ -164,9 +164,9 @@ class RegistrationService:
             )
             self._reject(uri, info, error, info.generation if info else None, info.size if info else None, sha)
 
-    def _insert(self, record: ModelRecord, info: StoredObject) -> RegistrationResult:
+    def _insert(self, record: ModelRecord, info: StoredObject, reason: str | None = None) -> RegistrationResult:
         try:
-            added = self.registry.add(record, f"registered from {info.uri}")
+            added = self.registry.add(record, reason or f"registered from {info.uri}")
         except Conflict as exc:
             # A concurrent delivery of the same object won the race: that is success.
             twin = self._live_twin(record.sha256 or "")
@@ -181,8 +181,8 @@ class RegistrationService:
         )
         return RegistrationResult("registered", added)
 
-    def _reregister(self, retired: ModelRecord, info: StoredObject) -> RegistrationResult:
-        record = self.registry.reregister(retired, info, f"re-registered from {info.uri}")
+    def _reregister(self, retired: ModelRecord, info: StoredObject, reason: str | None = None) -> RegistrationResult:
+        record = self.registry.reregister(retired, info, reason or f"re-registered from {info.uri}")
         return RegistrationResult("reregistered", record)
 
     def _too_big(self, size: int) -> str:

@@ -202,6 +202,7 @@ class RegistryService:
             previous_champion=old.model_id if old else None,
             forced=forced,
             verdict=evidence.verdict if evidence else None,
+            finding=evidence.finding if evidence else None,
             rule=evidence.rule if evidence else None,
             evidence_json=evidence.details_json if evidence else None,
             promoted_at=now,
@@ -226,7 +227,8 @@ class RegistryService:
         return PromotionEvidence(
             sufficient=False,
             verdict="no evidence",
-            rule="no comparison is available to this registry service",
+            finding="no comparison is available to this registry service",
+            rule="promote over a champion only on compare's evidence",
             champion_id=champion.model_id,
         )
 
@@ -236,11 +238,11 @@ class RegistryService:
         if not force or not (reason and reason.strip()):
             raise Conflict(
                 f"compare says the evidence is insufficient to promote {model_id} over "
-                f"{evidence.champion_id} ({evidence.verdict}: {evidence.rule}); "
+                f"{evidence.champion_id} ({evidence.verdict}: {evidence.finding}); rule: {evidence.rule}; "
                 "pass --force --reason TEXT to promote anyway"
             )
-        log.warning("promotion forced past compare: %s", evidence.rule, extra={"model_id": model_id})
-        return f"forced past compare ({evidence.verdict}: {evidence.rule}): {reason.strip()}"
+        log.warning("promotion forced past compare: %s", evidence.finding, extra={"model_id": model_id})
+        return f"forced past compare ({evidence.verdict}: {evidence.finding}): {reason.strip()}"
 
     # -- registration (the registration service decides what; these write it) -------------
     def add(self, record: ModelRecord, reason: str) -> ModelRecord:

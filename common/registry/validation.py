@@ -93,7 +93,7 @@ def _validate(loaded: LoadedModel, info: dict[str, Any]) -> ModelFacts:
     for name in _SHORT_TEXT:
         limits.text(info.get(name), name)
     feature_set = get_feature_set(str(info.get("feature_set", "")))
-    _check_features(loaded.feature_names, feature_set.name, feature_set.features, feature_set.by_name)
+    feature_set.check_model_names(loaded.feature_names)
     loss = str(info.get("loss_function", ""))
     if loss not in LOSSES:
         raise InvalidModel(f"loss_function {loss!r} is not one of {', '.join(LOSSES)}")
@@ -126,24 +126,6 @@ def _validate(loaded: LoadedModel, info: dict[str, Any]) -> ModelFacts:
         declared_id=_declared_id(info.get("model_id")),
         legacy_id=legacy_model_id(feature_set.name, start, end) if legacy and expected.endswith("_mae") else None,
     )
-
-
-def _check_features(names: tuple[str, ...], set_name: str, expected: tuple[str, ...], by_name: bool) -> None:
-    if len(names) != len(expected):
-        raise InvalidModel(f"model has {len(names)} features but feature set {set_name} has {len(expected)}")
-    if by_name:
-        missing = [f for f in expected if f not in set(names)]
-        unknown = [f for f in names if f not in set(expected)]
-        if missing or unknown:
-            raise InvalidModel(
-                f"feature names differ from feature set {set_name}: missing {missing[:5]}, unexpected {unknown[:5]}"
-            )
-        return
-    for position, (have, want) in enumerate(zip(names, expected, strict=True)):
-        if have != want:
-            raise InvalidModel(
-                f"feature {position} is {have!r} but feature set {set_name} (positional) expects {want!r}"
-            )
 
 
 def _check_against_model(loaded: LoadedModel, loss: str, alpha: float | None) -> None:

@@ -22,6 +22,7 @@ from common.errors import InvalidArgument
 from common.feature_sets import get_feature_set
 from common.registry.model import ModelRecord
 from common.registry.modelfile import ModelCard
+from common.registry.naming import STAGING_PREFIX
 from common.registry.registration import RegistrationService
 from common.training.metrics import Metrics
 from common.training.request import TrainRequest
@@ -123,8 +124,10 @@ def publish(
     twin = registration.live_twin(data)
     if twin is not None:  # the same bytes were trained before: nothing new to upload
         return Publication(local, twin.model_path, "already_registered", twin)
+    # --skip-auto-register: staged where the finalize trigger and `watch` do not register by design
+    name = f"{STAGING_PREFIX}{object_name(request, now)}" if request.skip_register else object_name(request, now)
     info = registration.bucket.write(
-        object_name(request, now), data, metadata={"uploaded_by": "modelctl train", "model_family": request.family}
+        name, data, metadata={"uploaded_by": "modelctl train", "model_family": request.family}
     )
     log.info("uploaded %s", info.uri, extra={"object": info.uri, "family": request.family})
     if request.skip_register:

@@ -69,8 +69,8 @@ class TrainRequest:
             raise InvalidArgument(f"unknown loss {self.loss_function!r}: use --loss mae or --loss quantile")
         if self.loss_function == "MAE" and self.quantile_alpha is not None:
             raise InvalidArgument(
-                f"--quantile-alpha {self.quantile_alpha} needs --loss quantile (the loss is mae); "
-                "drop --quantile-alpha or add --loss quantile"
+                f"--quantile-alpha {self.quantile_alpha} contradicts --loss mae: an alpha means quantile loss; "
+                "drop --loss mae (or write --loss quantile), or drop --quantile-alpha"
             )
         if self.loss_function == "Quantile" and self.quantile_alpha is None:
             raise InvalidArgument("--loss quantile needs --quantile-alpha A (e.g. 0.43)")
@@ -174,6 +174,20 @@ class TrainRequest:
 
     def command(self) -> str:
         return shlex.join(["modelctl", "train", *self.argv()])
+
+
+def loss_from_flags(loss: str | None, quantile_alpha: float | None) -> str:
+    """``--loss`` as given, else what the flags imply: quantile with ``--quantile-alpha``, else mae.
+
+    The seed's commands give an alpha alone (``--quantile-alpha 0.43``); an explicit
+    ``--loss mae`` next to an alpha stays a contradiction, reported by :class:`TrainRequest`.
+    """
+    if loss is None:
+        return LOSS_FLAGS["quantile" if quantile_alpha is not None else "mae"]
+    try:
+        return LOSS_FLAGS[loss]
+    except KeyError:
+        raise InvalidArgument(f"unknown loss {loss!r}: use --loss mae or --loss quantile") from None
 
 
 def parse_day(value: str | None, flag: str) -> date | None:

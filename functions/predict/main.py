@@ -18,6 +18,7 @@ import functions_framework
 from common.errors import AppError
 from common.log import setup_logging
 from common.settings import Settings
+from common.sql_bigquery import configure_jobs
 from common.worker.scoring import champion_picks, signals
 from common.worker.worker import Worker
 
@@ -29,7 +30,9 @@ _state: dict[str, Worker] = {}
 def _worker() -> Worker:
     with _lock:
         if "worker" not in _state:
-            worker = Worker(Settings.from_env())
+            settings = Settings.from_env()
+            configure_jobs(settings)  # BigQuery jobs labelled with this worker's actor
+            worker = Worker(settings)
             worker.reload()
             worker.start_polling()
             _state["worker"] = worker

@@ -110,7 +110,7 @@ def grading(champion: str, challenger: str) -> None:
 
     step(f"6. Games of {GRADE_FIRST}..{GRADE_LAST} are final: predict, grade, compare (paired)")
     comparison = grade_range_and_compare(
-        Settings.from_env(), GRADE_FIRST, GRADE_LAST, challenger, champion, days=30, predict=True
+        Settings.from_env(), GRADE_FIRST, GRADE_LAST, challenger, champion, predict=True
     )
     step("7. Promotion")
     if comparison.verdict == "promote":

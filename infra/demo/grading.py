@@ -14,11 +14,12 @@ def grade_range_and_compare(
     last: date,
     challenger: str,
     champion: str | None = None,
-    days: int = 30,
+    days: int | None = None,
     predict: bool = False,
 ) -> Comparison:
     """Grade ``first..last`` (inclusive) as ``update_performance`` would, print what was graded
-    and ``modelctl compare CHALLENGER [--vs CHAMPION] --days N``; return the comparison.
+    and ``modelctl compare CHALLENGER [--vs CHAMPION] [--days N]`` (the sequential verdict, its
+    ROI beside MAE, and the rule with the margins of ``settings``); return the comparison.
 
     With ``predict`` the dates' slates are scored first by the served models (``modelctl
     predict`` for each date), for a demo that starts without predictions. Needs a migrated
@@ -27,6 +28,7 @@ def grade_range_and_compare(
     from common.cli import render
     from common.cli.grading_cmds import date_range, open_grading, print_comparison
     from common.grading.analysis import compare_models
+    from common.grading.compare import VerdictRule
     from common.grading.service import update_performance
 
     dates = date_range(first, last)
@@ -37,7 +39,7 @@ def grade_range_and_compare(
     for line in advice:
         render.console.print(f"promotion advice → {line}")
     store, catalog = open_grading(settings)
-    comparison = compare_models(store, catalog, challenger, champion, days)
+    comparison = compare_models(store, catalog, challenger, champion, days, VerdictRule.from_settings(settings))
     print_comparison(comparison)
     return comparison
 

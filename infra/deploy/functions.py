@@ -135,21 +135,20 @@ def function_steps(cfg: DeployConfig, fn: Function) -> list[Step]:
 
 
 def worker_steps(cfg: DeployConfig, fn: Function) -> list[Step]:
-    """The prediction worker: a Cloud Run service built from the same staged folder.
+    """An HTTP function (the prediction worker, the dashboard): a Cloud Run service built from its staged folder.
 
-    A service rather than a function so that CPU stays allocated between requests
-    (``--no-cpu-throttling``): the manifest poller hot-reloads models in the background.
+    A service rather than a function so that CPU can stay allocated between requests
+    (``--no-cpu-throttling`` where the inventory says so): the worker's manifest poller
+    hot-reloads models in the background. Callers need ``roles/run.invoker``.
     """
     argv = gcloud(
         *("run", "deploy", fn.deployed_name, f"--project={cfg.project}", f"--region={cfg.region}"),
         *(f"--source={cfg.dist}/{fn.source}", f"--function={fn.target}", f"--base-image={cfg.runtime}"),
         f"--service-account={cfg.sa_email(fn)}",
         "--no-allow-unauthenticated",
-        "--no-cpu-throttling",
+        "--no-cpu-throttling" if fn.cpu_always_on else "--cpu-throttling",
         *(f"--min-instances={fn.min_instances}", f"--max-instances={fn.max_instances}"),
         *(f"--memory={fn.memory}", "--cpu=1", f"--timeout={fn.timeout_seconds}"),
         env_flag(_env(cfg, fn)),
     )
-    return [
-        Step("service", f"prediction worker service {fn.deployed_name} (Cloud Run, from {cfg.dist}/{fn.source})", argv)
-    ]
+    return [Step("service", f"HTTP service {fn.deployed_name} (Cloud Run, from {cfg.dist}/{fn.source})", argv)]

@@ -230,3 +230,14 @@ def gcs_cmd(port: int, state: Mapping[str, Any], backend: str, workdir: Path) ->
     if backend != "memory":
         raise StackError(f"gcs_backend must be memory or filesystem, got {backend!r}")
     return [*cmd, "-backend", "memory"]
+
+
+def raise_on_termination() -> None:
+    """Make SIGTERM and SIGHUP raise ``KeyboardInterrupt`` as Ctrl-C does, so the ``finally`` blocks
+    of whoever started emulators or functions (``Stack.stop``) run on every way of being stopped."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)

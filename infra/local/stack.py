@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from common.settings import Settings
 from infra.local import processes as proc
 from infra.local.config import DEFAULT_CONFIG, STORAGE, LocalFunction, PushSpec, StackConfig, load_config
 from infra.local.processes import HOST, ROOT, ProcessInfo, StackError, missing_prerequisites
@@ -65,6 +67,12 @@ class Stack:
     def env(self) -> dict[str, str]:
         """PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT for clients."""
         return dict(self.state["env"])
+
+    @property
+    def shell_env(self) -> dict[str, str]:
+        """``env`` plus what ``modelctl`` needs to act on the stack: the registry, bucket and bus the
+        functions use (``env`` prints these; ``MODELCTL_ACTOR`` stays the user's)."""
+        return {**self.env, **self.state.get("shell_env", {})}
 
     @property
     def project(self) -> str:
@@ -171,6 +179,7 @@ class Stack:
             "pubsub_host": self.env["PUBSUB_EMULATOR_HOST"],
             "storage_host": self.env["STORAGE_EMULATOR_HOST"],
         }
+        self.state["shell_env"] = _shell_env({**base, **proc.fill_placeholders(extra_env, fill)})
         for spec in functions:
             target, source = spec.target or spec.name, spec.source_file()
             env = {
@@ -205,7 +214,9 @@ class Stack:
         for name in self.processes:
             if name not in ("pubsub", "gcs"):
                 url = self.state["functions"].get(name) or f"http://{HOST}:{self.state['ports'][name]}/healthz"
-                self._wait_ready(name, url, deadline, lambda code: code < 500)
+                # Serving once it answers, a 500 included (the dashboard's page before `modelctl migrate`);
+                # 503 and the like say "not yet" (a worker still loading), so those are waited out.
+                self._wait_ready(name, url, deadline, lambda code: code <= 500)
         self._write_state()
 
     def _subscription_body(self, sub: PushSpec, gcs_topic: str) -> tuple[str, dict[str, Any]]:
@@ -272,6 +283,14 @@ def _initial_state(
                 processes={}, started_at=time.time())  # fmt: skip
 
 
+def _shell_env(function_env: Mapping[str, str]) -> dict[str, str]:
+    """What a shell needs, besides the emulator hosts, for ``modelctl`` to act on the stack: the
+    functions' registry, bucket and bus, resolved as they resolve them (defaults included)."""
+    settings = Settings.from_env(function_env)
+    return {"MODEL_REGISTRY_URL": settings.registry_url, "MODEL_BUCKET_URL": settings.bucket_url,
+            "EVENT_BUS_URL": settings.event_bus_url}  # fmt: skip
+
+
 def _validate(functions: Sequence[LocalFunction], subscriptions: Sequence[PushSpec]) -> None:
     names = [spec.name for spec in functions]
     if len(set(names)) != len(names) or {"pubsub", "gcs", "bridge"} & set(names):
@@ -335,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stack stopped")
         return 0
     if args.command == "env":
-        print("\n".join(f"export {key}={value}" for key, value in stack.env.items()))
+        print(_exports(stack.shell_env))
         return 0
     _print_stack(stack)
     return 0 if all(stack.status().values()) else 1
@@ -347,7 +366,11 @@ def _print_stack(stack: Stack) -> None:
         print(f"{name:24} {'up' if running else 'DOWN':5} pid={info.pid:<8} port={info.port:<6} log={info.log}")
     for name, url in stack.state["functions"].items():
         print(f"function {name}: {url}")
-    print("\n".join(f"export {key}={value}" for key, value in stack.env.items()))
+    print(_exports(stack.shell_env))
+
+
+def _exports(env: Mapping[str, str]) -> str:
+    return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in env.items())
 
 
 if __name__ == "__main__":

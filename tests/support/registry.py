@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from common.registry.model import ModelRecord, RegistryEvent
+from common.registry.model import ModelRecord, PromotionEvidence, RegistryEvent
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.sql import Engine, open_engine
@@ -38,3 +39,14 @@ def hand_event(action: str, before: ModelRecord | None, after: ModelRecord, reas
         after_json=json.dumps(after.state(), sort_keys=True),
         occurred_at=now,
     )
+
+
+def supported(registry: RegistryService) -> RegistryService:
+    """The same registry with a provider whose evidence always supports promotion, for tests about
+    something else than the promotion rule (``test_promotion_rule.py`` covers the rule)."""
+
+    def provide(model_id: str, models: Sequence[ModelRecord]) -> PromotionEvidence:
+        champion = next((m.model_id for m in models if m.is_champion), "")
+        return PromotionEvidence(True, "promote", "the test's evidence supports it", "test rule", champion)
+
+    return RegistryService.open(registry.url, actor="pytest", evidence=provide)

@@ -55,11 +55,13 @@ def tiny_model_bytes(
     feature_names: list[str] | None = None,
     catboost_loss: str | None = None,
     iterations: int = 10,
+    unnamed: bool = False,
 ) -> bytes:
     """Train a tiny model on random data shaped like ``card``'s feature set; return the .cbm bytes.
 
     ``feature_names`` and ``catboost_loss`` let tests build deliberately wrong models.
-    ``card=None`` leaves the metadata empty (a legacy-style file).
+    ``card=None`` leaves the metadata empty (a legacy-style file); ``unnamed`` keeps CatBoost's
+    default feature names ``"0".."N-1"``, as a model fitted on a bare numpy array has (legacy V9).
     """
     from catboost import CatBoostRegressor
 
@@ -80,7 +82,8 @@ def tiny_model_bytes(
         thread_count=1,
     )
     model.fit(x, y)
-    model.set_feature_names(names)
+    if not unnamed:
+        model.set_feature_names(names)
     if card is not None:
         embed_card(model, card)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,110 @@
+"""The dashboard's HTTP surface: routes, Jinja2 rendering with autoescaping, security headers.
+
+``respond`` answers one request; the ``dashboard`` function (``functions/dashboard``) and
+``modelctl dashboard`` (``make_app``) both call it. Read-only: every route is a GET.
+
+Queries per page on BigQuery (each date-bounded read touches only the days the page shows):
+
+========================  =====  ==========================================================
+page                      count  what
+========================  =====  ==========================================================
+``/`` (models)            3      schema check, models, live evaluation columns
+``/models/<id>``          5      schema check, models, the model's audit events, daily rows
+                                 of the charted days, the paired sample of the verdict days
+                                 (4 for the champion: it has no verdict)
+``/timeline``             2      schema check, audit events
+``/operations``           5      schema check, rejections, worker acks, last reminder,
+                                 daily rows of the last 14 days
+========================  =====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import flask
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from common.dashboard import views
+from common.dashboard.data import DashboardData
+from common.dashboard.model_page import model_page
+from common.errors import AppError, NotFound
+from common.settings import Settings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+PAGE_QUERIES = {"models": 3, "model": 5, "timeline": 2, "operations": 5}
+#: nothing from elsewhere, no script at all, styles only from our own stylesheet
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+)
+
+
+def _render(template: str, code: int = 200, **context: Any) -> flask.Response:
+    body = _ENV.get_template(template).render(**context)
+    return flask.Response(body, status=code, headers=HEADERS, mimetype="text/html")
+
+
+def _stylesheet() -> flask.Response:
+    css = (HERE / "static" / "dashboard.css").read_text()
+    headers = {**HEADERS, "Cache-Control": "public, max-age=300"}
+    return flask.Response(css, status=200, headers=headers, mimetype="text/css")
+
+
+def _page(path: str, args: Any, settings: Settings) -> flask.Response:
+    today = datetime.now(UTC).date()
+    if path in ("/", "/models", "/models/"):
+        data = DashboardData.open(settings)
+        page = views.models_page(data, args.get("family", ""), args.get("role", ""), today, settings.reminder_levels)
+        return _render("models.html", page=page, nav="models")
+    if path.startswith("/models/"):
+        one = model_page(DashboardData.open(settings), path[len("/models/") :], settings)
+        return _render("model.html", page=one, nav="models")
+    if path == "/timeline":
+        return _render("timeline.html", reigns=views.timeline(DashboardData.open(settings)), nav="timeline")
+    if path == "/operations":
+        return _render("operations.html", page=views.operations(DashboardData.open(settings)), nav="operations")
+    raise NotFound(f"no page at {path}")
+
+
+def respond(request: flask.Request, settings: Settings) -> flask.Response:
+    """Answer one request: a page, the stylesheet, 404 for anything else, 405 for anything but GET."""
+    if request.method not in ("GET", "HEAD"):
+        response = _render("error.html", 405, status=405, message="the dashboard is read-only", nav="")
+        response.headers["Allow"] = "GET, HEAD"
+        return response
+    if request.path == "/assets/dashboard.css":
+        return _stylesheet()
+    if request.path == "/favicon.ico":  # browsers ask; there is none
+        return flask.Response(b"", status=204, headers=HEADERS)
+    try:
+        return _page(request.path, request.args, settings)
+    except AppError as exc:
+        if exc.http_status >= 500:
+            log.error("dashboard page %s failed: %s", request.path, exc, extra={"path": request.path})
+        return _render("error.html", exc.http_status, status=exc.http_status, message=str(exc), nav="")
+
+
+def make_app(settings: Settings) -> flask.Flask:
+    """A Flask app serving the dashboard (``modelctl dashboard``)."""
+    app = flask.Flask("dashboard")
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"])
+    @app.route("/<path:path>", methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"])
+    def serve(path: str) -> flask.Response:
+        return respond(flask.request, settings)
+
+    return app

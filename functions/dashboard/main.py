@@ -1,0 +1,25 @@
+"""HTTP function `dashboard`: the read-only registry dashboard.
+
+`GET /` models, `GET /models/<id>` one model, `GET /timeline` the champion timeline,
+`GET /operations` rejections, worker acks, the last reminder and pending / void counts.
+The pages are built in `common/dashboard` (`web.respond`).
+"""
+
+from __future__ import annotations
+
+import flask
+import functions_framework
+
+from common.dashboard.web import respond
+from common.log import setup_logging
+from common.settings import Settings
+
+setup_logging()
+_settings: list[Settings] = []
+
+
+@functions_framework.http
+def dashboard(request: flask.Request) -> flask.Response:
+    if not _settings:
+        _settings.append(Settings.from_env())
+    return respond(request, _settings[0])

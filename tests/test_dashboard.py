@@ -1,0 +1,223 @@
+"""The dashboard through functions-framework's own app: every page on the demo registry, 404s,
+hostile text kept as text, the security headers, and how many queries each page costs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from functions_framework import create_app
+
+from common.app import open_registry
+from common.cli.main import main as modelctl
+from common.dashboard.web import CSP, PAGE_QUERIES
+from common.registry.registration import RegistrationService
+from common.registry.service import RegistryService
+from common.sql_duckdb import DuckDBEngine
+from common.storage import FileBucket
+from tests.conftest import ModelFiles
+from tests.support.demo import DemoRun
+from tests.support.tiny import tiny_card, tiny_model_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = "<script>alert(1)</script>"
+
+
+def client_for(monkeypatch: pytest.MonkeyPatch, registry_url: str, bucket_url: str) -> FlaskClient:
+    monkeypatch.setenv("MODEL_REGISTRY_URL", registry_url)
+    monkeypatch.setenv("MODEL_BUCKET_URL", bucket_url)
+    # create_app loads main.py afresh: a new instance, which reads its settings once
+    app = create_app("dashboard", str(ROOT / "functions" / "dashboard" / "main.py"), "http")
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FlaskClient, DemoRun]]:
+    assert demo_run.returncode == 0, demo_run.output[-3000:]
+    s = demo_run.settings
+    yield client_for(monkeypatch, s.registry_url, s.bucket_url), demo_run
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def assert_safe_page(response: Any) -> None:
+    """The headers every answer carries; no script and nothing loaded from elsewhere."""
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert "script-src" not in CSP and "default-src 'none'" in CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    body = text(response)
+    assert "<script" not in body.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", body), "a page must load nothing from elsewhere"
+    assert not re.search(r"\sstyle=", body), "inline styles would need 'unsafe-inline'"
+
+
+@pytest.mark.slow
+def test_every_page_answers_on_the_demo_registry(demo: tuple[FlaskClient, DemoRun]) -> None:
+    client, run = demo
+    models = open_registry(run.settings).list()
+    champion = next(m for m in models if m.is_champion)
+    challenger = next(m for m in models if not m.is_champion)
+    home = client.get("/")
+    assert home.status_code == 200 and home.mimetype == "text/html"
+    assert_safe_page(home)
+    for m in models:
+        assert f'href="/models/{m.model_id}"' in text(home)
+    for path in ("/models", "/timeline", "/operations", *(f"/models/{m.model_id}" for m in models)):
+        response = client.get(path)
+        assert response.status_code == 200, (path, text(response)[:2000])
+        assert_safe_page(response)
+    page = text(client.get(f"/models/{challenger.model_id}"))
+    assert "Verdict:" in page and "Rule:" in page and champion.model_id in page
+    assert page.count("<polyline") >= 6  # three charts, this model and the champion in each
+    assert f"modelctl promote {challenger.model_id}" in page and f"modelctl retire {challenger.model_id}" in page
+    assert challenger.sha256 and challenger.sha256 in page
+    assert "data_fingerprint" in page  # the card came from the file itself
+    assert "this model is the champion" in text(client.get(f"/models/{champion.model_id}"))
+    timeline = text(client.get("/timeline"))
+    assert "first champion" in timeline and ("compare: promote" in timeline or "demo: promoting" in timeline)
+    operations = text(client.get("/operations"))
+    assert "demo-worker" in operations and "retrain_reminder:" in operations
+    css = client.get("/assets/dashboard.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+
+
+@pytest.mark.slow
+def test_unknown_pages_and_models_answer_404_and_writes_405(demo: tuple[FlaskClient, DemoRun]) -> None:
+    client, _ = demo
+    for path in ("/models/catboost_v9_mae_train0101_0102", "/nope", "/models/%3Cscript%3E"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert_safe_page(response)
+    assert "&lt;script&gt;" in text(client.get("/models/%3Cscript%3E"))
+    post = client.post("/", data={"x": "1"})
+    assert post.status_code == 405 and post.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.slow
+def test_filters_by_family_and_role(demo: tuple[FlaskClient, DemoRun]) -> None:
+    client, run = demo
+    models = open_registry(run.settings).list()
+    for m in models:
+        body = text(client.get(f"/?family={m.model_family}"))
+        assert f'href="/models/{m.model_id}"' in body
+        assert all(f'href="/models/{o.model_id}"' not in body for o in models if o.model_family != m.model_family)
+    champion = next(m for m in models if m.is_champion)
+    shadows = text(client.get("/?role=shadow"))
+    assert f'href="/models/{champion.model_id}"' not in shadows
+    assert "No model matches." in text(client.get("/?role=retired"))
+
+
+@pytest.mark.slow
+def test_each_page_costs_the_stated_number_of_queries(
+    demo: tuple[FlaskClient, DemoRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, run = demo
+    calls: list[str] = []
+    for name in ("query", "query_frame"):
+        original = getattr(DuckDBEngine, name)
+
+        def counted(self: DuckDBEngine, sql: str, params: Any = None, _original: Any = original) -> Any:
+            calls.append(sql)
+            return _original(self, sql, params)
+
+        monkeypatch.setattr(DuckDBEngine, name, counted)
+    challenger = next(m for m in open_registry(run.settings).list() if not m.is_champion)
+    for page, path in (
+        ("models", "/"),
+        ("model", f"/models/{challenger.model_id}"),
+        ("timeline", "/timeline"),
+        ("operations", "/operations"),
+    ):
+        calls.clear()
+        assert client.get(path).status_code == 200
+        assert len(calls) == PAGE_QUERIES[page], (page, calls)
+
+
+def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert modelctl(["migrate"]) == 0
+    source = tmp_path / "hostile.cbm"
+    source.write_bytes(tiny_model_bytes(tiny_card("v9", description=HOSTILE), seed=11))
+    assert modelctl(["register", str(source)]) == 0
+    (record,) = open_registry(open_settings()).list()
+    assert record.description == HOSTILE
+    reason = '"><img src=x onerror=alert(2)>'
+    assert modelctl(["enable", record.model_id, "--reason", reason]) == 0
+    client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
+    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert_safe_page(response)
+    page = text(client.get(f"/models/{record.model_id}"))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the registry's description and the card's
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "<img" not in page
+
+
+def test_pages_answer_on_an_empty_registry_and_explain_an_unmigrated_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = open_settings()
+    client = client_for(monkeypatch, settings.registry_url, settings.bucket_url)
+    unmigrated = client.get("/")
+    assert unmigrated.status_code == 500 and "modelctl migrate" in text(unmigrated)
+    assert_safe_page(unmigrated)
+    assert modelctl(["migrate"]) == 0
+    for path in ("/", "/timeline", "/operations"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, text(response)[:2000])
+    assert "No model matches." in text(client.get("/"))
+    assert "No model has been champion yet." in text(client.get("/timeline"))
+    assert "Nothing graded yet." in text(client.get("/operations"))
+
+
+def open_settings() -> Any:
+    from common.settings import Settings
+
+    return Settings.from_env()
+
+
+def test_every_page_runs_the_same_services_on_each_engine(
+    engine_url: str,
+    registration: RegistrationService,
+    registry: RegistryService,
+    bucket: FileBucket,
+    model_files: ModelFiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB and the BigQuery emulator: the same pages, queries and answers (no graded days here)."""
+    champion = registration.register_object(bucket.write("a.cbm", model_files.v9_mae).name).record.model_id
+    shadow = registration.register_object(bucket.write("b.cbm", model_files.v12_mae).name).record.model_id
+    registry.enable(champion, reason="gates passed")
+    registry.promote(champion, reason="first champion")
+    registry.enable(shadow, reason=HOSTILE)
+    client = client_for(monkeypatch, engine_url, bucket.url)
+    for path in ("/", "/timeline", "/operations", f"/models/{champion}", f"/models/{shadow}"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, text(response)[:2000])
+        assert_safe_page(response)
+    page = text(client.get(f"/models/{shadow}"))
+    assert "KEEP WATCHING" in page and "insufficient evidence" in page  # nothing graded: the verdict says so
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "first champion" in text(client.get("/timeline"))
+    assert client.get("/models/catboost_v9_mae_train0101_0102").status_code == 404
+
+
+def test_modelctl_dashboard_says_what_is_wrong_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    assert modelctl(["dashboard", "--port", "8050"]) == 5  # not migrated: nothing is served
+    assert "run `modelctl migrate`" in capsys.readouterr().err
+    assert modelctl(["migrate"]) == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert modelctl(["dashboard", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "pick another --port" in err
+    assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,189 @@
+"""Cutover from the legacy system: real legacy files register, and MONTHLY_MODELS imports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from common.cli import main as cli_main
+from common.cli.main import main as modelctl
+from common.errors import InvalidModel
+from common.feature_sets import V9_FEATURES, get_feature_set, positional_names
+from common.registry.registration import RegistrationService
+from tests.conftest import LEGACY_NAME
+from tests.support.tiny import tiny_card, tiny_model_bytes
+
+
+# -- V9 is positional: CatBoost's default names are valid --------------------------------
+def test_unnamed_v9_file_with_a_legacy_name_registers(duck_registration: RegistrationService, tmp_path: Path) -> None:
+    data = tiny_model_bytes(None, seed=11, unnamed=True)
+    path = tmp_path / LEGACY_NAME
+    path.write_bytes(data)
+
+    result = duck_registration.register_file(path)
+
+    assert result.outcome == "registered"
+    assert (result.record.model_id, result.record.feature_set) == ("catboost_v9_train1102_0215", "v9")
+
+
+def test_unnamed_v9_file_with_a_card_registers(duck_registration: RegistrationService, tmp_path: Path) -> None:
+    path = tmp_path / "numpy_trained.cbm"
+    path.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=12, unnamed=True))
+
+    assert duck_registration.register_file(path).record.model_family == "v9_mae"
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (list(positional_names(30)), "model has 30 features but feature set v9 has 33"),
+        (list(positional_names(34)), "model has 34 features but feature set v9 has 33"),
+        ([*positional_names(32), "line_vs_season_avg"], "feature 0 is '0' but feature set v9 (positional)"),
+        ([*V9_FEATURES[:32], "32"], "feature 32 is '32' but feature set v9 (positional) expects"),
+    ],
+)
+def test_wrong_positional_names_are_still_rejected(
+    duck_registration: RegistrationService, tmp_path: Path, names: list[str], message: str
+) -> None:
+    path = tmp_path / "bad_v9.cbm"
+    path.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=13, feature_names=names))
+
+    with pytest.raises(InvalidModel, match=message.replace("(", r"\(").replace(")", r"\)")):
+        duck_registration.register_file(path)
+    assert duck_registration.registry.list() == []
+
+
+def test_default_names_do_not_pass_for_a_by_name_set() -> None:
+    v12 = get_feature_set("v12")
+    with pytest.raises(InvalidModel, match="feature names differ from feature set v12"):
+        v12.check_model_names(positional_names(len(v12)))
+
+
+# -- modelctl import-legacy ----------------------------------------------------------------
+FIRST = "catboost_v9_33f_train20251102-20260215_20260216_123456.cbm"
+SECOND = "catboost_v9_33f_train20251201-20260301_20260302_090000.cbm"
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """``modelctl`` in-process on the isolated registry: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(cli_main, "setup_logging", lambda *args, **kwargs: None)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = modelctl(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    assert run("migrate")[0] == 0
+    return run
+
+
+@pytest.fixture
+def legacy_export(tmp_path: Path) -> Path:
+    """Two numpy-trained V9 files under legacy names, and the dict that lists them."""
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    (folder / FIRST).write_bytes(tiny_model_bytes(None, seed=21, unnamed=True))
+    (folder / SECOND).write_bytes(tiny_model_bytes(None, seed=22, unnamed=True))
+    monthly = {
+        "catboost_v9_train1102_0215": {
+            "model_path": f"legacy/{FIRST}",  # relative to the JSON file
+            "train_start": "2025-11-02",
+            "train_end": "2026-02-15",
+            "backtest_mae": 4.5,
+            "backtest_hit_rate_all": 60.0,
+            "backtest_hit_rate_edge_3plus": 70.0,
+            "backtest_n_edge_3plus": 100,
+            "enabled": True,
+            "description": "MY_EXPERIMENT — extended training data",
+        },
+        "catboost_v9_train1201_0301": {
+            "model_path": f"file://{folder / SECOND}",
+            "train_start": "2025-12-01",
+            "train_end": "2026-03-01",
+            "backtest_mae": 4.4,
+            "enabled": False,  # the seed's step 4: disabled here, it is the champion via CATBOOST_V9_MODEL_PATH
+            "description": "the champion's old challenger entry",
+        },
+    }
+    path = tmp_path / "MONTHLY_MODELS.json"
+    path.write_text(json.dumps(monthly, ensure_ascii=False))
+    return path
+
+
+def test_import_legacy_registers_enables_and_crowns_then_changes_nothing(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    champion = str(legacy_export.parent / "legacy" / SECOND)
+    args = ("import-legacy", str(legacy_export), "--champion", champion)
+
+    code, out, err = cli(*args, "--dry-run")
+    assert code == 0, err
+    assert "catboost_v9_train1102_0215" in out and "promote" in out and "dry run" in out
+    assert json.loads(cli("list", "--json")[1]) == []
+
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    changes = [(c["model_id"], c["action"]) for c in json.loads(out)["changes"]]
+    assert changes == [
+        ("catboost_v9_train1102_0215", "register"),
+        ("catboost_v9_train1102_0215", "enable"),
+        ("catboost_v9_train1201_0301", "register"),
+        ("catboost_v9_train1201_0301", "enable"),
+        ("catboost_v9_train1201_0301", "promote"),
+    ]
+    models = {m["model_id"]: m for m in json.loads(cli("list", "--json")[1])}
+    assert sorted(models) == ["catboost_v9_train1102_0215", "catboost_v9_train1201_0301"]
+    first, second = models["catboost_v9_train1102_0215"], models["catboost_v9_train1201_0301"]
+    assert (first["status"], first["enabled"], second["status"], second["enabled"]) == (
+        "shadow",
+        True,
+        "champion",
+        True,
+    )
+    assert (first["backtest_mae"], first["backtest_n_edge_3plus"], first["model_family"]) == (4.5, 100, "v9_mae")
+    assert first["description"] == "MY_EXPERIMENT — extended training data"
+    history = json.loads(cli("history", "--json")[1])
+    assert len(history) == 5 and {e["reason"] for e in history} == {"imported from MONTHLY_MODELS"}
+
+    code, out, err = cli(*args, "--json")
+    assert (code, json.loads(out)["changes"]) == (0, []), err
+    assert json.loads(cli("history", "--json")[1]) == history
+    assert "Nothing to change" in cli(*args)[1]
+    assert len(json.loads(cli("list", "--json")[1])) == 2
+
+
+def test_import_legacy_reports_a_bad_file_and_imports_nothing(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"]["model_path"] = "legacy/missing.cbm"
+    legacy_export.write_text(json.dumps(monthly))
+
+    code, _, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 3 and "missing.cbm" in err
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_names_an_invalid_file_and_imports_nothing(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    second = legacy_export.parent / "legacy" / SECOND
+    second.write_bytes(tiny_model_bytes(None, seed=23, feature_names=list(positional_names(30))))
+
+    code, _, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 2, err
+    assert "catboost_v9_train1201_0301" in err and "file name says 33 features but the model has 30" in err
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_never_revives_a_retired_model(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    args = ("import-legacy", str(legacy_export), "--champion", str(legacy_export.parent / "legacy" / SECOND))
+    assert cli(*args)[0] == 0
+    assert cli("retire", "catboost_v9_train1102_0215", "--reason", "underperformed the champion")[0] == 0
+
+    code, out, err = cli(*args, "--dry-run")
+    assert code == 0 and "Nothing to change" in out, err
+    code, out, err = cli(*args, "--json")
+
+    assert (code, json.loads(out)["changes"]) == (0, []), err
+    models = {m["model_id"]: m["status"] for m in json.loads(cli("list", "--json")[1])}
+    assert models == {"catboost_v9_train1102_0215": "retired", "catboost_v9_train1201_0301": "champion"}
