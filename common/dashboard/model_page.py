@@ -1,9 +1,10 @@
 """One model's page: its card, audit history, rolling charts against the champion, verdict and commands.
 
 Queries (BigQuery): the schema check, the model list (the record, the champion and the
-catalog compare needs), the model's audit events, the daily rows of the ``CHART_DAYS``
-days up to the latest graded date (``DAILY_RECENT``), and the paired sample of the last
-shared days (``PAIRED``): 5. The card is read from the model file itself.
+catalog compare needs), the model's audit events, the latest graded date (two small reads
+that give the partitioned reads their constant bound), the daily rows of the ``CHART_DAYS``
+days up to it (``DAILY_RECENT``), and the paired sample of every shared day (``PAIRED``): 7
+(``web.PAGE_QUERIES``). The card is read from the model file itself.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.betting import break_even
 from common.training.metrics import Metrics
 
 
@@ -18,8 +19,8 @@ class GateConfig:
 
     #: edge-3+ bets needed before its hit rate means anything
     min_edge_3plus_n: int = 50
-    #: edge-3+ hit rate floor, %: break-even for a bet at -110 odds is 52.4%
-    edge_3plus_hit_rate_floor: float = 52.4
+    #: edge-3+ hit rate floor, %: break-even at the default price (-110: 52.4%), from common.betting
+    edge_3plus_hit_rate_floor: float = round(100.0 * break_even(), 1)
     #: MAE may exceed the family champion's MAE (same eval window) by at most this, points
     mae_tolerance: float = 0.15
     #: predictions with a smaller standard deviation are "near-constant", points

@@ -105,20 +105,24 @@ def lifecycle(champion: str, challenger: str) -> None:
     run("predict", "--date", GRADE_FIRST.isoformat(), "--top", "5")
 
 
-def grading(champion: str, challenger: str) -> None:
-    from infra.demo.grading import grade_range_and_compare
+def grading(challenger: str) -> None:
+    from common.cli.grading_cmds import date_range
+    from infra.demo.grading import predict_range, verdict
 
-    step(f"6. Games of {GRADE_FIRST}..{GRADE_LAST} are final: predict, grade, compare (paired)")
-    comparison = grade_range_and_compare(
-        Settings.from_env(), GRADE_FIRST, GRADE_LAST, challenger, champion, predict=True
-    )
+    step(f"6. Games of {GRADE_FIRST}..{GRADE_LAST}: predicted nightly, then final; the box-score producer publishes")
+    settings = Settings.from_env()
+    predict_range(settings, date_range(GRADE_FIRST, GRADE_LAST))
+    console.print("[dim]the in-process bus routes graded-games to update_performance, as Pub/Sub does in production[/]")
+    run("publish", "graded-games", "--date", GRADE_FIRST.isoformat(), "--to", GRADE_LAST.isoformat())
+    run("compare", challenger)
+    comparison = verdict(settings, challenger)
     step("7. Promotion")
     if comparison.verdict == "promote":
         run("promote", challenger, "--reason", "compare: promote")
     else:
         expect_refusal("promote", challenger)
         run("promote", challenger, "--force", "--reason", f"demo: promoting despite verdict {comparison.verdict!r}")
-    run("performance", "--days", "30")
+    run("performance", "--days", "30")  # units, ROI and CLV at BET_PRICE beside MAE and hit rates
     run("history", "--at", date.today().isoformat())
 
 
@@ -138,12 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     champion, challenger = data_and_training(sandbox)
     lifecycle(champion, challenger)
-    grading(champion, challenger)
+    grading(challenger)
     staleness()
     run("history")
     console.print(f"[bold green]Demo finished in {time.monotonic() - started:.0f}s.[/] "
                   f"Registry and bucket are in {sandbox.root} — try "
-                  f"`.venv/bin/modelctl --registry-url {sandbox.registry_url} list`.")  # fmt: skip
+                  f"`.venv/bin/modelctl --registry-url {sandbox.registry_url} list`, or look at it in a "
+                  f"browser: `.venv/bin/modelctl --registry-url {sandbox.registry_url} --bucket-url "
+                  f"file://{sandbox.bucket_dir} dashboard`.")  # fmt: skip
 
 
 if __name__ == "__main__":
