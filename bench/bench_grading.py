@@ -1,6 +1,6 @@
 """Grading benchmark: ``update_performance`` on 1M synthetic predictions, embedded engine (DuckDB).
 
-Run: .venv/bin/python bench/bench_grading.py   (about half a minute on 2 cores, most of it setup)
+Run: .venv/bin/python bench/bench_grading.py   (about 40 s on 2 cores, most of it setup)
 
 Setup writes 100 days x 334 player-games of box scores and one prediction per player-game for
 30 registered models (1,002,000 predictions) into a fresh registry. Timed, best of a few runs

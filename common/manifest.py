@@ -16,7 +16,7 @@ from typing import Any
 
 from common.errors import InvalidModel, NotFound
 from common.registry.model import ModelRecord
-from common.storage import Bucket, PreconditionFailed
+from common.storage import Bucket, PreconditionFailed, check_sha256
 
 log = logging.getLogger(__name__)
 MANIFEST_OBJECT = "manifests/serving.json"
@@ -31,6 +31,11 @@ class ManifestModel:
     model_path: str
     sha256: str | None
     size_bytes: int | None
+
+    def __post_init__(self) -> None:
+        # The sha256 names the worker's cache file: checked here, where every entry is built.
+        if self.sha256 is not None:
+            check_sha256(self.sha256, f"serving entry {str(self.model_id)[:80]!r}")
 
     @classmethod
     def from_record(cls, m: ModelRecord) -> ManifestModel:
@@ -58,7 +63,7 @@ class Manifest:
             raw: dict[str, Any] = json.loads(text)
             models = tuple(ManifestModel(**m) for m in raw["models"])
             return cls(int(raw["generation"]), raw.get("champion"), models, raw["built_at"], raw.get("reason", ""))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, InvalidModel) as exc:
             raise InvalidModel(f"serving manifest is malformed: {exc}") from None
 
 

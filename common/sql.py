@@ -10,8 +10,10 @@ An engine offers three primitives, and nothing else:
 * ``run_atomic([(sql, params), ...])`` → all statements or none; a guard
   statement ``SELECT IF(cond, 0, ERROR('conflict: ...'))`` aborts the unit;
 * ``apply_migration(version, name, statements)`` → DDL/DML of one migration file;
-* ``write_frame(table, frame, delete_where, params)`` / ``query_frame(sql, params)``
-  → bulk rows in and out as pandas DataFrames (season data, predictions, grades).
+* ``write_frame(table, frame, delete)`` / ``query_frame(sql, params)`` → bulk rows in and
+  out as pandas DataFrames (season data, predictions, grades). ``delete`` is a complete
+  ``DELETE FROM <table> …`` statement with its parameters, taken from a ``queries``
+  module: the engine never assembles SQL from a caller's fragments.
 
 Engines are chosen by URL scheme and imported lazily, so a process that never
 touches BigQuery does not pay for importing its client.
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from common.backends import load_backend
+from common.errors import InvalidArgument
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -63,10 +66,8 @@ class Engine(Protocol):
 
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None: ...
 
-    def write_frame(
-        self, table: str, frame: Any, delete_where: str | None = None, params: Params | None = None
-    ) -> None:
-        """Replace the rows ``delete_where`` selects (all, without it) by ``frame``, atomically."""
+    def write_frame(self, table: str, frame: Any, delete: Statement) -> None:
+        """Run ``delete`` (a complete ``DELETE FROM table …``) and insert ``frame``, atomically."""
         ...
 
     def query_frame(self, sql: str, params: Params | None = None) -> Any: ...
@@ -77,6 +78,13 @@ class Engine(Protocol):
 def open_engine(url: str) -> Engine:
     """Open the engine for ``url``: ``duckdb:///path`` or ``bigquery://project/dataset``."""
     return load_backend(url, ENGINES, "MODEL_REGISTRY_URL")  # type: ignore[no-any-return]
+
+
+def check_delete(table: str, delete: Statement) -> None:
+    """``write_frame``'s contract: the statement is a DELETE on the table the frame goes to."""
+    words = delete[0].split(None, 3)
+    if [w.upper() for w in words[:2]] != ["DELETE", "FROM"] or len(words) < 3 or words[2] != table:
+        raise InvalidArgument(f"write_frame({table!r}) needs a DELETE FROM {table} statement, got {delete[0][:60]!r}")
 
 
 def infer_type(value: Any) -> str:

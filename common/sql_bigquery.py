@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlparse
 
 from common.errors import AppError, ConfigError, Conflict, TransientError
 from common.settings import Settings
-from common.sql import GUARD_PREFIX, Params, Statement, infer_type, merge_statements, plain, qualify_view
+from common.sql import GUARD_PREFIX, Params, Statement, check_delete, infer_type, merge_statements, plain, qualify_view
 
 log = logging.getLogger(__name__)
 _TRANSIENT_MARKERS = ("concurrent update", "could not serialize", "rate limit", "try again", "backenderror")
@@ -139,6 +139,7 @@ class BigQueryEngine:
 
     def _run(self, sql: str, params: Params, maximum_bytes_billed: int | None = None) -> list[dict[str, Any]]:
         from google.api_core import exceptions as gexc
+        from google.auth.exceptions import GoogleAuthError
         from google.cloud import bigquery
 
         options = job_options()
@@ -155,6 +156,8 @@ class BigQueryEngine:
             return [dict(row.items()) for row in rows]
         except gexc.GoogleAPICallError as exc:
             raise self._translate(exc) from exc
+        except GoogleAuthError as exc:  # credentials found at construction but unusable (a token refresh failed)
+            raise ConfigError(f"registry {self.url}: Google credentials unusable: {type(exc).__name__}: {exc}") from exc
         except (gexc.RetryError, TimeoutError, ConnectionError, OSError) as exc:
             raise TransientError(f"registry {self.url} is unreachable: {exc}") from exc
 
@@ -191,10 +194,9 @@ class BigQueryEngine:
         body = ";\n".join(t.strip().rstrip(";") for t in texts)
         self._run(f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;", merged)
 
-    def write_frame(
-        self, table: str, frame: Any, delete_where: str | None = None, params: Params | None = None
-    ) -> None:
-        """Replace rows of ``table`` with ``frame`` atomically.
+    def write_frame(self, table: str, frame: Any, delete: Statement) -> None:
+        """Run ``delete`` (a complete ``DELETE FROM table …`` from a queries module) and insert
+        ``frame`` into ``table``, atomically.
 
         The frame is loaded (NDJSON load job) into a staging table, then one
         transaction deletes the replaced rows and copies the staging rows in.
@@ -205,6 +207,7 @@ class BigQueryEngine:
 
         from google.cloud import bigquery
 
+        check_delete(table, delete)
         target = self.client.get_table(f"{self.project}.{self.dataset}.{table}")
         staging = f"{self.project}.{self.dataset}._staging_{table}_{uuid.uuid4().hex[:12]}"
         body = _ndjson(frame, {f.name: f.field_type for f in target.schema})
@@ -219,7 +222,7 @@ class BigQueryEngine:
             columns = ", ".join(frame.columns)
             self.run_atomic(
                 [
-                    (f"DELETE FROM {table} WHERE {delete_where or 'TRUE'}", params or {}),
+                    delete,
                     (f"INSERT INTO {table} ({columns}) SELECT {columns} FROM `{staging}`", {}),
                 ]
             )

@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from common.errors import AppError, ConfigError, Conflict, MissingDatabase, TransientError
-from common.sql import GUARD_PREFIX, Params, Statement, plain
+from common.sql import GUARD_PREFIX, Params, Statement, check_delete, plain
 
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -122,20 +122,16 @@ class DuckDBEngine:
                 raise
             con.execute("COMMIT")
 
-    def write_frame(
-        self, table: str, frame: Any, delete_where: str | None = None, params: Params | None = None
-    ) -> None:
-        """Replace rows of ``table`` with ``frame`` atomically.
-
-        ``delete_where`` (BigQuery SQL, with ``params``) says which rows the frame
-        replaces; without it the whole table is replaced.
-        """
+    def write_frame(self, table: str, frame: Any, delete: Statement) -> None:
+        """Run ``delete`` (a complete ``DELETE FROM table …`` from a queries module) and insert
+        ``frame`` into ``table``, in one transaction."""
+        check_delete(table, delete)
         columns = ", ".join(frame.columns)
         with self._connect() as con:
             con.register("_incoming_frame", frame)
             con.execute("BEGIN TRANSACTION")
             try:
-                self._execute(con, f"DELETE FROM {table} WHERE {delete_where or 'TRUE'}", params or {})
+                self._execute(con, *delete)
                 con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming_frame")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from common.backends import load_backend
-from common.errors import ConfigError, InvalidEvent, NotFound, TransientError
+from common.errors import AppError, ConfigError, InvalidEvent, InvalidModel, NotFound, TransientError
 
+log = logging.getLogger(__name__)
 BUCKETS: dict[str, str] = {"file": "common.storage:FileBucket", "gs": "common.storage:GcsBucket"}
 
 
@@ -84,6 +87,29 @@ def check_object_name(name: str) -> str:
     return name
 
 
+def confined(root: Path, relative: str) -> Path:
+    """``root / relative``, refused unless it resolves (links followed) to a place inside ``root``.
+
+    Every file path built from outside input (an object name, a manifest's sha256 or
+    model path) goes through here, so no input can reach a file outside its folder.
+    """
+    base = root.resolve()
+    resolved = (base / relative).resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        raise InvalidEvent(f"{relative!r} resolves outside {root}")
+    return root / relative
+
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def check_sha256(value: object, what: str) -> str:
+    """A sha256 as this system writes it: exactly 64 lowercase hex digits."""
+    if not isinstance(value, str) or not SHA256_HEX.fullmatch(value):
+        raise InvalidModel(f"{what}: sha256 {str(value)[:80]!r} is not 64 lowercase hex digits")
+    return value
+
+
 def open_bucket(url: str) -> Bucket:
     """The bucket for ``url``: ``file:///dir`` or ``gs://bucket``."""
     return load_backend(url, BUCKETS, "MODEL_BUCKET_URL")  # type: ignore[no-any-return]
@@ -105,7 +131,7 @@ class FileBucket:
         self.name = self.root.name
 
     def path(self, name: str) -> Path:
-        return self.root / check_object_name(name)
+        return confined(self.root, check_object_name(name))
 
     def uri(self, name: str) -> str:
         return f"file://{self.path(name)}"
@@ -153,7 +179,10 @@ class FileBucket:
         for path in sorted(self.root.rglob("*")):
             rel = path.relative_to(self.root).as_posix()
             if path.is_file() and not path.name.startswith(".") and rel.startswith(prefix):
-                found.append(self.info(rel))
+                try:
+                    found.append(self.info(rel))
+                except InvalidEvent as exc:  # e.g. a link leading out of the folder: not an object of ours
+                    log.warning("ignoring %s in %s: %s", rel, self.url, exc)
         return found
 
 
@@ -170,10 +199,36 @@ class GcsBucket:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from google.cloud import storage  # type: ignore[attr-defined]
+            with self._translated("connect to"):
+                from google.cloud import storage  # type: ignore[attr-defined]
 
-            self._client = storage.Client()
+                self._client = storage.Client()
         return self._client
+
+    @contextmanager
+    def _translated(self, action: str, name: str = "") -> Iterator[None]:
+        """Every google-cloud-storage / google-auth error as one of ours: the backend boundary."""
+        from google.api_core import exceptions as gexc
+        from google.auth.exceptions import GoogleAuthError
+
+        where = f"{self.url}/{name}" if name else self.url
+        try:
+            yield
+        except AppError:
+            raise
+        except gexc.NotFound:
+            raise NotFound(f"no object {name!r} in {self.url}") from None
+        except gexc.PreconditionFailed as exc:
+            raise PreconditionFailed(f"{where} changed concurrently: {exc}") from exc
+        except GoogleAuthError as exc:  # no or unusable credentials: construction, or a token refresh
+            raise ConfigError(
+                f"cannot {action} bucket {where}: no usable Google credentials "
+                f"(`gcloud auth application-default login`, or the service account): {type(exc).__name__}"
+            ) from exc
+        except (gexc.Forbidden, gexc.Unauthorized) as exc:
+            raise ConfigError(f"bucket {where} refused access (check the service account's roles): {exc}") from exc
+        except (gexc.GoogleAPICallError, gexc.RetryError, ConnectionError, OSError, ValueError) as exc:
+            raise TransientError(f"cannot {action} bucket {where}: {type(exc).__name__}: {exc}") from exc  # default
 
     def uri(self, name: str) -> str:
         return f"gs://{self.name}/{check_object_name(name)}"
@@ -189,39 +244,28 @@ class GcsBucket:
         )
 
     def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
-        from google.api_core import exceptions as gexc
-
-        try:
-            blob = self.client.bucket(self.name).get_blob(check_object_name(name))
+        with self._translated("read from", check_object_name(name)):
+            blob = self.client.bucket(self.name).get_blob(name)
             if blob is None:
                 raise NotFound(f"no object {name!r} in {self.url}")
             info = self._object(blob)
             if max_bytes is not None and info.size > max_bytes:
                 return b"", info
             return blob.download_as_bytes(if_generation_match=blob.generation), info
-        except gexc.NotFound:
-            raise NotFound(f"no object {name!r} in {self.url}") from None
-        except (gexc.ServerError, gexc.TooManyRequests, ConnectionError, gexc.RetryError) as exc:
-            raise TransientError(f"bucket {self.url} unreachable: {exc}") from exc
 
     def write(
         self, name: str, data: bytes, metadata: dict[str, str] | None = None, if_generation_match: str | None = None
     ) -> StoredObject:
-        from google.api_core import exceptions as gexc
-
-        blob = self.client.bucket(self.name).blob(check_object_name(name))
-        blob.metadata = metadata or None
         match = int(if_generation_match) if if_generation_match is not None else None
-        try:
+        with self._translated("write to", check_object_name(name)):
+            blob = self.client.bucket(self.name).blob(name)
+            blob.metadata = metadata or None
             blob.upload_from_string(data, content_type="application/octet-stream", if_generation_match=match)
-        except gexc.PreconditionFailed as exc:
-            raise PreconditionFailed(f"{self.uri(name)} changed concurrently (generation {match})") from exc
-        except (gexc.ServerError, gexc.TooManyRequests, ConnectionError, gexc.RetryError) as exc:
-            raise TransientError(f"bucket {self.url} unreachable: {exc}") from exc
-        return self._object(blob)
+            return self._object(blob)
 
     def list(self, prefix: str = "") -> list[StoredObject]:
-        return [self._object(b) for b in self.client.list_blobs(self.name, prefix=prefix)]
+        with self._translated("list"):
+            return [self._object(b) for b in self.client.list_blobs(self.name, prefix=prefix)]
 
 
 def split_uri(uri: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from common.registry.queries import MIGRATIONS_TABLE_DDL
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
-from common.sql import migration_files, split_statements
+from common.sql import migration_files, qualify_view, split_statements
 from common.sql_bigquery import BigQueryEngine, JobOptions, configure_jobs, job_options, label_value
 from tests.test_grading import D1, D2, NOW, hand_fixture
 
@@ -79,7 +79,8 @@ def test_every_job_is_capped_labelled_and_logged(
 
     queries = [job["configuration"]["query"] for job in sent if "query" in job["configuration"]]
     loads = [job for job in sent if "load" in job["configuration"]]
-    ddl = {MIGRATIONS_TABLE_DDL, *(s for _v, _n, path in migration_files() for s in split_statements(path.read_text()))}
+    statements = [s for _v, _n, path in migration_files() for s in split_statements(path.read_text())]
+    ddl = {MIGRATIONS_TABLE_DDL, *(qualify_view(s, bq_emulator.project, store.engine.dataset) for s in statements)}
     migration_jobs = [q for q in queries if q["query"] in ddl]
     assert len(migration_jobs) > 20 and len(queries) > migrations and loads
     assert {q.get("maximumBytesBilled") for q in migration_jobs} == {str(MIGRATION_CAP)}

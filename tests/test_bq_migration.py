@@ -162,11 +162,11 @@ def test_migration_010_keeps_rows_and_schema(engine_url: str) -> None:
     store.migrate(NOW, target=VERSION - 1)
     rows = sample()
     for table, frame in rows.items():
-        store.engine.write_frame(table, frame)
+        store.engine.write_frame(table, frame, (f"DELETE FROM {table} WHERE FALSE", {}))
     before = schema(store, engine_url)
     expected = {t: read_back(store, t, list(f.columns)) for t, f in rows.items()}
 
-    assert store.migrate(NOW) == [migration()[0]]
+    assert store.migrate(NOW, target=VERSION) == [migration()[0]]
 
     after = schema(store, engine_url)
     assert after == before  # same tables (no __v010 copy left), columns, types and NOT NULL
@@ -189,13 +189,13 @@ def test_a_rerun_of_010_converges_on_duckdb(tmp_path: Path) -> None:
     store.migrate(NOW, target=VERSION - 1)
     rows = sample()
     for table, frame in rows.items():
-        store.engine.write_frame(table, frame)
+        store.engine.write_frame(table, frame, (f"DELETE FROM {table} WHERE FALSE", {}))
     expected = {t: read_back(store, t, list(f.columns)) for t, f in rows.items()}
     name, statements = migration()
     # interrupted after the copy back of the first table (before its aside copy was dropped), then run whole
     stop = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO player_prop_predictions ")) + 1
     store.engine.apply_migration(VERSION, name, statements[:stop])
-    store.migrate(NOW)
+    store.migrate(NOW, target=VERSION)
     store.engine.apply_migration(VERSION, name, statements)  # and once more after it was recorded
     assert {t: read_back(store, t, list(f.columns)) for t, f in rows.items()} == expected
     assert not [t for t in schema(store, url) if t.endswith("__v010")]

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from common.registry.store import RegistryStore
-from common.sql import qualify_view
+from common.sql import Param, Statement, qualify_view
 from common.worker.predictions import PREDICTIONS_TABLE
+from common.worker.queries import DELETE_PREDICTIONS
 from common.worker.scoring import PREDICTION_COLUMNS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -50,12 +51,15 @@ def _rows(day: date, champion: str, shadow: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
 
 
+def replacing(day: date, *system_ids: str) -> Statement:
+    """The worker's own replace-per-(date, system_id) statement."""
+    return (DELETE_PREDICTIONS, {"game_date": day, "system_ids": Param(sorted(system_ids), "ARRAY")})
+
+
 def test_champion_predictions_follows_the_champion_whatever_its_id(store: RegistryStore) -> None:
     engine = store.engine
     for day, champion, shadow in ((D1, OLD, NEW), (D2, NEW, OLD)):  # promoted between the two nights
-        engine.write_frame(
-            PREDICTIONS_TABLE, _rows(day, champion, shadow), delete_where="game_date = @d", params={"d": day}
-        )
+        engine.write_frame(PREDICTIONS_TABLE, _rows(day, champion, shadow), replacing(day, champion, shadow))
     dataset = getattr(engine, "dataset", None)
     query = readme_query().replace("nba_predictions.", f"{dataset}." if dataset else "")
     for day, champion in ((D1, OLD), (D2, NEW)):
@@ -71,7 +75,7 @@ def test_champion_predictions_follows_the_champion_whatever_its_id(store: Regist
 def test_migrating_twice_keeps_the_view(store: RegistryStore) -> None:
     assert store.migrate(datetime.now(UTC)) == []
     engine = store.engine
-    engine.write_frame(PREDICTIONS_TABLE, _rows(D1, OLD, NEW), delete_where="game_date = @d", params={"d": D1})
+    engine.write_frame(PREDICTIONS_TABLE, _rows(D1, OLD, NEW), replacing(D1, OLD, NEW))
     assert {
         r["system_id"]
         for r in engine.query("SELECT system_id FROM champion_predictions WHERE game_date = '2026-02-19'")

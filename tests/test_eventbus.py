@@ -180,7 +180,9 @@ def test_a_date_whose_games_are_not_final_is_pending_then_completed(
     assert main(["predict", "--date", str(DAY)]) == 0
     engine, on_day = open_engine(settings.registry_url), {"d": DAY}
     box_scores = engine.query_frame("SELECT * FROM player_games WHERE game_date = @d", on_day)
-    engine.write_frame("player_games", box_scores.iloc[0:0], "game_date = @d", on_day)  # no game is final yet
+    engine.write_frame(
+        "player_games", box_scores.iloc[0:0], ("DELETE FROM player_games WHERE game_date = @d", on_day)
+    )  # no game is final yet
     capsys.readouterr()
 
     assert main(["publish", "graded-games", "--date", str(DAY)]) == 0
@@ -192,7 +194,9 @@ def test_a_date_whose_games_are_not_final_is_pending_then_completed(
     figures = [m["figures"] for m in json.loads(capsys.readouterr().out)["models"]]
     assert all(f is None or f["n"] == 0 for f in figures)  # nothing was graded as zero
 
-    engine.write_frame("player_games", box_scores, "game_date = @d", on_day)  # the results arrive
+    engine.write_frame(
+        "player_games", box_scores, ("DELETE FROM player_games WHERE game_date = @d", on_day)
+    )  # the results arrive
     assert main(["publish", "graded-games", "--date", str(DAY)]) == 0
     assert "pending" not in capsys.readouterr().out
     assert all(n > 0 and pending == 0 for n, pending in _daily(settings, DAY).values())

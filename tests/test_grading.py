@@ -88,7 +88,9 @@ def hand_fixture(registry: RegistryService) -> GradingStore:
         [("G1", D1, 1, 18.0, 18.5), ("G1", D1, 2, 10.5, 10.0), ("G1", D1, 3, 16.0, 16.5), ("G2", D2, 1, 23.5, 24.5)],
         columns=["game_id", "game_date", "player_id", "opening_line", "closing_line"],
     )
-    engine.write_frame("betting_lines", lines, "game_date IN UNNEST(@dates)", {"dates": [D1, D2]})
+    engine.write_frame(
+        "betting_lines", lines, ("DELETE FROM betting_lines WHERE game_date IN UNNEST(@dates)", {"dates": [D1, D2]})
+    )
     registry_model(registry, A)
     registry.promote(A)
     registry_model(registry, B, alpha=0.43)
@@ -226,6 +228,21 @@ def test_regrading_replaces_rows_with_the_same_numbers(graded: tuple[GradingStor
     pd.testing.assert_frame_equal(accuracy(store), before_rows)
     assert daily(store) == before_daily
     assert store.read_evaluation([A])[A]["eval_7d_n"] == 5
+
+
+def test_regrading_keeps_the_grades_of_a_model_without_predictions(
+    graded: tuple[GradingStore, RegistryService],
+) -> None:
+    """Issue 11.1: grading replaces per (date, system_id) with predictions; a model whose predictions
+    for the date are gone (never scored again) keeps its graded and daily rows."""
+    store, registry = graded
+    before_rows, before_daily = accuracy(store), daily(store)
+    store.engine.run_atomic(
+        [("DELETE FROM player_prop_predictions WHERE system_id = @b AND game_date = @d", {"b": B, "d": D2})]
+    )
+    grade_dates(store, load_catalog(registry.list), [D2], NOW)
+    pd.testing.assert_frame_equal(accuracy(store), before_rows)
+    assert daily(store) == before_daily
 
 
 def test_games_without_results_are_counted_not_graded_as_zero(
@@ -505,7 +522,9 @@ def test_units_and_clv_recomputed_by_hand_from_prediction_accuracy(
     lines["opening_line"] = lines["closing_line"] + rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], len(lines))
     lines = lines.iloc[5:]  # a few player-games without posted lines: bets without CLV
     lines = lines.assign(game_date=pd.to_datetime(lines["game_date"]).dt.date)
-    engine.write_frame("betting_lines", lines, "game_date IN UNNEST(@dates)", {"dates": WIN_DATES})
+    engine.write_frame(
+        "betting_lines", lines, ("DELETE FROM betting_lines WHERE game_date IN UNNEST(@dates)", {"dates": WIN_DATES})
+    )
     monkeypatch.setenv("BET_PRICE", "-120")
     assert modelctl("grade", "--date", str(WIN_DATES[0]), "--to", str(WIN_DATES[-1]), "--no-advice").returncode == 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,15 +17,14 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from common.app import open_registry, registration_service
-from common.data.store import write_season
 from common.data.synth import generate_season
+from common.errors import ConfigError
 from common.features import slate_targets
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
-from tests.support.tiny import tiny_card, tiny_model_bytes
+from common.storage import FileBucket, open_bucket
+from tests.support.serving import serving_registry
+from tests.support.tiny import tiny_card
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELCTL = Path(sys.executable).with_name("modelctl")
@@ -38,18 +39,8 @@ def season() -> Any:
 @pytest.fixture
 def registry(isolated_env: Path, season: Any) -> dict[str, str]:
     """A migrated registry with the season's tables, a v9 champion and a v12_noveg shadow."""
-    settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    write_season(open_engine(settings.registry_url), season)
-    service = registration_service(settings)
-    ids = {}
-    for key, card, seed in (("champion", tiny_card("v9"), 1), ("shadow", tiny_card("v12_noveg"), 2)):
-        info = service.bucket.write(f"models/{key}.cbm", tiny_model_bytes(card, seed=seed))
-        ids[key] = service.register_object(info.name).record.model_id
-        service.registry.enable(ids[key])
-    open_registry(settings).promote(ids["champion"])
-    return ids
+    models = {"champion": (tiny_card("v9"), 1), "shadow": (tiny_card("v12_noveg"), 2)}
+    return serving_registry(Settings.from_env(), season, models)
 
 
 @pytest.fixture
@@ -132,3 +123,107 @@ def test_modelctl_predict_and_workers(registry: dict[str, str], season: Any) -> 
     assert ack["worker_id"] == "modelctl-predict" and ack["champion"] == registry["champion"]
     bad = modelctl("predict", "--date", "15/01/2026")
     assert bad.returncode == 2 and "is not a date (YYYY-MM-DD)" in bad.stderr
+
+
+def counts(table: str) -> dict[str, int]:
+    """Rows per system_id on DAY in ``table``."""
+    rows = open_engine(Settings.from_env().registry_url).query(
+        f"SELECT system_id, COUNT(*) AS n FROM {table} WHERE game_date = @d GROUP BY 1", {"d": DAY}
+    )
+    return {r["system_id"]: r["n"] for r in rows}
+
+
+def error_line(stderr: str) -> str:
+    """The CLI's one error line; every other stderr line is a JSON log record (no traceback)."""
+    *logs, line = stderr.strip().splitlines()
+    assert line.startswith("modelctl predict: error: ") and all(json.loads(x)["severity"] for x in logs)
+    return line
+
+
+HISTORY = ("player_prop_predictions", "prediction_accuracy", "model_performance_daily")
+
+
+def corrupt(name: str) -> None:
+    """Overwrite a model's object in the bucket with random bytes and forget every cached copy."""
+    settings = Settings.from_env()
+    FileBucket(settings.bucket_url).path(name).write_bytes(os.urandom(4096))
+    shutil.rmtree(settings.model_cache_dir, ignore_errors=True)
+
+
+def test_an_unreadable_champion_keeps_its_history_and_scoring_fails_loudly(registry: dict[str, str]) -> None:
+    """Issue 11.1: predict, grade, corrupt the champion, predict and grade again: nothing is lost."""
+    assert modelctl("predict", "--date", DAY.isoformat()).returncode == 0
+    assert modelctl("grade", "--date", DAY.isoformat(), "--no-advice").returncode == 0
+    before = {table: counts(table) for table in HISTORY}
+    assert all(set(before[t]) == set(registry.values()) for t in HISTORY), before
+    corrupt("models/champion.cbm")
+    out = modelctl("predict", "--date", DAY.isoformat())
+    assert out.returncode == 6, out.stdout + out.stderr
+    line = error_line(out.stderr)
+    assert "no champion loaded, nothing scored or stored" in line and registry["champion"] in line
+    workers = modelctl("workers", "--json")
+    [ack] = json.loads(workers.stdout)
+    assert ack["champion"] is None and f"champion {registry['champion']} could not be loaded" in ack["problem"]
+    assert registry["champion"] in modelctl("workers").stdout.replace("\n", "")
+    assert modelctl("grade", "--date", DAY.isoformat(), "--no-advice").returncode == 0
+    assert {table: counts(table) for table in HISTORY} == before
+
+
+def test_a_run_replaces_only_the_models_it_scored(registry: dict[str, str], season: Any) -> None:
+    players = len(slate_targets(season, DAY))
+    assert modelctl("predict", "--date", DAY.isoformat()).returncode == 0
+    corrupt("models/shadow.cbm")
+    out = modelctl("predict", "--date", DAY.isoformat(), "--json")
+    assert out.returncode == 0, out.stderr
+    assert [s["system_id"] for s in json.loads(out.stdout)["signals"]] == [registry["champion"]]
+    assert counts("player_prop_predictions") == dict.fromkeys(registry.values(), players)  # the shadow's rows stay
+
+
+def test_without_credentials_the_builtin_model_is_skipped_by_name_and_status_answers(
+    predict_app: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 11.7: registry, manifest and cache unavailable, the built-in list's gs:// model cannot be
+    fetched without credentials: no traceback, GET /status answers, POST answers 503, the CLI exits 6."""
+    with socket.socket() as s:  # a port nobody listens on: no metadata server
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    env = {
+        "MODEL_REGISTRY_URL": "bigquery://no-credentials-project/nba_predictions",
+        "MODEL_BUCKET_URL": "gs://no-credentials-models",
+        "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "no-such-credentials.json"),
+        "GCE_METADATA_HOST": f"127.0.0.1:{closed}",
+        "GCE_METADATA_IP": f"127.0.0.1:{closed}",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    builtin = "catboost_v9_train1102_0215"
+    status = predict_app.get("/status")
+    assert status.status_code == 200, status.data
+    assert status.json["source"] == "built-in" and status.json["champion"] is None
+    assert builtin in status.json["skipped"] and "Google credentials" in status.json["skipped"][builtin]
+    assert f"champion {builtin} could not be loaded" in status.json["problem"]
+    response = predict_app.post("/", json={"game_date": DAY.isoformat()})
+    assert response.status_code == 503 and "no champion loaded" in response.json["error"]
+    with pytest.raises(ConfigError, match="no usable Google credentials"):
+        open_bucket("gs://no-credentials-models").list()
+    with pytest.raises(ConfigError, match="no Google credentials for BigQuery"):
+        open_engine("bigquery://no-credentials-project/nba_predictions").query("SELECT 1")
+    out = modelctl("predict", "--date", DAY.isoformat())
+    assert out.returncode == 6 and "Traceback" not in out.stderr
+    line = error_line(out.stderr)
+    assert builtin in line and "Google credentials" in line
+
+
+def test_predict_without_season_data_says_what_to_run(registry: dict[str, str]) -> None:
+    """Issue 11.9: one line naming the command, not a DuckDB catalog error."""
+    engine = open_engine(Settings.from_env().registry_url)
+    engine.run_atomic([("DELETE FROM player_games WHERE TRUE", {}), ("DELETE FROM games WHERE TRUE", {})])
+    empty = modelctl("predict", "--date", DAY.isoformat())
+    assert empty.returncode == 3, empty.stderr
+    assert error_line(empty.stderr).endswith("run `modelctl data generate --season 2025-26 --seed 7`")
+    engine.run_atomic([(f"DROP TABLE {table}", {}) for table in ("betting_lines", "player_games", "games")])
+    missing = modelctl("predict", "--date", DAY.isoformat())
+    assert missing.returncode == 5, missing.stderr
+    line = error_line(missing.stderr)
+    assert "no season tables" in line and "run `modelctl migrate`, then `modelctl data generate" in line
+    assert "Catalog Error" not in line

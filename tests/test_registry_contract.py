@@ -15,8 +15,9 @@ from common.errors import ConfigError, Conflict, InvalidArgument, NotFound
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
-from common.sql import latest_migration_version, migration_files
+from common.sql import Param, latest_migration_version, migration_files
 from common.storage import FileBucket
+from common.worker.queries import DELETE_PREDICTIONS
 from tests.conftest import LEGACY_NAME, ModelFiles
 from tests.support.registry import hand_event, store_of
 
@@ -263,14 +264,22 @@ def test_write_frame_replaces_rows_atomically(store: RegistryStore) -> None:
 
     engine = store.engine
     d1, d2 = date(2026, 1, 15), date(2026, 1, 16)
-    engine.write_frame("player_prop_predictions", rows(d1, ["a", "b"], 10.0), "game_date = @d", {"d": d1})
-    engine.write_frame("player_prop_predictions", rows(d2, ["a"], 20.0), "game_date = @d", {"d": d2})
-    engine.write_frame("player_prop_predictions", rows(d1, ["c"], 30.0), "game_date = @d", {"d": d1})
+
+    def delete(day: date, systems: list[str]) -> tuple[str, dict[str, object]]:
+        return DELETE_PREDICTIONS, {"game_date": day, "system_ids": Param(systems, "ARRAY")}
+
+    engine.write_frame("player_prop_predictions", rows(d1, ["a", "b"], 10.0), delete(d1, ["a", "b"]))
+    engine.write_frame("player_prop_predictions", rows(d2, ["a"], 20.0), delete(d2, ["a"]))
+    engine.write_frame("player_prop_predictions", rows(d1, ["a", "c"], 30.0), delete(d1, ["a", "c"]))
     got = engine.query_frame(
         "SELECT game_date, system_id, predicted_points, line FROM player_prop_predictions ORDER BY game_date, system_id"
     )
     assert [(str(r.game_date)[:10], r.system_id, r.predicted_points) for r in got.itertuples()] == [
+        ("2026-01-15", "a", 30.0),
+        ("2026-01-15", "b", 10.0),  # not in the second write for that date: kept
         ("2026-01-15", "c", 30.0),
         ("2026-01-16", "a", 20.0),
     ]
     assert got["line"].isna().all()
+    with pytest.raises(InvalidArgument, match="needs a DELETE FROM player_prop_predictions"):
+        engine.write_frame("player_prop_predictions", rows(d1, ["a"], 1.0), ("DELETE FROM worker_acks WHERE TRUE", {}))

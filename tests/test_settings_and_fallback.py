@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigError, TransientError
-from common.registry.fallback import builtin_models, load_serving_models
+from common.grading.catalog import load_catalog
+from common.registry.fallback import BUILTIN, builtin_models, which_models
 from common.settings import LOCAL_DIR, Settings
 
 
@@ -50,24 +51,33 @@ def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> No
         Settings.from_env(env)
 
 
-def test_registry_models_are_counted(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_registry_answers_first(caplog: pytest.LogCaptureFixture) -> None:
     builtin = builtin_models()
     caplog.set_level(logging.INFO)
-    result = load_serving_models(lambda: builtin)
-    assert (result.from_registry, result.from_builtin) == (len(builtin), 0)
-    assert f"Loaded {len(builtin)} models ({len(builtin)} from registry, 0 from built-in)" in caplog.text
+    catalog = load_catalog(lambda: builtin)
+    assert catalog.source == "registry" and catalog.models == tuple(builtin)
+    assert "unreadable" not in caplog.text
 
 
 def test_builtin_list_serves_when_the_registry_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    """Grading's catalog and the worker's plan come from the same ``which_models``."""
+
     def down() -> list[object]:
         raise TransientError("registry bigquery://p/d is unreachable")
 
     caplog.set_level(logging.INFO)
-    result = load_serving_models(down)
-    assert result.from_registry == 0 and result.from_builtin == len(result.models) >= 1
-    assert result.champion is not None and result.champion.model_id == "catboost_v9_train1102_0215"
-    assert f"Loaded {len(result.models)} models (0 from registry, {len(result.models)} from built-in)" in caplog.text
-    assert "registry unreadable" in caplog.text
+    catalog = load_catalog(down)  # type: ignore[arg-type]
+    assert catalog.source == BUILTIN and len(catalog.models) >= 1
+    assert catalog.champion is not None and catalog.champion.model_id == "catboost_v9_train1102_0215"
+    assert "registry unreadable: registry bigquery://p/d is unreachable" in caplog.text
+    assert "registry unreadable, serving the built-in list" in caplog.text
+
+
+def test_a_source_with_nothing_yet_is_passed_over_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    answer = which_models([("manifest", lambda: None), ("registry", lambda: "answered")], lambda _: "built-in")
+    assert (answer.source, answer.value) == ("registry", "answered")
+    assert "unreadable" not in caplog.text
 
 
 def test_builtin_list_skips_disabled_entries(tmp_path: Path) -> None:

@@ -17,18 +17,20 @@ import pandas as pd
 import pytest
 
 from common.app import open_registry, registration_service
+from common.cli.main import main as cli_main
 from common.data.synth import generate_season
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, InvalidEvent, InvalidModel
 from common.feature_sets import V12_FEATURES
 from common.features import build_feature_frame, slate_targets
-from common.manifest import MANIFEST_OBJECT, Manifest
-from common.registry.fallback import builtin_models
+from common.manifest import MANIFEST_OBJECT, Manifest, ManifestModel
+from common.registry.fallback import BUILTIN_FILE
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import FileBucket
+from common.worker.acks import AckStore
 from common.worker.scoring import PREDICTION_COLUMNS, champion_picks, score_slate, signals
-from common.worker.serving import ServingSet
+from common.worker.serving import ModelCache, ServingSet
 from common.worker.slate import Slate
 from common.worker.worker import Worker
 from tests.support.tiny import tiny_card, tiny_model_bytes
@@ -120,26 +122,30 @@ def test_fallback_chain_cached_manifest_then_builtin(
     caplog.set_level(logging.INFO)
     w = worker(settings, tmp_path)
     assert len(w.current.models) == 4
-    broken = replace(settings, bucket_url="gs://", registry_url="duckdb:///proc/nope/registry.duckdb")
+    gone = tmp_path / "bucket-without-manifest"
+    broken = replace(settings, bucket_url=f"file://{gone}", registry_url="duckdb:///proc/nope/registry.duckdb")
     cached = Worker(broken, cache_dir=tmp_path / "cache")
     cached.reload()
     assert cached.current.source == "cached manifest" and len(cached.current.models) == 4
-    assert "via cached manifest" in caplog.text
+    assert "via cached manifest" in caplog.text and "registry unreadable" in caplog.text
     (tmp_path / "cache" / "last-manifest.json").unlink()
-    # The checked-in list points at gs://; here it points at a local copy of a known-good file.
-    known_good = tmp_path / "known_good.cbm"
+    # The checked-in list points at gs://; here it points at a known-good file in the (manifest-less) bucket.
+    gone.mkdir()
+    known_good = gone / "known_good.cbm"
     known_good.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=1))
-    entries = json.loads(Path("common/registry/builtin_models.json").read_text())
+    entries = json.loads(BUILTIN_FILE.read_text())
     entries[0].update(model_path=f"file://{known_good}", sha256=hashlib.sha256(known_good.read_bytes()).hexdigest())
     builtin_json = tmp_path / "builtin.json"
     builtin_json.write_text(json.dumps(entries))
-    monkeypatch.setattr("common.worker.sources.builtin_models", lambda: builtin_models(builtin_json))
+    monkeypatch.setattr("common.registry.fallback.BUILTIN_FILE", builtin_json)
+    caplog.clear()
     builtin = Worker(broken, cache_dir=tmp_path / "cache")
     builtin.reload()
     assert builtin.current.source == "built-in"
     assert [m.model_id for m in builtin.current.models] == ["catboost_v9_train1102_0215"]
     assert builtin.current.champion is not None
-    assert "Loaded 1 models (0 from registry, 1 from built-in)" in caplog.text
+    assert caplog.text.count("Loaded 1 models (0 from registry, 1 from built-in)") == 1  # once per reload
+    assert "registry unreadable, serving the built-in list" in caplog.text
 
 
 def test_corrupt_or_tampered_model_is_skipped_and_the_rest_serve(
@@ -265,3 +271,66 @@ def test_workers_sharing_a_cache_dir_remember_the_manifest_without_tripping(
     cached = Manifest.from_json((tmp_path / "shared" / "last-manifest.json").read_bytes())
     assert {m.model_id for m in cached.models} == set(served.values())
     assert not list((tmp_path / "shared").glob("*.tmp"))
+
+
+def test_a_set_without_a_loadable_champion_is_never_swapped_in(
+    settings: Settings, served: dict[str, str], slate: pd.DataFrame, tmp_path: Path, caplog, capsys
+) -> None:
+    """Issue 11.1: the worker keeps its last good set and says why: log, status, worker_acks, CLI."""
+    caplog.set_level(logging.INFO)
+    w = worker(settings, tmp_path)
+    good = w.current
+    assert w.status()["problem"] is None
+    new_id = register(settings, "next.cbm", tiny_model_bytes(tiny_card("v9", "Quantile", 0.45), seed=21))
+    FileBucket(settings.bucket_url).path("next.cbm").write_bytes(b"\x00" * 64)  # unreadable before any load
+    open_registry(settings).promote(new_id)
+    assert w.reload() is False
+    assert w.current is good and w.current.champion.model_id == served["v9"]
+    problem = w.status()["problem"]
+    assert (
+        f"champion {new_id} could not be loaded" in problem and f"still serving generation {good.generation}" in problem
+    )
+    assert problem in caplog.text
+    tries = caplog.text.count("skipping model")
+    w.start_polling(interval=0.02)  # the poller does not retry the refused set on every tick
+    time.sleep(0.5)
+    w.stop()
+    assert caplog.text.count("skipping model") == tries and w.current is good
+    [ack] = AckStore.open(settings.registry_url).list()
+    assert ack.problem == problem and ack.generation == good.generation and ack.champion == served["v9"]
+    assert cli_main(["workers", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["problem"] == problem
+    serving, rows = w.score(slate)  # still scoring with the old champion
+    assert serving is good and served["v9"] in set(rows["system_id"])
+    open_registry(settings).promote(served["v9"])  # back to a loadable champion: swapped in, problem gone
+    assert w.reload() is True and w.current.champion.model_id == served["v9"] and w.status()["problem"] is None
+
+
+def test_manifest_sha256_and_model_paths_cannot_reach_outside_their_folders(
+    settings: Settings, served: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 11.6: a sha256 is 64 lowercase hex, checked where the manifest is parsed; cache and
+    bucket paths stay in their folders; a file:// model path stays in the models bucket."""
+    victim = tmp_path / "victim.cbm"
+    victim.write_bytes(b"precious")
+    bucket = FileBucket(settings.bucket_url)
+    body = json.loads(bucket.read(MANIFEST_OBJECT)[0])
+    for bad in ("../victim", "../../" + "a" * 60, "A" * 64, "a" * 63, 12):
+        body["models"][0]["sha256"] = bad
+        with pytest.raises(InvalidModel, match="serving manifest is malformed: .*not 64 lowercase hex"):
+            Manifest.from_json(json.dumps(body))
+    bucket.write(MANIFEST_OBJECT, json.dumps({**body, "generation": 99}).encode())
+    w = Worker(settings, cache_dir=tmp_path / "cache")
+    w.reload()
+    assert w.current.source == "registry" and len(w.current.models) == 4  # the manifest was refused whole
+    assert victim.read_bytes() == b"precious"
+    cache = ModelCache(tmp_path / "cache", settings.bucket_url)
+    with pytest.raises(InvalidModel):
+        cache.path("../victim")
+    outside = ManifestModel("m", "shadow", "v9_mae", "v9", f"file://{victim}", None, None)
+    with pytest.raises(InvalidEvent, match="resolves outside"):
+        cache.fetch(outside)
+    (bucket.root / "escape").symlink_to(tmp_path)
+    with pytest.raises(InvalidEvent, match="resolves outside"):
+        bucket.read("escape/victim.cbm")
+    assert "escape/victim.cbm" not in {o.name for o in bucket.list()}  # listed objects stay inside too

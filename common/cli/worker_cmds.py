@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
+from dataclasses import asdict
 from typing import Any
 
 from common.cli import options as opt
 from common.cli import render
 from common.settings import Settings
-from common.sql import open_engine
 
 
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,33 +50,29 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
-    rows = open_engine(settings.registry_url).query(
-        "SELECT worker_id, generation, source, champion, models_json, acked_at FROM worker_acks ORDER BY acked_at DESC"
-    )
+    from common.worker.acks import AckStore
+
+    acks = AckStore.open(settings.registry_url).list()
     if args.json:
-        render.print_json(rows)
+        render.print_json([asdict(a) for a in acks])
         return 0
     render.table(
-        f"Workers ({len(rows)})",
-        ["worker", "generation", "source", "champion", "models (id: sha256)", "acknowledged (UTC)"],
+        f"Workers ({len(acks)})",
+        ["worker", "generation", "source", "champion", "models (id: sha256)", "problem", "acknowledged (UTC)"],
         [
             (
-                r["worker_id"],
-                r["generation"],
-                r["source"],
-                r["champion"],
-                _models(r["models_json"]),
-                f"{r['acked_at']:%Y-%m-%d %H:%M:%S}",
+                a.worker_id,
+                a.generation,
+                a.source,
+                a.champion or "none",
+                ", ".join(f"{k}: {v[:8]}" for k, v in a.models.items()),
+                a.problem or "",
+                f"{a.acked_at:%Y-%m-%d %H:%M:%S}",
             )
-            for r in rows
+            for a in acks
         ],
     )
     return 0
-
-
-def _models(raw: str) -> str:
-    models: dict[str, Any] = json.loads(raw or "{}")
-    return ", ".join(f"{k}: {str(v)[:8]}" for k, v in models.items())
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:

@@ -19,32 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.data.queries import DATA_RANGE, LOAD, REPLACE_ALL, TABLES
 from common.data.synth import SeasonData
-from common.errors import InvalidArgument, NotFound
-from common.features import HISTORY_COLUMNS
+from common.errors import ConfigError, InvalidArgument, NotFound
 from common.sql import Engine
 
 log = logging.getLogger(__name__)
 
-# table → (columns in migration order, ORDER BY of a load)
-TABLES: dict[str, tuple[tuple[str, ...], str]] = {
-    "teams": (("team_id", "name", "def_rating", "off_rating", "pace"), "team_id"),
-    "players": (("player_id", "player_name", "team_id", "role", "base_scoring", "base_minutes"), "player_id"),
-    "games": (("game_id", "game_date", "season", "home_team_id", "away_team_id"), "game_date, game_id"),
-    "player_games": (HISTORY_COLUMNS, "game_date, game_id, team_id, player_id"),
-    "betting_lines": (
-        ("game_id", "game_date", "player_id", "opening_line", "closing_line"),
-        "game_date, game_id, player_id",
-    ),
-}
 # Written in this order so a reader never sees box scores without their schedule.
 WRITE_ORDER = ("teams", "players", "games", "player_games", "betting_lines")
-DATA_RANGE = """
-SELECT MIN(pg.game_date) AS first_date, MAX(pg.game_date) AS last_date, COUNT(*) AS played,
-       (SELECT COUNT(*) FROM betting_lines) AS lines, (SELECT MAX(season) FROM games) AS season
-FROM player_games AS pg
-WHERE pg.status = 'played'"""
-NO_DATA_HINT = "run `modelctl data generate --season 2025-26 --seed 7`"
+GENERATE_COMMAND = "modelctl data generate --season 2025-26 --seed 7"
+NO_DATA_HINT = f"run `{GENERATE_COMMAND}`"
 
 
 @dataclass(frozen=True)
@@ -80,15 +65,21 @@ def write_season(engine: Engine, season: SeasonData, into_production: bool = Fal
     written = {}
     for table in WRITE_ORDER:
         frame = _for_write(table, getattr(season, table))
-        engine.write_frame(table, frame)
+        engine.write_frame(table, frame, (REPLACE_ALL[table], {}))
         written[table] = len(frame)
         log.info("wrote %d rows to %s", len(frame), table, extra={"table": table, "rows": len(frame)})
     return written
 
 
 def load_season(engine: Engine) -> SeasonData:
-    """Read the season tables back as a :class:`SeasonData` (``NotFound`` when they are empty)."""
-    frames = {table: _read(engine, table) for table in TABLES}
+    """Read the season tables back as a :class:`SeasonData` (``NotFound`` when they are empty,
+    ``ConfigError`` naming the commands to run when the registry has no season tables)."""
+    try:
+        frames = {table: _read(engine, table) for table in TABLES}
+    except ConfigError:
+        raise ConfigError(
+            f"no season tables in {engine.url}: run `modelctl migrate`, then `{GENERATE_COMMAND}`"
+        ) from None
     if frames["games"].empty or frames["player_games"].empty:
         raise NotFound(f"no season data in {engine.url}: {NO_DATA_HINT}")
     season = str(frames["games"]["season"].iloc[0])
@@ -142,8 +133,8 @@ def _for_write(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read(engine: Engine, table: str) -> pd.DataFrame:
-    columns, order = TABLES[table]
-    frame = engine.query_frame(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+    columns = TABLES[table][0]
+    frame = engine.query_frame(LOAD[table])
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = frame.loc[:, list(columns)].reset_index(drop=True)

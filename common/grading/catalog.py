@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from common.errors import AppError
-from common.registry.fallback import builtin_models
+from common.registry.fallback import BUILTIN, which_models
 from common.registry.model import ModelRecord
 
 log = logging.getLogger(__name__)
-REGISTRY, BUILTIN = "registry", "built-in"
+REGISTRY = "registry"
+__all__ = ["BUILTIN", "REGISTRY", "Catalog", "load_catalog"]
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,17 @@ class Catalog:
 
 
 def load_catalog(read: Callable[[], list[ModelRecord]]) -> Catalog:
-    """Every registry record via ``read``; the built-in list when the registry cannot be read."""
-    try:
-        catalog = Catalog(tuple(read()), REGISTRY)
-    except (AppError, OSError) as exc:
-        log.error("registry unreadable, grading with the built-in model list: %s", exc, extra={"reason": str(exc)})
-        catalog = Catalog(tuple(builtin_models()), BUILTIN)
+    """Every registry record via ``read``; the built-in list when the registry cannot be read
+    (``which_models``, the same answer the worker gets)."""
+
+    def registry() -> tuple[ModelRecord, ...]:
+        return tuple(read())
+
+    def builtin(records: list[ModelRecord]) -> tuple[ModelRecord, ...]:
+        return tuple(records)
+
+    answer = which_models([(REGISTRY, registry)], builtin)
+    catalog = Catalog(answer.value, answer.source)
     log.info(
         "grading knows %d models (%d active) from the %s",
         len(catalog.models),

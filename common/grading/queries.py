@@ -18,7 +18,24 @@ from __future__ import annotations
 
 from common import betting
 
-DELETE_ACCURACY = "DELETE FROM prediction_accuracy WHERE game_date IN UNNEST(@dates)"
+
+def _delete_regraded(table: str) -> str:
+    """``table``'s rows on @dates, per (date, system_id) with predictions: the pairs grading writes again.
+
+    A model whose predictions for a date are absent (not scored that day) keeps its rows. Both
+    tables are bounded by @dates, so a partitioned table is pruned (and ``require_partition_filter``
+    is satisfied) without relying on the correlation.
+    """
+    return f"""
+DELETE FROM {table} AS t
+WHERE t.game_date IN UNNEST(@dates)
+  AND EXISTS (
+    SELECT 1 FROM player_prop_predictions AS p
+    WHERE p.game_date IN UNNEST(@dates) AND p.game_date = t.game_date AND p.system_id = t.system_id
+  )"""
+
+
+DELETE_ACCURACY = _delete_regraded("prediction_accuracy")
 GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
@@ -72,6 +89,7 @@ graded AS (
   FROM prediction_accuracy AS a
   LEFT JOIN betting_lines AS l
     ON l.game_id = a.game_id AND l.player_id = a.player_id AND l.game_date = a.game_date
+    AND l.game_date IN UNNEST(@dates)
   WHERE a.game_date IN UNNEST(@dates)
   GROUP BY a.game_date, system_id
 )
@@ -85,7 +103,8 @@ FROM predicted AS u
 LEFT JOIN graded AS g ON g.game_date = u.game_date AND g.system_id = u.system_id
 ORDER BY u.game_date, u.system_id"""
 
-DAILY_DELETE_WHERE = "game_date IN UNNEST(@dates)"
+# The daily rows DAILY_INPUTS recomputes: one per (date, system_id) with predictions.
+DELETE_DAILY = _delete_regraded("model_performance_daily")
 DAILY_COLUMNS = (
     "game_date", "system_id", "role", "n", "mae", "bias", "n_bets", "n_hits", "hit_rate", "n_pushes", "n_pass",
     "n_edge_3plus", "n_hits_edge_3plus", "hit_rate_edge_3plus", "coverage", "quantile_alpha", "n_pending",

@@ -39,7 +39,8 @@ class GradingStore:
         self._latest: dict[date | None, date | None] = {}  # latest_graded(since), until the next write
 
     def grade(self, days: Sequence[date], graded_at: datetime) -> None:
-        """Replace the dates' graded rows by a fresh grading, in one transaction."""
+        """Replace the dates' graded rows by a fresh grading, in one transaction, per (date, system_id)
+        with predictions: a model without predictions on a date keeps what was graded."""
         params = {**_dates(days), "graded_at": Param(graded_at, "TIMESTAMP")}
         self.engine.run_atomic([(q.DELETE_ACCURACY, _dates(days)), (q.GRADE, params)])
         self._latest.clear()
@@ -50,8 +51,8 @@ class GradingStore:
         return self.engine.query_frame(q.DAILY_INPUTS, {**_dates(days), "payout": Param(payout, "FLOAT64")})
 
     def write_daily(self, daily: pd.DataFrame, days: Sequence[date]) -> None:
-        """Replace the dates' daily rows by ``daily``."""
-        self.engine.write_frame("model_performance_daily", daily, q.DAILY_DELETE_WHERE, _dates(days))
+        """Replace the dates' daily rows by ``daily`` (per (date, system_id) with predictions)."""
+        self.engine.write_frame("model_performance_daily", daily, (q.DELETE_DAILY, _dates(days)))
         self._latest.clear()
 
     def latest_graded(self, since: date | None = None) -> date | None:

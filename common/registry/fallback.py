@@ -1,17 +1,23 @@
-"""The built-in list of known-good models: the old ``MONTHLY_MODELS`` dict's role.
+"""Which models, from which source: the registry, else what the caller remembers, else the built-in list.
 
-Checked in as ``builtin_models.json`` and used only when the registry cannot be
-read, so that a BigQuery outage never leaves the worker without models. Whoever
-loads models calls ``load_serving_models`` and gets the log line
-``Loaded N models (X from registry, Y from built-in)``.
+``which_models`` is the one answer, used by the prediction worker
+(``common/worker/sources.py``: manifest, registry, cached manifest) and by grading
+(``common/grading/catalog.py``: registry). It asks each source in order; a source
+that fails (``AppError``, ``OSError``) is logged by name and the next is asked; one
+that answers ``None`` (nothing there yet) is passed over quietly. When none
+answers, the checked-in list of known-good models (``builtin_models.json``, the old
+``MONTHLY_MODELS`` dict's role) stands in, so a registry outage never leaves a
+worker without models or grading without model metadata.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from common.errors import AppError
 from common.registry.model import ModelRecord, from_row
@@ -19,24 +25,21 @@ from common.registry.modelfile import parse_date
 
 log = logging.getLogger(__name__)
 BUILTIN_FILE = Path(__file__).with_name("builtin_models.json")
+BUILTIN = "built-in"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class ServingSet:
-    """The models a worker should serve, and where the list came from."""
+class Answer(Generic[T]):
+    """What ``which_models`` found, and where: a source's name or ``BUILTIN``."""
 
-    models: tuple[ModelRecord, ...]
-    from_registry: int
-    from_builtin: int
-
-    @property
-    def champion(self) -> ModelRecord | None:
-        return next((m for m in self.models if m.is_champion), None)
+    source: str
+    value: T
 
 
-def builtin_models(path: Path = BUILTIN_FILE) -> list[ModelRecord]:
+def builtin_models(path: Path | None = None) -> list[ModelRecord]:
     """The checked-in list, as registry records (enabled entries only)."""
-    entries = json.loads(path.read_text())
+    entries = json.loads((path or BUILTIN_FILE).read_text())
     records = []
     for entry in entries:
         row = dict(entry)
@@ -48,24 +51,23 @@ def builtin_models(path: Path = BUILTIN_FILE) -> list[ModelRecord]:
     return records
 
 
-def load_serving_models(list_enabled: object, path: Path = BUILTIN_FILE) -> ServingSet:
-    """Enabled models from the registry; the built-in list if it cannot be read.
-
-    ``list_enabled`` is a zero-argument callable returning the registry's enabled
-    records (e.g. ``lambda: registry.list(enabled=True)``).
-    """
-    try:
-        models = [m for m in list_enabled() if m.serves]  # type: ignore[operator]
-        result = ServingSet(tuple(models), len(models), 0)
-    except (AppError, OSError) as exc:
-        log.error("registry unreadable, serving the built-in list: %s", exc, extra={"reason": str(exc)})
-        models = builtin_models(path)
-        result = ServingSet(tuple(models), 0, len(models))
-    log.info(
-        "Loaded %d models (%d from registry, %d from built-in)",
-        len(result.models),
-        result.from_registry,
-        result.from_builtin,
-        extra={"from_registry": result.from_registry, "from_builtin": result.from_builtin},
-    )
-    return result
+def which_models(
+    sources: Sequence[tuple[str, Callable[[], T | None]]],
+    from_builtin: Callable[[list[ModelRecord]], T],
+) -> Answer[T]:
+    """The first of ``sources`` (name, reader) that answers; else ``from_builtin(builtin_models())``."""
+    failures = []
+    for name, read in sources:
+        try:
+            value = read()
+        except (AppError, OSError) as exc:
+            log.error("%s unreadable: %s", name, exc, extra={"source": name, "reason": str(exc)})
+            failures.append(name)
+            continue
+        if value is not None:
+            return Answer(name, value)
+    log.error(
+        "%s unreadable, serving the built-in list", " and ".join(failures) or "no source answered",
+        extra={"source": BUILTIN, "failed": failures},
+    )  # fmt: skip
+    return Answer(BUILTIN, from_builtin(builtin_models()))

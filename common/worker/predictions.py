@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
 
 from common.errors import NotFound
 from common.settings import Settings
-from common.sql import open_engine
+from common.sql import Param, open_engine
+from common.worker import queries as q
 from common.worker.slate import Slate
 
 PREDICTIONS_TABLE = "player_prop_predictions"
@@ -27,10 +29,10 @@ def slate_features(settings: Settings, game_date: date) -> Slate:
     return Slate.from_frame(build_feature_frame(season.player_games, season.betting_lines, season.teams, targets))
 
 
-def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame) -> None:
-    """Replace the date's predictions with ``rows`` in one transaction (re-runs never duplicate)."""
+def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, system_ids: Sequence[str]) -> None:
+    """Replace the date's predictions of ``system_ids`` (the models scored) with ``rows``, in one
+    transaction: re-runs never duplicate, and a model not scored keeps its rows."""
     frame = rows.copy()
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
-    open_engine(settings.registry_url).write_frame(
-        PREDICTIONS_TABLE, frame, delete_where="game_date = @game_date", params={"game_date": game_date}
-    )
+    delete = (q.DELETE_PREDICTIONS, {"game_date": game_date, "system_ids": Param(sorted(system_ids), "ARRAY")})
+    open_engine(settings.registry_url).write_frame(PREDICTIONS_TABLE, frame, delete)

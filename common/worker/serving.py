@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
 from common.manifest import ManifestModel
-from common.storage import read_uri
+from common.storage import check_sha256, confined, read_uri
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,23 @@ class ServingSet:
     source: str  # manifest | registry | cached manifest | built-in
     models: tuple[ServingModel, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # (model_id, reason)
+    expected_champion: str | None = None  # the champion the serving list names
 
     @property
     def champion(self) -> ServingModel | None:
         return next((m for m in self.models if m.is_champion), None)
+
+    @property
+    def problem(self) -> str | None:
+        """Why this set cannot produce user-facing picks; None when its champion is loaded."""
+        if self.champion is not None:
+            return None
+        if self.expected_champion is None:
+            if self.source == "none":
+                return "no models loaded yet"
+            return f"the {self.source} names no champion: promote one (`modelctl promote ID`)"
+        reason = dict(self.skipped).get(self.expected_champion, "not loaded")
+        return f"champion {self.expected_champion} could not be loaded: {reason}"
 
     def by_feature_set(self) -> dict[str, list[ServingModel]]:
         groups: dict[str, list[ServingModel]] = {}
@@ -87,14 +101,36 @@ class ServingSet:
             "champion": self.champion.model_id if self.champion else None,
             "models": {m.model_id: m.sha256 for m in self.models},
             "skipped": dict(self.skipped),
+            "problem": self.problem,
         }
 
 
 class ModelCache:
-    """``<dir>/<sha256>.cbm``: download once, verify always."""
+    """``<dir>/<sha256>.cbm``: download once, verify always.
 
-    def __init__(self, directory: Path) -> None:
+    The sha256 and the model path come from the manifest, i.e. from outside: a sha256
+    must be 64 lowercase hex digits, every cache path stays inside ``directory``, and a
+    ``file://`` model path must lie inside the models bucket folder (``bucket_url``).
+    """
+
+    def __init__(self, directory: Path, bucket_url: str | None = None) -> None:
         self.directory = directory
+        self.bucket_url = bucket_url
+
+    def path(self, sha256: str, suffix: str = ".cbm") -> Path:
+        return confined(self.directory, f"{check_sha256(sha256, 'model cache')}{suffix}")
+
+    def _read(self, entry: ManifestModel) -> bytes:
+        uri = entry.model_path
+        if uri.startswith("file://"):
+            bucket = self.bucket_url or ""
+            root = bucket[len("file://") :]
+            if not bucket.startswith("file://"):
+                raise InvalidModel(
+                    f"{entry.model_id}: {uri} is a local file, but the models bucket is {self.bucket_url}"
+                )
+            confined(Path(root), os.path.relpath(uri[len("file://") :], root))
+        return read_uri(uri)
 
     def fetch(self, entry: ManifestModel) -> bytes:
         if not entry.sha256:
@@ -104,21 +140,21 @@ class ModelCache:
                 entry.model_id,
                 extra={"model_id": entry.model_id},
             )
-            return read_uri(entry.model_path)
-        path = self.directory / f"{entry.sha256}.cbm"
+            return self._read(entry)
+        path = self.path(entry.sha256)
         if path.exists():
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == entry.sha256:
                 return data
             path.unlink()  # a damaged cache entry: fetch again
-        data = read_uri(entry.model_path)
+        data = self._read(entry)
         actual = hashlib.sha256(data).hexdigest()
         if actual != entry.sha256:
             raise InvalidModel(
                 f"{entry.model_id}: {entry.model_path} has sha256 {actual[:12]}…, manifest says {entry.sha256[:12]}…"
             )
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp = self.path(entry.sha256, f".tmp{os.getpid()}.{threading.get_ident()}")
         tmp.write_bytes(data)
         os.replace(tmp, path)
         return data
@@ -144,7 +180,7 @@ def load_model(entry: ManifestModel, data: bytes) -> ServingModel:
 
 
 def build_serving_set(
-    entries: Iterable[ManifestModel],
+    entries: Sequence[ManifestModel],
     generation: int,
     source: str,
     cache: ModelCache,
@@ -174,4 +210,5 @@ def build_serving_set(
         except (AppError, OSError) as exc:
             log.error("skipping model %s: %s", entry.model_id, exc, extra={"model_id": entry.model_id})
             skipped.append((entry.model_id, str(exc)))
-    return ServingSet(generation, source, tuple(models), tuple(skipped))
+    champion = next((e.model_id for e in entries if e.role == "champion"), None)
+    return ServingSet(generation, source, tuple(models), tuple(skipped), champion)

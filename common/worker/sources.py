@@ -1,12 +1,13 @@
 """Where a worker learns what to serve, in order of preference.
 
 1. the serving manifest in the models bucket (what ``on_registry_change`` writes);
-2. the registry itself (when no manifest was written yet);
+2. the registry itself (when no manifest was written yet, or the bucket is unreadable);
 3. the last manifest this worker cached on disk;
 4. the built-in list (``common/registry/builtin_models.json``).
 
-The log names the source and the counts: ``Loaded N models (X from registry,
-Y from built-in)``, where manifest and cached manifest count as registry.
+The chain is walked by ``common.registry.fallback.which_models``, the same function
+grading asks. The worker logs what it loaded once per reload: ``Loaded N models (X
+from registry, Y from built-in)``, where manifest and cached manifest count as registry.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from common.errors import AppError
 from common.manifest import Manifest, ManifestModel, build_models, read_manifest
-from common.registry.fallback import builtin_models
+from common.registry.fallback import BUILTIN, which_models
 from common.settings import Settings
 from common.storage import open_bucket
 
@@ -49,26 +50,29 @@ def current_generation(settings: Settings) -> int | None:
 
 
 def resolve_plan(settings: Settings, cache_dir: Path) -> Plan:
-    """Walk the chain until a source answers; cache a good manifest on disk."""
-    try:
-        manifest, _ = read_manifest(open_bucket(settings.bucket_url))
-        if manifest is not None:
-            _remember(manifest, cache_dir)
-            return _counted(Plan(manifest.generation, "manifest", manifest.models))
+    """Walk the chain until a source answers (``which_models``); cache a good manifest on disk."""
+
+    def manifest() -> Plan | None:
+        found, _ = read_manifest(open_bucket(settings.bucket_url))
+        if found is None:
+            return None  # none written yet: ask the registry
+        _remember(found, cache_dir)
+        return Plan(found.generation, "manifest", found.models)
+
+    def registry() -> Plan:
         from common.app import open_registry
 
-        records = open_registry(settings).list(enabled=True)
-        return _counted(Plan(0, "registry", build_models(records)))
-    except (AppError, OSError) as exc:
-        log.error("manifest and registry unreadable: %s", exc, extra={"reason": str(exc)})
-    path = cached_manifest_path(cache_dir)
-    if path.exists():
-        try:
-            cached = Manifest.from_json(path.read_bytes())
-            return _counted(Plan(cached.generation, "cached manifest", cached.models))
-        except AppError as exc:
-            log.error("cached manifest unusable: %s", exc)
-    return _counted(Plan(-1, "built-in", build_models(builtin_models())))
+        return Plan(0, "registry", build_models(open_registry(settings).list(enabled=True)))
+
+    def cached() -> Plan | None:
+        path = cached_manifest_path(cache_dir)
+        if not path.exists():
+            return None
+        remembered = Manifest.from_json(path.read_bytes())
+        return Plan(remembered.generation, "cached manifest", remembered.models)
+
+    chain = [("manifest", manifest), ("registry", registry), ("cached manifest", cached)]
+    return which_models(chain, lambda records: Plan(-1, BUILTIN, build_models(records))).value
 
 
 def _remember(manifest: Manifest, cache_dir: Path) -> None:
@@ -84,16 +88,3 @@ def _remember(manifest: Manifest, cache_dir: Path) -> None:
         tmp.replace(cached_manifest_path(cache_dir))
     except OSError as exc:
         log.warning("cannot cache the manifest in %s (set MODEL_CACHE_DIR): %s", cache_dir, exc)
-
-
-def _counted(plan: Plan) -> Plan:
-    from_builtin = len(plan.entries) if plan.source == "built-in" else 0
-    log.info(
-        "Loaded %d models (%d from registry, %d from built-in) via %s",
-        len(plan.entries),
-        len(plan.entries) - from_builtin,
-        from_builtin,
-        plan.source,
-        extra={"source": plan.source, "generation": plan.generation},
-    )
-    return plan

@@ -5,6 +5,10 @@ swaps one reference. A prediction takes the reference once at its start, so it
 finishes on the set it started with; a swap never fails a request. A poller
 watches the manifest's generation, so a worker converges even when it missed
 the registry-change message.
+
+A new set that lacks a loadable champion is never swapped in over one that has
+one: the worker keeps the last good set and says why (log, ``status()``, its
+acknowledgement in ``worker_acks``). With no champion at all it refuses to score.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from common.errors import AppError
+from common.errors import AppError, TransientError
 from common.settings import Settings
+from common.worker.acks import AckStore, WorkerAck
 from common.worker.scoring import score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
@@ -28,13 +35,8 @@ from common.worker.sources import current_generation, resolve_plan
 
 log = logging.getLogger(__name__)
 
-ACK = """
-MERGE worker_acks T
-USING (SELECT @worker_id AS worker_id) S ON T.worker_id = S.worker_id
-WHEN MATCHED THEN UPDATE SET generation = @generation, source = @source, models_json = @models_json,
-  champion = @champion, acked_at = @acked_at
-WHEN NOT MATCHED THEN INSERT (worker_id, generation, source, models_json, champion, acked_at)
-  VALUES (@worker_id, @generation, @source, @models_json, @champion, @acked_at)"""
+# A refused serving set (no loadable champion) is tried again after this long, not on every poll.
+RETRY_REFUSED_SECONDS = 30.0
 
 
 class Worker:
@@ -44,8 +46,10 @@ class Worker:
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.cache_dir = cache_dir or Path(settings.model_cache_dir)
-        self.cache = ModelCache(self.cache_dir)
+        self.cache = ModelCache(self.cache_dir, settings.bucket_url)
         self._current = ServingSet(generation=-2, source="none", models=())
+        self._refused: tuple[int, str, float] | None = None  # (generation, source, when) of a set not swapped in
+        self._refused_reason: str | None = None
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -54,45 +58,83 @@ class Worker:
     def current(self) -> ServingSet:
         return self._current
 
+    @property
+    def problem(self) -> str | None:
+        """Why this worker holds an older set or cannot produce picks; None when all is well."""
+        return self._refused_reason or self._current.problem
+
+    def status(self) -> dict[str, Any]:
+        """What this worker serves and what is wrong with it (``GET /status``)."""
+        return {"worker_id": self.worker_id, **self._current.ack(), "problem": self.problem}
+
     # -- loading -----------------------------------------------------------------------------
     def reload(self, force: bool = False) -> bool:
-        """Load what the sources say now; swap if it differs. Returns whether it swapped."""
+        """Load what the sources say now; swap if it differs and has a loadable champion
+        (or nothing better is serving). Returns whether it swapped."""
         with self._reload_lock:
             plan = resolve_plan(self.settings, self.cache_dir)
-            old = self._current
-            same = plan.generation == old.generation and plan.source == old.source and plan.generation >= 0
-            if same and not force:
+            if not force and self._unchanged(plan.generation, plan.source):
                 return False
-            new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, previous=old)
-            self._current = new  # the atomic swap: one reference assignment
-        champion = new.champion.model_id if new.champion else None
-        from_builtin = len(new.models) if new.source == "built-in" else 0
-        log.info(
-            "Loaded %d models (%d from registry, %d from built-in): generation %d via %s, champion %s, %d skipped",
-            len(new.models), len(new.models) - from_builtin, from_builtin, new.generation, new.source,
-            champion, len(new.skipped),
-            extra={"worker_id": self.worker_id, "ack": new.ack()},
-        )  # fmt: skip
+            new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, previous=self._current)
+            swapped = self._swap(new)
+        if swapped:
+            from_builtin = len(new.models) if new.source == "built-in" else 0
+            log.info(
+                "Loaded %d models (%d from registry, %d from built-in): generation %d via %s, champion %s, %d skipped",
+                len(new.models), len(new.models) - from_builtin, from_builtin, new.generation, new.source,
+                new.champion.model_id if new.champion else None, len(new.skipped),
+                extra={"worker_id": self.worker_id, "ack": new.ack()},
+            )  # fmt: skip
+        if self.problem:
+            log.error("%s", self.problem, extra={"worker_id": self.worker_id, "problem": self.problem})
         self.acknowledge()
+        return swapped
+
+    def _unchanged(self, generation: int, source: str) -> bool:
+        """The plan is what already serves, or a set refused less than RETRY_REFUSED_SECONDS ago."""
+        if generation < 0:  # built-in (or nothing): no generation to compare, always rebuild
+            return False
+        if (generation, source) == (self._current.generation, self._current.source):
+            return True
+        return self._recently_refused(generation, source)
+
+    def _recently_refused(self, generation: int, source: str = "manifest") -> bool:
+        refused = self._refused
+        return (
+            refused is not None
+            and refused[:2] == (generation, source)
+            and (time.monotonic() - refused[2] < RETRY_REFUSED_SECONDS)
+        )
+
+    def _swap(self, new: ServingSet) -> bool:
+        """The atomic swap (one reference assignment) unless ``new`` would lose a working champion."""
+        old = self._current
+        if new.champion is None and old.champion is not None:
+            self._refused = (new.generation, new.source, time.monotonic())
+            self._refused_reason = (
+                f"generation {new.generation} via {new.source} not served: {new.problem}; "
+                f"still serving generation {old.generation} via {old.source} (champion {old.champion.model_id})"
+            )
+            return False
+        self._current = new
+        self._refused = self._refused_reason = None
         return True
 
     def acknowledge(self) -> None:
         """Record in the registry what this worker serves (best effort: serving goes on)."""
-        import json
-
         ack = self._current.ack()
-        params = {
-            "worker_id": self.worker_id,
-            "generation": ack["generation"],
-            "source": ack["source"],
-            "models_json": json.dumps(ack["models"], sort_keys=True),
-            "champion": ack["champion"] or "",
-            "acked_at": datetime.now(UTC),
-        }
         try:
-            from common.registry.store import RegistryStore
-
-            RegistryStore.open(self.settings.registry_url).engine.run_atomic([(ACK, params)])
+            AckStore.open(self.settings.registry_url).record(
+                WorkerAck(
+                    worker_id=self.worker_id,
+                    generation=ack["generation"],
+                    source=ack["source"],
+                    champion=ack["champion"],
+                    models=ack["models"],
+                    problem=self.problem,
+                    acked_at=datetime.now(UTC),
+                )
+            )
         except (AppError, OSError) as exc:
             log.warning("could not record the reload acknowledgement: %s", exc, extra={"worker_id": self.worker_id})
 
@@ -107,7 +149,9 @@ class Worker:
         def loop() -> None:
             while not self._stop.wait(interval):
                 generation = current_generation(self.settings)
-                if generation is not None and generation != self._current.generation:
+                if generation is None or generation == self._current.generation:
+                    continue
+                if not self._recently_refused(generation):
                     try:
                         self.reload()
                     except Exception:  # a failed reload keeps the old set serving; try again next tick
@@ -128,10 +172,17 @@ class Worker:
         return serving, score_slate(serving, features)
 
     def predict_date(self, game_date: date) -> tuple[ServingSet, pd.DataFrame]:
-        """Features for the date's slate (once per slate), every model, rows stored."""
+        """Features for the date's slate (once per slate), every model, rows stored.
+
+        Without a loaded champion nothing is scored or stored (``TransientError``: CLI exit 6,
+        HTTP 503): shadows alone never produce user-facing picks. The rows replace the date's
+        rows of the models scored, and only theirs.
+        """
         from common.worker.predictions import slate_features, store_predictions
 
-        features = slate_features(self.settings, game_date)
-        serving, rows = self.score(features)
-        store_predictions(self.settings, game_date, rows)
+        serving = self._current
+        if serving.champion is None:
+            raise TransientError(f"no champion loaded, nothing scored or stored for {game_date}: {self.problem}")
+        rows = score_slate(serving, slate_features(self.settings, game_date))
+        store_predictions(self.settings, game_date, rows, [m.model_id for m in serving.models])
         return serving, rows

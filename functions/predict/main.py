@@ -2,12 +2,15 @@
 
 `POST /` with `{"game_date": "YYYY-MM-DD"}` scores the date's slate with the champion
 and every shadow and stores one row per player per model. `GET /status` answers what
-this worker serves (the reload acknowledgement). The worker loads its models on the
+this worker serves and what is wrong with it (e.g. a newer set refused because its
+champion could not be loaded). Without a loaded champion a POST answers 503 and stores
+nothing. The worker loads its models on the
 first request and then follows the serving manifest without restarting.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import date
 from typing import Any
@@ -23,6 +26,7 @@ from common.worker.scoring import champion_picks, signals
 from common.worker.worker import Worker
 
 setup_logging()
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, Worker] = {}
 
@@ -33,7 +37,10 @@ def _worker() -> Worker:
             settings = Settings.from_env()
             configure_jobs(settings)  # BigQuery jobs labelled with this worker's actor
             worker = Worker(settings)
-            worker.reload()
+            try:
+                worker.reload()
+            except AppError as exc:  # serve /status anyway; the poller tries again
+                log.error("first load failed: %s", exc, extra={"worker_id": worker.worker_id})
             worker.start_polling()
             _state["worker"] = worker
         return _state["worker"]
@@ -48,7 +55,7 @@ def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
     try:
         worker = _worker()
         if request.method == "GET":
-            return {"worker_id": worker.worker_id, **worker.current.ack()}, 200
+            return worker.status(), 200
         body = request.get_json(silent=True) or {}
         try:
             game_date = date.fromisoformat(str(body.get("game_date", "")))

@@ -62,7 +62,7 @@ def write(engine: Engine, games: pd.DataFrame | None = None, preds: pd.DataFrame
             continue
         days = sorted(set(pd.to_datetime(frame["game_date"]).dt.date))
         out = frame.assign(game_date=pd.to_datetime(frame["game_date"]).dt.date)
-        engine.write_frame(table, out, "game_date IN UNNEST(@dates)", {"dates": days})
+        engine.write_frame(table, out, (f"DELETE FROM {table} WHERE game_date IN UNNEST(@dates)", {"dates": days}))
 
 
 def synthetic(

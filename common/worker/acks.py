@@ -1,0 +1,71 @@
+"""``worker_acks``: what each prediction worker last acknowledged serving, and what is wrong with it.
+
+A worker writes its row after every reload (and when it refuses a new serving set);
+``modelctl workers`` and the runbook read them. The SQL lives in ``queries.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from common.sql import Engine, Param, open_engine
+from common.worker import queries as q
+
+
+@dataclass(frozen=True)
+class WorkerAck:
+    """One worker's latest report."""
+
+    worker_id: str
+    generation: int
+    source: str
+    champion: str | None
+    models: dict[str, str]  # model id → sha256
+    problem: str | None  # why it cannot serve picks, or holds an older set; None when all is well
+    acked_at: datetime
+
+
+class AckStore:
+    """Reads and writes of ``worker_acks`` on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> AckStore:
+        return cls(open_engine(url))
+
+    def record(self, ack: WorkerAck) -> None:
+        """Replace this worker's row by ``ack``."""
+        params = {
+            "worker_id": ack.worker_id,
+            "generation": ack.generation,
+            "source": ack.source,
+            "models_json": json.dumps(ack.models, sort_keys=True),
+            "champion": ack.champion or "",
+            "problem": Param(ack.problem, "STRING"),
+            "acked_at": Param(ack.acked_at, "TIMESTAMP"),
+        }
+        self.engine.run_atomic([(q.RECORD_ACK, params)])
+
+    def list(self) -> list[WorkerAck]:
+        """Every worker's row, newest first (``ConfigError`` on an out-of-date schema)."""
+        from common.registry.store import RegistryStore
+
+        RegistryStore(self.engine).require_current_schema()
+        return [_ack(row) for row in self.engine.query(q.LIST_ACKS)]
+
+
+def _ack(row: dict[str, Any]) -> WorkerAck:
+    return WorkerAck(
+        worker_id=str(row["worker_id"]),
+        generation=int(row["generation"]),
+        source=str(row["source"]),
+        champion=row["champion"] or None,
+        models=json.loads(row["models_json"] or "{}"),
+        problem=row["problem"] or None,
+        acked_at=row["acked_at"],
+    )
