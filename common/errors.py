@@ -81,6 +81,10 @@ class ConfigError(AppError):
     http_status = 500
 
 
+class MissingDatabase(ConfigError):
+    """The registry database does not exist yet; only ``modelctl migrate`` creates one."""
+
+
 class TransientError(AppError):
     """A dependency is unreachable or busy; the same input may succeed later."""
 

@@ -39,7 +39,7 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
         return "gone"
     if not result.changed:
         # A redelivery after a failed publish: announce again (manifest rebuilds are idempotent).
-        service.registry.announce("resync", (result.record.model_id,), service.registry.clock())
+        service.registry.resync(result.record.model_id)
     return f"{result.outcome}:{result.record.model_id}"
 
 
@@ -52,3 +52,4 @@ def rebuild_manifest(msg: PubSubMessage, settings: Settings) -> str:
     manifest, changed = publish_manifest(registry.list(), open_bucket(settings.bucket_url), reason)
     state = "written" if changed else "unchanged"
     return f"manifest {state}: generation {manifest.generation}, {len(manifest.models)} models"
+

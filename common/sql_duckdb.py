@@ -4,6 +4,10 @@ A connection is opened per operation and closed straight after, because DuckDB
 lets only one process hold a database file for writing: the CLI, ``modelctl
 watch`` and a local functions-framework process take turns instead of locking
 each other out. Within a process a lock serialises writers.
+
+Only ``apply_migration`` (``modelctl migrate``) creates the database file and its
+folder: every other operation on a registry that does not exist fails with a
+``ConfigError`` naming the command to run, and leaves the file system untouched.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from common.errors import AppError, ConfigError, Conflict, TransientError
+from common.errors import AppError, ConfigError, Conflict, MissingDatabase, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, check_delete, plain
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -67,8 +71,14 @@ class DuckDBEngine:
 
     # -- connection handling -------------------------------------------------------------
     @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect(self, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lock:
+            if create:
+                self._create_folder()
+            elif not self.path.is_file():
+                raise MissingDatabase(
+                    f"no registry at {self.path} (MODEL_REGISTRY_URL {self.url}): run `modelctl migrate` to create it"
+                )
             con = self._open_with_retry()
             try:
                 con.execute("SET TimeZone = 'UTC'")
@@ -76,11 +86,13 @@ class DuckDBEngine:
             finally:
                 con.close()
 
-    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+    def _create_folder(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the registry folder for {self.url}: {exc}") from exc
+
+    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         delay = 0.02
         while True:
@@ -99,8 +111,8 @@ class DuckDBEngine:
             columns = [d[0] for d in cursor.description or []]
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
-    def run_atomic(self, statements: Sequence[Statement]) -> None:
-        with self._connect() as con:
+    def run_atomic(self, statements: Sequence[Statement], create: bool = False) -> None:
+        with self._connect(create) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 for sql, params in statements:
@@ -134,7 +146,8 @@ class DuckDBEngine:
             return self._execute(con, sql, params or {}).fetchdf()
 
     def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
-        self.run_atomic([(s, {}) for s in statements])
+        """The one primitive that may create the database (``modelctl migrate``)."""
+        self.run_atomic([(s, {}) for s in statements], create=True)
 
     def close(self) -> None:  # connections are per operation
         return None

@@ -29,6 +29,7 @@ from common.worker.scoring import score_slate
 from common.worker.serving import ServingModel, ServingSet
 from common.worker.slate import KEYS, LINE
 from tests.support.grading import box_score_frame, box_scores, write
+from tests.support.registry import engine_of
 
 FIRST = date(2026, 3, 1)
 DAYS = 3
@@ -107,7 +108,7 @@ def test_boundaries_classify_the_same_in_numpy_and_sql(duck_registry: RegistrySe
     values = [0.0, *near, *(-v for v in near), float("nan"), None]
     bucket_sql = betting.sql_edge_bucket("edge")
     sql = f"SELECT edge, {bucket_sql} AS bucket, {betting.sql_edge_3plus(bucket_sql)} AS e3 FROM UNNEST(@edges) AS edge"
-    rows = duck_registry.store.engine.query(sql, {"edges": values})
+    rows = engine_of(duck_registry).query(sql, {"edges": values})
     assert len(rows) == len(values)
     for row in rows:
         edge = np.float64(np.nan if row["edge"] is None else row["edge"])
@@ -121,7 +122,7 @@ def test_boundaries_classify_the_same_in_numpy_and_sql(duck_registry: RegistrySe
 
 def test_a_nan_edge_stored_by_anyone_gets_no_bucket_and_no_grade(duck_registry: RegistryService) -> None:
     """DuckDB orders NaN above every number: unguarded, a NaN edge would be bucketed '5+'."""
-    engine = duck_registry.store.engine
+    engine = engine_of(duck_registry)
     write(engine, box_scores([("G1", FIRST, 1, 12, "played")]))
     engine.run_atomic(
         [
@@ -193,7 +194,7 @@ def worker_rows(day: pd.DataFrame) -> pd.DataFrame:
 
 def test_training_evaluation_equals_production_grading(registry: RegistryService) -> None:
     rows = season_rows()
-    engine = registry.store.engine
+    engine = engine_of(registry)
     games = box_score_frame(rows[["game_id", "game_date", "player_id"]].assign(points=rows["actual"], status="played"))
     preds = pd.concat([worker_rows(day) for _, day in rows.groupby("game_date")], ignore_index=True)
     write(engine, games, preds.assign(recommendation=preds["recommendation"].astype(str)))

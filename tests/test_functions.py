@@ -86,7 +86,7 @@ def test_fifty_concurrent_duplicate_deliveries_make_one_row(
     assert codes == [200] * 50
     registry = open_registry(migrated)
     assert len(registry.list()) == 1
-    assert [e.action for e in registry.store.events()] == ["registered"]
+    assert [e.action for e in registry.events()] == ["registered"]
 
 
 def _hold_registry_lock(path: str, ready: Any, release: Any) -> None:
@@ -174,13 +174,13 @@ def test_zero_byte_and_oversize_models_become_rejections(
     for info in (empty, big):
         assert post(app, storage_event(bucket.name, info.name, info.generation, info.size)).status_code == 200
     registry = open_registry(migrated)
-    reasons = sorted(r.reason for r in registry.store.rejections())
+    reasons = sorted(r.reason for r in registry.rejections())
     assert len(reasons) == 2 and registry.list() == []
     assert "empty (0 bytes)" in reasons[1] or "empty (0 bytes)" in reasons[0]
     assert any("over the 1,000-byte limit (MAX_MODEL_BYTES)" in r for r in reasons)
     # redelivery of the same bad object records nothing new
     post(app, storage_event(bucket.name, empty.name, empty.generation, empty.size))
-    assert len(registry.store.rejections()) == 2
+    assert len(registry.rejections()) == 2
 
 
 def test_events_from_the_future_are_malformed(

@@ -43,15 +43,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.app import open_registry
 from common.errors import Conflict
-from common.grading.analysis import compare_models, promotion_check, require_evidence
+from common.grading.analysis import compare_models
 from common.grading.catalog import BUILTIN, Catalog, load_catalog
 from common.grading.compare import KEEP_WATCHING, PROMOTE, RETIRE, compare_pairs
 from common.grading.service import grade_dates
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
+from common.settings import Settings
 from tests.support.grading import box_scores, predictions, registry_model, synthetic, write
+from tests.support.registry import engine_of, hand_event, store_of
 
 A = "catboost_v9_mae_train1102_0215"
 B = "catboost_v9_q43_train1102_0215"
@@ -79,7 +82,7 @@ def hand_fixture(registry: RegistryService) -> GradingStore:
             ("G2", D2, 3, B, "shadow", 9.0, 12.5), ("G3", D2, 4, B, "shadow", 16.0, 20.5),
         ]
     )  # fmt: skip
-    engine = registry.store.engine
+    engine = engine_of(registry)
     write(engine, games, preds)
     lines = pd.DataFrame(
         [("G1", D1, 1, 18.0, 18.5), ("G1", D1, 2, 10.5, 10.0), ("G1", D1, 3, 16.0, 16.5), ("G2", D2, 1, 23.5, 24.5)],
@@ -124,7 +127,7 @@ def hand(hand_template: Path, isolated_env: Path) -> RegistryService:
 
 @pytest.fixture
 def graded(hand: RegistryService) -> tuple[GradingStore, RegistryService]:
-    store = GradingStore(hand.store.engine)
+    store = GradingStore(engine_of(hand))
     grade_dates(store, load_catalog(hand.list), [D1, D2], NOW)
     return store, hand
 
@@ -213,7 +216,7 @@ def test_registry_gets_rolling_live_evaluation_without_a_version_bump(
     assert prepared.row_version == 2  # registered (1) → enabled (2); grading left it alone
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
     after = replace(prepared, enabled=False, updated_at=registry.clock())
-    registry.store.apply_changes([(prepared, after)], [registry.new_event("disabled", prepared, after, "test")])
+    store_of(registry).apply_changes([(prepared, after)], [hand_event("disabled", prepared, after, "test")])
     assert not registry.get(B).enabled and store.read_evaluation([B])[B]["eval_7d_n"] == 5
 
 
@@ -261,7 +264,7 @@ def test_games_without_results_are_counted_not_graded_as_zero(
 
 
 def test_days_within_training_are_graded_but_not_evaluated(hand: RegistryService) -> None:
-    store = GradingStore(hand.store.engine)
+    store = GradingStore(engine_of(hand))
     catalog = load_catalog(hand.list)
     models = tuple(replace(m, train_end=D1) if m.model_id == B else m for m in catalog.models)
     catalog = Catalog(models, catalog.source)
@@ -271,7 +274,7 @@ def test_days_within_training_are_graded_but_not_evaluated(hand: RegistryService
 
 
 def test_unreadable_registry_falls_back_to_the_builtin_list(hand: RegistryService) -> None:
-    store = GradingStore(hand.store.engine)
+    store = GradingStore(engine_of(hand))
 
     def broken() -> list:
         from common.errors import TransientError
@@ -347,7 +350,7 @@ def test_compare_figures_by_hand() -> None:
 
 
 def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: RegistryService) -> None:
-    engine = duck_registry.store.engine
+    engine = engine_of(duck_registry)
     games, preds = synthetic(D1, 9, 60, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
     preds = preds[~((preds["system_id"] == B) & (preds["player_id"] < 10))]  # B skips a game: not paired
     write(engine, games, preds)
@@ -377,9 +380,8 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
     out = modelctl("promote", B)
     assert out.returncode == 4
     assert "evidence is insufficient" in out.stderr and "--force --reason" in out.stderr
-    check = promotion_check(GradingStore(registry.store.engine), load_catalog(registry.list), B)
-    with pytest.raises(Conflict, match="pass --force --reason TEXT"):
-        require_evidence(check, force=True, reason=" ")  # forced, but no reason
+    with pytest.raises(Conflict, match="pass --force --reason TEXT"):  # the rule lives in the service
+        open_registry(Settings.from_env()).promote(B, reason=" ", force=True)  # forced, but no reason
     plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "compare.png"
     out = modelctl("compare", B, "--json", "--plot", str(plot))
     assert out.returncode == 0, out.stderr
@@ -390,9 +392,17 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
     out = modelctl("promote", B, "--force", "--reason", "q43 backtest is strong")
     assert out.returncode == 0, out.stderr
     assert "warning" in out.stderr.lower()
-    event = registry.store.events(B)[-1]
+    event = registry.events(B)[-1]
     assert event.action == "promoted" and event.reason.startswith("forced past compare (keep watching: insufficient")
     assert event.reason.endswith("q43 backtest is strong")
+    proof = registry.promotions(B)[-1]
+    assert (proof.event_id, proof.forced, proof.verdict, proof.previous_champion) == (
+        event.event_id,
+        True,
+        KEEP_WATCHING,
+        A,
+    )
+    assert json.loads(proof.evidence_json or "")["n_shared"] == 5
 
 
 # -- update_performance through functions-framework ------------------------------------------
@@ -403,7 +413,7 @@ WIN_DATES = [date(2026, 3, d) for d in range(1, 9)]
 def challenger_wins_fixture(registry: RegistryService) -> None:
     """Eight days where the shadow B is clearly closer than the champion A (320 shared player-games)."""
     games, preds = synthetic(D1, len(WIN_DATES), 40, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
-    write(registry.store.engine, games, preds)
+    write(engine_of(registry), games, preds)
     registry_model(registry, A)
     registry.promote(A)
     registry_model(registry, B, alpha=0.43)
@@ -434,7 +444,7 @@ def test_update_performance_function_grades_and_advises_once(
         assert post(app, pubsub_event("pubsub_graded_games.json", dates), mode="structured").status_code == 200
     finally:
         slack.close()
-    store = GradingStore(challenger_wins.store.engine)
+    store = GradingStore(engine_of(challenger_wins))
     assert len(accuracy(store)) == 2 * 8 * 40  # graded twice, stored once
     assert len(slack.posts) == 1  # promotion advice, once per challenger and end date
     text = slack.posts[0]["text"]
@@ -452,7 +462,7 @@ def test_update_performance_function_with_the_fixture_event(challenger_wins: Reg
     caplog.set_level("INFO")
     app = client("update_performance")
     assert post(app, pubsub_event("pubsub_graded_games.json")).status_code == 200  # {"game_date": "2026-03-01"}
-    assert set(accuracy(GradingStore(challenger_wins.store.engine))["game_date"].dt.date) == {D1}
+    assert set(accuracy(GradingStore(engine_of(challenger_wins)))["game_date"].dt.date) == {D1}
     assert "graded 80 predictions of 2 models on 2026-03-01" in caplog.text
     assert "no promotion advice" not in caplog.text
     assert f"{B} vs {A}: keep watching (insufficient evidence: 1 graded day(s)" in caplog.text  # 1 day only
@@ -466,7 +476,7 @@ def test_update_performance_bad_messages_are_acknowledged(challenger_wins: Regis
     assert post(app, pubsub_event("pubsub_graded_games.json", {"date": "2026-03-01"})).status_code == 200
     assert post(app, pubsub_event("pubsub_graded_games.json", raw_data="bm90IGpzb24=")).status_code == 200
     assert "names no date" in caplog.text and "data is not JSON" in caplog.text
-    assert accuracy(GradingStore(challenger_wins.store.engine)).empty
+    assert accuracy(GradingStore(engine_of(challenger_wins))).empty
 
 
 def test_update_performance_waits_for_migrations(isolated_env: Path) -> None:
@@ -480,7 +490,7 @@ def test_update_performance_waits_for_migrations(isolated_env: Path) -> None:
 def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    grade_dates(GradingStore(challenger_wins.store.engine), load_catalog(challenger_wins.list), WIN_DATES, NOW)
+    grade_dates(GradingStore(engine_of(challenger_wins)), load_catalog(challenger_wins.list), WIN_DATES, NOW)
     monkeypatch.setenv("COLUMNS", "1000")
     out = modelctl("compare", B)
     assert out.returncode == 0, out.stderr
@@ -503,7 +513,7 @@ def test_units_and_clv_recomputed_by_hand_from_prediction_accuracy(
 ) -> None:
     """Grade through the CLI at BET_PRICE -120, then settle every graded row again in plain Python
     from its raw columns (prediction, line, actual; opening and closing lines) and compare."""
-    engine = challenger_wins.store.engine
+    engine = engine_of(challenger_wins)
     keys = engine.query_frame("SELECT DISTINCT game_id, game_date, player_id FROM player_prop_predictions")
     rng = np.random.default_rng(8)
     closing = engine.query_frame("SELECT game_id, player_id, MAX(line) AS line FROM player_prop_predictions "

@@ -18,6 +18,7 @@ from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
+from tests.support.registry import engine_of
 from tests.support.stack_events import publish
 from tests.test_functions import SlackStub
 from tests.test_grading import WIN_DATES, A, B, challenger_wins_fixture
@@ -63,7 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, slack: SlackStub) -> Iterato
 
 def test_graded_games_message_grades_and_advises_once(stack: tuple[Stack, RegistryService], slack: SlackStub) -> None:
     running, registry = stack
-    grading = GradingStore(registry.store.engine)
+    grading = GradingStore(engine_of(registry))
     message = json.dumps({"game_dates": [str(d) for d in WIN_DATES]}).encode()
     publish(running.env, "graded-games", message, origin="boxscore-ingest")
 

@@ -1,4 +1,17 @@
-"""Every bad input gets a clear error, is recorded as a rejection, and writes nothing else."""
+"""The bad-input catalogue, part 1: bad model files. Every bad input gets a clear error, is
+recorded as a rejection, and writes nothing else.
+
+The catalogue, one module per topic, each case with its expected outcome:
+
+* ``test_registration_bad_inputs.py`` — unreadable or inconsistent model files (this module);
+* ``test_registration_hostile_cards.py`` — hostile model cards (non-finite, huge, wrongly typed,
+  oversized fields) through the CLI and the finalize function;
+* ``test_cli_output_safety.py`` — terminal control characters, strict JSON, over-long reasons;
+* ``test_cli_bad_options.py`` — every ``modelctl`` option with a bad value;
+* ``test_registry_location.py`` — a registry URL naming a folder that does not exist;
+* ``test_watch_resilience.py`` — ``modelctl watch`` under bad files, locks and missing registries;
+* ``test_promotion_rule.py`` — promotions without evidence.
+"""
 
 from __future__ import annotations
 
@@ -91,7 +104,7 @@ def test_bad_model_is_rejected_and_nothing_written(
     error: type[AppError],
     message: str,
 ) -> None:
-    store = duck_registration.store
+    store = duck_registration.registry
     source = tmp_path / "incoming" / "model.cbm"
     source.parent.mkdir()
     source.write_bytes(make(model_files))
@@ -118,9 +131,9 @@ def test_duplicate_id_with_different_bytes_is_a_conflict(
     objects_before = duck_registration.bucket.list()
     with pytest.raises(Conflict, match="already registered with different bytes"):
         duck_registration.register_file(second)
-    assert len(duck_registration.store.list()) == 1
+    assert len(duck_registration.registry.list()) == 1
     assert duck_registration.bucket.list() == objects_before
-    assert duck_registration.store.rejections()[0].error_type == "Conflict"
+    assert duck_registration.registry.rejections()[0].error_type == "Conflict"
 
 
 def test_oversize_object_is_rejected_before_download(duck_registration: RegistrationService) -> None:
@@ -128,7 +141,7 @@ def test_oversize_object_is_rejected_before_download(duck_registration: Registra
     small = RegistrationService(duck_registration.registry, duck_registration.bucket, max_bytes=5)
     with pytest.raises(InvalidModel, match="over the 5-byte limit"):
         small.register_object(info.name, info.generation, info.size)
-    assert duck_registration.store.list() == []
+    assert duck_registration.registry.list() == []
 
 
 def test_promote_of_a_disabled_model(duck_registration: RegistrationService, tmp_path: Path) -> None:

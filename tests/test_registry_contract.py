@@ -19,6 +19,7 @@ from common.sql import Param, latest_migration_version, migration_files
 from common.storage import FileBucket
 from common.worker.queries import DELETE_PREDICTIONS
 from tests.conftest import LEGACY_NAME, ModelFiles
+from tests.support.registry import hand_event, store_of
 
 
 def _register(reg: RegistrationService, data: bytes, name: str) -> str:
@@ -99,7 +100,7 @@ def test_registration_lands_disabled_with_an_audit_event(
     )
     assert record.sha256 and record.size_bytes == len(model_files.v9_q43)
     assert record.source_bucket == registration.bucket.name and record.source_object == "models/v9/a.cbm"
-    events = registration.store.events(record.model_id)
+    events = registration.registry.events(record.model_id)
     assert [(e.action, e.actor, e.after["enabled"]) for e in events] == [("registered", "pytest", False)]
 
 
@@ -114,8 +115,8 @@ def test_same_bytes_twice_is_one_model(registration: RegistrationService, model_
     copy = registration.register_object(*_written(registration, model_files.v9_mae, "models/copy.cbm"))
     assert (again.outcome, copy.outcome) == ("already_registered", "already_registered")
     assert copy.record.model_id == first.record.model_id
-    assert len(registration.store.list()) == 1
-    assert len(registration.store.events()) == 1
+    assert len(registration.registry.list()) == 1
+    assert len(registration.registry.events()) == 1
 
 
 def test_same_family_and_dates_get_a_deterministic_suffix(
@@ -125,7 +126,7 @@ def test_same_family_and_dates_get_a_deterministic_suffix(
     b = _register(registration, model_files.v9_mae_other, "models/b.cbm")
     assert a == "catboost_v9_mae_train1102_0215"
     assert b.startswith(a + "_") and len(b) == len(a) + 9
-    assert b == a + "_" + registration.store.get(b).sha256[:8]  # type: ignore[index]
+    assert b == a + "_" + registration.registry.get(b).sha256[:8]  # type: ignore[index]
 
 
 def test_legacy_file_name_keeps_the_legacy_id(registration: RegistrationService, model_files: ModelFiles) -> None:
@@ -147,13 +148,15 @@ def test_lifecycle_single_champion_and_history(registration: RegistrationService
     registry.enable(a)
     registry.promote(a, reason="first champion")
     registry.enable(b)
-    registry.promote(b, reason="better")
+    with pytest.raises(Conflict, match="evidence is insufficient"):  # no comparison: only by force
+        registry.promote(b, reason="better")
+    registry.promote(b, reason="better", force=True)
     models = {m.model_id: m for m in registry.list()}
     assert [m.model_id for m in models.values() if m.is_champion] == [b]
     assert models[a].status == "shadow" and models[a].enabled
     assert registry.champion_at(datetime.now(UTC).date()) == b
     assert registry.champion_at(date(2020, 1, 1)) is None
-    actions = [(e.model_id, e.action) for e in registry.store.events()]
+    actions = [(e.model_id, e.action) for e in registry.events()]
     assert actions[-2:] == [(a, "demoted"), (b, "promoted")]
     with pytest.raises(Conflict, match="champion; promote another model before disabling"):
         registry.disable(b)
@@ -189,13 +192,13 @@ def test_stale_writes_are_refused_whole(registration: RegistrationService, model
     a = _register(registration, model_files.v9_mae, "a.cbm")
     stale = registry.get(a)
     registry.enable(a)
-    events_before = len(registry.store.events())
+    events_before = len(registry.events())
     after = replace(stale, status="champion", enabled=True, updated_at=datetime.now(UTC))
-    event = registry.new_event("promoted", stale, after, "stale")
+    event = hand_event("promoted", stale, after, "stale")
     with pytest.raises(Conflict, match="changed while this change was prepared"):
-        registry.store.apply_changes([(stale, after)], [event])
+        store_of(registry).apply_changes([(stale, after)], [event])
     assert registry.get(a).status == "shadow"
-    assert len(registry.store.events()) == events_before
+    assert len(registry.events()) == events_before
 
 
 def test_parameters_never_become_sql(store: RegistryStore) -> None:
@@ -214,15 +217,15 @@ def test_list_filters(registration: RegistrationService, model_files: ModelFiles
     a = _register(registration, model_files.v9_mae, "a.cbm")
     _register(registration, model_files.v12_noveg_q45, "b.cbm")
     registration.registry.enable(a)
-    assert [m.model_id for m in registration.store.list(enabled=True)] == [a]
-    assert [m.model_family for m in registration.store.list(family="v12_noveg_q45")] == ["v12_noveg_q45"]
-    assert len(registration.store.list()) == 2
+    assert [m.model_id for m in registration.registry.list(enabled=True)] == [a]
+    assert [m.model_family for m in registration.registry.list(family="v12_noveg_q45")] == ["v12_noveg_q45"]
+    assert len(registration.registry.list()) == 2
 
 
 def test_events_filter_by_time(registration: RegistrationService, model_files: ModelFiles) -> None:
     _register(registration, model_files.v9_mae, "a.cbm")
-    assert registration.store.events(until=datetime.now(UTC) - timedelta(days=1)) == []
-    assert len(registration.store.events(until=datetime.now(UTC) + timedelta(seconds=1))) == 1
+    assert registration.registry.events(until=datetime.now(UTC) - timedelta(days=1)) == []
+    assert len(registration.registry.events(until=datetime.now(UTC) + timedelta(seconds=1))) == 1
 
 
 def test_bucket_isolated_per_test(bucket: FileBucket) -> None:

@@ -299,7 +299,7 @@ def test_retrain_dry_run_prints_exact_commands_and_changes_nothing(
     register_tiny(settings, "v9_q43", date(2025, 12, 1), date(2026, 1, 31))
     register_tiny(settings, "v12_noveg_mae", date(2025, 11, 2), date(2026, 2, 15), enable=True)
     registry = open_registry(settings)
-    before = (registry.list(), registry.store.events(), bucket_files(settings))
+    before = (registry.list(), registry.events(), bucket_files(settings))
     code, out, err = run(capsys, "retrain", "--all", "--dry-run")
     assert code == 0, err
     commands = [line for line in out.splitlines() if line.startswith("modelctl train")]
@@ -312,7 +312,7 @@ def test_retrain_dry_run_prints_exact_commands_and_changes_nothing(
         "--train-start 2026-01-20 --train-end 2026-03-22 --eval-start 2026-03-23 --eval-end 2026-04-12 "
         "--use-production-lines",
     ]
-    assert (registry.list(), registry.store.events(), bucket_files(settings)) == before
+    assert (registry.list(), registry.events(), bucket_files(settings)) == before
     # The printed command is exactly what `modelctl train` parses back.
     args = build_parser().parse_args(shlex.split(commands[1])[1:])
     assert request_from_args(args).command() == commands[1]

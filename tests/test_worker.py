@@ -283,7 +283,7 @@ def test_a_set_without_a_loadable_champion_is_never_swapped_in(
     assert w.status()["problem"] is None
     new_id = register(settings, "next.cbm", tiny_model_bytes(tiny_card("v9", "Quantile", 0.45), seed=21))
     FileBucket(settings.bucket_url).path("next.cbm").write_bytes(b"\x00" * 64)  # unreadable before any load
-    open_registry(settings).promote(new_id)
+    open_registry(settings).promote(new_id, reason="test: the champion's file is unreadable", force=True)  # no evidence
     assert w.reload() is False
     assert w.current is good and w.current.champion.model_id == served["v9"]
     problem = w.status()["problem"]
@@ -302,7 +302,8 @@ def test_a_set_without_a_loadable_champion_is_never_swapped_in(
     assert json.loads(capsys.readouterr().out)[0]["problem"] == problem
     serving, rows = w.score(slate)  # still scoring with the old champion
     assert serving is good and served["v9"] in set(rows["system_id"])
-    open_registry(settings).promote(served["v9"])  # back to a loadable champion: swapped in, problem gone
+    # back to a loadable champion (forced: nothing graded to compare): swapped in, problem gone
+    open_registry(settings).promote(served["v9"], reason="test: back to the loadable champion", force=True)
     assert w.reload() is True and w.current.champion.model_id == served["v9"] and w.status()["problem"] is None
 
 

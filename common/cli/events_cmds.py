@@ -4,13 +4,16 @@ and Cloud Scheduler. They build the same CloudEvents and call the same handlers.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from common.cli import options as opt
 from common.cli import render
-from common.errors import InvalidArgument
+from common.errors import AppError, InvalidArgument
 from common.events import (
     object_resource,
     parse_pubsub_event,
@@ -26,6 +29,8 @@ from common.runner import run_event
 from common.settings import Settings
 from common.storage import StoredObject, open_bucket
 
+log = logging.getLogger(__name__)
+
 
 def finalized_event(obj: StoredObject) -> Any:
     """The CloudEvent Eventarc would deliver for ``obj``."""
@@ -38,33 +43,107 @@ def scheduler_event(project: str, job: Schedule, payload: dict[str, Any]) -> Any
     return pubsub_cloud_event(project, job.topic, payload, {"origin": "modelctl"}, subscription=f"{job.topic}-modelctl")
 
 
-def scan(settings: Settings, seen: set[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Deliver a finalize event for every ``.cbm`` not seen yet; return (name, outcome)."""
+@dataclass
+class _Retry:
+    """A file whose delivery failed with a retryable error: when to try again."""
+
+    attempts: int
+    due: float
+    error: BaseException
+
+
+@dataclass
+class Watcher:
+    """Turns new ``.cbm`` files into finalize events, and never gives up on one.
+
+    A permanent failure (a bad model) is acknowledged by ``run_event`` and recorded as a
+    rejection. A retryable one (the registry locked by another process for longer than
+    the engine waits, a registry not migrated yet, a bus that is down) or an unexpected
+    one is logged and the file is tried again later with exponential backoff, while the
+    other files go on.
+    """
+
+    settings: Settings
+    first_delay: float = 1.0
+    max_delay: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    done: set[tuple[str, str]] = field(default_factory=set)
+    retries: dict[tuple[str, str], _Retry] = field(default_factory=dict)
+
+    def scan(self) -> list[tuple[str, str]]:
+        """Deliver every ``.cbm`` not delivered yet (and due); return (name, outcome)."""
+        try:
+            objects = open_bucket(self.settings.bucket_url).list()
+        except Exception as exc:  # noqa: BLE001 - a watcher outlives a bad listing
+            log.warning("cannot list %s, will retry: %s", self.settings.bucket_url, exc)
+            return [(self.settings.bucket_url, f"listing failed, will retry: {exc}")]
+        results = []
+        for obj in objects:
+            key = (obj.name, obj.generation)
+            pending = self.retries.get(key)
+            if key in self.done or not obj.name.endswith(".cbm") or (pending and pending.due > self.clock()):
+                continue
+            results.append((obj.name, self._deliver(obj, key)))
+        return results
+
+    def _deliver(self, obj: StoredObject, key: tuple[str, str]) -> str:
+        try:
+            outcome = run_event(finalized_event(obj), parse_storage_event, on_object_finalized, self.settings)
+        except Exception as exc:  # noqa: BLE001 - retryable or unexpected: back off, go on
+            attempts = self.retries[key].attempts + 1 if key in self.retries else 1
+            delay = min(self.first_delay * 2 ** (attempts - 1), self.max_delay)
+            self.retries[key] = _Retry(attempts, self.clock() + delay, exc)
+            log.warning(
+                "%s: attempt %d failed, retrying in %.0f s: %s",
+                obj.name,
+                attempts,
+                delay,
+                exc,
+                extra={"object": obj.name, "attempts": attempts, "retry_in_seconds": delay},
+                exc_info=not isinstance(exc, AppError),
+            )
+            return f"failed (attempt {attempts}), retrying in {delay:.0f} s: {exc}"
+        self.done.add(key)
+        self.retries.pop(key, None)
+        return outcome
+
+    def next_due(self) -> float | None:
+        """Seconds until the next retry is due (None: nothing to retry)."""
+        if not self.retries:
+            return None
+        return max(0.0, min(r.due for r in self.retries.values()) - self.clock())
+
+
+def _require_folder_bucket(settings: Settings) -> None:
     if not settings.bucket_url.startswith("file://"):
         raise InvalidArgument("modelctl watch is for the embedded default (file:// bucket); GCS has Eventarc")
-    results = []
-    for obj in open_bucket(settings.bucket_url).list():
-        key = (obj.name, obj.generation)
-        if key in seen or not obj.name.endswith(".cbm"):
-            continue
-        seen.add(key)
-        results.append((obj.name, run_event(finalized_event(obj), parse_storage_event, on_object_finalized, settings)))
-    return results
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
-    seen: set[tuple[str, str]] = set()
+    _require_folder_bucket(settings)
+    watcher = Watcher(settings)
     render.console.print(
         f"Watching {settings.bucket_url} for new .cbm files (Ctrl-C to stop)…"
         if not args.once
         else f"Scanning {settings.bucket_url} once…"
     )
     while True:
-        for name, outcome in scan(settings, seen):
+        for name, outcome in watcher.scan():
             render.console.print(f"  {name}: {outcome}")
         if args.once:
-            return 0
+            return _once_exit(watcher)
         time.sleep(args.interval)
+
+
+def _once_exit(watcher: Watcher) -> int:
+    """``--once``: files still failing are left for the next run; the exit code says why."""
+    if not watcher.retries:
+        return 0
+    error = next(iter(watcher.retries.values())).error
+    render.err_console.print(
+        f"modelctl watch: {len(watcher.retries)} file(s) not delivered, run again later: {error}", markup=False
+    )
+    return error.exit_code if isinstance(error, AppError) else 1
 
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:

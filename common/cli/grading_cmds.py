@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from common.app import open_registry
+from common.app import open_database, open_registry
 from common.cli import options as opt
 from common.cli import render
 from common.errors import InvalidArgument
@@ -24,7 +24,7 @@ from common.settings import Settings
 def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
     """The grading tables and the registry's models (the CLI reports registry errors, no fallback)."""
     registry = open_registry(settings)
-    return GradingStore(registry.store.engine), Catalog(tuple(registry.list()), REGISTRY)
+    return GradingStore(open_database(settings)), Catalog(tuple(registry.list()), REGISTRY)
 
 
 def date_range(first: date, last: date) -> list[date]:

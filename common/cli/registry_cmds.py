@@ -11,16 +11,13 @@ from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
 from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    store = RegistryStore.open(settings.registry_url)
-    from common.registry.service import RegistryService
-
-    applied = store.migrate(RegistryService(store).clock())
-    version = store.schema_version()
+    registry = RegistryService.open(settings.registry_url, settings.actor, check_schema=False)
+    applied = registry.migrate()
+    version = registry.schema_version()
     if args.json:
         render.print_json({"registry": settings.registry_url, "applied": applied, "schema_version": version})
     elif applied:
@@ -94,7 +91,8 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     if action == "retire":
         model = registry.retire(model_id, args.reason)
     elif action == "promote":
-        model = registry.promote(model_id, reason=_promotion_reason(args, settings, registry, model_id))
+        model = registry.promote(model_id, reason=args.reason, force=args.force)
+        _warn_if_forced(registry, model_id)
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
     if args.json:
@@ -104,25 +102,14 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _promotion_reason(
-    args: argparse.Namespace, settings: Settings, registry: RegistryService, model_id: str
-) -> str | None:
-    """Check the live evidence first: warn and refuse when compare does not support the
-    promotion, unless --force and --reason are given (the override goes into the audit trail)."""
-    from common.grading.analysis import promotion_check, require_evidence
-    from common.grading.catalog import REGISTRY, Catalog
-    from common.grading.compare import VerdictRule
-    from common.grading.store import GradingStore
-
-    catalog = Catalog(tuple(registry.list()), REGISTRY)
-    check = promotion_check(GradingStore(registry.store.engine), catalog, model_id, VerdictRule.from_settings(settings))
-    if check is not None and not check.sufficient:
+def _warn_if_forced(registry: RegistryService, model_id: str) -> None:
+    promotion = registry.promotions(model_id)[-1:]
+    if promotion and promotion[0].forced:
         render.err_console.print(
-            f"warning: compare says the evidence is insufficient to promote {model_id} over "
-            f"{check.champion.model_id}: {check.verdict} — {check.reason}",
+            f"warning: {model_id} was promoted past compare's verdict ({promotion[0].verdict}: "
+            f"{promotion[0].finding}); the override is in the audit trail",
             markup=False,
         )
-    return require_evidence(check, args.force, args.reason)
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
@@ -135,7 +122,7 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
         else:
             render.console.print(f"Champion at end of {day}: {champion or 'none'}")
         return 0
-    events = registry.store.events(model_id=args.model_id)
+    events = registry.events(model_id=args.model_id)
     if args.json:
         render.print_json([e.to_json_dict() for e in events])
         return 0
@@ -160,7 +147,7 @@ def _delta(before: dict | None, after: dict | None) -> str:
 
 
 def cmd_rejections(args: argparse.Namespace, settings: Settings) -> int:
-    rejections = open_registry(settings).store.rejections(limit=args.limit)
+    rejections = open_registry(settings).rejections(limit=args.limit)
     if args.json:
         render.print_json([r.to_json_dict() for r in rejections])
         return 0

@@ -1,33 +1,68 @@
-"""Rich tables for people, JSON for scripts."""
+"""Rich tables for people, JSON for scripts.
+
+Everything printed here may carry text from outside (a model card's description, an
+object name, an error quoting either), so the CLI's output is made safe in one place:
+terminal control characters (escape sequences, C1 controls, bidirectional overrides)
+are stripped from text, table cells are plain text (never rich markup), and JSON is
+strict (no bare ``NaN``/``Infinity``; control characters escaped by the encoder).
+"""
 
 from __future__ import annotations
 
-import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from common.registry.model import ModelRecord
+from common.registry.model import ModelRecord, strict_dumps
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides/isolates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    """``text`` without terminal control characters."""
+    return _CONTROL.sub("", text)
+
+
+class _SafeConsole(Console):
+    """A console whose printed strings are stripped of terminal control characters."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(clean(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
 
 # Pipes and CI logs get a wide page instead of rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() else 180
-console = Console(highlight=False, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = _SafeConsole(highlight=False, width=_WIDTH)
+err_console = _SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str, sort_keys=True) + "\n")
+    sys.stdout.write(strict_dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def styled(text: str, style: str) -> Text:
+    """A table cell with a style (cells are plain text: markup in data is never interpreted)."""
+    return Text(clean(text), style=style)
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    return Text("" if value is None else clean(str(value)))
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    out = Table(title=title, title_justify="left", header_style="bold")
+    out = Table(title=_cell(title), title_justify="left", header_style="bold")
     for column in columns:
         out.add_column(column, overflow="fold")
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(_cell(v) for v in row))
     console.print(out)
 
 
@@ -35,12 +70,12 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def role(model: ModelRecord) -> str:
+def role(model: ModelRecord) -> Text:
     if model.is_retired:
-        return "retired"
+        return Text("retired")
     if model.is_champion:
-        return "[bold green]champion[/]"
-    return "shadow"
+        return styled("champion", "bold green")
+    return Text("shadow")
 
 
 def models_table(models: Sequence[ModelRecord], title: str = "Models") -> None:

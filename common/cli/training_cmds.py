@@ -20,16 +20,16 @@ from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest
 
 
 def cmd_data_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from common.app import open_database, open_registry
     from common.data.store import data_range, refuse_production, season_fingerprint, write_season
     from common.data.synth import generate_season
-    from common.registry.store import RegistryStore
 
     refuse_production(settings.registry_url, args.i_know_this_is_production)  # before touching anything
-    store = RegistryStore.open(settings.registry_url)
-    store.require_current_schema()
+    open_registry(settings)  # refuses an out-of-date schema: "run `modelctl migrate`"
+    engine = open_database(settings)
     season = generate_season(args.season, args.seed)
-    written = write_season(store.engine, season, into_production=args.i_know_this_is_production)
-    span = data_range(store.engine)
+    written = write_season(engine, season, into_production=args.i_know_this_is_production)
+    span = data_range(engine)
     fingerprint = season_fingerprint(season)
     if args.json:
         render.print_json(
@@ -86,13 +86,13 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
-    from common.app import batched_changes, open_registry
+    from common.app import batched_changes, open_database, open_registry
     from common.data.store import data_range
     from common.training.retrain import plan_retrain, run_retrain, select_families
 
     registry = open_registry(settings)
     families = select_families(registry, args.family, args.all)
-    span = data_range(registry.store.engine)
+    span = data_range(open_database(settings))
     plans = plan_retrain(registry, span, families, args.iterations)
     if args.dry_run:
         if args.json:

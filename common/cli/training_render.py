@@ -15,7 +15,11 @@ from common.training.metrics import Metrics
 from common.training.retrain import RetrainOutcome, RetrainPlan
 from common.training.trainer import TrainResult
 
-_STATUS = {"pass": "[green]pass[/]", "FAIL": "[bold red]FAIL[/]", "skip": "[dim]skip[/]"}
+_STATUS = {
+    "pass": render.styled("pass", "green"),
+    "FAIL": render.styled("FAIL", "bold red"),
+    "skip": render.styled("skip", "dim"),
+}
 
 
 @contextmanager
@@ -142,7 +146,11 @@ def retrain_summary(outcomes: list[RetrainOutcome]) -> None:
     for o in outcomes:
         r = o.result
         record = r.publication.record if r is not None and r.publication else None
-        status = "[bold red]error[/]" if o.error else ("[green]passed[/]" if o.ok else "[bold red]gates failed[/]")
+        status = (
+            render.styled("error", "bold red")
+            if o.error
+            else (render.styled("passed", "green") if o.ok else render.styled("gates failed", "bold red"))
+        )
         rows.append(
             (
                 o.plan.family,

@@ -26,6 +26,7 @@ from common.registry.model import ModelRecord, RegistryEvent, Rejection
 from common.registry.service import RegistryService
 from common.reminder import KIND as REMINDER_KIND
 from common.settings import Settings
+from common.sql import open_engine
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class DashboardData:
 
     def __init__(self, registry: RegistryService) -> None:
         self.registry = registry
-        self.engine = registry.store.engine
+        self.engine = open_engine(registry.url)
         self.grading = GradingStore(self.engine)
 
     @classmethod
@@ -69,10 +70,10 @@ class DashboardData:
         return self.registry.list()
 
     def events(self, model_id: str | None = None) -> list[RegistryEvent]:
-        return self.registry.store.events(model_id=model_id)
+        return self.registry.events(model_id=model_id)
 
     def rejections(self, limit: int = 20) -> list[Rejection]:
-        return self.registry.store.rejections(limit=limit)
+        return self.registry.rejections(limit=limit)
 
     @staticmethod
     def catalog(models: list[ModelRecord]) -> Catalog:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from common.errors import Conflict, InvalidArgument, NotFound
+from common.errors import InvalidArgument, NotFound
 from common.grading.catalog import Catalog
 from common.grading.compare import Comparison, VerdictRule, compare_pairs
 from common.grading.figures import Figures, window_figures
@@ -101,20 +101,3 @@ def promotion_check(
     if record is None or champion is None or record.model_id == champion.model_id or not record.serves:
         return None
     return compare_models(store, catalog, model_id, champion.model_id, None, rule)
-
-
-def require_evidence(check: Comparison | None, force: bool, reason: str | None) -> str | None:
-    """Refuse a promotion the evidence does not support unless forced with a reason.
-
-    Returns the reason to audit: the given one, prefixed with what was overridden when forced.
-    """
-    if check is None or check.sufficient:
-        return reason
-    if not force or not (reason and reason.strip()):
-        raise Conflict(
-            f"compare says the evidence is insufficient to promote {check.challenger.model_id} over "
-            f"{check.champion.model_id} ({check.verdict}: {check.reason}); rule: {check.rule}; "
-            "pass --force --reason TEXT to promote anyway"
-        )
-    log.warning("promotion forced past compare: %s", check.reason, extra={"model_id": check.challenger.model_id})
-    return f"forced past compare ({check.verdict}: {check.reason}): {reason.strip()}"

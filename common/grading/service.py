@@ -30,8 +30,9 @@ from common.grading.compare import VerdictRule
 from common.grading.figures import WINDOWS, build_daily, live_evaluation
 from common.grading.store import GradingStore
 from common.notify import SlackPoster
-from common.registry.store import RegistryStore
+from common.registry.service import RegistryService
 from common.settings import Settings
+from common.sql import open_engine
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,9 @@ def update_performance(
     Returns the summary and one outcome per advice posted.
     """
     now = now or datetime.now(UTC)
-    registry = RegistryStore.open(settings.registry_url)
-    registry.require_current_schema()  # ConfigError: the event waits for `modelctl migrate`
+    registry = RegistryService.open(settings.registry_url, settings.actor)  # ConfigError: waits for `migrate`
     catalog = load_catalog(registry.list)
-    store = GradingStore(registry.engine)
+    store = GradingStore(open_engine(settings.registry_url))
     rule = VerdictRule.from_settings(settings)
     summary = grade_dates(store, catalog, dates, now, rule.payout)
     poster = SlackPoster.from_settings(settings)

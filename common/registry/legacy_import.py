@@ -227,7 +227,9 @@ def apply_import(service: RegistrationService, plan: ImportPlan) -> list[Step]:
         if is_champion:
             champion_id = record.model_id
     if champion_id is not None and not service.registry.get(champion_id).is_champion:
-        service.registry.promote(champion_id, reason=IMPORT_REASON)
+        # the cutover names the legacy champion; over a sitting champion without evidence that is an
+        # audited override (forced, with the import's reason), like `modelctl promote --force --reason`
+        service.registry.promote(champion_id, reason=IMPORT_REASON, force=True)
         done.append(Step(champion_id, "promote", IMPORT_REASON))
     return done
 

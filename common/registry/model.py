@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, fields
@@ -121,6 +122,52 @@ class Rejection:
 
     def to_json_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class PromotionEvidence:
+    """What the evidence provider (grading's comparison) says about promoting a model."""
+
+    sufficient: bool
+    verdict: str
+    finding: str  # what the evidence says, in words
+    rule: str  # the rule it was judged by
+    champion_id: str
+    details_json: str | None = None  # the whole comparison, strict JSON
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One row of ``model_registry_promotions``: a promotion's evidence, beside its audit event."""
+
+    event_id: str
+    model_id: str
+    previous_champion: str | None
+    forced: bool
+    verdict: str | None
+    finding: str | None
+    rule: str | None
+    evidence_json: str | None
+    promoted_at: datetime
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN or Infinity)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def strict_dumps(value: Any, **kwargs: Any) -> str:
+    """Strict JSON text: non-finite numbers become null, never a bare ``NaN``."""
+    return json.dumps(finite(value), allow_nan=False, default=str, **kwargs)
 
 
 def _jsonable(value: Any) -> Any:

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from common.errors import InvalidModel
+from common.registry.limits import card_text, quote
 
 MODEL_CARD_KEY = "model_card"
 CARD_SCHEMA = 1
@@ -83,16 +84,17 @@ def load_model_bytes(data: bytes) -> LoadedModel:
     except CatBoostError:
         raw_loss = ""
     loss, alpha = parse_catboost_loss(raw_loss)
-    metadata = dict(model.get_metadata())
+    try:  # untrusted bytes: whatever CatBoost trips over is the file's fault, not ours
+        metadata = dict(model.get_metadata())
+        names = tuple(str(n) for n in model.feature_names_ or ())
+    except Exception as exc:  # noqa: BLE001 - translated at the boundary with the file
+        raise InvalidModel(f"not a readable CatBoost model: {type(exc).__name__} reading its metadata") from None
     card = None
     if MODEL_CARD_KEY in metadata:
-        try:
-            card = json.loads(metadata[MODEL_CARD_KEY])
-        except json.JSONDecodeError as exc:
-            raise InvalidModel(f"the embedded model_card is not valid JSON: {exc}") from None
+        card = card_text(metadata[MODEL_CARD_KEY])
         if not isinstance(card, dict):
             raise InvalidModel("the embedded model_card must be a JSON object")
-    return LoadedModel(model, tuple(model.feature_names_ or ()), loss, alpha, card)
+    return LoadedModel(model, names, loss, alpha, card)
 
 
 def embed_card(model: Any, card: ModelCard) -> None:
@@ -106,25 +108,9 @@ def parse_date(value: Any, name: str) -> date | None:
         return None
     if isinstance(value, date):
         return value
+    if not isinstance(value, str) or len(value) > 10:
+        raise InvalidModel(f"{name} {quote(value)} is not a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(str(value))
+        return date.fromisoformat(value)
     except ValueError:
-        raise InvalidModel(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def parse_float(value: Any, name: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidModel(f"{name} {value!r} is not a number") from None
-
-
-def parse_int(value: Any, name: str) -> int | None:
-    number = parse_float(value, name)
-    if number is None:
-        return None
-    if number != int(number):
-        raise InvalidModel(f"{name} {value!r} is not a whole number")
-    return int(number)
+        raise InvalidModel(f"{name} {quote(value)} is not a date (YYYY-MM-DD)") from None

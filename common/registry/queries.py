@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from common.registry.model import ModelRecord, RegistryEvent, Rejection
+from common.registry.model import ModelRecord, Promotion, RegistryEvent, Rejection
 
 MIGRATIONS_TABLE_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -34,6 +34,7 @@ MODEL_COLUMNS = ", ".join(_columns(ModelRecord))
 INSERT_MODEL = insert_sql("model_registry", ModelRecord)
 INSERT_EVENT = insert_sql("model_registry_events", RegistryEvent)
 INSERT_REJECTION = insert_sql("model_registry_rejections", Rejection)
+INSERT_PROMOTION = insert_sql("model_registry_promotions", Promotion)
 
 GET_MODEL = f"SELECT {MODEL_COLUMNS} FROM model_registry WHERE model_id = @model_id"
 LIST_MODELS = f"""
@@ -96,3 +97,9 @@ FIND_REJECTION = """
 SELECT COUNT(*) AS n FROM model_registry_rejections
 WHERE source_uri = @source_uri AND COALESCE(source_generation, '') = COALESCE(@source_generation, '')
   AND COALESCE(sha256, '') = COALESCE(@sha256, '')"""
+
+PROMOTION_COLUMNS = ", ".join(_columns(Promotion))
+LIST_PROMOTIONS = f"""
+SELECT {PROMOTION_COLUMNS} FROM model_registry_promotions
+WHERE (@model_id IS NULL OR model_id = @model_id)
+ORDER BY promoted_at, event_id"""

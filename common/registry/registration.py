@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -39,7 +40,6 @@ class RegistrationService:
 
     def __init__(self, registry: RegistryService, bucket: Bucket, max_bytes: int) -> None:
         self.registry = registry
-        self.store = registry.store
         self.bucket = bucket
         self.max_bytes = max_bytes
 
@@ -48,7 +48,7 @@ class RegistrationService:
         """Register ``name`` from the models bucket (the finalize event's path)."""
         uri = self.bucket.uri(name)
         if generation is not None:
-            existing = self.store.find_by_source(self.bucket.name, name, generation)
+            existing = self.registry.find_by_source(self.bucket.name, name, generation)
             if existing is not None:
                 return RegistrationResult("already_registered", existing)
         if size is not None and size > self.max_bytes:
@@ -81,13 +81,17 @@ class RegistrationService:
         info = self.bucket.write(target, data, metadata={"registered_from": str(path)})
         return self.register_bytes(data, info)
 
+    def live_twin(self, data: bytes) -> ModelRecord | None:
+        """The serving-or-shadow model with exactly these bytes, if one is registered."""
+        return self._live_twin(sha256_hex(data))
+
     def _live_twin(self, sha: str) -> ModelRecord | None:
-        return next((m for m in self.store.find_by_sha(sha) if not m.is_retired), None)
+        return next((m for m in self.registry.find_by_sha(sha) if not m.is_retired), None)
 
     def register_bytes(self, data: bytes, info: StoredObject, reason: str | None = None) -> RegistrationResult:
         """Register bytes that live at ``info`` in the bucket (``reason`` for the audit trail)."""
         sha = sha256_hex(data)
-        twins = self.store.find_by_sha(sha)
+        twins = self.registry.find_by_sha(sha)
         live = next((m for m in twins if not m.is_retired), None)
         if live is not None:
             log.info(
@@ -115,7 +119,7 @@ class RegistrationService:
             raise  # unreachable: _reject raises
 
     def _new_record(self, facts: ModelFacts, sha: str, size: int, info: StoredObject) -> ModelRecord:
-        now = self.registry.clock()
+        """The row to add; the registry stamps who and when, and keeps it disabled."""
         return ModelRecord(
             model_id=self._choose_id(facts, sha, info),
             model_path=info.uri,
@@ -140,9 +144,6 @@ class RegistrationService:
             source_bucket=info.bucket,
             source_object=info.name,
             source_generation=info.generation,
-            registered_by=self.registry.actor,
-            created_at=now,
-            updated_at=now,
         )
 
     def _choose_id(self, facts: ModelFacts, sha: str, info: StoredObject) -> str:
@@ -150,11 +151,11 @@ class RegistrationService:
             self._check_declared_id(facts.declared_id, sha, info.uri, info)
             return facts.declared_id
         base = facts.legacy_id or model_id(facts.family, facts.train_start, facts.train_end)
-        return base if self.store.find(base) is None else with_suffix(base, sha)
+        return base if self.registry.find(base) is None else with_suffix(base, sha)
 
     def _check_declared_id(self, declared: str, sha: str, uri: str, info: StoredObject | None) -> None:
         """The same id with different bytes is a conflict (same bytes never get here)."""
-        existing = self.store.find(declared)
+        existing = self.registry.find(declared)
         if existing is not None and existing.sha256 != sha:
             error = Conflict(
                 f"model id {declared} is already registered with different bytes "
@@ -164,42 +165,25 @@ class RegistrationService:
             self._reject(uri, info, error, info.generation if info else None, info.size if info else None, sha)
 
     def _insert(self, record: ModelRecord, info: StoredObject, reason: str | None = None) -> RegistrationResult:
-        event = self.registry.new_event("registered", None, record, reason or f"registered from {info.uri}")
         try:
-            self.store.insert_model(record, event)
+            added = self.registry.add(record, reason or f"registered from {info.uri}")
         except Conflict as exc:
             # A concurrent delivery of the same object won the race: that is success.
-            for twin in self.store.find_by_sha(record.sha256 or ""):
-                if not twin.is_retired:
-                    return RegistrationResult("already_registered", twin)
+            twin = self._live_twin(record.sha256 or "")
+            if twin is not None:
+                return RegistrationResult("already_registered", twin)
             raise TransientError(f"registering {record.model_id} raced with another registration; retry") from exc
         log.info(
             "registered %s (disabled) from %s",
-            record.model_id,
+            added.model_id,
             info.uri,
-            extra={"model_id": record.model_id, "object": info.uri, "sha256": record.sha256},
+            extra={"model_id": added.model_id, "object": info.uri, "sha256": added.sha256},
         )
-        self.registry.announce("registered", (record.model_id,), event.occurred_at)
-        return RegistrationResult("registered", self.store.get(record.model_id))
+        return RegistrationResult("registered", added)
 
     def _reregister(self, retired: ModelRecord, info: StoredObject, reason: str | None = None) -> RegistrationResult:
-        now = self.registry.clock()
-        after = replace(
-            retired,
-            enabled=False,
-            status=Status.SHADOW.value,
-            retired_reason=None,
-            model_path=info.uri,
-            source_bucket=info.bucket,
-            source_object=info.name,
-            source_generation=info.generation,
-            registered_by=self.registry.actor,
-            updated_at=now,
-        )
-        event = self.registry.new_event("reregistered", retired, after, reason or f"re-registered from {info.uri}")
-        self.store.reregister(retired, after, event)
-        self.registry.announce("reregistered", (retired.model_id,), now)
-        return RegistrationResult("reregistered", self.store.get(retired.model_id))
+        record = self.registry.reregister(retired, info, reason or f"re-registered from {info.uri}")
+        return RegistrationResult("reregistered", record)
 
     def _too_big(self, size: int) -> str:
         return f"model file is {size:,} bytes, over the {self.max_bytes:,}-byte limit (MAX_MODEL_BYTES)"
@@ -224,12 +208,9 @@ class RegistrationService:
             size_bytes=size,
             reason=str(error),
             error_type=type(error).__name__,
-            actor=self.registry.actor,
-            rejected_at=self.registry.clock(),
+            actor="",  # the registry stamps who, when, and bounds the reason
+            rejected_at=datetime.now(UTC),
         )
+        self.registry.record_rejection(rejection)
         log.warning("rejected %s: %s", uri, error, extra={"object": uri, "reason": str(error)})
-        if not self.store.has_rejection(rejection):
-            self.store.insert_rejection(rejection)
-            # Told once per object version, like the row: the registry-change flow notifies the team.
-            self.registry.announce("rejected", (uri,), rejection.rejected_at, rejection.reason)
         raise error

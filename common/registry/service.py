@@ -3,7 +3,9 @@
 * a new model is registered disabled, as a shadow;
 * at most one champion; promoting demotes the old champion to shadow in the
   same transaction;
-* only an enabled, non-retired model can be promoted;
+* only an enabled, non-retired model can be promoted, and only over a champion when the
+  evidence (grading's comparison, from the injected provider) supports it, or when forced
+  with a reason; the audit keeps whether it was forced and the evidence it relied on;
 * the champion cannot be disabled or retired (promote another model first);
 * retired models never serve again unless re-registered;
 * every change appends an audit event (who, what, when, why, before → after)
@@ -17,13 +19,15 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from common.errors import Conflict, InvalidArgument
-from common.registry.model import ModelRecord, RegistryEvent, Status
+from common.registry import limits
+from common.registry.model import ModelRecord, Promotion, PromotionEvidence, RegistryEvent, Rejection, Status
 from common.registry.store import RegistryStore
+from common.storage import StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -56,39 +60,89 @@ class _Clock:
 
 
 Listener = Callable[[RegistryChange], None]
+#: (model to promote, the registry's models) → the comparison with the champion, or None
+EvidenceProvider = Callable[[str, Sequence[ModelRecord]], PromotionEvidence | None]
 
 
 class RegistryService:
     """Lifecycle operations on models, with the invariants above."""
 
-    def __init__(self, store: RegistryStore, actor: str = "unknown", clock: Callable[[], datetime] | None = None):
-        self.store = store
+    def __init__(
+        self,
+        store: RegistryStore,
+        actor: str = "unknown",
+        clock: Callable[[], datetime] | None = None,
+        evidence: EvidenceProvider | None = None,
+    ):
+        self._store = store
         self.actor = actor
         self.clock = clock or _Clock()
+        self._evidence = evidence
         self._listeners: builtins.list[Listener] = []
+
+    @classmethod
+    def open(
+        cls, url: str, actor: str = "unknown", evidence: EvidenceProvider | None = None, check_schema: bool = True
+    ) -> RegistryService:
+        """The service on the registry at ``url`` (refusing an out-of-date schema unless told not to)."""
+        store = RegistryStore.open(url)
+        if check_schema:
+            store.require_current_schema()
+        return cls(store, actor=actor, evidence=evidence)
+
+    @property
+    def url(self) -> str:
+        return self._store.url
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    # -- schema --------------------------------------------------------------------------
+    def migrate(self) -> builtins.list[str]:
+        """Apply the pending migrations (the only operation that creates a registry)."""
+        return self._store.migrate(self.clock())
+
+    def schema_version(self) -> int:
+        return self._store.schema_version()
+
     # -- reads ---------------------------------------------------------------------------
     def get(self, model_id: str) -> ModelRecord:
-        return self.store.get(model_id)
+        return self._store.get(model_id)
 
     def list(self, family: str | None = None, enabled: bool | None = None) -> builtins.list[ModelRecord]:
-        return self.store.list(family=family, enabled=enabled)
+        return self._store.list(family=family, enabled=enabled)
+
+    def find(self, model_id: str) -> ModelRecord | None:
+        return self._store.find(model_id)
+
+    def find_by_sha(self, sha256: str) -> builtins.list[ModelRecord]:
+        """Every row with these bytes (a retired one may be re-registered), oldest first."""
+        return self._store.find_by_sha(sha256)
+
+    def find_by_source(self, bucket: str, name: str, generation: str) -> ModelRecord | None:
+        return self._store.find_by_source(bucket, name, generation)
 
     def champion(self) -> ModelRecord | None:
-        return next((m for m in self.store.list() if m.is_champion), None)
+        return next((m for m in self._store.list() if m.is_champion), None)
+
+    def events(self, model_id: str | None = None, until: datetime | None = None) -> builtins.list[RegistryEvent]:
+        """The audit trail (one model's, or everyone's), oldest first."""
+        return self._store.events(model_id=model_id, until=until)
+
+    def rejections(self, limit: int = 50) -> builtins.list[Rejection]:
+        """Models that could not enter, newest first."""
+        return self._store.rejections(limit=limit)
 
     def champion_at(self, day: date) -> str | None:
         """Which model was champion at the end of ``day`` (UTC)."""
         until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-        events = self.store.champion_events_at(until)
+        events = self._store.champion_events_at(until)
         return events[0].model_id if events else None
 
     # -- transitions ---------------------------------------------------------------------
     def enable(self, model_id: str, reason: str | None = None) -> ModelRecord:
-        record = self.store.get(model_id)
+        limits.reason(reason)
+        record = self._store.get(model_id)
         if record.is_retired:
             raise Conflict(f"{model_id} is retired; retired models never serve again unless re-registered")
         if record.enabled:
@@ -96,7 +150,8 @@ class RegistryService:
         return self._change("enabled", record, replace(record, enabled=True), reason)
 
     def disable(self, model_id: str, reason: str | None = None) -> ModelRecord:
-        record = self.store.get(model_id)
+        limits.reason(reason)
+        record = self._store.get(model_id)
         if record.is_champion:
             raise Conflict(f"{model_id} is the champion; promote another model before disabling it")
         if not record.enabled:
@@ -106,7 +161,8 @@ class RegistryService:
     def retire(self, model_id: str, reason: str) -> ModelRecord:
         if not reason or not reason.strip():
             raise InvalidArgument("retire needs a reason (--reason TEXT): it goes into the audit trail")
-        record = self.store.get(model_id)
+        limits.reason(reason)
+        record = self._store.get(model_id)
         if record.is_champion:
             raise Conflict(f"{model_id} is the champion; promote another model before retiring it")
         if record.is_retired:
@@ -114,8 +170,10 @@ class RegistryService:
         after = replace(record, enabled=False, status=Status.RETIRED.value, retired_reason=reason.strip())
         return self._change("retired", record, after, reason)
 
-    def promote(self, model_id: str, reason: str | None = None) -> ModelRecord:
-        record = self.store.get(model_id)
+    def promote(self, model_id: str, reason: str | None = None, force: bool = False) -> ModelRecord:
+        """Make ``model_id`` the champion: only on evidence, or forced with a reason (audited)."""
+        limits.reason(reason)
+        record = self._store.get(model_id)
         if record.is_retired:
             raise Conflict(f"{model_id} is retired and cannot be promoted; re-register it first")
         if not record.enabled:
@@ -124,10 +182,13 @@ class RegistryService:
             )
         if record.is_champion:
             return record
-        now = self.clock()
-        changes = []
-        events = []
         old = self.champion()
+        evidence = self._evidence_for(model_id, old)
+        forced = evidence is not None and not evidence.sufficient
+        if evidence is not None and forced:
+            reason = self._forced_reason(model_id, evidence, force, reason)
+        now = self.clock()
+        changes, events = [], []
         if old is not None:
             demoted = replace(old, status=Status.SHADOW.value, updated_at=now)
             changes.append((old, demoted))
@@ -136,17 +197,106 @@ class RegistryService:
         promoted = replace(record, status=Status.CHAMPION.value, updated_at=now)
         changes.append((record, promoted))
         events.append(self._event("promoted", record, promoted, reason, now))
-        self.store.apply_changes(changes, events)
-        self._announce("promoted", tuple(m.model_id for m, _ in changes), now, reason)
-        return self.store.get(model_id)
+        proof = Promotion(
+            event_id=events[-1].event_id,
+            model_id=model_id,
+            previous_champion=old.model_id if old else None,
+            forced=forced,
+            verdict=evidence.verdict if evidence else None,
+            finding=evidence.finding if evidence else None,
+            rule=evidence.rule if evidence else None,
+            evidence_json=evidence.details_json if evidence else None,
+            promoted_at=now,
+        )
+        self._store.apply_changes(changes, events, proof)
+        told = f"{reason or ''} (compare: {evidence.verdict})".strip() if evidence else reason
+        self._announce("promoted", tuple(m.model_id for m, _ in changes), now, told)
+        return self._store.get(model_id)
+
+    def promotions(self, model_id: str | None = None) -> builtins.list[Promotion]:
+        """Each promotion with whether it was forced and the evidence it relied on."""
+        return self._store.promotions(model_id)
+
+    def _evidence_for(self, model_id: str, champion: ModelRecord | None) -> PromotionEvidence | None:
+        """The comparison with the current champion; None when there is no champion to beat.
+
+        Without a provider there is no evidence, and a champion can only be replaced by force.
+        """
+        if champion is None:
+            return None
+        if self._evidence is not None:
+            return self._evidence(model_id, self._store.list())
+        return PromotionEvidence(
+            sufficient=False,
+            verdict="no evidence",
+            finding="no comparison is available to this registry service",
+            rule="promote over a champion only on compare's evidence",
+            champion_id=champion.model_id,
+        )
+
+    @staticmethod
+    def _forced_reason(model_id: str, evidence: PromotionEvidence, force: bool, reason: str | None) -> str:
+        """Refuse a promotion the evidence does not support unless forced with a reason."""
+        if not force or not (reason and reason.strip()):
+            raise Conflict(
+                f"compare says the evidence is insufficient to promote {model_id} over "
+                f"{evidence.champion_id} ({evidence.verdict}: {evidence.finding}); rule: {evidence.rule}; "
+                "pass --force --reason TEXT to promote anyway"
+            )
+        log.warning("promotion forced past compare: %s", evidence.finding, extra={"model_id": model_id})
+        return f"forced past compare ({evidence.verdict}: {evidence.finding}): {reason.strip()}"
+
+    # -- registration (the registration service decides what; these write it) -------------
+    def add(self, record: ModelRecord, reason: str) -> ModelRecord:
+        """Insert a newly registered model (disabled) with its audit event, in one unit."""
+        now = self.clock()
+        record = replace(
+            record, enabled=False, status=Status.SHADOW.value, registered_by=self.actor, created_at=now, updated_at=now
+        )
+        self._store.insert_model(record, self._event("registered", None, record, reason, now))
+        self._announce("registered", (record.model_id,), now, reason)
+        return self._store.get(record.model_id)
+
+    def reregister(self, retired: ModelRecord, source: StoredObject, reason: str) -> ModelRecord:
+        """Bring a retired model back (disabled) from a new upload of the same bytes."""
+        now = self.clock()
+        after = replace(
+            retired,
+            enabled=False,
+            status=Status.SHADOW.value,
+            retired_reason=None,
+            model_path=source.uri,
+            source_bucket=source.bucket,
+            source_object=source.name,
+            source_generation=source.generation,
+            registered_by=self.actor,
+            updated_at=now,
+        )
+        self._store.reregister(retired, after, self._event("reregistered", retired, after, reason, now))
+        self._announce("reregistered", (retired.model_id,), now, reason)
+        return self._store.get(retired.model_id)
+
+    def record_rejection(self, rejection: Rejection) -> bool:
+        """Keep why a model could not enter, once per object version; False if already kept."""
+        rejection = replace(rejection, reason=limits.clip(rejection.reason), actor=self.actor, rejected_at=self.clock())
+        if self._store.has_rejection(rejection):
+            return False
+        self._store.insert_rejection(rejection)
+        # Told once per object version, like the row: the registry-change flow notifies the team.
+        self._announce("rejected", (rejection.source_uri,), rejection.rejected_at, rejection.reason)
+        return True
+
+    def resync(self, model_id: str) -> None:
+        """Announce a model again (a redelivered registration whose first announcement may have failed)."""
+        self._announce("resync", (model_id,), self.clock())
 
     # -- helpers -------------------------------------------------------------------------
     def _change(self, action: str, before: ModelRecord, after: ModelRecord, reason: str | None) -> ModelRecord:
         now = self.clock()
         after = replace(after, updated_at=now)
-        self.store.apply_changes([(before, after)], [self._event(action, before, after, reason, now)])
+        self._store.apply_changes([(before, after)], [self._event(action, before, after, reason, now)])
         self._announce(action, (before.model_id,), now, reason)
-        return self.store.get(before.model_id)
+        return self._store.get(before.model_id)
 
     def _event(
         self, action: str, before: ModelRecord | None, after: ModelRecord, reason: str | None, now: datetime
@@ -162,12 +312,6 @@ class RegistryService:
             occurred_at=now,
         )
 
-    def new_event(
-        self, action: str, before: ModelRecord | None, after: ModelRecord, reason: str | None
-    ) -> RegistryEvent:
-        """An audit event for a change made elsewhere in ``common`` (registration)."""
-        return self._event(action, before, after, reason, after.updated_at or self.clock())
-
     def _announce(self, action: str, model_ids: tuple[str, ...], now: datetime, reason: str | None = None) -> None:
         log.info(
             "registry change: %s %s",
@@ -178,5 +322,3 @@ class RegistryService:
         change = RegistryChange(action, model_ids, self.actor, now, reason)
         for listener in self._listeners:
             listener(change)
-
-    announce = _announce

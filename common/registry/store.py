@@ -13,9 +13,9 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from common.errors import ConfigError, NotFound
+from common.errors import ConfigError, MissingDatabase, NotFound
 from common.registry import queries as q
-from common.registry.model import ModelRecord, RegistryEvent, Rejection, bigquery_types, from_row
+from common.registry.model import ModelRecord, Promotion, RegistryEvent, Rejection, bigquery_types, from_row
 from common.sql import (
     Engine,
     Param,
@@ -32,6 +32,7 @@ _TYPES = {
     ModelRecord: bigquery_types(ModelRecord),
     RegistryEvent: bigquery_types(RegistryEvent),
     Rejection: bigquery_types(Rejection),
+    Promotion: bigquery_types(Promotion),
 }
 
 
@@ -56,10 +57,15 @@ class RegistryStore:
         return self.engine.url
 
     # -- schema --------------------------------------------------------------------------
-    def applied_versions(self) -> set[int]:
+    def applied_versions(self, missing_ok: bool = True) -> set[int]:
+        """The migration versions recorded; none on a registry not created yet (unless not ``missing_ok``)."""
         try:
             rows = self.engine.query(q.APPLIED_VERSIONS)
-        except ConfigError:
+        except MissingDatabase:
+            if missing_ok:
+                return set()
+            raise
+        except ConfigError:  # no schema_migrations table yet
             return set()
         return {int(r["version"]) for r in rows}
 
@@ -68,7 +74,7 @@ class RegistryStore:
 
     def require_current_schema(self) -> None:
         """Refuse to work on a schema older (or newer) than this code expects."""
-        applied = self.applied_versions()
+        applied = self.applied_versions(missing_ok=False)
         have, want = max(applied, default=0), latest_migration_version()
         missing = sorted({v for v, _, _ in migration_files()} - applied)
         if missing and have >= want:
@@ -131,6 +137,10 @@ class RegistryStore:
         rows = self.engine.query(q.CHAMPION_AT, {"until": until})
         return [from_row(RegistryEvent, r) for r in rows]
 
+    def promotions(self, model_id: str | None = None) -> builtins.list[Promotion]:
+        rows = self.engine.query(q.LIST_PROMOTIONS, {"model_id": Param(model_id, "STRING")})
+        return [from_row(Promotion, r) for r in rows]
+
     def rejections(self, limit: int = 50) -> builtins.list[Rejection]:
         return [from_row(Rejection, r) for r in self.engine.query(q.LIST_REJECTIONS, {"limit": limit})]
 
@@ -154,9 +164,12 @@ class RegistryStore:
         )
 
     def apply_changes(
-        self, changes: Sequence[tuple[ModelRecord, ModelRecord]], events: Sequence[RegistryEvent]
+        self,
+        changes: Sequence[tuple[ModelRecord, ModelRecord]],
+        events: Sequence[RegistryEvent],
+        promotion: Promotion | None = None,
     ) -> None:
-        """Write state changes (before, after) and their audit events in one unit."""
+        """Write state changes (before, after), their audit events (and a promotion's evidence) in one unit."""
         statements: builtins.list[Statement] = []
         for before, after in changes:
             statements.append((q.GUARD_VERSION, {"model_id": before.model_id, "row_version": before.row_version}))
@@ -177,6 +190,8 @@ class RegistryStore:
             champion = next(after for _, after in changes if after.is_champion)
             statements.append((q.GUARD_NO_OTHER_CHAMPION, {"model_id": champion.model_id}))
         statements.extend((q.INSERT_EVENT, typed_params(e)) for e in events)
+        if promotion is not None:
+            statements.append((q.INSERT_PROMOTION, typed_params(promotion)))
         self.engine.run_atomic(statements)
 
     def reregister(self, before: ModelRecord, after: ModelRecord, event: RegistryEvent) -> None:

@@ -5,14 +5,14 @@ Every check raises ``InvalidModel`` with a sentence a person can act on.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
-from common.registry.modelfile import LoadedModel, load_model_bytes, parse_date, parse_float, parse_int
+from common.registry import limits
+from common.registry.modelfile import LoadedModel, load_model_bytes, parse_date
 from common.registry.naming import (
     LOSSES,
     check_alpha,
@@ -24,6 +24,8 @@ from common.registry.naming import (
 
 LEGACY_HINT = "catboost_v9_33f_trainYYYYMMDD-YYYYMMDD_YYYYMMDD_HHMMSS.cbm"
 _METRICS = ("backtest_mae", "backtest_hit_rate_all", "backtest_hit_rate_edge_3plus")
+#: short text fields a card may carry; checked for type and length even when not stored
+_SHORT_TEXT = ("model_family", "feature_set", "loss_function", "model_id", "data_fingerprint", "code_version")
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,14 @@ def _gather(loaded: LoadedModel, name: str, metadata: dict[str, str]) -> dict[st
 
 
 def _validate(loaded: LoadedModel, info: dict[str, Any]) -> ModelFacts:
+    for name in _SHORT_TEXT:
+        limits.text(info.get(name), name)
     feature_set = get_feature_set(str(info.get("feature_set", "")))
     feature_set.check_model_names(loaded.feature_names)
     loss = str(info.get("loss_function", ""))
     if loss not in LOSSES:
         raise InvalidModel(f"loss_function {loss!r} is not one of {', '.join(LOSSES)}")
-    alpha = parse_float(info.get("quantile_alpha"), "quantile_alpha")
+    alpha = limits.number(info.get("quantile_alpha"), "quantile_alpha")
     check_alpha(alpha, loss)
     _check_against_model(loaded, loss, alpha)
     expected = family_name(feature_set.name, loss, alpha)
@@ -115,10 +119,10 @@ def _validate(loaded: LoadedModel, info: dict[str, Any]) -> ModelFacts:
         train_end=end,
         eval_start=eval_start,
         eval_end=eval_end,
-        **{m: parse_float(info.get(m), m) for m in _METRICS},  # type: ignore[arg-type]
-        backtest_n_edge_3plus=parse_int(info.get("backtest_n_edge_3plus"), "backtest_n_edge_3plus"),
-        strengths_json=_strengths(info.get("strengths", info.get("strengths_json"))),
-        description=str(info["description"])[:1000] if info.get("description") else None,
+        **{m: limits.number(info.get(m), m) for m in _METRICS},  # type: ignore[arg-type]
+        backtest_n_edge_3plus=limits.whole(info.get("backtest_n_edge_3plus"), "backtest_n_edge_3plus"),
+        strengths_json=limits.strengths(info.get("strengths", info.get("strengths_json"))),
+        description=limits.description(info.get("description")),
         declared_id=_declared_id(info.get("model_id")),
         legacy_id=legacy_model_id(feature_set.name, start, end) if legacy and expected.endswith("_mae") else None,
     )
@@ -150,16 +154,3 @@ def _declared_id(value: Any) -> str | None:
         return check_model_id(str(value))
     except AppError as exc:
         raise InvalidModel(f"embedded model_id: {exc}") from None
-
-
-def _strengths(value: Any) -> str | None:
-    if value in (None, "", {}):
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise InvalidModel("strengths_json is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise InvalidModel("strengths must be a JSON object")
-    return json.dumps(value, sort_keys=True)

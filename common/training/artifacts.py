@@ -24,7 +24,6 @@ from common.registry.model import ModelRecord
 from common.registry.modelfile import ModelCard
 from common.registry.naming import STAGING_PREFIX
 from common.registry.registration import RegistrationService
-from common.storage import sha256_hex
 from common.training.metrics import Metrics
 from common.training.request import TrainRequest
 
@@ -122,7 +121,7 @@ def publish(
     if request.skip_upload:
         log.info("--skip-auto-upload: %s not uploaded or registered", request.family)
         return Publication(local, None, "not_uploaded", None)
-    twin = next((m for m in registration.store.find_by_sha(sha256_hex(data)) if not m.is_retired), None)
+    twin = registration.live_twin(data)
     if twin is not None:  # the same bytes were trained before: nothing new to upload
         return Publication(local, twin.model_path, "already_registered", twin)
     # --skip-auto-register: staged where the finalize trigger and `watch` do not register by design

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from common.app import open_registry, registration_service
+from common.app import open_database, open_registry, registration_service
 from common.data.store import load_season
 from common.data.synth import SeasonData
 from common.registry.service import RegistryService
@@ -34,7 +34,7 @@ def run_training(
     """
     registry = registry or open_registry(settings)
     registration = registration_service(settings, registry)
-    season = season if season is not None else load_season(registry.store.engine)
+    season = season if season is not None else load_season(open_database(settings))
     result = train(request, season, ReferenceScorer(registry, registration.bucket), progress)
     if not result.passed:
         return result

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from common.app import open_database
 from common.data.store import DataRange, load_season
 from common.data.synth import SeasonData
 from common.errors import AppError, InvalidArgument, NotFound
@@ -123,7 +124,7 @@ def run_retrain(
     progress: cb.Progress = cb.no_progress,
 ) -> list[RetrainOutcome]:
     """Run the plans one after another; a family's failure never stops the next one."""
-    season = load_season(registry.store.engine)
+    season = load_season(open_database(settings))
     outcomes = []
     with progress("retrain", len(plans)) as advance:
         for plan in plans:

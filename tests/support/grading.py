@@ -114,5 +114,5 @@ def registry_model(
         created_at=now,
         updated_at=now,
     )
-    registry.store.insert_model(record, registry.new_event("registered", None, record, "fixture"))
+    registry.add(record, "fixture")
     return registry.enable(model_id) if enabled else registry.get(model_id)
