@@ -205,13 +205,13 @@ def test_from_the_stack_env_modelctl_predicts_and_publish_graded_games_grades_th
     (new,) = wait_for(lambda: [m for m in registry.list() if m.model_family == "v9_mae"], what="the upload to register")
     enabled = shell(running, f"modelctl enable {new.model_id}")
     assert enabled.returncode == 0, enabled.stderr
+    # Picks need a champion (issue 11.1): the first one needs no evidence; a sitting one is replaced by force.
+    promoted = shell(running, f"modelctl promote {new.model_id} --force --reason 'stack e2e: serve picks'")
+    assert promoted.returncode == 0, promoted.stderr
     bucket = storage_client(running.env).bucket(BUCKET)
     wait_for(
-        lambda: (
-            new.model_id
-            in {m.model_id for m in Manifest.from_json(bucket.blob(MANIFEST_OBJECT).download_as_bytes()).models}
-        ),
-        what="the shell's enable to reach the serving manifest",
+        lambda: Manifest.from_json(bucket.blob(MANIFEST_OBJECT).download_as_bytes()).champion == new.model_id,
+        what="the shell's enable and promote to reach the serving manifest",
     )
     predicted = shell(running, f"modelctl predict --date {GRADED_DAY} --json")
     assert predicted.returncode == 0, predicted.stderr
