@@ -52,4 +52,3 @@ def rebuild_manifest(msg: PubSubMessage, settings: Settings) -> str:
     manifest, changed = publish_manifest(registry.list(), open_bucket(settings.bucket_url), reason)
     state = "written" if changed else "unchanged"
     return f"manifest {state}: generation {manifest.generation}, {len(manifest.models)} models"
-
