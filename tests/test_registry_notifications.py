@@ -59,14 +59,16 @@ def test_each_change_through_the_cli_path_posts_one_message(slack: SlackStub, mo
     registry.enable(a, reason="ready to shadow")
     registry.enable(b)
     registry.promote(a, reason="beat the old champion for 30 days")
-    registry.promote(b, reason="better on 3+ edges")
+    registry.promote(b, reason="better on 3+ edges", force=True)  # nothing graded: only by force
     registry.disable(a, reason="noisy")
     registry.retire(a, reason="superseded")
-    assert texts(slack) == [
+    sent = texts(slack)
+    forced = f"Registry: *pytest* promoted `{b}` (replacing champion `{a}`) — forced past compare (keep watching: "
+    assert sent[3].startswith(forced) and sent[3].endswith("): better on 3+ edges")  # the verdict it overrode
+    assert sent[:3] + sent[4:] == [
         f"Registry: *pytest* enabled `{a}` — ready to shadow",
         f"Registry: *pytest* enabled `{b}` — no reason given",
         f"Registry: *pytest* promoted `{a}` — beat the old champion for 30 days",
-        f"Registry: *pytest* promoted `{b}` (replacing champion `{a}`) — better on 3+ edges",
         f"Registry: *pytest* disabled `{a}` — noisy",
         f"Registry: *pytest* retired `{a}` — superseded",
     ]
@@ -106,7 +108,7 @@ def test_a_rejected_registration_posts_once(slack: SlackStub, models: list[str],
     for _ in range(2):  # a redelivered finalize event records and tells nothing new
         with pytest.raises(InvalidModel):
             service.register_object(info.name, info.generation, info.size)
-    [rejection] = open_registry(Settings.from_env()).store.rejections()
+    [rejection] = open_registry(Settings.from_env()).rejections()
     assert texts(slack) == [f"Registry: *pytest* could not register `{info.uri}` (rejected) — {rejection.reason}"]
 
 

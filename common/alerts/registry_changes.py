@@ -28,9 +28,15 @@ KIND = "registry_change"
 NOTIFIED = ("promoted", "retired", "enabled", "disabled", "rejected")
 
 
+#: changes that cannot alter what is served: no manifest rebuild (a rejection writes nothing to the bucket)
+NOT_SERVING = ("rejected",)
+
+
 def handle_registry_change(msg: PubSubMessage, settings: Settings) -> str:
     """The ``on_registry_change`` service: rebuild the serving manifest, then tell the team."""
-    outcome = rebuild_manifest(msg, settings)
+    payload = msg.json()
+    action = payload.get("action") if isinstance(payload, dict) else None
+    outcome = "manifest untouched (a rejection)" if action in NOT_SERVING else rebuild_manifest(msg, settings)
     return f"{outcome}; notification: {notify_registry_change(msg, settings)}"
 
 

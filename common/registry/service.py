@@ -209,7 +209,8 @@ class RegistryService:
             promoted_at=now,
         )
         self._store.apply_changes(changes, events, proof)
-        told = f"{reason or ''} (compare: {evidence.verdict})".strip() if evidence else reason
+        # The team hears the verdict the promotion stood on (a forced reason already carries it).
+        told = f"{reason or ''} (compare: {evidence.verdict})".strip() if evidence and not forced else reason
         self._announce("promoted", tuple(m.model_id for m, _ in changes), now, told)
         return self._store.get(model_id)
 
