@@ -25,6 +25,7 @@ from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import migration_files, qualify_view, split_statements
 from common.sql_bigquery import BigQueryEngine, JobOptions, configure_jobs, job_options, label_value
+from tests import test_grading
 from tests.test_grading import D1, D2, NOW, hand_fixture
 
 CAP, MIGRATION_CAP = 123_456_789, 987_654_321
@@ -65,11 +66,12 @@ def record_jobs(engine: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.emulator
 def test_every_job_is_capped_labelled_and_logged(
-    bq_emulator: Any, guarded: JobOptions, caplog: pytest.LogCaptureFixture
+    bq_emulator: Any, guarded: JobOptions, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"bigquery://{bq_emulator.project}/guards_{uuid.uuid4().hex[:10]}?endpoint={bq_emulator.endpoint}"
     store = RegistryStore.open(url)
     sent = record_jobs(store.engine)
+    monkeypatch.setattr(test_grading, "engine_of", lambda _registry: store.engine)  # the fixture's writes, recorded
     caplog.set_level(logging.INFO, logger="common.sql_bigquery")
     store.migrate(NOW)
     migrations = len(sent)
