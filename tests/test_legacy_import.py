@@ -187,3 +187,28 @@ def test_import_legacy_never_revives_a_retired_model(cli, legacy_export: Path) -
     assert (code, json.loads(out)["changes"]) == (0, []), err
     models = {m["model_id"]: m["status"] for m in json.loads(cli("list", "--json")[1])}
     assert models == {"catboost_v9_train1102_0215": "retired", "catboost_v9_train1201_0301": "champion"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("backtest_mae", float("nan"), "backtest_mae 'nan' is not a finite number"),
+        ("backtest_hit_rate_all", float("inf"), "backtest_hit_rate_all 'inf' is not a finite number"),
+        ("backtest_n_edge_3plus", float("inf"), "backtest_n_edge_3plus 'inf' is not a finite number"),
+        ("description", {"a": [1]}, "description must be a string or a number"),
+        ("train_end", ["2026-02-15"], "train_end must be a string or a number"),
+        ("description", "ok\x1b[31m red\x00", "description contains control characters"),
+    ],
+)
+def test_import_legacy_refuses_hostile_values_and_imports_nothing(  # type: ignore[no-untyped-def]
+    cli, legacy_export: Path, field: str, value: object, message: str
+) -> None:
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"][field] = value
+    legacy_export.write_text(json.dumps(monthly))  # NaN / Infinity: what json.dumps writes for them
+
+    code, out, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 2 and message in err and "catboost_v9_train1102_0215" in err, (code, out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert json.loads(cli("list", "--json")[1]) == []

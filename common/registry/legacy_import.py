@@ -105,8 +105,18 @@ def _entry(model_id: str, spec: Any, base: Path) -> LegacyModel:
     enabled = spec.get("enabled", False)
     if not isinstance(enabled, bool):
         raise InvalidArgument(f"MONTHLY_MODELS[{model_id!r}].enabled must be true or false, got {enabled!r}")
-    facts = {k: str(spec[k]) for k in _FACT_FIELDS if spec.get(k) not in (None, "")}
+    facts = {k: _fact(model_id, k, spec[k]) for k in _FACT_FIELDS if spec.get(k) not in (None, "")}
     return LegacyModel(model_id, resolve_path(spec["model_path"], base), enabled, facts)
+
+
+def _fact(model_id: str, name: str, value: Any) -> str:
+    """One of the dict's facts as the object metadata string registration reads (checked there)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidArgument(f"MONTHLY_MODELS[{model_id!r}].{name} must be a string or a number, got {value!r:.80}")
+    text = str(value)
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise InvalidArgument(f"MONTHLY_MODELS[{model_id!r}].{name} contains control characters: {text!r:.80}")
+    return text
 
 
 def resolve_path(path: str, base: Path) -> str:

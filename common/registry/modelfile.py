@@ -9,6 +9,7 @@ a model file explains itself wherever it lands.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -116,9 +117,12 @@ def parse_float(value: Any, name: str) -> float | None:
     if value in (None, ""):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise InvalidModel(f"{name} {value!r} is not a number") from None
+    if not math.isfinite(number):  # "nan", "inf" parse, but no metric or alpha is ever one
+        raise InvalidModel(f"{name} {value!r} is not a finite number")
+    return number
 
 
 def parse_int(value: Any, name: str) -> int | None:
