@@ -212,3 +212,41 @@ def test_import_legacy_refuses_hostile_values_and_imports_nothing(  # type: igno
     assert code == 2 and message in err and "catboost_v9_train1102_0215" in err, (code, out, err)
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_names_a_folder_given_as_model_path(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"]["model_path"] = "legacy"  # the folder, not a file in it
+    legacy_export.write_text(json.dumps(monthly))
+
+    code, _, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 3 and "legacy" in err and "not a file" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"catboost_v9_train1102_0215": {"model_path": "' + "x" * 11_000_000 + '"}}', "larger than"),
+    ],
+)
+def test_import_legacy_refuses_a_hostile_json_in_one_line(cli, tmp_path: Path, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "MONTHLY_MODELS.json"
+    path.write_text(text)
+
+    code, _, err = cli("import-legacy", str(path))
+
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err[:500]
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_refuses_a_binary_file_in_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "MONTHLY_MODELS.json"
+    path.write_bytes(b'{"a": "\xff\xfe"}')
+
+    code, _, err = cli("import-legacy", str(path))
+
+    assert code == 2 and "is not UTF-8 text" in err and len(err.strip().splitlines()) == 1, err

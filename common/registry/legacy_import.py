@@ -27,6 +27,7 @@ from common.registry.validation import ModelFacts, read_facts
 from common.storage import StoredObject, read_uri, sha256_hex
 
 IMPORT_REASON = "imported from MONTHLY_MODELS"
+MAX_EXPORT_CHARS = 10_000_000  # the legacy dict holds a few dozen models: a few kB
 # The dict's fields that become object metadata, which registration reads under a model card.
 _FACT_FIELDS = (
     "train_start",
@@ -86,10 +87,14 @@ class ImportPlan:
 # -- reading the dict ----------------------------------------------------------------------
 def parse_monthly_models(text: str, base: Path) -> list[LegacyModel]:
     """The exported dict, checked; relative ``model_path`` values resolve against ``base``."""
+    if len(text) > MAX_EXPORT_CHARS:
+        raise InvalidArgument(f"MONTHLY_MODELS is larger than {MAX_EXPORT_CHARS:,} characters: not a model dict")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"MONTHLY_MODELS is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument("MONTHLY_MODELS is nested too deeply: not a model dict") from None
     if not isinstance(raw, dict) or not raw:
         raise InvalidArgument("MONTHLY_MODELS must be a non-empty JSON object: {model_id: {model_path: …, …}}")
     return [_entry(str(model_id), spec, base) for model_id, spec in raw.items()]
