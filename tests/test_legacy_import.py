@@ -250,3 +250,14 @@ def test_import_legacy_refuses_a_binary_file_in_one_line(cli, tmp_path: Path) ->
     code, _, err = cli("import-legacy", str(path))
 
     assert code == 2 and "is not UTF-8 text" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_import_legacy_refuses_one_file_under_two_ids(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_alias"] = {**monthly["catboost_v9_train1102_0215"], "enabled": False}
+    legacy_export.write_text(json.dumps(monthly))
+
+    for extra in (("--dry-run",), ()):  # the plan must not promise an id the import cannot keep
+        code, _, err = cli("import-legacy", str(legacy_export), *extra)
+        assert code == 4 and "catboost_v9_alias" in err and "catboost_v9_train1102_0215" in err, err
+    assert json.loads(cli("list", "--json")[1]) == []

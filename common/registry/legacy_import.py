@@ -135,6 +135,7 @@ def resolve_path(path: str, base: Path) -> str:
 def plan_import(service: RegistrationService, models: list[LegacyModel], champion_path: str | None) -> ImportPlan:
     """Read and validate every file and work out the changes; nothing is written."""
     sources = tuple(_read(service, m) for m in models)
+    _refuse_aliases(sources)
     champion = None
     if champion_path is not None:
         champion = _read(service, LegacyModel(None, champion_path, False, {}))
@@ -146,6 +147,18 @@ def plan_import(service: RegistrationService, models: list[LegacyModel], champio
     if champion is not None:
         steps += _champion_steps(champion, records)
     return ImportPlan(sources, champion, tuple(steps))
+
+
+def _refuse_aliases(sources: tuple[Source, ...]) -> None:
+    """One file under two ids: registration keeps one of them, so the plan would lie."""
+    first: dict[str, str] = {}
+    for source in sources:
+        model_id = source.model.model_id or "champion"
+        if (other := first.setdefault(source.sha256, model_id)) != model_id:
+            raise Conflict(
+                f"MONTHLY_MODELS lists the same file (sha256 {source.sha256[:12]}…) as {other} and {model_id}; "
+                f"a file registers once: keep one entry"
+            )
 
 
 def _with_champion(sources: tuple[Source, ...], champion: Source | None) -> tuple[Source, ...]:
