@@ -146,6 +146,11 @@ def sql_edge_bucket(edge: str) -> str:
     return "CASE\n" + "\n".join(whens) + f"\n    ELSE '{EDGE_BUCKETS[-1]}'\n  END"
 
 
+def sql_is_finite(value: str) -> str:
+    """TRUE when ``value`` is a number to grade: not NULL, NaN or infinite (FALSE otherwise)."""
+    return f"({value} IS NOT NULL AND NOT IS_NAN({value}) AND NOT IS_INF({value}))"
+
+
 def sql_edge_3plus(bucket: str) -> str:
     """TRUE when the edge bucket ``bucket`` is an edge-3+ one (FALSE for NULL)."""
     return f"COALESCE({bucket} IN ({_strings(EDGE_3PLUS_BUCKETS)}), FALSE)"
