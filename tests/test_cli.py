@@ -100,3 +100,11 @@ def test_unreachable_registry_names_the_url() -> None:
     env = dict(os.environ, MODEL_REGISTRY_URL="postgres://nowhere/db")
     out = run("list", env=env)
     assert out.returncode == 5 and "valid schemes: bigquery://, duckdb://" in out.stderr
+
+
+def test_json_output_is_always_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from common.cli import render
+
+    render.print_json({"mae": float("nan"), "roi": [float("inf"), 0.5], "n": 3})
+
+    assert json.loads(capsys.readouterr().out) == {"mae": None, "roi": [None, 0.5], "n": 3}

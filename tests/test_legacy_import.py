@@ -261,3 +261,18 @@ def test_import_legacy_refuses_one_file_under_two_ids(cli, legacy_export: Path) 
         code, _, err = cli("import-legacy", str(legacy_export), *extra)
         assert code == 4 and "catboost_v9_alias" in err and "catboost_v9_train1102_0215" in err, err
     assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_hostile_text_is_shown_as_text_by_every_table(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    """rich markup in a description or reason is text (``[/]`` used to crash ``show``), and a
+    control character reaches the terminal as an escape, never raw."""
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"]["description"] = "[/] [bold red]pwned"
+    legacy_export.write_text(json.dumps(monthly))
+    assert cli("import-legacy", str(legacy_export))[0] == 0
+    assert cli("retire", "catboost_v9_train1201_0301", "--reason", "[/]\x1b]0;title\x07\x1b[2J")[0] == 0
+
+    code, out, err = cli("show", "catboost_v9_train1102_0215")
+    assert code == 0 and "[/] [bold red]pwned" in out, err
+    code, out, err = cli("history")
+    assert code == 0 and "\x1b" not in out and "\\x1b]0;title\\x07\\x1b[2J" in out.replace("\n", ""), err

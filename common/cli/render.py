@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from common.registry.model import ModelRecord
 
@@ -16,18 +19,44 @@ from common.registry.model import ModelRecord
 _WIDTH = None if sys.stdout.isatty() else 180
 console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str, sort_keys=True) + "\n")
+    """``value`` as JSON; a NaN or infinite float (no JSON number) becomes null."""
+    sys.stdout.write(json.dumps(_finite(value), indent=2, default=str, sort_keys=True, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def cell(value: Any) -> Text:
+    """A table cell: a ``Text`` as given (deliberate styling, e.g. ``styled(role(m))``); anything
+    else is plain text, never rich markup, with control characters shown as ``\\xNN`` escapes,
+    so a description, reason or file name cannot style, break or drive the terminal."""
+    if isinstance(value, Text):
+        return value
+    return Text(_CONTROL.sub(lambda m: repr(m[0])[1:-1], "" if value is None else str(value)))
+
+
+def styled(markup: str) -> Text:
+    """A cell written in rich markup by this program (never with outside text in it)."""
+    return Text.from_markup(markup)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    out = Table(title=title, title_justify="left", header_style="bold")
+    out = Table(title=cell(title), title_justify="left", header_style="bold")
     for column in columns:
         out.add_column(column, overflow="fold")
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(cell(v) for v in row))
     console.print(out)
 
 
@@ -51,7 +80,7 @@ def models_table(models: Sequence[ModelRecord], title: str = "Models") -> None:
             (
                 m.model_id,
                 m.model_family,
-                role(m),
+                styled(role(m)),
                 "yes" if m.enabled else "no",
                 f"{m.train_start}..{m.train_end}",
                 fmt(m.backtest_mae),

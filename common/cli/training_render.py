@@ -51,7 +51,7 @@ def gates_table(gates: tuple[GateResult, ...] | list[GateResult], title: str = "
     render.table(
         title,
         ["gate", "status", "value", "threshold", "note"],
-        [(g.name, _STATUS[g.status], g.value, g.threshold, g.note) for g in gates],
+        [(g.name, render.styled(_STATUS[g.status]), g.value, g.threshold, g.note) for g in gates],
     )
 
 
@@ -146,7 +146,7 @@ def retrain_summary(outcomes: list[RetrainOutcome]) -> None:
         rows.append(
             (
                 o.plan.family,
-                status,
+                render.styled(status),
                 record.model_id if record else "",
                 _num(r.metrics.mae) if r else "",
                 f"{_num(r.metrics.hit_rate_edge_3plus, 1, '%')} ({r.metrics.n_edge_3plus})" if r else "",
