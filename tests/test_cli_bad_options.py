@@ -163,6 +163,16 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("retrain both chosen", ("retrain", "--all", "--family", "v9_mae"), BAD, "give exactly one of --family F or --all"),
     ("retrain unknown family", ("retrain", "--family", "nope"), BAD, "unknown family 'nope'"),
     ("retrain zero iterations", ("retrain", "--all", "--iterations", "0"), BAD, "must be at least 1"),
+    (
+        "import-legacy missing file",
+        ("import-legacy", "/nonexistent/MM.json"),
+        MISSING,
+        "cannot read /nonexistent/MM.json",
+    ),
+    ("import-legacy a folder", ("import-legacy", "{root}"), MISSING, "cannot read"),
+    ("import-legacy not JSON", ("import-legacy", "{text_file}"), BAD, "MONTHLY_MODELS is not valid JSON"),
+    ("import-legacy binary", ("import-legacy", "{file}"), BAD, "is not UTF-8 text"),
+    ("import-legacy no file", ("import-legacy",), BAD, "MONTHLY_MODELS.json"),
 ]
 
 
