@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -259,6 +260,7 @@ GRADED_GAMES_NIGHTLY_JOB = "graded-games-nightly"
 #: attributes of a graded-games message: ``origin`` (who published: boxscore-ingest, modelctl,
 #: cloud-scheduler; optional, for the logs) and ``schema`` (this contract's version; optional)
 GRADED_GAMES_SCHEMA = "graded-games/1"
+GRADED_GAMES_ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,11 @@ def graded_games_body(dates: Sequence[date]) -> dict[str, Any]:
 
 
 def graded_games_attributes(origin: str) -> dict[str, str]:
-    """The attributes a producer sets on a graded-games message."""
+    """The attributes a producer sets on a graded-games message (``origin``: a short name, logged)."""
+    if not GRADED_GAMES_ORIGIN.fullmatch(origin):
+        raise InvalidArgument(
+            f"graded-games origin {origin!r:.80} must be 1-63 letters, digits, '.', '_' or '-' (e.g. boxscore-ingest)"
+        )
     return {"origin": origin, "schema": GRADED_GAMES_SCHEMA}
 
 

@@ -82,6 +82,18 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
         BAD,
         "is before --date",
     ),  # fmt: skip
+    (
+        "publish graded-games hostile origin",
+        ("publish", "graded-games", "--date", "2026-02-20", "--origin", "x\x1b[31m\nforged: line"),
+        BAD,
+        "graded-games origin",
+    ),  # fmt: skip
+    (
+        "publish graded-games huge origin",
+        ("publish", "graded-games", "--date", "2026-02-20", "--origin", "o" * 5000),
+        BAD,
+        "must be 1-63",
+    ),
     ("publish unknown topic", ("publish", "registry-change"), BAD, "invalid choice: 'registry-change'"),
     ("events sample unknown kind", ("events", "sample", "deploy"), BAD, "invalid choice: 'deploy'"),
     (
