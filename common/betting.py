@@ -195,9 +195,10 @@ def sql_units(is_correct: str, payout: str) -> str:
 
 def sql_clv(is_correct: str, recommendation: str, opening: str, closing: str) -> str:
     """Closing-line value of a bet, in points: how far the line moved from ``opening`` to ``closing``
-    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing line."""
+    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing (NULL, NaN,
+    infinite) line."""
     return (
-        f"CASE WHEN {is_correct} IS NULL THEN NULL "
+        f"CASE WHEN {is_correct} IS NULL OR NOT {sql_is_finite(opening)} OR NOT {sql_is_finite(closing)} THEN NULL "
         f"WHEN {recommendation} = '{OVER}' THEN {closing} - {opening} "
         f"WHEN {recommendation} = '{UNDER}' THEN {opening} - {closing} END"
     )

@@ -73,3 +73,18 @@ def test_non_finite_predictions_are_not_graded(registry: RegistryService) -> Non
     assert all(math.isfinite(r["err"]) for r in rows)
     daily = GradingStore(store.engine).daily_between(D1, D2)
     assert daily["mae"].map(math.isfinite).all() and daily["bias"].map(math.isfinite).all()
+
+
+def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryService) -> None:
+    """A NaN or infinite opening / closing line (a feed glitch) is a missing line for CLV, not a NaN mean."""
+    store = hand_fixture(registry)
+    update = ("UPDATE betting_lines SET closing_line = @x WHERE game_date = @d AND player_id = @p")  # fmt: skip
+    store.engine.run_atomic([(update, {"x": float("nan"), "d": D1, "p": 1}),
+                             (update, {"x": float("-inf"), "d": D1, "p": 2})])  # fmt: skip
+
+    grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
+
+    daily = GradingStore(store.engine).daily_between(D1, D2)
+    with_clv = daily[daily["n_clv"] > 0]
+    assert len(with_clv) == 3 and with_clv["clv"].map(math.isfinite).all(), daily
+    assert daily[daily["game_date"] == D1]["n_clv"].tolist() == [0, 1]  # B's bet on player 3 only (A passed)
