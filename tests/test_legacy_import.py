@@ -276,3 +276,13 @@ def test_hostile_text_is_shown_as_text_by_every_table(cli, legacy_export: Path) 
     assert code == 0 and "[/] [bold red]pwned" in out, err
     code, out, err = cli("history")
     assert code == 0 and "\x1b" not in out and "\\x1b]0;title\\x07\\x1b[2J" in out.replace("\n", ""), err
+
+
+def test_import_legacy_says_a_file_is_too_big_not_empty(  # type: ignore[no-untyped-def]
+    cli, legacy_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_MODEL_BYTES", "1000")
+
+    code, _, err = cli("import-legacy", str(legacy_export), "--dry-run")
+
+    assert code == 2 and "over the 1,000-byte limit (MAX_MODEL_BYTES)" in err and "empty" not in err, err

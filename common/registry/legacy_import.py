@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from common.errors import AppError, Conflict, InvalidArgument
+from common.errors import AppError, Conflict, InvalidArgument, InvalidModel
 from common.feature_sets import FEATURE_SETS
 from common.registry.model import ModelRecord
 from common.registry.naming import check_model_id
 from common.registry.registration import RegistrationService
 from common.registry.validation import ModelFacts, read_facts
-from common.storage import StoredObject, read_uri, sha256_hex
+from common.storage import StoredObject, open_bucket, sha256_hex, split_uri
 
 IMPORT_REASON = "imported from MONTHLY_MODELS"
 MAX_EXPORT_CHARS = 10_000_000  # the legacy dict holds a few dozen models: a few kB
@@ -171,11 +171,15 @@ def _with_champion(sources: tuple[Source, ...], champion: Source | None) -> tupl
 def _read(service: RegistrationService, model: LegacyModel) -> Source:
     bucket = service.bucket
     prefix = bucket.url.rstrip("/") + "/"
-    if model.model_path.startswith(prefix):
-        data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
-    else:
-        data, info = read_uri(model.model_path, max_bytes=service.max_bytes), None
+    in_bucket = model.model_path.startswith(prefix)
     try:
+        if in_bucket:
+            data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
+        else:
+            bucket_url, name = split_uri(model.model_path)
+            data, info = open_bucket(bucket_url).read(name, max_bytes=service.max_bytes)
+        if info.size > service.max_bytes:  # read() gives no bytes then: say why, not "empty"
+            raise InvalidModel(service._too_big(info.size))
         facts = read_facts(data, model.model_path.rsplit("/", 1)[-1], _metadata(model))
     except AppError as exc:
         raise type(exc)(f"{model.model_id or 'champion'} ({model.model_path}): {exc}") from None
@@ -183,7 +187,7 @@ def _read(service: RegistrationService, model: LegacyModel) -> Source:
         raise Conflict(
             f"{model.model_path}: its model card names it {facts.declared_id}, MONTHLY_MODELS {model.model_id}"
         )
-    return Source(model, data, sha256_hex(data), facts, info)
+    return Source(model, data, sha256_hex(data), facts, info if in_bucket else None)
 
 
 def _metadata(model: LegacyModel) -> dict[str, str]:
