@@ -96,7 +96,7 @@ def print_comparison(c: Comparison) -> None:
     )
     colour = {"promote": "bold green", "retire": "bold red"}.get(c.verdict, "bold yellow")
     driver = f" (driven by {c.driver})" if c.driver else ""
-    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}")
+    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
     render.console.print(f"Rule: {c.rule}", markup=False)
 
 

@@ -100,7 +100,8 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json(model.to_json_dict())
     else:
-        render.console.print(f"{model.model_id}: {render.role(model)}, {'enabled' if model.enabled else 'disabled'}")
+        state = "enabled" if model.enabled else "disabled"
+        render.console.print(f"{model.model_id}: {render.role(model)}, {state}", markup=True)
     return 0
 
 

@@ -17,7 +17,9 @@ from common.registry.model import ModelRecord
 
 # Pipes and CI logs get a wide page instead of rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() else 180
-console = Console(highlight=False, width=_WIDTH)
+# No markup by default: printed lines carry outside text (paths, ids, reasons), and a "[/]" in one
+# raised MarkupError. A line styled on purpose says so: ``console.print(..., markup=True)``.
+console = Console(highlight=False, width=_WIDTH, markup=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 
