@@ -146,6 +146,11 @@ def sql_edge_bucket(edge: str) -> str:
     return "CASE\n" + "\n".join(whens) + f"\n    ELSE '{EDGE_BUCKETS[-1]}'\n  END"
 
 
+def sql_is_finite(value: str) -> str:
+    """TRUE when ``value`` is a number to grade: not NULL, NaN or infinite (FALSE otherwise)."""
+    return f"({value} IS NOT NULL AND NOT IS_NAN({value}) AND NOT IS_INF({value}))"
+
+
 def sql_edge_3plus(bucket: str) -> str:
     """TRUE when the edge bucket ``bucket`` is an edge-3+ one (FALSE for NULL)."""
     return f"COALESCE({bucket} IN ({_strings(EDGE_3PLUS_BUCKETS)}), FALSE)"
@@ -190,9 +195,10 @@ def sql_units(is_correct: str, payout: str) -> str:
 
 def sql_clv(is_correct: str, recommendation: str, opening: str, closing: str) -> str:
     """Closing-line value of a bet, in points: how far the line moved from ``opening`` to ``closing``
-    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing line."""
+    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing (NULL, NaN,
+    infinite) line."""
     return (
-        f"CASE WHEN {is_correct} IS NULL THEN NULL "
+        f"CASE WHEN {is_correct} IS NULL OR NOT {sql_is_finite(opening)} OR NOT {sql_is_finite(closing)} THEN NULL "
         f"WHEN {recommendation} = '{OVER}' THEN {closing} - {opening} "
         f"WHEN {recommendation} = '{UNDER}' THEN {opening} - {closing} END"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -259,6 +260,9 @@ GRADED_GAMES_NIGHTLY_JOB = "graded-games-nightly"
 #: attributes of a graded-games message: ``origin`` (who published: boxscore-ingest, modelctl,
 #: cloud-scheduler; optional, for the logs) and ``schema`` (this contract's version; optional)
 GRADED_GAMES_SCHEMA = "graded-games/1"
+MAX_GRADED_DATES = 400  # per message, and per `modelctl grade` / `publish graded-games` run
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+GRADED_GAMES_ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -279,7 +283,11 @@ def graded_games_body(dates: Sequence[date]) -> dict[str, Any]:
 
 
 def graded_games_attributes(origin: str) -> dict[str, str]:
-    """The attributes a producer sets on a graded-games message."""
+    """The attributes a producer sets on a graded-games message (``origin``: a short name, logged)."""
+    if not GRADED_GAMES_ORIGIN.fullmatch(origin):
+        raise InvalidArgument(
+            f"graded-games origin {origin!r:.80} must be 1-63 letters, digits, '.', '_' or '-' (e.g. boxscore-ingest)"
+        )
     return {"origin": origin, "schema": GRADED_GAMES_SCHEMA}
 
 
@@ -306,10 +314,16 @@ def parse_graded_games(msg: PubSubMessage, nightly_time_zone: str) -> GradedGame
         raise InvalidEvent(
             f'graded-games message {msg.message_id} names no date: send {{"game_dates": ["YYYY-MM-DD"]}}'
         )
+    if len(values) > MAX_GRADED_DATES:
+        raise InvalidEvent(
+            f"graded-games message {msg.message_id} names {len(values)} dates; at most {MAX_GRADED_DATES}"
+        )
+    if not all(isinstance(v, str) and ISO_DAY.fullmatch(v) for v in values):
+        raise InvalidEvent(f"graded-games dates {values!r:.200} are not all YYYY-MM-DD")
     try:
-        dates = tuple(sorted({date.fromisoformat(str(v)) for v in values}))
+        dates = tuple(sorted({date.fromisoformat(v) for v in values}))
     except ValueError:
-        raise InvalidEvent(f"graded-games dates {values!r} are not all YYYY-MM-DD") from None
+        raise InvalidEvent(f"graded-games dates {values!r:.200} are not all YYYY-MM-DD") from None
     return GradedGames(msg.message_id, dates, origin, False)
 
 

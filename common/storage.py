@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import stat as stat_module
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,6 +146,8 @@ class FileBucket:
             stat = path.stat()
         except FileNotFoundError:
             raise NotFound(f"no object {name!r} in {self.url}") from None
+        if not stat_module.S_ISREG(stat.st_mode):  # a folder (or a device) is never an object
+            raise NotFound(f"no object {name!r} in {self.url}: {path} is not a file")
         meta_path = self._meta_path(path)
         metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return StoredObject(self.name, name, str(stat.st_mtime_ns), stat.st_size, self.uri(name), metadata)

@@ -100,3 +100,28 @@ def test_unreachable_registry_names_the_url() -> None:
     env = dict(os.environ, MODEL_REGISTRY_URL="postgres://nowhere/db")
     out = run("list", env=env)
     assert out.returncode == 5 and "valid schemes: bigquery://, duckdb://" in out.stderr
+
+
+def test_json_output_is_always_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from common.cli import render
+
+    render.print_json({"mae": float("nan"), "roi": [float("inf"), 0.5], "n": 3})
+
+    assert json.loads(capsys.readouterr().out) == {"mae": None, "roi": [None, 0.5], "n": 3}
+
+
+def test_outside_text_in_a_printed_line_is_never_rich_markup(tmp_path: Path) -> None:
+    """An object named ``[/]…`` made ``watch`` die with MarkupError (a traceback, exit 1)."""
+    env = {
+        **os.environ,
+        "MODEL_REGISTRY_URL": f"duckdb://{tmp_path / 'r.duckdb'}",
+        "MODEL_BUCKET_URL": f"file://{tmp_path / 'b'}",
+    }
+    assert run("migrate", env=env).returncode == 0
+    (tmp_path / "b" / "models" / "[").mkdir(parents=True)  # the object models/[/]x.cbm
+    (tmp_path / "b" / "models" / "[" / "][bold red]x.cbm").write_bytes(b"not a model")
+
+    out = run("watch", "--once", env=env)
+
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "models/[/][bold red]x.cbm: rejected" in out.stdout, out.stdout

@@ -85,6 +85,18 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
         BAD,
         "is before --date",
     ),  # fmt: skip
+    (
+        "publish graded-games hostile origin",
+        ("publish", "graded-games", "--date", "2026-02-20", "--origin", "x\x1b[31m\nforged: line"),
+        BAD,
+        "graded-games origin",
+    ),  # fmt: skip
+    (
+        "publish graded-games huge origin",
+        ("publish", "graded-games", "--date", "2026-02-20", "--origin", "o" * 5000),
+        BAD,
+        "must be 1-63",
+    ),
     ("publish unknown topic", ("publish", "registry-change"), BAD, "invalid choice: 'registry-change'"),
     ("events sample unknown kind", ("events", "sample", "deploy"), BAD, "invalid choice: 'deploy'"),
     (
@@ -166,6 +178,16 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("retrain both chosen", ("retrain", "--all", "--family", "v9_mae"), BAD, "give exactly one of --family F or --all"),
     ("retrain unknown family", ("retrain", "--family", "nope"), BAD, "unknown family 'nope'"),
     ("retrain zero iterations", ("retrain", "--all", "--iterations", "0"), BAD, "must be at least 1"),
+    (
+        "import-legacy missing file",
+        ("import-legacy", "/nonexistent/MM.json"),
+        MISSING,
+        "cannot read /nonexistent/MM.json",
+    ),
+    ("import-legacy a folder", ("import-legacy", "{root}"), MISSING, "cannot read"),
+    ("import-legacy not JSON", ("import-legacy", "{text_file}"), BAD, "MONTHLY_MODELS is not valid JSON"),
+    ("import-legacy binary", ("import-legacy", "{file}"), BAD, "is not UTF-8 text"),
+    ("import-legacy no file", ("import-legacy",), BAD, "MONTHLY_MODELS.json"),
 ]
 
 

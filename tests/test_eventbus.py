@@ -106,7 +106,18 @@ def test_graded_games_contract(payload: dict, expected: tuple) -> None:
 
 
 @pytest.mark.parametrize(
-    "payload", [{}, {"game_date": "yesterday"}, [1], {"game_dates": []}, {"job": "retrain-reminder"}]
+    "payload",
+    [
+        {},
+        {"game_date": "yesterday"},
+        [1],
+        {"game_dates": []},
+        {"job": "retrain-reminder"},
+        {"game_date": "20260220"},  # ISO basic form: fromisoformat takes it, the contract says YYYY-MM-DD
+        {"game_dates": ["2026-W08-5"]},
+        {"game_dates": [{"d": 1}]},
+        {"game_dates": ["2026-02-20"] * 2 + [str(date(2020, 1, 1).fromordinal(737425 + i)) for i in range(5000)]},
+    ],
 )
 def test_bad_graded_games_messages_are_invalid_events(payload: object) -> None:
     with pytest.raises(InvalidEvent):

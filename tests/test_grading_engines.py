@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from common.grading.analysis import compare_models
@@ -51,3 +53,38 @@ def test_migration_012_keeps_graded_days_and_converges_when_rerun(engine_url: st
     grade_dates(hand, load_catalog(registry.list), [D1, D2], NOW)  # a regrade writes the new columns
     rows = GradingStore(store.engine).daily_between(D1, D2)
     assert len(rows) == 4 and rows["units"].notna().all() and rows["n_clv"].sum() == 5
+
+
+def test_non_finite_predictions_are_not_graded(registry: RegistryService) -> None:
+    """A NaN or infinite prediction (a broken model, a hand-edited row) is not graded: it would make
+    every MAE, the verdict and `--json` (NaN is not JSON) meaningless."""
+    store = hand_fixture(registry)
+    update = ("UPDATE player_prop_predictions SET predicted_points = @x "
+              "WHERE system_id = @m AND game_date = @d AND player_id = @p")  # fmt: skip
+    store.engine.run_atomic([(update, {"x": float("nan"), "m": B, "d": D1, "p": 1}),
+                             (update, {"x": float("inf"), "m": A, "d": D1, "p": 2})])  # fmt: skip
+
+    summary = grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
+
+    assert summary.graded == 8
+    rows = store.engine.query("SELECT system_id, COUNT(*) AS n, SUM(absolute_error) AS err FROM prediction_accuracy "
+                              "GROUP BY system_id ORDER BY system_id")  # fmt: skip
+    assert [(r["system_id"], r["n"]) for r in rows] == [(A, 4), (B, 4)]
+    assert all(math.isfinite(r["err"]) for r in rows)
+    daily = GradingStore(store.engine).daily_between(D1, D2)
+    assert daily["mae"].map(math.isfinite).all() and daily["bias"].map(math.isfinite).all()
+
+
+def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryService) -> None:
+    """A NaN or infinite opening / closing line (a feed glitch) is a missing line for CLV, not a NaN mean."""
+    store = hand_fixture(registry)
+    update = ("UPDATE betting_lines SET closing_line = @x WHERE game_date = @d AND player_id = @p")  # fmt: skip
+    store.engine.run_atomic([(update, {"x": float("nan"), "d": D1, "p": 1}),
+                             (update, {"x": float("-inf"), "d": D1, "p": 2})])  # fmt: skip
+
+    grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
+
+    daily = GradingStore(store.engine).daily_between(D1, D2)
+    with_clv = daily[daily["n_clv"] > 0]
+    assert len(with_clv) == 3 and with_clv["clv"].map(math.isfinite).all(), daily
+    assert daily[daily["game_date"] == D1]["n_clv"].tolist() == [0, 1]  # B's bet on player 3 only (A passed)

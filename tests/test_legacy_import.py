@@ -187,3 +187,102 @@ def test_import_legacy_never_revives_a_retired_model(cli, legacy_export: Path) -
     assert (code, json.loads(out)["changes"]) == (0, []), err
     models = {m["model_id"]: m["status"] for m in json.loads(cli("list", "--json")[1])}
     assert models == {"catboost_v9_train1102_0215": "retired", "catboost_v9_train1201_0301": "champion"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("backtest_mae", float("nan"), "backtest_mae 'nan' is not a finite number"),
+        ("backtest_hit_rate_all", float("inf"), "backtest_hit_rate_all 'inf' is not a finite number"),
+        ("backtest_n_edge_3plus", float("inf"), "backtest_n_edge_3plus 'inf' is not a finite number"),
+        ("description", {"a": [1]}, "description must be a string or a number"),
+        ("train_end", ["2026-02-15"], "train_end must be a string or a number"),
+        ("description", "ok\x1b[31m red\x00", "description contains control characters"),
+    ],
+)
+def test_import_legacy_refuses_hostile_values_and_imports_nothing(  # type: ignore[no-untyped-def]
+    cli, legacy_export: Path, field: str, value: object, message: str
+) -> None:
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"][field] = value
+    legacy_export.write_text(json.dumps(monthly))  # NaN / Infinity: what json.dumps writes for them
+
+    code, out, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 2 and message in err and "catboost_v9_train1102_0215" in err, (code, out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_names_a_folder_given_as_model_path(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"]["model_path"] = "legacy"  # the folder, not a file in it
+    legacy_export.write_text(json.dumps(monthly))
+
+    code, _, err = cli("import-legacy", str(legacy_export))
+
+    assert code == 3 and "legacy" in err and "not a file" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"catboost_v9_train1102_0215": {"model_path": "' + "x" * 11_000_000 + '"}}', "larger than"),
+    ],
+)
+def test_import_legacy_refuses_a_hostile_json_in_one_line(cli, tmp_path: Path, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "MONTHLY_MODELS.json"
+    path.write_text(text)
+
+    code, _, err = cli("import-legacy", str(path))
+
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err[:500]
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_refuses_a_binary_file_in_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "MONTHLY_MODELS.json"
+    path.write_bytes(b'{"a": "\xff\xfe"}')
+
+    code, _, err = cli("import-legacy", str(path))
+
+    assert code == 2 and "is not UTF-8 text" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_import_legacy_refuses_one_file_under_two_ids(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_alias"] = {**monthly["catboost_v9_train1102_0215"], "enabled": False}
+    legacy_export.write_text(json.dumps(monthly))
+
+    for extra in (("--dry-run",), ()):  # the plan must not promise an id the import cannot keep
+        code, _, err = cli("import-legacy", str(legacy_export), *extra)
+        assert code == 4 and "catboost_v9_alias" in err and "catboost_v9_train1102_0215" in err, err
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_hostile_text_is_shown_as_text_by_every_table(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    """rich markup in a description or reason is text (``[/]`` used to crash ``show``), and a
+    control character reaches the terminal as an escape, never raw."""
+    monthly = json.loads(legacy_export.read_text())
+    monthly["catboost_v9_train1102_0215"]["description"] = "[/] [bold red]pwned"
+    legacy_export.write_text(json.dumps(monthly))
+    assert cli("import-legacy", str(legacy_export))[0] == 0
+    assert cli("retire", "catboost_v9_train1201_0301", "--reason", "[/]\x1b]0;title\x07\x1b[2J")[0] == 0
+
+    code, out, err = cli("show", "catboost_v9_train1102_0215")
+    assert code == 0 and "[/] [bold red]pwned" in out, err
+    code, out, err = cli("history")
+    assert code == 0 and "\x1b" not in out and "\\x1b]0;title\\x07\\x1b[2J" in out.replace("\n", ""), err
+
+
+def test_import_legacy_says_a_file_is_too_big_not_empty(  # type: ignore[no-untyped-def]
+    cli, legacy_export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_MODEL_BYTES", "1000")
+
+    code, _, err = cli("import-legacy", str(legacy_export), "--dry-run")
+
+    assert code == 2 and "over the 1,000-byte limit (MAX_MODEL_BYTES)" in err and "empty" not in err, err

@@ -93,11 +93,13 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         ({"game_date": "tomorrow"}, 400, "POST a JSON body like"),
         ({}, 400, "POST a JSON body like"),
         ({"game_date": "2026-08-01"}, 404, "no games on 2026-08-01"),
+        (["2026-02-20"], 400, "POST a JSON body like"),  # was an AttributeError: 500, redelivered
+        ("2026-02-20", 400, "POST a JSON body like"),
     ],
-    ids=["not a date", "no date", "no games that day"],
+    ids=["not a date", "no date", "no games that day", "a JSON array", "a JSON string"],
 )
 def test_http_predict_refuses_bad_requests_and_stores_nothing(
-    registry: dict[str, str], predict_app: Any, body: dict[str, str], status: int, message: str
+    registry: dict[str, str], predict_app: Any, body: Any, status: int, message: str
 ) -> None:
     response = predict_app.post("/", json=body)
     assert response.status_code == status and message in response.json["error"]

@@ -14,6 +14,7 @@ from common.app import open_database, open_registry
 from common.cli import options as opt
 from common.cli import render
 from common.errors import InvalidArgument
+from common.events import MAX_GRADED_DATES
 from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
 from common.grading.catalog import REGISTRY, Catalog
 from common.grading.compare import Comparison, Evidence, VerdictRule, interval
@@ -30,8 +31,8 @@ def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
 def date_range(first: date, last: date) -> list[date]:
     if last < first:
         raise InvalidArgument(f"--to {last} is before --date {first}")
-    if (last - first).days >= opt.MAX_DAYS:
-        raise InvalidArgument(f"at most {opt.MAX_DAYS} dates per run")
+    if (last - first).days >= MAX_GRADED_DATES:
+        raise InvalidArgument(f"at most {MAX_GRADED_DATES} dates per run")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -95,7 +96,7 @@ def print_comparison(c: Comparison) -> None:
     )
     colour = {"promote": "bold green", "retire": "bold red"}.get(c.verdict, "bold yellow")
     driver = f" (driven by {c.driver})" if c.driver else ""
-    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}")
+    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
     render.console.print(f"Rule: {c.rule}", markup=False)
 
 

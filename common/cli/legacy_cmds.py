@@ -8,19 +8,28 @@ from pathlib import Path
 from typing import Any
 
 from common.cli import render
-from common.errors import NotFound
+from common.errors import InvalidArgument, NotFound
 from common.settings import Settings
 
 
 def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
     from common.app import registration_service
-    from common.registry.legacy_import import apply_import, parse_monthly_models, plan_import, resolve_path
+    from common.registry.legacy_import import (
+        MAX_EXPORT_CHARS,
+        apply_import,
+        parse_monthly_models,
+        plan_import,
+        resolve_path,
+    )
 
     source = Path(args.monthly_models)
     try:
-        text = source.read_text(encoding="utf-8")
+        with source.open(encoding="utf-8") as file:
+            text = file.read(MAX_EXPORT_CHARS + 1)  # one more: parse_monthly_models says it is too large
     except OSError as exc:
         raise NotFound(f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"{source} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     service = registration_service(settings)
     models = parse_monthly_models(text, source.resolve().parent)
     champion = resolve_path(args.champion, Path.cwd()) if args.champion else None

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from urllib.parse import urlparse
 
+from rich.text import Text
+
 from common.app import open_registry, registration_service
 from common.cli import render
 from common.errors import InvalidArgument
@@ -98,7 +100,8 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json(model.to_json_dict())
     else:
-        render.console.print(f"{model.model_id}: {render.role(model)}, {'enabled' if model.enabled else 'disabled'}")
+        state = "enabled" if model.enabled else "disabled"
+        render.console.print(Text.assemble(model.model_id, ": ", render.role(model), f", {state}"))
     return 0
 
 

@@ -38,7 +38,9 @@ class _SafeConsole(Console):
 
 # Pipes and CI logs get a wide page instead of rich's 80-column default.
 _WIDTH = None if sys.stdout.isatty() else 180
-console = _SafeConsole(highlight=False, width=_WIDTH)
+# No markup by default: printed lines carry outside text (paths, ids, reasons), and a "[/]" in one
+# raised MarkupError. A line styled on purpose says so: ``console.print(..., markup=True)``.
+console = _SafeConsole(highlight=False, width=_WIDTH, markup=False)
 err_console = _SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -9,12 +9,12 @@ Queries per page on BigQuery (each date-bounded read touches only the days the p
 page                      count  what
 ========================  =====  ==========================================================
 ``/`` (models)            3      schema check, models, live evaluation columns
-``/models/<id>``          5      schema check, models, the model's audit events, daily rows
-                                 of the charted days, the paired sample of the verdict days
-                                 (4 for the champion: it has no verdict)
+``/models/<id>``          7      schema check, models, the model's audit events, the latest
+                                 graded date (2), daily rows of the charted days, the paired
+                                 sample of the verdict days (6 for the champion: no verdict)
 ``/timeline``             2      schema check, audit events
-``/operations``           5      schema check, rejections, worker acks, last reminder,
-                                 daily rows of the last 14 days
+``/operations``           7      schema check, rejections, worker acks, last reminder, the
+                                 latest graded date (2), daily rows of the last 14 days
 ========================  =====  ==========================================================
 """
 

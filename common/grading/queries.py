@@ -53,7 +53,7 @@ FROM player_prop_predictions AS p
 JOIN player_games AS g
   ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
 WHERE p.game_date IN UNNEST(@dates) AND g.game_date IN UNNEST(@dates) AND g.status = 'played'
-  AND p.predicted_points IS NOT NULL"""
+  AND {betting.sql_is_finite("p.predicted_points")}"""
 
 # Per model per day, for the dates just graded: what was graded (from the rows GRADE wrote) and
 # what could not be, because the game has no result yet (pending) or the player did not play (void).
@@ -70,7 +70,7 @@ WITH predicted AS (
   LEFT JOIN player_games AS g
     ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
     AND g.game_date IN UNNEST(@dates)
-  WHERE p.game_date IN UNNEST(@dates) AND p.predicted_points IS NOT NULL
+  WHERE p.game_date IN UNNEST(@dates) AND {betting.sql_is_finite("p.predicted_points")}
   GROUP BY p.game_date, p.system_id
 ),
 graded AS (

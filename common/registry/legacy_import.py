@@ -18,15 +18,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from common.errors import AppError, Conflict, InvalidArgument
+from common.errors import AppError, Conflict, InvalidArgument, InvalidModel
 from common.feature_sets import FEATURE_SETS
 from common.registry.model import ModelRecord
 from common.registry.naming import check_model_id
 from common.registry.registration import RegistrationService
 from common.registry.validation import ModelFacts, read_facts
-from common.storage import StoredObject, read_uri, sha256_hex
+from common.storage import StoredObject, open_bucket, sha256_hex, split_uri
 
 IMPORT_REASON = "imported from MONTHLY_MODELS"
+MAX_EXPORT_CHARS = 10_000_000  # the legacy dict holds a few dozen models: a few kB
 # The dict's fields that become object metadata, which registration reads under a model card.
 _FACT_FIELDS = (
     "train_start",
@@ -86,10 +87,14 @@ class ImportPlan:
 # -- reading the dict ----------------------------------------------------------------------
 def parse_monthly_models(text: str, base: Path) -> list[LegacyModel]:
     """The exported dict, checked; relative ``model_path`` values resolve against ``base``."""
+    if len(text) > MAX_EXPORT_CHARS:
+        raise InvalidArgument(f"MONTHLY_MODELS is larger than {MAX_EXPORT_CHARS:,} characters: not a model dict")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"MONTHLY_MODELS is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument("MONTHLY_MODELS is nested too deeply: not a model dict") from None
     if not isinstance(raw, dict) or not raw:
         raise InvalidArgument("MONTHLY_MODELS must be a non-empty JSON object: {model_id: {model_path: …, …}}")
     return [_entry(str(model_id), spec, base) for model_id, spec in raw.items()]
@@ -105,8 +110,18 @@ def _entry(model_id: str, spec: Any, base: Path) -> LegacyModel:
     enabled = spec.get("enabled", False)
     if not isinstance(enabled, bool):
         raise InvalidArgument(f"MONTHLY_MODELS[{model_id!r}].enabled must be true or false, got {enabled!r}")
-    facts = {k: str(spec[k]) for k in _FACT_FIELDS if spec.get(k) not in (None, "")}
+    facts = {k: _fact(model_id, k, spec[k]) for k in _FACT_FIELDS if spec.get(k) not in (None, "")}
     return LegacyModel(model_id, resolve_path(spec["model_path"], base), enabled, facts)
+
+
+def _fact(model_id: str, name: str, value: Any) -> str:
+    """One of the dict's facts as the object metadata string registration reads (checked there)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidArgument(f"MONTHLY_MODELS[{model_id!r}].{name} must be a string or a number, got {value!r:.80}")
+    text = str(value)
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise InvalidArgument(f"MONTHLY_MODELS[{model_id!r}].{name} contains control characters: {text!r:.80}")
+    return text
 
 
 def resolve_path(path: str, base: Path) -> str:
@@ -120,6 +135,7 @@ def resolve_path(path: str, base: Path) -> str:
 def plan_import(service: RegistrationService, models: list[LegacyModel], champion_path: str | None) -> ImportPlan:
     """Read and validate every file and work out the changes; nothing is written."""
     sources = tuple(_read(service, m) for m in models)
+    _refuse_aliases(sources)
     champion = None
     if champion_path is not None:
         champion = _read(service, LegacyModel(None, champion_path, False, {}))
@@ -133,6 +149,18 @@ def plan_import(service: RegistrationService, models: list[LegacyModel], champio
     return ImportPlan(sources, champion, tuple(steps))
 
 
+def _refuse_aliases(sources: tuple[Source, ...]) -> None:
+    """One file under two ids: registration keeps one of them, so the plan would lie."""
+    first: dict[str, str] = {}
+    for source in sources:
+        model_id = source.model.model_id or "champion"
+        if (other := first.setdefault(source.sha256, model_id)) != model_id:
+            raise Conflict(
+                f"MONTHLY_MODELS lists the same file (sha256 {source.sha256[:12]}…) as {other} and {model_id}; "
+                f"a file registers once: keep one entry"
+            )
+
+
 def _with_champion(sources: tuple[Source, ...], champion: Source | None) -> tuple[Source, ...]:
     """The dict's models, then the champion's file when it is not one of them."""
     if champion is None or any(s is champion for s in sources):
@@ -143,11 +171,15 @@ def _with_champion(sources: tuple[Source, ...], champion: Source | None) -> tupl
 def _read(service: RegistrationService, model: LegacyModel) -> Source:
     bucket = service.bucket
     prefix = bucket.url.rstrip("/") + "/"
-    if model.model_path.startswith(prefix):
-        data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
-    else:
-        data, info = read_uri(model.model_path, max_bytes=service.max_bytes), None
+    in_bucket = model.model_path.startswith(prefix)
     try:
+        if in_bucket:
+            data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
+        else:
+            bucket_url, name = split_uri(model.model_path)
+            data, info = open_bucket(bucket_url).read(name, max_bytes=service.max_bytes)
+        if info.size > service.max_bytes:  # read() gives no bytes then: say why, not "empty"
+            raise InvalidModel(service._too_big(info.size))
         facts = read_facts(data, model.model_path.rsplit("/", 1)[-1], _metadata(model))
     except AppError as exc:
         raise type(exc)(f"{model.model_id or 'champion'} ({model.model_path}): {exc}") from None
@@ -155,7 +187,7 @@ def _read(service: RegistrationService, model: LegacyModel) -> Source:
         raise Conflict(
             f"{model.model_path}: its model card names it {facts.declared_id}, MONTHLY_MODELS {model.model_id}"
         )
-    return Source(model, data, sha256_hex(data), facts, info)
+    return Source(model, data, sha256_hex(data), facts, info if in_bucket else None)
 
 
 def _metadata(model: LegacyModel) -> dict[str, str]:

@@ -56,9 +56,9 @@ def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
         worker = _worker()
         if request.method == "GET":
             return worker.status(), 200
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
         try:
-            game_date = date.fromisoformat(str(body.get("game_date", "")))
+            game_date = date.fromisoformat(str(body.get("game_date", "") if isinstance(body, dict) else ""))
         except ValueError:
             return {"error": 'POST a JSON body like {"game_date": "2026-01-15"}'}, 400
         serving, rows = worker.predict_date(game_date)
