@@ -286,3 +286,23 @@ def test_import_legacy_says_a_file_is_too_big_not_empty(  # type: ignore[no-unty
     code, _, err = cli("import-legacy", str(legacy_export), "--dry-run")
 
     assert code == 2 and "over the 1,000-byte limit (MAX_MODEL_BYTES)" in err and "empty" not in err, err
+
+
+def test_import_legacy_run_again_never_demotes_a_champion_promoted_since(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    args = ("import-legacy", str(legacy_export), "--champion", str(legacy_export.parent / "legacy" / SECOND))
+    assert cli(*args)[0] == 0
+    assert cli("promote", "catboost_v9_train1102_0215", "--force", "--reason", "better since cutover")[0] == 0
+    history = json.loads(cli("history", "--json")[1])
+
+    for extra in ("--dry-run", "--json"):
+        code, out, err = cli(*args, extra)
+        assert code == 4 and "catboost_v9_train1102_0215" in err and "--force" in err, (code, out, err)
+    models = {m["model_id"]: m["status"] for m in json.loads(cli("list", "--json")[1])}
+    assert models == {"catboost_v9_train1102_0215": "champion", "catboost_v9_train1201_0301": "shadow"}
+    assert json.loads(cli("history", "--json")[1]) == history
+
+    code, out, err = cli(*args, "--force", "--json")
+    assert (code, [c["action"] for c in json.loads(out)["changes"]]) == (0, ["promote"]), err
+    last = json.loads(cli("history", "--json")[1])[-1]
+    assert (last["model_id"], last["action"]) == ("catboost_v9_train1201_0301", "promoted")
+    assert last["reason"].startswith("forced past compare") and "imported from MONTHLY_MODELS" in last["reason"]

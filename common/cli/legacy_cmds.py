@@ -33,7 +33,7 @@ def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
     service = registration_service(settings)
     models = parse_monthly_models(text, source.resolve().parent)
     champion = resolve_path(args.champion, Path.cwd()) if args.champion else None
-    plan = plan_import(service, models, champion)
+    plan = plan_import(service, models, champion, args.force)
     done = plan.changes if args.dry_run else tuple(apply_import(service, plan))
     if args.json:
         render.print_json({"dry_run": args.dry_run, "changes": [asdict(s) for s in done]})
@@ -62,3 +62,8 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
         help="the legacy champion's model file (CATBOOST_V9_MODEL_PATH): gs://…, file://… or a path",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a sitting champion with --champion without compare's evidence (an audited forced promotion)",
+    )

@@ -132,8 +132,13 @@ def resolve_path(path: str, base: Path) -> str:
 
 
 # -- planning ------------------------------------------------------------------------------
-def plan_import(service: RegistrationService, models: list[LegacyModel], champion_path: str | None) -> ImportPlan:
-    """Read and validate every file and work out the changes; nothing is written."""
+def plan_import(
+    service: RegistrationService, models: list[LegacyModel], champion_path: str | None, force: bool = False
+) -> ImportPlan:
+    """Read and validate every file and work out the changes; nothing is written.
+
+    The champion is set at cutover: replacing a sitting champion (one promoted since, say)
+    is refused here, before anything is written, unless ``force`` (an audited override)."""
     sources = tuple(_read(service, m) for m in models)
     _refuse_aliases(sources)
     champion = None
@@ -145,7 +150,7 @@ def plan_import(service: RegistrationService, models: list[LegacyModel], champio
     for source in _with_champion(sources, champion):
         steps += _model_steps(source, source is champion, records)
     if champion is not None:
-        steps += _champion_steps(champion, records)
+        steps += _champion_steps(champion, records, force)
     return ImportPlan(sources, champion, tuple(steps))
 
 
@@ -229,12 +234,18 @@ def _expected_id(source: Source) -> str:
     return source.model.model_id or facts.declared_id or facts.legacy_id or f"(new {facts.family} model)"
 
 
-def _champion_steps(champion: Source, records: list[ModelRecord]) -> list[Step]:
+def _champion_steps(champion: Source, records: list[ModelRecord], force: bool) -> list[Step]:
     current = next((r for r in records if r.is_champion), None)
     twin = next((r for r in records if r.sha256 == champion.sha256 and not r.is_retired), None)
     label = twin.model_id if twin else _expected_id(champion)
     if twin is not None and twin.is_champion:
         return [Step(label, "unchanged", "already the champion")]
+    if current is not None and not force:
+        raise Conflict(
+            f"the registry's champion is {current.model_id}; import-legacy would demote it for {label} without "
+            f"evidence: promote on compare's evidence (`modelctl promote`), or pass --force to import-legacy "
+            "(recorded as a forced promotion)"
+        )
     detail = f"champion from {champion.model.model_path}" + (f" (demotes {current.model_id})" if current else "")
     return [Step(label, "promote", detail)]
 
