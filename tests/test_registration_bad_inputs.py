@@ -159,3 +159,22 @@ def test_bad_ids_are_refused_at_the_cli_boundary(bad: str) -> None:
 
     with pytest.raises(InvalidArgument, match="invalid model id"):
         check_model_id(bad)
+
+
+def test_a_file_named_like_a_registered_one_never_overwrites_its_object(
+    duck_registration: RegistrationService, tmp_path: Path
+) -> None:
+    """Two trainings both saved as ``model.cbm``: the second upload must not replace the first's bytes."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "model.cbm", tmp_path / "b" / "model.cbm"
+    first.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=31))
+    second.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=32))
+
+    one = duck_registration.register_file(first).record
+    two = duck_registration.register_file(second).record
+
+    assert one.model_id != two.model_id and one.source_object != two.source_object
+    for record, path in ((one, first), (two, second)):
+        data, _ = duck_registration.bucket.read(record.source_object or "", max_bytes=10**8)
+        assert data == path.read_bytes(), record.model_id

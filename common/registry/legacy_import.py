@@ -283,12 +283,11 @@ def _register(service: RegistrationService, source: Source) -> tuple[ModelRecord
     info = source.in_bucket
     if info is None:
         name = source.model.model_path.rsplit("/", 1)[-1]
-        target = f"models/{source.facts.feature_set}/{source.facts.family}/{name}"
         existing = next((m for m in service.registry.list() if m.sha256 == source.sha256 and not m.is_retired), None)
         if existing is not None:
             return existing, False
         metadata["imported_from"] = source.model.model_path
-        info = service.bucket.write(target, source.data, metadata=metadata)
+        info = service.upload(source.facts, name, source.data, metadata)
     else:
         info = replace(info, metadata={**info.metadata, **metadata})
     result = service.register_bytes(source.data, info, reason=IMPORT_REASON)

@@ -20,7 +20,7 @@ from common.registry.model import ModelRecord, Rejection, Status
 from common.registry.naming import model_id, with_suffix
 from common.registry.service import RegistryService
 from common.registry.validation import ModelFacts, read_facts
-from common.storage import Bucket, StoredObject, sha256_hex
+from common.storage import Bucket, PreconditionFailed, StoredObject, sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,21 @@ class RegistrationService:
         facts = self._facts_or_reject(data, uri, None, {}, path.name)
         if facts.declared_id:
             self._check_declared_id(facts.declared_id, sha256_hex(data), uri, None)
-        target = f"models/{facts.feature_set}/{facts.family}/{path.name}"
-        info = self.bucket.write(target, data, metadata={"registered_from": str(path)})
+        info = self.upload(facts, path.name, data, {"registered_from": str(path)})
         return self.register_bytes(data, info)
+
+    def upload(self, facts: ModelFacts, name: str, data: bytes, metadata: dict[str, str]) -> StoredObject:
+        """Copy a file into the bucket at its canonical place, never over another object.
+
+        A name already taken (two trainings both saved as ``model.cbm``) gets the bytes' sha256
+        prefix, so a registered model's object is never replaced by other bytes."""
+        folder = f"models/{facts.feature_set}/{facts.family}"
+        try:
+            return self.bucket.write(f"{folder}/{name}", data, metadata=metadata, if_generation_match="0")
+        except PreconditionFailed:
+            stem, dot, ext = name.rpartition(".")
+            unique = f"{stem}_{sha256_hex(data)[:12]}{dot}{ext}" if dot else f"{name}_{sha256_hex(data)[:12]}"
+            return self.bucket.write(f"{folder}/{unique}", data, metadata=metadata)  # same name, same bytes
 
     def live_twin(self, data: bytes) -> ModelRecord | None:
         """The serving-or-shadow model with exactly these bytes, if one is registered."""
