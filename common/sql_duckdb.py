@@ -66,6 +66,11 @@ class DuckDBEngine:
         if not raw or raw == "/":
             raise ConfigError(f"MODEL_REGISTRY_URL {url!r} names no file; use duckdb:///path/to/registry.duckdb")
         self.path = Path(raw)
+        if self.path.is_dir():  # neither "run migrate" (it cannot help) nor "busy" (retrying cannot either)
+            raise ConfigError(
+                f"MODEL_REGISTRY_URL {url} names a folder, not a registry file; "
+                f"use duckdb://{self.path / 'registry.duckdb'}"
+            )
         with _LOCKS_GUARD:
             self._lock = _LOCKS.setdefault(str(self.path.resolve()), threading.RLock())
 

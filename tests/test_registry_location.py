@@ -86,3 +86,15 @@ def test_only_migrate_creates_the_registry(missing: Path, capsys: pytest.Capture
     capsys.readouterr()
     assert main(["list", "--json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv", [("list",), ("migrate",)], ids=["list", "migrate"])
+def test_a_registry_url_naming_a_folder_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    """Not "run migrate" (migrate cannot help) nor "busy" (exit 6, try later): the URL is wrong."""
+    monkeypatch.setenv("MODEL_REGISTRY_URL", f"duckdb://{tmp_path}/")
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    assert code == CONFIG and "names a folder" in err and "registry.duckdb" in err, err
+    assert "run `modelctl migrate`" not in err and sorted(p.name for p in tmp_path.iterdir()) == []
