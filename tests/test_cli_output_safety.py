@@ -111,3 +111,15 @@ def test_reasons_over_the_limit_are_refused(
     assert code == BAD and "at most 1,000 are allowed" in err, err
     code, out, _ = run(capsys, "history", MODEL, "--json")
     assert [e["action"] for e in strict_json(out)] == ["registered", "enabled"]
+
+
+def test_a_table_title_is_not_folded_into_a_narrow_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`make demo` printed "Season 2025-26 (seed 7)" / "written to" / "duckdb:///work/wt" … one
+    narrow column at a time: a title wider than its table's columns was folded to their width."""
+    url = f"duckdb://{tmp_path / 'registry.duckdb'}"
+    assert run(capsys, "--registry-url", url, "migrate")[0] == 0
+
+    code, out, err = run(capsys, "--registry-url", url, "data", "generate", "--seed", "3")
+
+    assert code == 0, err
+    assert out.splitlines()[0].strip() == f"Season 2025-26 (seed 3) written to {url}", out

@@ -60,7 +60,8 @@ def _cell(value: Any) -> Text:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    out = Table(title=_cell(title), title_justify="left", header_style="bold")
+    # a title wider than the columns would be folded to their width: the table grows to hold it
+    out = Table(title=_cell(title), title_justify="left", header_style="bold", min_width=len(title))
     for column in columns:
         out.add_column(column, overflow="fold")
     for row in rows:
