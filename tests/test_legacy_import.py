@@ -306,3 +306,20 @@ def test_import_legacy_run_again_never_demotes_a_champion_promoted_since(cli, le
     last = json.loads(cli("history", "--json")[1])[-1]
     assert (last["model_id"], last["action"]) == ("catboost_v9_train1201_0301", "promoted")
     assert last["reason"].startswith("forced past compare") and "imported from MONTHLY_MODELS" in last["reason"]
+
+
+def test_a_champion_promoted_between_plan_and_apply_is_not_demoted(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    from common.app import registration_service
+    from common.errors import Conflict
+    from common.registry.legacy_import import apply_import, parse_monthly_models, plan_import
+    from common.settings import Settings
+
+    assert cli("import-legacy", str(legacy_export))[0] == 0  # no champion: the dict's models only
+    service = registration_service(Settings.from_env())
+    models = parse_monthly_models(legacy_export.read_text(), legacy_export.parent)
+    plan = plan_import(service, models, f"file://{legacy_export.parent / 'legacy' / SECOND}")  # no champion yet
+    assert cli("promote", "catboost_v9_train1102_0215", "--reason", "first champion")[0] == 0  # meanwhile
+
+    with pytest.raises(Conflict, match="--force"):
+        apply_import(service, plan)
+    assert service.registry.champion().model_id == "catboost_v9_train1102_0215"  # type: ignore[union-attr]

@@ -78,6 +78,7 @@ class ImportPlan:
     sources: tuple[Source, ...]
     champion: Source | None
     steps: tuple[Step, ...]
+    force: bool = False  # replace a sitting champion without compare's evidence (audited as forced)
 
     @property
     def changes(self) -> tuple[Step, ...]:
@@ -151,7 +152,7 @@ def plan_import(
         steps += _model_steps(source, source is champion, records)
     if champion is not None:
         steps += _champion_steps(champion, records, force)
-    return ImportPlan(sources, champion, tuple(steps))
+    return ImportPlan(sources, champion, tuple(steps), force)
 
 
 def _refuse_aliases(sources: tuple[Source, ...]) -> None:
@@ -270,9 +271,9 @@ def apply_import(service: RegistrationService, plan: ImportPlan) -> list[Step]:
         if is_champion:
             champion_id = record.model_id
     if champion_id is not None and not service.registry.get(champion_id).is_champion:
-        # the cutover names the legacy champion; over a sitting champion without evidence that is an
-        # audited override (forced, with the import's reason), like `modelctl promote --force --reason`
-        service.registry.promote(champion_id, reason=IMPORT_REASON, force=True)
+        # the cutover names the legacy champion; over a sitting champion (one promoted since the plan,
+        # too) the promotion rule applies: only on evidence, or with --force (an audited override)
+        service.registry.promote(champion_id, reason=IMPORT_REASON, force=plan.force)
         done.append(Step(champion_id, "promote", IMPORT_REASON))
     return done
 
