@@ -364,3 +364,21 @@ def test_data_generate_is_deterministic_for_a_seed(
     assert season_fingerprint(loaded) == season_fingerprint(season)
     span = data_range(engine)
     assert (span.first_date, span.last_date, span.season) == (date(2025, 10, 21), date(2026, 4, 12), "2025-26")
+
+
+def test_two_runs_of_a_family_in_one_second_never_overwrite_each_other(settings: Settings) -> None:
+    """The object name has one-second resolution: the second upload must not replace the first's bytes."""
+    from datetime import UTC, datetime
+
+    from common.training.artifacts import publish
+
+    request = TrainRequest("twice", "v9", "MAE", None, date(2025, 11, 2), date(2026, 2, 15))
+    registration = registration_service(settings)
+    now = datetime(2026, 2, 16, 12, 34, 56, tzinfo=UTC)
+    blobs = [tiny_model_bytes(tiny_card("v9"), seed=seed) for seed in (51, 52)]
+
+    records = [publish(request, data, registration, now).record for data in blobs]
+
+    assert len({r.source_object for r in records if r}) == 2
+    for record, data in zip(records, blobs, strict=True):
+        assert record is not None and registration.bucket.read(record.source_object or "", max_bytes=10**8)[0] == data

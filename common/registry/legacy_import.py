@@ -288,7 +288,7 @@ def _register(service: RegistrationService, source: Source) -> tuple[ModelRecord
         if existing is not None:
             return existing, False
         metadata["imported_from"] = source.model.model_path
-        info = service.upload(source.facts, name, source.data, metadata)
+        info = service.upload(f"models/{source.facts.feature_set}/{source.facts.family}/{name}", source.data, metadata)
     else:
         info = replace(info, metadata={**info.metadata, **metadata})
     result = service.register_bytes(source.data, info, reason=IMPORT_REASON)

@@ -77,21 +77,21 @@ class RegistrationService:
         facts = self._facts_or_reject(data, uri, None, {}, path.name)
         if facts.declared_id:
             self._check_declared_id(facts.declared_id, sha256_hex(data), uri, None)
-        info = self.upload(facts, path.name, data, {"registered_from": str(path)})
+        target = f"models/{facts.feature_set}/{facts.family}/{path.name}"
+        info = self.upload(target, data, {"registered_from": str(path)})
         return self.register_bytes(data, info)
 
-    def upload(self, facts: ModelFacts, name: str, data: bytes, metadata: dict[str, str]) -> StoredObject:
-        """Copy a file into the bucket at its canonical place, never over another object.
+    def upload(self, name: str, data: bytes, metadata: dict[str, str]) -> StoredObject:
+        """Put ``data`` in the bucket at ``name``, never over another object.
 
-        A name already taken (two trainings both saved as ``model.cbm``) gets the bytes' sha256
-        prefix, so a registered model's object is never replaced by other bytes."""
-        folder = f"models/{facts.feature_set}/{facts.family}"
+        A name already taken (two trainings both saved as ``model.cbm``, two runs in one second)
+        gets the bytes' sha256 prefix, so a registered model's object is never replaced."""
         try:
-            return self.bucket.write(f"{folder}/{name}", data, metadata=metadata, if_generation_match="0")
+            return self.bucket.write(name, data, metadata=metadata, if_generation_match="0")
         except PreconditionFailed:
             stem, dot, ext = name.rpartition(".")
             unique = f"{stem}_{sha256_hex(data)[:12]}{dot}{ext}" if dot else f"{name}_{sha256_hex(data)[:12]}"
-            return self.bucket.write(f"{folder}/{unique}", data, metadata=metadata)  # same name, same bytes
+            return self.bucket.write(unique, data, metadata=metadata)  # that name holds these bytes or none
 
     def live_twin(self, data: bytes) -> ModelRecord | None:
         """The serving-or-shadow model with exactly these bytes, if one is registered."""

@@ -126,9 +126,7 @@ def publish(
         return Publication(local, twin.model_path, "already_registered", twin)
     # --skip-auto-register: staged where the finalize trigger and `watch` do not register by design
     name = f"{STAGING_PREFIX}{object_name(request, now)}" if request.skip_register else object_name(request, now)
-    info = registration.bucket.write(
-        name, data, metadata={"uploaded_by": "modelctl train", "model_family": request.family}
-    )
+    info = registration.upload(name, data, {"uploaded_by": "modelctl train", "model_family": request.family})
     log.info("uploaded %s", info.uri, extra={"object": info.uri, "family": request.family})
     if request.skip_register:
         return Publication(local, info.uri, "uploaded", None)
