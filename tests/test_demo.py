@@ -24,3 +24,10 @@ def test_demo_runs_the_lifecycle_in_its_sandbox_only(demo_run: DemoRun) -> None:
     assert {m.model_family for m in models} == {"v12_noveg_mae", "v9_mae"}
     assert sum(m.is_champion for m in models) == 1
     assert "Demo finished" in demo_run.output
+
+
+def test_every_step_heading_is_printed_whole(demo_run: DemoRun) -> None:
+    """A heading used to be a rule's title, cut at the page width ("gates, upload, re…")."""
+    for end in ("gates, upload, registration (disabled)", "drop its .cbm into the bucket"):
+        assert end in demo_run.output, end
+    assert not [line for line in demo_run.output.splitlines() if line.startswith("─") and "…" in line]

@@ -35,7 +35,9 @@ GRADE_FIRST, GRADE_LAST = date(2026, 2, 22), date(2026, 3, 7)
 
 
 def step(title: str) -> None:
-    console.print(Rule(f"[bold]{title}"))
+    # a rule's title is cut at the page width: the heading goes on its own line, wrapped, never cut
+    console.print(Rule(style="dim"))
+    console.print(f"[bold]{title}[/]")
 
 
 def run(*args: str) -> None:

@@ -75,7 +75,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     sandbox = tmp_path_factory.mktemp("demo") / "sandbox"
     sandbox.mkdir()
     (sandbox / "stale.txt").write_text("from an earlier run")
-    env = {**os.environ, **production, "COLUMNS": "200"}
+    env = {**os.environ, **production, "COLUMNS": "80"}  # a plain terminal: what `make demo` shows most people
     done = subprocess.run(
         [sys.executable, "-m", "infra.demo", "--dir", str(sandbox)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
