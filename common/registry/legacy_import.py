@@ -244,8 +244,8 @@ def _champion_steps(champion: Source, records: list[ModelRecord], force: bool) -
     if current is not None and not force:
         raise Conflict(
             f"the registry's champion is {current.model_id}; import-legacy would demote it for {label} without "
-            f"evidence: promote on compare's evidence (`modelctl promote`), or pass --force to import-legacy "
-            "(recorded as a forced promotion)"
+            f"evidence: leave out --champion to import the dict's models only, promote on compare's evidence "
+            "(`modelctl promote`), or pass --force to import-legacy (recorded as a forced promotion)"
         )
     detail = f"champion from {champion.model.model_path}" + (f" (demotes {current.model_id})" if current else "")
     return [Step(label, "promote", detail)]
