@@ -83,6 +83,8 @@ CASES: list[tuple[str, Callable[[], str], str]] = [
     ("feature_set not text", lambda: card_json(feature_set=9), "feature_set must be text, not int"),
     ("train_start a number", lambda: card_json(train_start=20251102), "train_start 20251102 is not a date"),
     ("train_start huge text", lambda: card_json(train_start="2" * 5000), "is not a date (YYYY-MM-DD)"),
+    ("train_end in year 9999", lambda: card_json(train_end="9999-12-31"), "train_end 9999-12-31 is in the future"),
+    ("train_start in year 0001", lambda: card_json(train_start="0001-01-01"), "is before 1990-01-01"),
     (
         "model_id with terminal escapes",
         lambda: card_json(model_id=f"evil{ESC}]0;pwned\x07{ESC}[2J"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from common.errors import InvalidArgument, InvalidModel
@@ -28,6 +29,9 @@ MAX_STRENGTHS_CHARS = 32 * 1024
 MAX_SHORT_TEXT_CHARS = 200
 #: an operator's reason (audit trail) and a recorded rejection's reason
 MAX_REASON_CHARS = 1000
+#: a training window: no earlier than this, and not ending after tomorrow (a card's dates are facts, not plans;
+#: a window ending in 9999 would never have a live out-of-sample day)
+EARLIEST_TRAIN_DATE = date(1990, 1, 1)
 #: how much of a hostile value an error message quotes
 _QUOTE_CHARS = 40
 
@@ -162,3 +166,14 @@ def reason(value: str | None, what: str = "--reason") -> str | None:
 def clip(message: str, limit: int = MAX_REASON_CHARS) -> str:
     """A message cut to ``limit`` characters (recorded rejection reasons)."""
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def train_window(start: date, end: date, today: date | None = None) -> None:
+    """A plausible training window: ordered, from ``EARLIEST_TRAIN_DATE``, ending by tomorrow (UTC)."""
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
+    if start < EARLIEST_TRAIN_DATE:
+        raise InvalidModel(f"train_start {start} is before {EARLIEST_TRAIN_DATE}: not a real training window")
+    if end > latest:
+        raise InvalidModel(f"train_end {end} is in the future (after {latest}): a card states its training data")
+    if end < start:
+        raise InvalidModel(f"train_end {end} is before train_start {start}")

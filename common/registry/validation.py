@@ -142,8 +142,7 @@ def _train_window(info: dict[str, Any]) -> tuple[date, date]:
     end = parse_date(info.get("train_end"), "train_end")
     if start is None or end is None:
         raise InvalidModel("train_start and train_end are required (YYYY-MM-DD)")
-    if end < start:
-        raise InvalidModel(f"train_end {end} is before train_start {start}")
+    limits.train_window(start, end)
     return start, end
 
 
