@@ -199,3 +199,28 @@ def test_a_rerun_of_010_converges_on_duckdb(tmp_path: Path) -> None:
     store.engine.apply_migration(VERSION, name, statements)  # and once more after it was recorded
     assert {t: read_back(store, t, list(f.columns)) for t, f in rows.items()} == expected
     assert not [t for t in schema(store, url) if t.endswith("__v010")]
+
+
+def test_016_new_columns_are_written_by_write_frame_and_survive_a_rerun(engine_url: str) -> None:
+    """016 adds nullable columns with ADD COLUMN IF NOT EXISTS: the table's schema (what a load job
+    writes through) has them on both engines, rows written with them read back, and re-applying
+    the migration (its record lost) changes nothing."""
+    store = RegistryStore.open(engine_url)
+    store.migrate(NOW, target=16)
+    frame = sample()["player_prop_predictions"].head(2).copy()
+    frame["as_of"] = pd.Timestamp("2026-02-20 21:00", tz="UTC")
+    frame["over_price"] = [-115, 105]
+    frame["under_price"] = [-105, -125]
+    frame["line_captured_at"] = pd.Timestamp("2026-02-20 20:40", tz="UTC")
+    store.engine.write_frame("player_prop_predictions", frame, ("DELETE FROM player_prop_predictions WHERE FALSE", {}))
+    columns = ["game_date", "player_id", "over_price", "under_price"]
+    expected = read_back(store, "player_prop_predictions", columns)
+    assert sorted(row[1:] for row in expected) == sorted(zip(frame.player_id, [-115, 105], [-105, -125], strict=True))
+    name, statements = next((n, split_statements(p.read_text())) for v, n, p in migration_files() if v == 16)
+    store.engine.apply_migration(16, name, statements)
+    assert read_back(store, "player_prop_predictions", columns) == expected
+    if engine_url.startswith("bigquery://"):
+        assert {"as_of", "over_price", "under_price", "line_captured_at"} <= {
+            c for c, _, _ in schema(store, engine_url)["player_prop_predictions"]
+        }
+    store.close()

@@ -24,6 +24,12 @@ script variables: each ``@name`` becomes a numbered placeholder (``@1``...,
 ``$1`` in DuckDB) whose value comes from the job's parameters, NULLs cast to
 the declared type.
 
+Third patch (on by default, ``BQEMU_LAUNCH_ALTER_SYNC=0`` turns it off): bqemulator runs
+``ALTER TABLE t ADD COLUMN c`` in DuckDB but leaves its catalog's schema of ``t`` as it was, so
+``tables.get`` (and with it every load job's schema, which is how ``write_frame`` writes) never
+sees ``c``; BigQuery updates the table's schema. We refresh the catalog entry's schema from DuckDB
+after every ``ALTER TABLE … ADD COLUMN``, keeping its other metadata (partitioning, options).
+
 This file must stay importable with the emulator venv only (no project
 imports).
 """
@@ -122,6 +128,35 @@ def _patch_script_parameters() -> None:
     interpreter._rewrite_vars_to_params = _rewrite_vars_to_params
 
 
+def _patch_alter_add_column() -> None:
+    import sqlglot
+    from bqemulator.catalog import ddl_sync
+    from bqemulator.jobs import executor
+    from bqemulator.scripting import interpreter
+    from sqlglot import exp
+
+    sync_created_table = ddl_sync.sync_created_table
+
+    def sync(bq_sql: str, project_id: str, ctx: Any) -> None:
+        sync_created_table(bq_sql, project_id, ctx)
+        try:
+            tree = sqlglot.parse_one(bq_sql, read="bigquery")
+        except Exception:  # noqa: BLE001 - not ours to judge
+            return
+        actions = tree.args.get("actions") or [] if isinstance(tree, exp.Alter) else []
+        if not any(isinstance(a, exp.ColumnDef) for a in actions):
+            return
+        p_id, d_id, t_id = ddl_sync._split_target(tree.this, project_id)
+        meta = ctx.catalog.get_table(p_id, d_id, t_id) if d_id and t_id else None
+        if meta is None:
+            return
+        schema = ddl_sync._introspect_schema(p_id, d_id, t_id, ctx)
+        ctx.catalog.update_table(meta.model_copy(update={"schema_": schema}))
+
+    executor.sync_created_table = sync
+    interpreter.sync_created_table = sync
+
+
 def main() -> None:
     """Patch the spatial loader, then hand over to the bqemulator CLI."""
     _exit_with_parent()
@@ -133,6 +168,8 @@ def main() -> None:
     DuckDBEngine._load_spatial = _load_spatial_offline  # type: ignore[method-assign]
     if os.environ.get("BQEMU_LAUNCH_SCRIPT_PARAMS", "1") != "0":
         _patch_script_parameters()
+    if os.environ.get("BQEMU_LAUNCH_ALTER_SYNC", "1") != "0":
+        _patch_alter_add_column()
 
     from bqemulator.cli import main as cli_main
 
