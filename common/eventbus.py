@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from typing import Any, Protocol
@@ -57,8 +58,11 @@ class InProcessBus:
             try:
                 outcome = service(parse_pubsub_event(event), self.settings)
             except AppError as exc:
-                # Same class, so the caller's exit code / status still says what went wrong.
-                raise type(exc)(f"delivering {topic} to {fn.name} failed: {exc}") from exc
+                # Same class and attributes, so the caller's exit code / status still says what went wrong.
+                wrapped = copy.copy(exc)
+                wrapped.message = f"delivering {topic} to {fn.name} failed: {exc}"
+                wrapped.args = (wrapped.message,)
+                raise wrapped from exc
             self.outcomes.append((fn.name, str(outcome)))
             log.info("in-process %s → %s: %s", topic, fn.name, outcome, extra={"topic": topic, "outcome": outcome})
         return message_id
