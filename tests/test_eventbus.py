@@ -78,7 +78,8 @@ def test_a_failing_subscriber_fails_the_command_loudly(tmp_path: Path) -> None:
     (bucket / MANIFEST_OBJECT).write_text("{not json")  # on_registry_change cannot read the current manifest
     out = run("enable", model_id, env=env)
     assert out.returncode == ServingBehind.exit_code == 8, out.stdout
-    assert f"enabled {model_id} committed; serving manifest not yet rebuilt (serving manifest is malformed" in out.stderr
+    committed = f"enabled {model_id} committed; serving manifest not yet rebuilt (serving manifest is malformed"
+    assert committed in out.stderr
     assert out.stderr.strip().count("\n") == 0
     shown = json.loads(run("show", model_id, "--json", env=env).stdout)
     assert shown["enabled"] is True  # the change itself was committed; the error says what did not follow
