@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from typing import Any, Protocol
@@ -58,11 +57,11 @@ class InProcessBus:
             try:
                 outcome = service(parse_pubsub_event(event), self.settings)
             except AppError as exc:
-                # Same class and attributes, so the caller's exit code / status still says what went wrong.
-                wrapped = copy.copy(exc)
-                wrapped.message = f"delivering {topic} to {fn.name} failed: {exc}"
-                wrapped.args = (wrapped.message,)
-                raise wrapped from exc
+                # The same error (class and attributes: the caller's exit code / status still says what
+                # went wrong), told where it happened.
+                exc.message = f"delivering {topic} to {fn.name} failed: {exc.message}"
+                exc.args = (exc.message,)
+                raise
             self.outcomes.append((fn.name, str(outcome)))
             log.info("in-process %s → %s: %s", topic, fn.name, outcome, extra={"topic": topic, "outcome": outcome})
         return message_id

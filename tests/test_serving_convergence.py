@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests.support.fnproc import FunctionProcess
 from tests.support.readonly import available, readonly, run_readonly, writable_again
 from tests.support.tiny import tiny_card, tiny_model_bytes
 from tests.test_cli import MODELCTL, run
+from tests.test_stack_e2e import wait_for
 
 READ_ONLY, WHY_NOT = available()
 pytestmark = pytest.mark.skipif(not READ_ONLY, reason=WHY_NOT)
@@ -64,16 +64,6 @@ def manifest() -> Manifest:
 
 def served(m: Manifest) -> tuple[str | None, set[str]]:
     return m.champion, {e.model_id for e in m.models}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def change(action: str, ids: dict[str, str]) -> list[str]:
