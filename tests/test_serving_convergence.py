@@ -225,3 +225,24 @@ def test_the_read_only_mount_stays_in_its_namespace(isolated_env: Path) -> None:
     assert inside.returncode != 0 and "Read-only file system" in inside.stderr
     (folder / "g").write_text("outside")
     assert not (folder / "f").exists() and subprocess.run(["findmnt", str(folder)], capture_output=True).returncode
+
+
+def test_a_rebuild_from_an_older_registry_state_never_overwrites_a_newer_manifest(models: dict[str, str]) -> None:
+    """Two rebuilds racing (a redelivery, the nightly job, a worker's resync): the one that read the
+    registry first loses, whatever order they write in."""
+    from common.manifest import publish_manifest
+    from common.registry.model import RegistryVersion
+    from common.storage import open_bucket
+
+    settings = Settings.from_env()
+    registry = open_registry(settings)
+    early_version, early_records = registry.version(), registry.list()
+    registry.disable(models["other"], reason="the newer state")  # rebuilt in-process: the newer manifest
+    newer = manifest()
+    bucket = open_bucket(settings.bucket_url)
+    assert publish_manifest(early_records, bucket, "late", early_version) == (newer, False)
+    assert manifest() == newer and models["other"] not in served(newer)[1]
+    assert early_version.events < newer.registry_version  # type: ignore[operator]
+    stale = RegistryVersion(newer.registry_version, "another registry's event")  # type: ignore[arg-type]
+    written, changed = publish_manifest(registry.list(), bucket, "resync", stale)  # same set, other version
+    assert changed and written.generation == newer.generation and written.registry_event == stale.last_event_id
