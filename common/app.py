@@ -8,7 +8,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from common import inventory
+from common.errors import AppError, ServingBehind
 from common.eventbus import EventBus, open_bus
+from common.manifest import ServingLag, serving_lag
 from common.registry.model import ModelRecord, PromotionEvidence, strict_dumps
 from common.registry.registration import RegistrationService
 from common.registry.service import EvidenceProvider, RegistryChange, RegistryService
@@ -78,9 +80,50 @@ def change_publisher(settings: Settings, bus: EventBus | None = None) -> Callabl
         if pending is not None:
             pending.append((holder[0], payload))
             return
-        holder[0].publish(inventory.REGISTRY_CHANGE, payload, {"action": change.action})
+        _deliver(holder[0], payload)
 
     return publish
+
+
+def _deliver(bus: EventBus, payload: dict[str, Any]) -> None:
+    """Publish one registry-change message; a manifest rebuild that fails behind it (the in-process
+    bus runs it here) says the change itself is committed and how the lag is repaired."""
+    try:
+        bus.publish(inventory.REGISTRY_CHANGE, payload, {"action": payload["action"]})
+    except ServingBehind as exc:
+        ids = payload.get("model_ids") or []
+        if payload["action"] == "resync":
+            what = "serving manifest not yet rebuilt"
+        elif payload["action"] == "batch":
+            what = f"{len(payload.get('changes', []))} registry changes committed; serving manifest not yet rebuilt"
+        else:
+            what = f"{payload['action']} {ids[-1] if ids else ''} committed; serving manifest not yet rebuilt"
+        raise ServingBehind(
+            f"{what} ({exc.reason}); once that is fixed, rerun any registry command (or wait for the nightly "
+            "job or a worker's check) to rebuild it; `modelctl workers` shows the lag",
+            exc.reason,
+            exc.retryable,
+        ) from exc
+
+
+def check_serving(settings: Settings, registry: RegistryService) -> ServingLag:
+    """How the serving manifest in ``MODEL_BUCKET_URL`` compares with the registry."""
+    try:
+        return serving_lag(registry, open_bucket(settings.bucket_url))
+    except (AppError, OSError) as exc:
+        cause = ServingBehind.rebuilding(exc)
+        raise ServingBehind(f"cannot compare the serving manifest with the registry ({cause.reason})",
+                            cause.reason, cause.retryable) from exc  # fmt: skip
+
+
+def converge_serving(settings: Settings, registry: RegistryService, why: str) -> ServingLag:
+    """Repair a serving manifest found behind the registry, without a registry change: announce a
+    resync, which the one manifest writer (``on_registry_change``; on ``inprocess://``, this process)
+    turns into a rebuild. Returns the lag found (``needs_rebuild``: a resync went out)."""
+    lag = check_serving(settings, registry)
+    if lag.needs_rebuild:
+        registry.resync(reason=f"{why}: {lag.detail}")
+    return lag
 
 
 _BATCH: ContextVar[list[tuple[EventBus, dict[str, Any]]] | None] = ContextVar("registry_change_batch", default=None)
@@ -112,12 +155,12 @@ def _publish_batch(pending: list[tuple[EventBus, dict[str, Any]]]) -> None:
         by_bus.setdefault(id(bus), (bus, []))[1].append(payload)
     for bus, changes in by_bus.values():
         if len(changes) == 1:
-            bus.publish(inventory.REGISTRY_CHANGE, changes[0], {"action": changes[0]["action"]})
+            _deliver(bus, changes[0])
             continue
         ids = list(dict.fromkeys(i for c in changes for i in c["model_ids"]))
         batch = {"action": "batch", "model_ids": ids, "actor": changes[0]["actor"],
                  "occurred_at": changes[-1]["occurred_at"], "changes": changes}  # fmt: skip
-        bus.publish(inventory.REGISTRY_CHANGE, batch, {"action": "batch"})
+        _deliver(bus, batch)
 
 
 def registration_service(settings: Settings, registry: RegistryService | None = None) -> RegistrationService:

@@ -3,7 +3,7 @@
 Every class says, once, what it means to each front door:
 
 * ``exit_code``: the CLI's exit code (README: 2 bad input, 3 not found,
-  4 conflict, 5 configuration, 6 transient, 7 gate failed);
+  4 conflict, 5 configuration, 6 transient, 7 gate failed, 8 serving behind the registry);
 * ``http_status``: the HTTP status an HTTP function answers with;
 * ``retryable``: whether an event function raises it (the platform answers 500
   and redelivers) or logs and acknowledges it.
@@ -98,3 +98,27 @@ class GateFailed(AppError):
 
     exit_code = 7
     http_status = 422
+
+
+class ServingBehind(AppError):
+    """The serving manifest could not be rebuilt from the registry (e.g. the bucket is read-only).
+
+    From a command that changed the registry: the change is committed, only what serves lags
+    behind it. The next registry command, the nightly job, a redelivery and the workers' check
+    converge it; whether redelivering the same message can help is the cause's ``retryable``.
+    """
+
+    exit_code = 8
+    http_status = 503
+
+    def __init__(self, message: str, reason: str | None = None, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.retryable = retryable
+
+    @classmethod
+    def rebuilding(cls, cause: BaseException) -> ServingBehind:
+        """The serving manifest could not be rebuilt because of ``cause``."""
+        reason = str(cause) if isinstance(cause, AppError) else f"{type(cause).__name__}: {cause}"
+        retryable = cause.retryable if isinstance(cause, AppError) else True
+        return cls(f"serving manifest not yet rebuilt ({reason})", reason, retryable)

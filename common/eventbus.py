@@ -57,8 +57,11 @@ class InProcessBus:
             try:
                 outcome = service(parse_pubsub_event(event), self.settings)
             except AppError as exc:
-                # Same class, so the caller's exit code / status still says what went wrong.
-                raise type(exc)(f"delivering {topic} to {fn.name} failed: {exc}") from exc
+                # The same error (class and attributes: the caller's exit code / status still says what
+                # went wrong), told where it happened.
+                exc.message = f"delivering {topic} to {fn.name} failed: {exc.message}"
+                exc.args = (exc.message,)
+                raise
             self.outcomes.append((fn.name, str(outcome)))
             log.info("in-process %s → %s: %s", topic, fn.name, outcome, extra={"topic": topic, "outcome": outcome})
         return message_id

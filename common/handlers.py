@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from common.app import open_registry, registration_service
-from common.errors import NotFound
+from common.errors import AppError, NotFound, ServingBehind
 from common.events import PubSubMessage, StorageObject
 from common.manifest import publish_manifest
 from common.registry.naming import STAGING_PREFIX
@@ -45,10 +45,22 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
 
 # -- on_registry_change --------------------------------------------------------------------
 def rebuild_manifest(msg: PubSubMessage, settings: Settings) -> str:
-    """Rebuild the serving manifest from the registry."""
+    """Rebuild the serving manifest from the registry.
+
+    Whatever stops it (a read-only or unreachable bucket, a busy registry) is ``ServingBehind``:
+    retryable when its cause is, so Pub/Sub redelivers, and the publishing command reports
+    its committed change as not served yet.
+    """
     payload = msg.json()
     reason = payload.get("action", "change") if isinstance(payload, dict) else "change"
-    registry = open_registry(settings)
-    manifest, changed = publish_manifest(registry.list(), open_bucket(settings.bucket_url), reason)
+    try:
+        registry = open_registry(settings)
+        version = registry.version()  # before the list: the manifest never claims a state it lacks
+        manifest, changed = publish_manifest(registry.list(), open_bucket(settings.bucket_url), reason, version)
+    except (AppError, OSError) as exc:
+        raise ServingBehind.rebuilding(exc) from exc
     state = "written" if changed else "unchanged"
-    return f"manifest {state}: generation {manifest.generation}, {len(manifest.models)} models"
+    return (
+        f"manifest {state}: generation {manifest.generation}, {len(manifest.models)} models, "
+        f"registry version {manifest.registry_version}"
+    )

@@ -118,8 +118,10 @@ FUNCTIONS: tuple[Function, ...] = (
         "common.reminder:on_retrain_reminder",
         topic=RETRAIN_REMINDER,
         max_instances=1,
+        bucket_role="roles/storage.objectViewer",  # the nightly serving check reads the manifest
         dataset_access="WRITER",  # records the day's notification (once per day)
         secrets=(SLACK_SECRET_ENV,),
+        publishes=(REGISTRY_CHANGE,),  # a resync when the manifest is behind the registry
     ),
     Function(
         "update_performance",
@@ -146,6 +148,7 @@ FUNCTIONS: tuple[Function, ...] = (
         dataset_access="WRITER",  # player_prop_predictions, worker_acks, the picks alert's delivery
         secrets=(SLACK_SECRET_ENV,),  # the champion's picks alert
         cpu_always_on=True,  # the manifest poller hot-reloads models between requests
+        publishes=(REGISTRY_CHANGE,),  # a resync when its check finds the manifest behind the registry
     ),
     Function(
         "dashboard",

@@ -1,8 +1,10 @@
-"""The nightly per-family retrain reminder.
+"""The nightly per-family retrain reminder, and the nightly serving check.
 
 For every family with at least one enabled model: days since the newest
 (non-retired) model's ``train_end``. Families at or past the first threshold are
-listed with an urgency level and the exact command that retrains them.
+listed with an urgency level and the exact command that retrains them. The same
+nightly job then converges a serving manifest left behind the registry
+(``common.app.converge_serving``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from common.app import open_registry
+from common.app import converge_serving, open_registry
 from common.errors import InvalidEvent
 from common.events import PubSubMessage
 from common.notify import SlackPoster, deliver_once
@@ -81,7 +83,15 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
 def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
     """The ``retrain_reminder`` service: post the per-family staleness reminder, once per day."""
     today = _reminder_day(msg.json(), msg)
-    families = staleness(open_registry(settings).list(), today, settings.reminder_levels)
+    registry = open_registry(settings)
+    outcome = _remind(registry.list(), today, settings)
+    # After the reminder, so a manifest that cannot be rebuilt yet (retried) never holds it back.
+    lag = converge_serving(settings, registry, "nightly retrain_reminder")
+    return f"serving: {'resync sent, ' if lag.needs_rebuild else ''}{lag.detail}; reminder: {outcome}"
+
+
+def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
+    families = staleness(records, today, settings.reminder_levels)
     stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
     if not stale and settings.reminder_silent_when_clear:
         return f"all clear ({len(families)} families), silent"

@@ -164,6 +164,22 @@ def test_lifecycle_single_champion_and_history(registration: RegistrationService
         registry.retire(b, "no")
 
 
+def test_the_registry_version_grows_with_every_change_and_only_then(
+    registration: RegistrationService, model_files: ModelFiles
+) -> None:
+    """What the serving manifest records: the audit trail's length and its greatest event id."""
+    registry = registration.registry
+    assert (registry.version().events, registry.version().last_event_id) == (0, None)
+    a = _register(registration, model_files.v9_mae, "a.cbm")
+    registry.enable(a)
+    version = registry.version()
+    assert version.events == 2 and version.last_event_id == max(e.event_id for e in registry.events())
+    registry.enable(a)  # already enabled: no change, no event, same version
+    assert registry.version() == version
+    registry.promote(a)
+    assert registry.version().events == 3 and registry.version() != version
+
+
 def test_retired_never_serves_until_reregistered(registration: RegistrationService, model_files: ModelFiles) -> None:
     registry = registration.registry
     a = _register(registration, model_files.v9_q43, "a.cbm")

@@ -8,11 +8,11 @@ from urllib.parse import urlparse
 
 from rich.text import Text
 
-from common.app import open_registry, registration_service
+from common.app import converge_serving, open_registry, registration_service
 from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
-from common.registry.service import RegistryService
+from common.registry.service import RegistryChange, RegistryService
 from common.settings import Settings
 
 
@@ -44,8 +44,27 @@ def cmd_feature_sets(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _announced(registry: RegistryService) -> list[RegistryChange]:
+    """The changes ``registry`` announces from now on (each one rebuilds the manifest)."""
+    heard: list[RegistryChange] = []
+    registry.subscribe(heard.append)
+    return heard
+
+
+def _converge(settings: Settings, registry: RegistryService, heard: list[RegistryChange], command: str) -> None:
+    """A registry command that announced nothing (it changed nothing) still repairs a serving
+    manifest left behind by an earlier failed rebuild: the rerun converges."""
+    if heard:
+        return  # its own announcement rebuilt (or requested) the manifest from the whole registry
+    lag = converge_serving(settings, registry, f"modelctl {command}")
+    if lag.needs_rebuild:
+        done = "rebuilt" if settings.event_bus_url.startswith("inprocess") else "rebuild requested (registry-change)"
+        render.err_console.print(f"note: {lag.detail}; serving manifest {done}", markup=False, highlight=False)
+
+
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     service = registration_service(settings)
+    heard = _announced(service.registry)
     target = args.path_or_url
     bucket = service.bucket
     parsed = urlparse(target)
@@ -60,6 +79,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
         from dataclasses import replace
 
         result = replace(result, record=service.registry.enable(result.record.model_id, reason="register --enable"))
+    _converge(settings, service.registry, heard, "register")
     if args.json:
         render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
     else:
@@ -88,6 +108,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     registry = open_registry(settings)
+    heard = _announced(registry)
     model_id = args.model_id
     action = args.command
     if action == "retire":
@@ -97,6 +118,7 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
         _warn_if_forced(registry, model_id)
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
+    _converge(settings, registry, heard, action)
     if args.json:
         render.print_json(model.to_json_dict())
     else:

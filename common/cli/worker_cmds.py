@@ -6,8 +6,12 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
+from rich.text import Text
+
 from common.cli import options as opt
 from common.cli import render
+from common.errors import AppError
+from common.manifest import ServingLag
 from common.settings import Settings
 
 
@@ -53,9 +57,21 @@ def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
     from common.worker.acks import AckStore
 
     acks = AckStore.open(settings.registry_url).list()
+    lag, lag_text = _serving_lag(settings)
+
+    def behind(generation: int, source: str) -> bool:  # serving that manifest generation, or older
+        return lag is not None and lag.behind and source == "manifest" and generation <= (lag.manifest_generation or 0)
+
     if args.json:
-        render.print_json([asdict(a) for a in acks])
+        render.print_json(
+            [
+                {**asdict(a), "behind_registry": behind(a.generation, a.source), "serving_manifest": lag_text}
+                for a in acks
+            ]
+        )
         return 0
+    style = "bold red" if lag is None or lag.behind else ""
+    render.console.print(Text(f"Serving manifest: {lag_text}", style=style))
     render.table(
         f"Workers ({len(acks)})",
         ["worker", "generation", "source", "champion", "models (id: sha256)", "problem", "acknowledged (UTC)"],
@@ -66,13 +82,24 @@ def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
                 a.source,
                 a.champion or "none",
                 ", ".join(f"{k}: {v[:8]}" for k, v in a.models.items()),
-                a.problem or "",
+                "; ".join(p for p in (a.problem, "behind the registry" if behind(a.generation, a.source) else "") if p),
                 f"{a.acked_at:%Y-%m-%d %H:%M:%S}",
             )
             for a in acks
         ],
     )
     return 0
+
+
+def _serving_lag(settings: Settings) -> tuple[ServingLag | None, str]:
+    """The manifest compared with the registry, and that in words (or why it could not be compared)."""
+    from common.app import check_serving, open_registry
+
+    try:
+        lag = check_serving(settings, open_registry(settings))
+    except AppError as exc:
+        return None, str(exc)
+    return lag, lag.detail
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:

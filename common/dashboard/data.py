@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from common.app import open_registry
+from common.app import check_serving, open_registry
 from common.dashboard import queries as q
+from common.errors import AppError
 from common.grading.analysis import compare_models
 from common.grading.catalog import REGISTRY, Catalog
 from common.grading.compare import Comparison, VerdictRule
@@ -55,15 +56,16 @@ class ReminderRecord:
 class DashboardData:
     """Read-only access for the dashboard: the registry service, its grading tables, nothing written."""
 
-    def __init__(self, registry: RegistryService) -> None:
+    def __init__(self, registry: RegistryService, settings: Settings | None = None) -> None:
         self.registry = registry
+        self.settings = settings
         self.engine = open_engine(registry.url)
         self.grading = GradingStore(self.engine)
 
     @classmethod
     def open(cls, settings: Settings) -> DashboardData:
         """On ``MODEL_REGISTRY_URL`` (one query: the schema check)."""
-        return cls(open_registry(settings))
+        return cls(open_registry(settings), settings)
 
     # -- registry ----------------------------------------------------------------------------
     def models(self) -> list[ModelRecord]:
@@ -107,6 +109,17 @@ class DashboardData:
             )
             for r in rows
         ]
+
+    def serving(self) -> tuple[bool | None, str]:
+        """Whether the serving manifest is behind the registry (None: could not tell), in words: one
+        query (the registry version) and the manifest object, plus the models when the versions differ."""
+        if self.settings is None:
+            return None, "serving manifest not checked"
+        try:
+            lag = check_serving(self.settings, self.registry)
+        except AppError as exc:
+            return None, str(exc)
+        return lag.behind, lag.detail
 
     def last_reminder(self) -> ReminderRecord | None:
         last = NotificationStore(self.engine).latest(REMINDER_KIND)

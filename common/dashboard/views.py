@@ -185,6 +185,8 @@ class OperationsPage:
     reminder: ReminderRecord | None
     days: tuple[DayCounts, ...]
     window: int
+    serving_behind: bool | None = False  # None: the manifest could not be compared with the registry
+    serving: str = ""
 
 
 def per_day(daily: Any) -> tuple[DayCounts, ...]:
@@ -199,9 +201,13 @@ def per_day(daily: Any) -> tuple[DayCounts, ...]:
 
 
 def operations(data: DashboardData) -> OperationsPage:
-    """5 queries with the schema check: rejections, worker acks, the last reminder, the last
-    ``OPERATIONS_DAYS`` days of daily rows."""
+    """8 queries with the schema check: rejections, worker acks, the last reminder, the last
+    ``OPERATIONS_DAYS`` days of daily rows (3), the registry version (+ the models when the
+    serving manifest records another version)."""
+    behind, serving = data.serving()
     return OperationsPage(
+        serving_behind=behind,
+        serving=serving,
         rejections=tuple(data.rejections()),
         workers=tuple(data.worker_acks()),
         reminder=data.last_reminder(),

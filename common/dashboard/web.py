@@ -13,8 +13,10 @@ page                      count  what
                                  graded date (2), daily rows of the charted days, the paired
                                  sample of the verdict days (6 for the champion: no verdict)
 ``/timeline``             2      schema check, audit events
-``/operations``           7      schema check, rejections, worker acks, last reminder, the
-                                 latest graded date (2), daily rows of the last 14 days
+``/operations``           8      schema check, rejections, worker acks, last reminder, the
+                                 latest graded date (2), daily rows of the last 14 days, the
+                                 registry version (9: the models, when the serving manifest
+                                 records another version)
 ========================  =====  ==========================================================
 """
 
@@ -36,7 +38,7 @@ from common.settings import Settings
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PAGE_QUERIES = {"models": 3, "model": 7, "timeline": 2, "operations": 7}
+PAGE_QUERIES = {"models": 3, "model": 7, "timeline": 2, "operations": 8}
 #: nothing from elsewhere, no script at all, styles only from our own stylesheet
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"

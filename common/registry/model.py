@@ -105,6 +105,23 @@ class RegistryEvent:
 
 
 @dataclass(frozen=True)
+class RegistryVersion:
+    """The registry's state as a version: how many audit events it holds, and the greatest event id.
+
+    Every change appends an audit event in the transaction that makes it, and events are never
+    removed, so ``events`` only grows and two reads with the same version saw the same models.
+    The serving manifest records the version it was built from: a manifest whose version differs
+    from the registry's is behind it.
+    """
+
+    events: int
+    last_event_id: str | None
+
+    def __str__(self) -> str:
+        return str(self.events)
+
+
+@dataclass(frozen=True)
 class Rejection:
     """One row of ``model_registry_rejections``: a model that could not enter."""
 

@@ -75,6 +75,8 @@ SET enabled = FALSE, status = 'shadow', retired_reason = NULL, model_path = @mod
 WHERE model_id = @model_id AND row_version = @row_version"""
 
 EVENT_COLUMNS = ", ".join(_columns(RegistryEvent))
+# The registry's version (``RegistryVersion``): the audit trail only grows, one event per change.
+REGISTRY_VERSION = "SELECT COUNT(*) AS events, MAX(event_id) AS last_event_id FROM model_registry_events"
 LIST_EVENTS = f"""
 SELECT {EVENT_COLUMNS} FROM model_registry_events
 WHERE (@model_id IS NULL OR model_id = @model_id)

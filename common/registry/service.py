@@ -25,7 +25,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from common.errors import Conflict, InvalidArgument
 from common.registry import limits
-from common.registry.model import ModelRecord, Promotion, PromotionEvidence, RegistryEvent, Rejection, Status
+from common.registry.model import (
+    ModelRecord,
+    Promotion,
+    PromotionEvidence,
+    RegistryEvent,
+    RegistryVersion,
+    Rejection,
+    Status,
+)
 from common.registry.store import RegistryStore
 from common.storage import StoredObject
 
@@ -121,6 +129,10 @@ class RegistryService:
 
     def find_by_source(self, bucket: str, name: str, generation: str) -> ModelRecord | None:
         return self._store.find_by_source(bucket, name, generation)
+
+    def version(self) -> RegistryVersion:
+        """The registry's state as a version (what the serving manifest records it was built from)."""
+        return self._store.version()
 
     def champion(self) -> ModelRecord | None:
         return next((m for m in self._store.list() if m.is_champion), None)
@@ -287,9 +299,10 @@ class RegistryService:
         self._announce("rejected", (rejection.source_uri,), rejection.rejected_at, rejection.reason)
         return True
 
-    def resync(self, model_id: str) -> None:
-        """Announce a model again (a redelivered registration whose first announcement may have failed)."""
-        self._announce("resync", (model_id,), self.clock())
+    def resync(self, model_id: str | None = None, reason: str | None = None) -> None:
+        """Announce a model (or, without one, the whole registry) again: a redelivered registration whose
+        first announcement may have failed, or a serving manifest found behind the registry."""
+        self._announce("resync", (model_id,) if model_id else (), self.clock(), reason)
 
     # -- helpers -------------------------------------------------------------------------
     def _change(self, action: str, before: ModelRecord, after: ModelRecord, reason: str | None) -> ModelRecord:

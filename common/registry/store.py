@@ -15,7 +15,15 @@ from typing import Any
 
 from common.errors import ConfigError, MissingDatabase, NotFound
 from common.registry import queries as q
-from common.registry.model import ModelRecord, Promotion, RegistryEvent, Rejection, bigquery_types, from_row
+from common.registry.model import (
+    ModelRecord,
+    Promotion,
+    RegistryEvent,
+    RegistryVersion,
+    Rejection,
+    bigquery_types,
+    from_row,
+)
 from common.sql import (
     Engine,
     Param,
@@ -132,6 +140,10 @@ class RegistryStore:
     def events(self, model_id: str | None = None, until: datetime | None = None) -> builtins.list[RegistryEvent]:
         params = {"model_id": Param(model_id, "STRING"), "until": Param(until, "TIMESTAMP")}
         return [from_row(RegistryEvent, r) for r in self.engine.query(q.LIST_EVENTS, params)]
+
+    def version(self) -> RegistryVersion:
+        row = self.engine.query(q.REGISTRY_VERSION)[0]
+        return RegistryVersion(int(row["events"] or 0), row["last_event_id"])
 
     def champion_events_at(self, until: datetime) -> builtins.list[RegistryEvent]:
         rows = self.engine.query(q.CHAMPION_AT, {"until": until})

@@ -9,6 +9,14 @@ the registry-change message.
 A new set that lacks a loadable champion is never swapped in over one that has
 one: the worker keeps the last good set and says why (log, ``status()``, its
 acknowledgement in ``worker_acks``). With no champion at all it refuses to score.
+What could not be loaded (a refused set, a skipped champion or shadow) is retried
+every ``WORKER_RETRY_SECONDS``, even when the manifest's generation does not move.
+
+Every ``REGISTRY_CHECK_SECONDS`` the poller also compares the manifest with the
+registry (``common.manifest.serving_lag``). A manifest behind the registry (its
+rebuild failed) is reported and a resync is announced on the registry-change topic:
+the one manifest writer, ``on_registry_change``, rebuilds it. Workers only read the
+bucket (their service account may not write it), so they never write the manifest.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import pandas as pd
 
 from common.alerts.picks import alert_champion_picks
 from common.errors import AppError, TransientError
+from common.manifest import ServingLag
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
 from common.worker.scoring import champion_picks, score_slate
@@ -35,9 +44,6 @@ from common.worker.slate import Slate
 from common.worker.sources import current_generation, resolve_plan
 
 log = logging.getLogger(__name__)
-
-# A refused serving set (no loadable champion) is tried again after this long, not on every poll.
-RETRY_REFUSED_SECONDS = 30.0
 
 
 class Worker:
@@ -51,6 +57,8 @@ class Worker:
         self._current = ServingSet(generation=-2, source="none", models=())
         self._refused: tuple[int, str, float] | None = None  # (generation, source, when) of a set not swapped in
         self._refused_reason: str | None = None
+        self._built_at = 0.0  # monotonic time of the last serving set built (swapped or not)
+        self._lag: ServingLag | None = None  # the last comparison of the manifest with the registry
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -60,13 +68,26 @@ class Worker:
         return self._current
 
     @property
+    def behind(self) -> str | None:
+        """Why what this worker serves is behind the registry (its manifest was not rebuilt), or None."""
+        lag, current = self._lag, self._current
+        if lag is None or not lag.behind or current.source != "manifest":
+            return None
+        if current.generation > (lag.manifest_generation or 0):
+            return None  # a newer manifest has been loaded since the check
+        return f"serving is behind the registry: {lag.detail}"
+
+    @property
     def problem(self) -> str | None:
         """Why this worker holds an older set or cannot produce picks; None when all is well."""
-        return self._refused_reason or self._current.problem
+        found = [p for p in (self._refused_reason or self._current.problem, self.behind) if p]
+        return "; ".join(found) or None
 
     def status(self) -> dict[str, Any]:
         """What this worker serves and what is wrong with it (``GET /status``)."""
-        return {"worker_id": self.worker_id, **self._current.ack(), "problem": self.problem}
+        lag = self._lag.to_dict() if self._lag else None
+        return {"worker_id": self.worker_id, **self._current.ack(), "problem": self.problem,
+                "behind_registry": self.behind is not None, "registry_check": lag}  # fmt: skip
 
     # -- loading -----------------------------------------------------------------------------
     def reload(self, force: bool = False) -> bool:
@@ -77,6 +98,7 @@ class Worker:
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
             new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, previous=self._current)
+            self._built_at = time.monotonic()
             swapped = self._swap(new)
         if swapped:
             from_builtin = len(new.models) if new.source == "built-in" else 0
@@ -92,7 +114,7 @@ class Worker:
         return swapped
 
     def _unchanged(self, generation: int, source: str) -> bool:
-        """The plan is what already serves, or a set refused less than RETRY_REFUSED_SECONDS ago."""
+        """The plan is what already serves, or a set refused less than WORKER_RETRY_SECONDS ago."""
         if generation < 0:  # built-in (or nothing): no generation to compare, always rebuild
             return False
         if (generation, source) == (self._current.generation, self._current.source):
@@ -104,8 +126,13 @@ class Worker:
         return (
             refused is not None
             and refused[:2] == (generation, source)
-            and (time.monotonic() - refused[2] < RETRY_REFUSED_SECONDS)
+            and (time.monotonic() - refused[2] < self.settings.worker_retry_seconds)
         )
+
+    def _retry_due(self) -> bool:
+        """What serves lacks a model it should have (a file corrupt or missing when it was built), and
+        the last build is WORKER_RETRY_SECONDS old: build it again, though the generation is the same."""
+        return bool(self._current.skipped) and time.monotonic() - self._built_at >= self.settings.worker_retry_seconds
 
     def _swap(self, new: ServingSet) -> bool:
         """The atomic swap (one reference assignment) unless ``new`` would lose a working champion."""
@@ -141,25 +168,52 @@ class Worker:
 
     # -- polling -----------------------------------------------------------------------------
     def start_polling(self, interval: float | None = None) -> None:
-        """Check the manifest's generation every ``interval`` seconds (MANIFEST_POLL_SECONDS);
-        reload when it moves."""
+        """Check the manifest's generation every ``interval`` seconds (MANIFEST_POLL_SECONDS) and
+        reload when it moves; retry what failed to load; check the registry now and then."""
         if self._poller is not None:
             return
         interval = interval or self.settings.manifest_poll_seconds
 
         def loop() -> None:
+            next_check = time.monotonic() + self.settings.registry_check_seconds
             while not self._stop.wait(interval):
-                generation = current_generation(self.settings)
-                if generation is None or generation == self._current.generation:
-                    continue
-                if not self._recently_refused(generation):
-                    try:
-                        self.reload()
-                    except Exception:  # a failed reload keeps the old set serving; try again next tick
-                        log.exception("reload failed; still serving generation %d", self._current.generation)
+                try:
+                    self.poll_once()
+                    if time.monotonic() >= next_check:
+                        next_check = time.monotonic() + self.settings.registry_check_seconds
+                        self.check_registry()
+                except Exception:  # a failed reload keeps the old set serving; try again next tick
+                    log.exception("reload failed; still serving generation %d", self._current.generation)
 
         self._poller = threading.Thread(target=loop, name="manifest-poller", daemon=True)
         self._poller.start()
+
+    def poll_once(self) -> None:
+        """One tick: reload on a new generation (unless refused recently), or retry a failed load."""
+        generation = current_generation(self.settings)
+        moved = generation is not None and generation != self._current.generation
+        if moved and not self._recently_refused(generation):  # type: ignore[arg-type]
+            self.reload()
+        elif not moved and self._retry_due():
+            log.info("retrying what failed to load: %s", self.problem, extra={"worker_id": self.worker_id})
+            self.reload(force=True)
+
+    def check_registry(self) -> None:
+        """Compare the manifest with the registry; report a lag and ask the manifest's writer to
+        rebuild it (a resync on the registry-change topic). Never fails serving."""
+        from common.app import check_serving, open_registry
+
+        was = self.behind
+        try:
+            registry = open_registry(self.settings)
+            self._lag = lag = check_serving(self.settings, registry)
+            if lag.needs_rebuild:
+                log.error("%s", lag.detail, extra={"worker_id": self.worker_id, "lag": lag.to_dict()})
+                registry.resync(reason=f"worker {self.worker_id}: {lag.detail}")
+        except AppError as exc:
+            log.warning("registry check: %s", exc, extra={"worker_id": self.worker_id})
+        if self.behind != was:
+            self.acknowledge()
 
     def stop(self) -> None:
         self._stop.set()

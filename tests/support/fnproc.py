@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +31,17 @@ class FunctionProcess:
     popen: subprocess.Popen[bytes]
 
     @classmethod
-    def start(cls, name: str, env: Mapping[str, str], workdir: Path, timeout: float = 60.0) -> FunctionProcess:
+    def start(
+        cls, name: str, env: Mapping[str, str], workdir: Path, timeout: float = 60.0, wrap: Sequence[str] = ()
+    ) -> FunctionProcess:
+        """``wrap``: a command prefix the function runs under (``tests/support/readonly.py``)."""
         port = free_port()
         log = workdir / f"{name}-{port}.log"
         source = ROOT / "functions" / name / "main.py"
         full_env = {**os.environ, **function_env(name, name), **env}
-        _, popen = launch(name, function_cmd(name, source, port), port, log, full_env, ROOT)
+        signature = "http" if name in ("predict", "dashboard") else "cloudevent"
+        cmd = [*wrap, *function_cmd(name, source, port, signature)]
+        _, popen = launch(name, cmd, port, log, full_env, ROOT)
         proc = cls(name, port, log, popen)
         proc._wait_ready(timeout)
         return proc

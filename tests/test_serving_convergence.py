@@ -1,0 +1,248 @@
+"""A committed registry change always reaches the workers (issue 19, section 1).
+
+The models bucket is made read-only for real: a read-only bind mount in a private mount
+namespace (``tests/support/readonly.py``: ``unshare -m`` + ``mount --bind -o ro``), around
+the one process that writes the manifest: ``modelctl`` on the in-process bus, the
+``on_registry_change`` function on the Pub/Sub path, a ``predict`` worker whose own check
+asks for the rebuild. The registry change commits; the manifest stays behind; every front
+door says so; and it converges without another registry change: the rerun, the nightly job,
+the worker's check, a Pub/Sub redelivery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from functions_framework import create_app
+
+from common.app import open_registry, registration_service
+from common.errors import ServingBehind
+from common.manifest import MANIFEST_OBJECT, Manifest
+from common.registry.service import RegistryService
+from common.registry.store import RegistryStore
+from common.settings import Settings
+from infra.local.processes import ROOT, http
+from tests.support.fnproc import FunctionProcess
+from tests.support.readonly import available, readonly, run_readonly, writable_again
+from tests.support.tiny import tiny_card, tiny_model_bytes
+from tests.test_cli import MODELCTL, run
+from tests.test_stack_e2e import wait_for
+
+READ_ONLY, WHY_NOT = available()
+pytestmark = pytest.mark.skipif(not READ_ONLY, reason=WHY_NOT)
+
+
+@pytest.fixture
+def models(isolated_env: Path) -> dict[str, str]:
+    """champion (v9), shadow (v12_noveg) and other (v12), all enabled; the manifest written."""
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    store.migrate(RegistryService(store).clock())
+    service = registration_service(settings)
+    ids = {}
+    for seed, (key, fs) in enumerate((("champion", "v9"), ("shadow", "v12_noveg"), ("other", "v12")), 1):
+        info = service.bucket.write(f"models/{key}.cbm", tiny_model_bytes(tiny_card(fs), seed=seed))
+        ids[key] = service.register_object(info.name).record.model_id
+        service.registry.enable(ids[key])
+    open_registry(settings).promote(ids["champion"])
+    return ids
+
+
+def bucket_dir() -> Path:
+    return Path(Settings.from_env().bucket_url.removeprefix("file://"))
+
+
+def manifest() -> Manifest:
+    return Manifest.from_json((bucket_dir() / MANIFEST_OBJECT).read_bytes())
+
+
+def served(m: Manifest) -> tuple[str | None, set[str]]:
+    return m.champion, {e.model_id for e in m.models}
+
+
+def change(action: str, ids: dict[str, str]) -> list[str]:
+    """The issue's two reproductions: a forced promote of the shadow, a disable of the other."""
+    if action == "promote":
+        return ["promote", ids["shadow"], "--force", "--reason", "x"]
+    return ["disable", ids["other"], "--reason", "x"]
+
+
+def diverge(action: str, ids: dict[str, str]) -> Manifest:
+    """Run the change with the bucket read-only; return the manifest it left behind."""
+    before = manifest()
+    out = run_readonly(bucket_dir(), [str(MODELCTL), *change(action, ids)])
+    assert out.returncode == ServingBehind.exit_code == 8, out.stdout + out.stderr
+    line = out.stderr.strip()
+    verb = {"promote": "promoted", "disable": "disabled"}[action]
+    target = ids["shadow"] if action == "promote" else ids["other"]
+    assert line.startswith(f"modelctl {action}: error: {verb} {target} committed; serving manifest not yet rebuilt (")
+    assert "Read-only file system" in line and "unexpected error" not in line and line.count("\n") == 0
+    assert manifest() == before  # nothing written
+    return before
+
+
+def test_in_process_read_only_bucket_commits_reports_and_the_rerun_converges(models: dict[str, str]) -> None:
+    settings = Settings.from_env()
+    old = diverge("promote", models)
+    diverge("disable", models)  # still the old manifest: behind by two changes
+    registry = open_registry(settings)
+    assert registry.champion().model_id == models["shadow"]  # both committed, audit included
+    assert {m.model_id for m in registry.list() if m.serves} == {models["champion"], models["shadow"]}
+    assert [(e.action, e.actor) for e in registry.events()[-3:]] == [
+        ("demoted", "pytest"), ("promoted", "pytest"), ("disabled", "pytest")
+    ]  # fmt: skip
+    workers = run("workers")
+    assert workers.returncode == 0, workers.stderr
+    text = " ".join(workers.stdout.split())
+    assert f"generation {old.generation}" in text and "is behind the registry" in text
+    assert f"champion {models['shadow']} in the registry, {models['champion']} served" in text
+    assert f"still served: {models['other']}" in text
+
+    rerun = run(*change("disable", models))  # the bucket is writable again: the rerun converges
+    assert rerun.returncode == 0, rerun.stderr
+    assert "is behind the registry" in rerun.stderr and "serving manifest rebuilt" in rerun.stderr
+    now = manifest()
+    assert served(now) == (models["shadow"], {models["champion"], models["shadow"]})
+    assert now.generation == old.generation + 1 and now.registry_version == registry.version().events
+    assert "in step with the registry" in run("workers").stdout
+    again = run(*change("promote", models))
+    assert again.returncode == 0 and "note:" not in again.stderr and manifest() == now  # nothing more to do
+
+
+def test_the_dashboard_and_the_nightly_job(models: dict[str, str]) -> None:
+    old = diverge("promote", models)
+    dashboard = create_app("dashboard", str(ROOT / "functions" / "dashboard" / "main.py"), "http").test_client()
+    page = " ".join(dashboard.get("/operations").get_data(as_text=True).split())
+    assert "Serving is behind the registry" in page and f"champion {models['shadow']} in the registry" in page
+
+    nightly = run("remind", "--date", "2026-02-20")  # the scheduler's message, delivered in-process
+    assert nightly.returncode == 0, nightly.stderr
+    assert "serving: resync sent" in nightly.stdout
+    assert served(manifest()) == (models["shadow"], set(models.values()))
+    assert manifest().generation == old.generation + 1
+    page = " ".join(dashboard.get("/operations").get_data(as_text=True).split())
+    assert "Serving is behind" not in page and "in step with the registry" in page
+
+
+@pytest.fixture
+def worker_env(isolated_env: Path) -> dict[str, str]:
+    return {
+        "MODEL_CACHE_DIR": str(isolated_env / "worker-cache"),
+        "MANIFEST_POLL_SECONDS": "0.1",
+        "REGISTRY_CHECK_SECONDS": "0.5",
+    }
+
+
+def status(fn: FunctionProcess) -> dict[str, Any]:
+    code, body = http("GET", f"{fn.url}status")
+    assert code == 200, body
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def test_a_worker_reports_the_lag_and_its_own_check_converges_it(
+    models: dict[str, str], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The worker runs where the bucket is read-only too: its resync (in-process, so in the worker)
+    fails and it says so; once the bucket is writable again its next check rebuilds the manifest."""
+    old = diverge("promote", models)
+    fn = FunctionProcess.start("predict", worker_env, tmp_path, wrap=readonly(bucket_dir()))
+    try:
+        behind = wait_for(lambda: (s := status(fn)) and s["behind_registry"] and s, what="the worker's lag report")
+        assert behind["champion"] == models["champion"] and behind["generation"] == old.generation
+        assert "serving is behind the registry" in behind["problem"]
+        assert f"champion {models['shadow']} in the registry" in behind["registry_check"]["detail"]
+        acks = json.loads(run("workers", "--json").stdout)
+        assert [a["behind_registry"] for a in acks] == [True] and "behind the registry" in acks[0]["problem"]
+        assert manifest() == old  # the worker cannot write either
+
+        writable_again(fn.popen.pid, bucket_dir())  # no registry change: the worker's check converges it
+        now = wait_for(lambda: (s := status(fn)) and s["champion"] == models["shadow"] and s, what="convergence")
+        assert not now["behind_registry"] and now["problem"] is None
+        assert served(manifest()) == (models["shadow"], set(models.values()))
+    finally:
+        fn.stop()
+
+
+# -- the Pub/Sub path ------------------------------------------------------------------------------
+@pytest.fixture
+def pubsub(isolated_env: Path) -> Iterator[tuple[dict[str, str], FunctionProcess]]:
+    """The Pub/Sub emulator; on_registry_change (functions-framework) with the bucket read-only,
+    pushed registry-change messages; this test's environment publishing through it."""
+    from infra.local.stack import Stack, missing_prerequisites
+
+    if missing := missing_prerequisites():
+        pytest.skip(f"local emulator stack unavailable: {'; '.join(missing)}")
+    stack = Stack.start([], [], "unused", isolated_env / "stack", topics=["registry-change"])
+    env = {**stack.env, "EVENT_BUS_URL": f"pubsub://{stack.project}"}
+    fn = None
+    try:
+        fn = FunctionProcess.start("on_registry_change", env, isolated_env, wrap=readonly(bucket_dir()))
+        topic = f"projects/{stack.project}/topics/registry-change"
+        body = {"topic": topic, "pushConfig": {"pushEndpoint": f"{fn.url}{topic}"}, "ackDeadlineSeconds": 10}
+        sub = f"http://{stack.env['PUBSUB_EMULATOR_HOST']}/v1/projects/{stack.project}/subscriptions/rc-ro"
+        code, answer = http("PUT", sub, body)
+        assert code == 200, answer
+        yield env, fn
+    finally:
+        if fn is not None:
+            fn.stop()
+        stack.stop()
+
+
+def test_pubsub_path_read_only_bucket_is_redelivered_until_the_bucket_comes_back(
+    models: dict[str, str], pubsub: tuple[dict[str, str], FunctionProcess]
+) -> None:
+    env, fn = pubsub
+    shell = {**os.environ, **env}
+    old = manifest()
+    for action in ("promote", "disable"):  # the command publishes and is done: the rebuild is the function's
+        out = run(*change(action, models), env=shell)
+        assert out.returncode == 0, out.stderr
+    wait_for(lambda: fn.output().count("serving manifest not yet rebuilt") >= 2, what="the function's failures")
+    assert "Read-only file system" in fn.output() and "will be redelivered" in fn.output()
+    assert manifest() == old
+    workers = " ".join(run("workers", env=shell).stdout.split())
+    assert "is behind the registry" in workers and f"still served: {models['other']}" in workers
+
+    writable_again(fn.popen.pid, bucket_dir())  # Pub/Sub redelivers; nothing else happens
+    wait_for(lambda: served(manifest()) == (models["shadow"], {models["champion"], models["shadow"]}), 60.0,
+             what="a redelivery to rebuild the manifest")  # fmt: skip
+    assert manifest().registry_version == open_registry(Settings.from_env()).version().events
+    assert "in step with the registry" in run("workers", env=shell).stdout
+
+
+def test_the_read_only_mount_stays_in_its_namespace(isolated_env: Path) -> None:
+    """The fault is real and private: EROFS inside, writable outside."""
+    folder = isolated_env / "ro"
+    folder.mkdir()
+    inside = run_readonly(folder, ["sh", "-c", f"echo x > {folder}/f"])
+    assert inside.returncode != 0 and "Read-only file system" in inside.stderr
+    (folder / "g").write_text("outside")
+    assert not (folder / "f").exists() and subprocess.run(["findmnt", str(folder)], capture_output=True).returncode
+
+
+def test_a_rebuild_from_an_older_registry_state_never_overwrites_a_newer_manifest(models: dict[str, str]) -> None:
+    """Two rebuilds racing (a redelivery, the nightly job, a worker's resync): the one that read the
+    registry first loses, whatever order they write in."""
+    from common.manifest import publish_manifest
+    from common.registry.model import RegistryVersion
+    from common.storage import open_bucket
+
+    settings = Settings.from_env()
+    registry = open_registry(settings)
+    early_version, early_records = registry.version(), registry.list()
+    registry.disable(models["other"], reason="the newer state")  # rebuilt in-process: the newer manifest
+    newer = manifest()
+    bucket = open_bucket(settings.bucket_url)
+    assert publish_manifest(early_records, bucket, "late", early_version) == (newer, False)
+    assert manifest() == newer and models["other"] not in served(newer)[1]
+    assert early_version.events < newer.registry_version  # type: ignore[operator]
+    stale = RegistryVersion(newer.registry_version, "another registry's event")  # type: ignore[arg-type]
+    written, changed = publish_manifest(registry.list(), bucket, "resync", stale)  # same set, other version
+    assert changed and written.generation == newer.generation and written.registry_event == stale.last_event_id
