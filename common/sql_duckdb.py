@@ -150,9 +150,13 @@ class DuckDBEngine:
         with self._connect() as con:
             return self._execute(con, sql, params or {}).fetchdf()
 
-    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
-        """The one primitive that may create the database (``modelctl migrate``)."""
-        self.run_atomic([(s, {}) for s in statements], create=True)
+    def apply_migration(
+        self, version: int, name: str, statements: Sequence[str], record: Statement | None = None
+    ) -> None:
+        """The one primitive that may create the database (``modelctl migrate``). The migration's
+        statements and its ``record`` (the schema_migrations row) commit together or not at all:
+        a process killed half-way leaves the migration unapplied and unrecorded."""
+        self.run_atomic([*((s, {}) for s in statements), *([record] if record else [])], create=True)
 
     def close(self) -> None:  # connections are per operation
         return None

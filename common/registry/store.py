@@ -100,8 +100,8 @@ class RegistryStore:
             if version in done or (target is not None and version > target):
                 continue
             statements = split_statements(path.read_text())
-            self.engine.apply_migration(version, name, statements)
-            self.engine.run_atomic([(q.RECORD_MIGRATION, {"version": version, "name": name, "applied_at": now})])
+            record = (q.RECORD_MIGRATION, {"version": version, "name": name, "applied_at": now})
+            self.engine.apply_migration(version, name, statements, record)  # one unit where the engine allows
             log.info("applied migration %s", name, extra={"migration": name, "registry": self.url})
             applied.append(name)
         return applied
