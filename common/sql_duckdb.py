@@ -125,7 +125,7 @@ class DuckDBEngine:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            con.execute("COMMIT")
+            self._commit(con)
 
     def write_frame(self, table: str, frame: Any, delete: Statement) -> None:
         """Run ``delete`` (a complete ``DELETE FROM table …`` from a queries module) and insert
@@ -138,12 +138,15 @@ class DuckDBEngine:
             try:
                 self._execute(con, *delete)
                 con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming_frame")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise self._translate(exc) from exc
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
                 con.unregister("_incoming_frame")
-            con.execute("COMMIT")
+            self._commit(con)
 
     def query_frame(self, sql: str, params: Params | None = None) -> Any:
         """A query's result as a pandas DataFrame."""
@@ -162,6 +165,14 @@ class DuckDBEngine:
         return None
 
     # -- helpers -------------------------------------------------------------------------
+    def _commit(self, con: duckdb.DuckDBPyConnection) -> None:
+        """COMMIT, its failure translated like any statement's: a full disk under the registry fails
+        the commit (DuckDB rolls the transaction back), and the same write may succeed later."""
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise self._translate(exc) from exc
+
     def _execute(self, con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
         text = transpile(sql)
         wanted = set(_DOLLAR.findall(text))
@@ -179,6 +190,8 @@ class DuckDBEngine:
             return Conflict(message.split(GUARD_PREFIX, 1)[1].strip().splitlines()[0])
         if isinstance(exc, duckdb.CatalogException):
             return ConfigError(f"{first} — run `modelctl migrate` against {self.url}")
+        if "could not write" in message.lower() or "no space left" in message.lower():  # e.g. a full disk
+            return TransientError(f"registry {self.url} could not write, nothing was committed: {first}")
         if isinstance(exc, duckdb.TransactionException):
             return TransientError(f"registry write conflicted with another writer, retry: {first}")
         if isinstance(exc, duckdb.ConstraintException):
