@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from common.errors import AppError, ConfigError, Conflict, TransientError
+from common.errors import AppError, ConfigError, Conflict, MissingTable, TransientError
 from common.settings import Settings
 from common.sql import GUARD_PREFIX, Params, Statement, check_delete, infer_type, merge_statements, plain, qualify_view
 
@@ -180,7 +180,7 @@ class BigQueryEngine:
         ):
             return TransientError(f"registry {self.url} failed transiently: {text}")
         if isinstance(exc, gexc.NotFound):
-            return ConfigError(f"{text} — run `modelctl migrate` against {self.url}")
+            return MissingTable(f"{text} — run `modelctl migrate` against {self.url}")
         if isinstance(exc, (gexc.Forbidden, gexc.Unauthorized)):
             return ConfigError(f"registry {self.url} refused access (check the service account's roles): {text}")
         if isinstance(exc, gexc.BadRequest):

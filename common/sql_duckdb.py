@@ -25,7 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from common.errors import AppError, ConfigError, Conflict, MissingDatabase, TransientError
+from common.errors import AppError, ConfigError, Conflict, MissingDatabase, MissingTable, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, check_delete, plain
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -189,7 +189,7 @@ class DuckDBEngine:
         if isinstance(exc, duckdb.InvalidInputException) and GUARD_PREFIX in message:
             return Conflict(message.split(GUARD_PREFIX, 1)[1].strip().splitlines()[0])
         if isinstance(exc, duckdb.CatalogException):
-            return ConfigError(f"{first} — run `modelctl migrate` against {self.url}")
+            return MissingTable(f"{first} — run `modelctl migrate` against {self.url}")
         if "could not write" in message.lower() or "no space left" in message.lower():  # e.g. a full disk
             return TransientError(f"registry {self.url} could not write, nothing was committed: {first}")
         if isinstance(exc, duckdb.TransactionException):

@@ -13,7 +13,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from common.errors import ConfigError, MissingDatabase, NotFound
+from common.errors import ConfigError, MissingDatabase, MissingTable, NotFound
 from common.registry import queries as q
 from common.registry.model import ModelRecord, Promotion, RegistryEvent, Rejection, bigquery_types, from_row
 from common.sql import (
@@ -65,7 +65,7 @@ class RegistryStore:
             if missing_ok:
                 return set()
             raise
-        except ConfigError:  # no schema_migrations table yet
+        except MissingTable:  # no schema_migrations table yet (other configuration errors say what they are)
             return set()
         return {int(r["version"]) for r in rows}
 
