@@ -46,11 +46,10 @@ def test_bigquery_without_credentials_names_them_not_the_schema(command: str, tm
 @pytest.mark.parametrize("port", ["99999", "abc", "-1"])
 def test_a_webhook_with_a_bad_port_is_a_configuration_error(port: str) -> None:
     webhook = f"https://hooks.slack.com:{port}/services/T000/B000/{SECRET}"
-    for command in (("remind",), ("list",)):
-        out = modelctl(*command, SLACK_WEBHOOK_URL=webhook)
-        assert out.returncode == 5, (command, out.stderr)
-        assert "SLACK_WEBHOOK_URL is not a valid webhook URL" in out.stderr, out.stderr
-        assert SECRET not in out.stdout + out.stderr
+    out = modelctl("remind", SLACK_WEBHOOK_URL=webhook)  # refused when the settings are read: nothing is sent
+    assert out.returncode == 5, out.stderr
+    assert "SLACK_WEBHOOK_URL is not a valid webhook URL" in out.stderr, out.stderr
+    assert SECRET not in out.stdout + out.stderr
 
 
 def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
