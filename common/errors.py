@@ -85,6 +85,12 @@ class MissingDatabase(ConfigError):
     """The registry database does not exist yet; only ``modelctl migrate`` creates one."""
 
 
+class MissingTable(ConfigError):
+    """A table (or the dataset) a query names does not exist: the schema is older than the code.
+    Kept apart from other configuration errors (no credentials, a bad URL), which must be
+    reported as themselves, never as "schema version 0"."""
+
+
 class TransientError(AppError):
     """A dependency is unreachable or busy; the same input may succeed later."""
 

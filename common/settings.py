@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from common.betting import DEFAULT_BET_PRICE, win_payout
 from common.errors import ConfigError
+from common.registry import limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
@@ -110,6 +111,7 @@ def _webhook(env: Mapping[str, str], name: str) -> str | None:
     try:
         parts = urlsplit(raw)
         host = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
     except ValueError:
         host, parts = None, None
     secure = parts is not None and (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK))
@@ -183,7 +185,7 @@ class Settings:
             bet_price=_bet_price(env, "BET_PRICE", base.bet_price),
             promotion_margin_mae=_float(env, "PROMOTION_MARGIN_MAE", base.promotion_margin_mae, zero=True),
             promotion_margin_roi=_float(env, "PROMOTION_MARGIN_ROI", base.promotion_margin_roi, zero=True),
-            actor=env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor(),
+            actor=limits.actor(env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor()),
             notify_lease_seconds=_int(env, "NOTIFY_LEASE_SECONDS", base.notify_lease_seconds, 1),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", base.slack_timeout_seconds, 1),
             slack_retries=_int(env, "SLACK_RETRIES", base.slack_retries, 0),

@@ -9,7 +9,8 @@ An engine offers three primitives, and nothing else:
 * ``query(sql, params)`` → list of row dicts;
 * ``run_atomic([(sql, params), ...])`` → all statements or none; a guard
   statement ``SELECT IF(cond, 0, ERROR('conflict: ...'))`` aborts the unit;
-* ``apply_migration(version, name, statements)`` → DDL/DML of one migration file;
+* ``apply_migration(version, name, statements, record)`` → DDL/DML of one migration file and its
+  schema_migrations row, atomically where the engine allows;
 * ``write_frame(table, frame, delete)`` / ``query_frame(sql, params)`` → bulk rows in and
   out as pandas DataFrames (season data, predictions, grades). ``delete`` is a complete
   ``DELETE FROM <table> …`` statement with its parameters, taken from a ``queries``
@@ -64,7 +65,12 @@ class Engine(Protocol):
 
     def run_atomic(self, statements: Sequence[Statement]) -> None: ...
 
-    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None: ...
+    def apply_migration(
+        self, version: int, name: str, statements: Sequence[str], record: Statement | None = None
+    ) -> None:
+        """Apply one migration file's statements and write its ``record`` (schema_migrations row):
+        in one transaction where the engine allows DDL in one (DuckDB); otherwise the record last."""
+        ...
 
     def write_frame(self, table: str, frame: Any, delete: Statement) -> None:
         """Run ``delete`` (a complete ``DELETE FROM table …``) and insert ``frame``, atomically."""

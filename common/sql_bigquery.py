@@ -8,7 +8,9 @@ Atomic units run as one multi-statement script inside ``BEGIN TRANSACTION …
 COMMIT TRANSACTION``; BigQuery rolls the transaction back when any statement,
 including a guard's ``ERROR()``, fails. Migrations are not transactional on
 BigQuery (DDL never is), so every migration statement is idempotent and the
-version row is written only after all of them succeeded: a re-run converges.
+version row is written only after all of them succeeded: a re-run converges, and
+a migration re-applied after it was recorded loses nothing (a create-copy-swap
+carries every column that exists).
 
 Every job carries the guards of :class:`JobOptions` (set once per process by
 :func:`configure_jobs` from ``Settings``): ``maximum_bytes_billed``, so that a
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from common.errors import AppError, ConfigError, Conflict, TransientError
+from common.errors import AppError, ConfigError, Conflict, MissingTable, TransientError
 from common.settings import Settings
 from common.sql import GUARD_PREFIX, Params, Statement, check_delete, infer_type, merge_statements, plain, qualify_view
 
@@ -178,7 +180,7 @@ class BigQueryEngine:
         ):
             return TransientError(f"registry {self.url} failed transiently: {text}")
         if isinstance(exc, gexc.NotFound):
-            return ConfigError(f"{text} — run `modelctl migrate` against {self.url}")
+            return MissingTable(f"{text} — run `modelctl migrate` against {self.url}")
         if isinstance(exc, (gexc.Forbidden, gexc.Unauthorized)):
             return ConfigError(f"registry {self.url} refused access (check the service account's roles): {text}")
         if isinstance(exc, gexc.BadRequest):
@@ -235,12 +237,19 @@ class BigQueryEngine:
 
         return pd.DataFrame(self._run(sql, params or {}))
 
-    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
+    def apply_migration(
+        self, version: int, name: str, statements: Sequence[str], record: Statement | None = None
+    ) -> None:
+        """Run a migration's statements one by one, then write its ``record``. DDL cannot join a
+        transaction here, so each migration is written to be re-applied safely (see the module
+        docstring): a run killed between statements leaves no record, and the next run converges."""
         self.client.create_dataset(f"{self.project}.{self.dataset}", exists_ok=True)
         for statement in statements:  # a migration may copy whole tables: its own, higher cap
             self._run(
                 qualify_view(statement, self.project, self.dataset), {}, job_options().migration_maximum_bytes_billed
             )
+        if record is not None:
+            self.run_atomic([record])
 
     def close(self) -> None:
         if self._client is not None:

@@ -25,7 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from common.errors import AppError, ConfigError, Conflict, MissingDatabase, TransientError
+from common.errors import AppError, ConfigError, Conflict, MissingDatabase, MissingTable, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, check_delete, plain
 
 _LOCKS: dict[str, threading.RLock] = {}
@@ -125,7 +125,7 @@ class DuckDBEngine:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            con.execute("COMMIT")
+            self._commit(con)
 
     def write_frame(self, table: str, frame: Any, delete: Statement) -> None:
         """Run ``delete`` (a complete ``DELETE FROM table …`` from a queries module) and insert
@@ -138,26 +138,41 @@ class DuckDBEngine:
             try:
                 self._execute(con, *delete)
                 con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming_frame")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise self._translate(exc) from exc
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
                 con.unregister("_incoming_frame")
-            con.execute("COMMIT")
+            self._commit(con)
 
     def query_frame(self, sql: str, params: Params | None = None) -> Any:
         """A query's result as a pandas DataFrame."""
         with self._connect() as con:
             return self._execute(con, sql, params or {}).fetchdf()
 
-    def apply_migration(self, version: int, name: str, statements: Sequence[str]) -> None:
-        """The one primitive that may create the database (``modelctl migrate``)."""
-        self.run_atomic([(s, {}) for s in statements], create=True)
+    def apply_migration(
+        self, version: int, name: str, statements: Sequence[str], record: Statement | None = None
+    ) -> None:
+        """The one primitive that may create the database (``modelctl migrate``). The migration's
+        statements and its ``record`` (the schema_migrations row) commit together or not at all:
+        a process killed half-way leaves the migration unapplied and unrecorded."""
+        self.run_atomic([*((s, {}) for s in statements), *([record] if record else [])], create=True)
 
     def close(self) -> None:  # connections are per operation
         return None
 
     # -- helpers -------------------------------------------------------------------------
+    def _commit(self, con: duckdb.DuckDBPyConnection) -> None:
+        """COMMIT, its failure translated like any statement's: a full disk under the registry fails
+        the commit (DuckDB rolls the transaction back), and the same write may succeed later."""
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise self._translate(exc) from exc
+
     def _execute(self, con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
         text = transpile(sql)
         wanted = set(_DOLLAR.findall(text))
@@ -174,7 +189,9 @@ class DuckDBEngine:
         if isinstance(exc, duckdb.InvalidInputException) and GUARD_PREFIX in message:
             return Conflict(message.split(GUARD_PREFIX, 1)[1].strip().splitlines()[0])
         if isinstance(exc, duckdb.CatalogException):
-            return ConfigError(f"{first} — run `modelctl migrate` against {self.url}")
+            return MissingTable(f"{first} — run `modelctl migrate` against {self.url}")
+        if "could not write" in message.lower() or "no space left" in message.lower():  # e.g. a full disk
+            return TransientError(f"registry {self.url} could not write, nothing was committed: {first}")
         if isinstance(exc, duckdb.TransactionException):
             return TransientError(f"registry write conflicted with another writer, retry: {first}")
         if isinstance(exc, duckdb.ConstraintException):

@@ -162,18 +162,35 @@ class FileBucket:
         self, name: str, data: bytes, metadata: dict[str, str] | None = None, if_generation_match: str | None = None
     ) -> StoredObject:
         path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _folder_lock(self.root):
-            if if_generation_match is not None:
-                current = str(path.stat().st_mtime_ns) if path.exists() else "0"
-                if current != str(if_generation_match):
-                    raise PreconditionFailed(f"{self.uri(name)} is at generation {current}, not {if_generation_match}")
-            if metadata:
-                self._meta_path(path).write_text(json.dumps(metadata, sort_keys=True))
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _folder_lock(self.root):
+                if if_generation_match is not None:
+                    current = str(path.stat().st_mtime_ns) if path.exists() else "0"
+                    if current != str(if_generation_match):
+                        raise PreconditionFailed(
+                            f"{self.uri(name)} is at generation {current}, not {if_generation_match}"
+                        )
+                self._write_aside_then_rename(path, data, metadata)
+                return self.info(name)
+        except OSError as exc:  # a full disk, a read-only folder: the same write may succeed later
+            raise TransientError(f"cannot write {self.uri(name)}: {exc.strerror or exc}") from exc
+
+    def _write_aside_then_rename(self, path: Path, data: bytes, metadata: dict[str, str] | None) -> None:
+        """The object and its metadata are written beside it, then renamed into place: readers never
+        see a half-written object, and a failed write (ENOSPC) removes both halves."""
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        meta_tmp = path.with_name(f".{path.name}.meta.tmp-{os.getpid()}")
+        try:
             tmp.write_bytes(data)
-            os.replace(tmp, path)  # readers never see a half-written object
-            return self.info(name)
+            if metadata:
+                meta_tmp.write_text(json.dumps(metadata, sort_keys=True))
+            os.replace(tmp, path)
+            if metadata:
+                os.replace(meta_tmp, self._meta_path(path))
+        finally:
+            tmp.unlink(missing_ok=True)
+            meta_tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         if not self.root.exists():

@@ -16,6 +16,17 @@ CREATE TABLE IF NOT EXISTS notification_deliveries (
   sent_at TIMESTAMP
 );
 
+-- 005's table, back (empty) if this migration runs again after its DROP (its record lost): the copy
+-- below then finds nothing to add instead of failing on a missing table (issue 19.2).
+CREATE TABLE IF NOT EXISTS notifications (
+  notification_key STRING NOT NULL,
+  kind STRING NOT NULL,
+  status STRING NOT NULL,
+  payload STRING,
+  claimed_at TIMESTAMP NOT NULL,
+  sent_at TIMESTAMP
+);
+
 INSERT INTO notification_deliveries
   (notification_key, kind, status, payload, claimed_by, claimed_at, lease_expires_at, attempts, sent_at)
 SELECT n.notification_key, n.kind, n.status, n.payload, CAST(NULL AS STRING), n.claimed_at, n.claimed_at, 1, n.sent_at

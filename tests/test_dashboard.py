@@ -221,3 +221,56 @@ def test_modelctl_dashboard_says_what_is_wrong_in_one_line(capsys: pytest.Captur
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "pick another --port" in err
     assert len(err.strip().splitlines()) == 1
+
+
+BIDI = "\u202eevil\u202c \u2066isolated\u2069 \u200fmark\u200e \u061c"
+BIDI_CHARS = ("\u202e", "\u202c", "\u2066", "\u2069", "\u200f", "\u200e", "\u061c")
+
+
+def test_bidirectional_controls_never_reach_the_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A description, a reason and an actor carrying bidi overrides, isolates and marks: the CLI strips
+    them (common/text.py), and so does every page (the same definition), while the registry keeps them."""
+    monkeypatch.setenv("MODELCTL_ACTOR", f"ops{BIDI}")
+    assert modelctl(["migrate"]) == 0
+    source = tmp_path / "bidi.cbm"
+    source.write_bytes(tiny_model_bytes(tiny_card("v9", description=f"desc {BIDI}"), seed=12))
+    assert modelctl(["register", str(source)]) == 0
+    (record,) = open_registry(open_settings()).list()
+    assert modelctl(["enable", record.model_id, "--reason", f"why {BIDI}"]) == 0
+    assert modelctl(["promote", record.model_id, "--reason", f"crowned {BIDI}"]) == 0
+    assert "\u202e" in (record.description or "")  # stored as given
+    client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
+    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations"):
+        page = text(client.get(path))
+        assert not [c for c in BIDI_CHARS if c in page], (path, [hex(ord(c)) for c in BIDI_CHARS if c in page])
+    page = text(client.get(f"/models/{record.model_id}"))
+    assert "desc evil isolated mark" in page and "why evil" in page and "opsevil" in page
+    assert "crowned evil" in text(client.get("/timeline"))
+
+
+def test_no_static_route_and_options_is_refused_with_the_headers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Flask's default route served $CWD/static/* without CSP, and OPTIONS answered 200 listing
+    DELETE, PATCH, POST, PUT; on both the function and `modelctl dashboard`'s app."""
+    from common.dashboard.web import make_app
+
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "secret.txt").write_text("secret")
+    monkeypatch.chdir(tmp_path)  # Flask roots its default static folder at the working directory
+    assert modelctl(["migrate"]) == 0
+    settings = open_settings()
+    for client in (
+        client_for(monkeypatch, settings.registry_url, settings.bucket_url),
+        make_app(settings).test_client(),
+    ):
+        static = client.get("/static/secret.txt")
+        assert static.status_code == 404 and "secret" not in text(static).replace("secret.txt", "")
+        assert_safe_page(static)
+        for method in ("OPTIONS", "TRACE", "DELETE"):
+            response = client.open("/", method=method)
+            assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD", method
+            assert_safe_page(response)
+        css = client.get("/assets/dashboard.css")  # the dashboard's own stylesheet is still served
+        assert css.status_code == 200 and css.mimetype == "text/css" and b"{" in css.data
+        assert client.get("/").status_code == 200

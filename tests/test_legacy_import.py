@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -323,3 +326,38 @@ def test_a_champion_promoted_between_plan_and_apply_is_not_demoted(cli, legacy_e
     with pytest.raises(Conflict, match="--force"):
         apply_import(service, plan)
     assert service.registry.champion().model_id == "catboost_v9_train1102_0215"  # type: ignore[union-attr]
+
+
+def test_import_legacy_refuses_a_key_listed_twice(cli, legacy_export: Path) -> None:  # type: ignore[no-untyped-def]
+    """JSON parsers keep the last of two equal keys silently: the first entry would vanish unseen."""
+    text = legacy_export.read_text()
+    first = json.dumps({"catboost_v9_train1102_0215": json.loads(text)["catboost_v9_train1102_0215"]})[1:-1]
+    legacy_export.write_text(text[:-1] + ", " + first + "}")  # the same key again, last
+    for extra in (("--dry-run",), ()):
+        code, _, err = cli("import-legacy", str(legacy_export), *extra)
+        assert code == 2 and "lists the key 'catboost_v9_train1102_0215' twice" in err, err
+    assert json.loads(cli("list", "--json")[1]) == []
+
+
+def test_import_legacy_memory_does_not_grow_with_the_entries(legacy_export: Path, tmp_path: Path) -> None:
+    """5,000 entries naming one 4 MB file (20 GB if every file were held before the duplicate
+    check): refused at the second entry, the process's peak memory that of one file."""
+    big = legacy_export.parent / "legacy" / "big.cbm"
+    big.write_bytes(tiny_model_bytes(None, seed=23, unnamed=True) + b"\0" * 4_000_000)  # CatBoost ignores the tail
+    spec = {"model_path": str(big), "train_start": "2025-11-02", "train_end": "2026-02-15"}
+    entries = {f"catboost_v9_entry{i:04d}": spec for i in range(5000)}
+    legacy_export.write_text(json.dumps(entries))
+    modelctl_bin = Path(sys.executable).with_name("modelctl")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    assert subprocess.run([str(modelctl_bin), "migrate"], env=env, capture_output=True).returncode == 0
+    process = subprocess.Popen(
+        [str(modelctl_bin), "import-legacy", str(legacy_export)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    err = process.stderr.read().decode() if process.stderr else ""
+    assert os.waitstatus_to_exitcode(status) == 4, err
+    assert "catboost_v9_entry0000 and catboost_v9_entry0001" in err and "keep one entry" in err, err
+    assert usage.ru_maxrss < 800 * 1024, f"peak {usage.ru_maxrss // 1024} MB"  # KiB on Linux

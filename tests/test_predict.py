@@ -95,14 +95,27 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         ({"game_date": "2026-08-01"}, 404, "no games on 2026-08-01"),
         (["2026-02-20"], 400, "POST a JSON body like"),  # was an AttributeError: 500, redelivered
         ("2026-02-20", 400, "POST a JSON body like"),
+        ({"game_date": "9999-12-31"}, 400, "date 9999-12-31 is out of range"),  # was "expected a date, got …"
     ],
-    ids=["not a date", "no date", "no games that day", "a JSON array", "a JSON string"],
+    ids=["not a date", "no date", "no games that day", "a JSON array", "a JSON string", "a date out of range"],
 )
 def test_http_predict_refuses_bad_requests_and_stores_nothing(
     registry: dict[str, str], predict_app: Any, body: Any, status: int, message: str
 ) -> None:
     response = predict_app.post("/", json=body)
     assert response.status_code == status and message in response.json["error"]
+    assert stored(Settings.from_env()) == {}
+
+
+def test_http_predict_refuses_a_body_nested_too_deeply_for_the_parser(
+    registry: dict[str, str], predict_app: Any
+) -> None:
+    """200,000 nested arrays: the JSON parser's RecursionError was a 500 (and a retry)."""
+    depth = 200_000
+    for body in ("[" * depth + "]" * depth, '{"game_date": ' + "[" * depth + "]" * depth + "}"):
+        response = predict_app.post("/", data=body, content_type="application/json")
+        assert response.status_code == 400 and "POST a JSON body like" in response.json["error"]
+    assert predict_app.get("/status").status_code == 200
     assert stored(Settings.from_env()) == {}
 
 

@@ -125,6 +125,7 @@ def _plot(store: GradingStore, c: Comparison, path: Path) -> None:
 
 
 # -- performance -------------------------------------------------------------------------------
+UNKNOWN = "unknown"
 PERFORMANCE_COLUMNS = ["model_id", "role", "days", "n", "MAE", "bias", "hit rate", "edge 3+", "units", "ROI",
                        "CLV (n)", "coverage", "pinball", "pending/void"]  # fmt: skip
 
@@ -133,11 +134,13 @@ def _performance_row(model_id: str, role: str, f: Any) -> tuple[Any, ...]:
     if f is None:
         return (model_id, role, 0, 0, *[""] * (len(PERFORMANCE_COLUMNS) - 4))
     coverage = "" if f.coverage is None else f"{f.coverage:.2f} vs α {f.quantile_alpha:.2f}"
-    clv = "" if f.clv is None else f"{f.clv:+.2f} ({f.n_clv})"
+    unknown = f.units is None  # graded days without betting value (before migration 012): never shown as 0
+    clv = (UNKNOWN if unknown else "") if f.clv is None else f"{f.clv:+.2f} ({f.n_clv})"
+    units, roi = (UNKNOWN, UNKNOWN) if unknown else (_num(f.units, 2, sign=True), _num(f.roi, 3, sign=True))
     return (
         model_id, role, f.graded_days, f.n, _num(f.mae, 2), _num(f.bias, 2, sign=True),
-        _pct(f.hit_rate, f.n_bets), _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), _num(f.units, 2, sign=True),
-        _num(f.roi, 3, sign=True), clv, coverage, "" if f.pinball is None else _num(f.pinball, 3),
+        _pct(f.hit_rate, f.n_bets), _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), units,
+        roi, clv, coverage, "" if f.pinball is None else _num(f.pinball, 3),
         f"{f.n_pending}/{f.n_void}",
     )  # fmt: skip
 

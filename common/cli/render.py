@@ -9,7 +9,6 @@ strict (no bare ``NaN``/``Infinity``; control characters escaped by the encoder)
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,14 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common.registry.model import ModelRecord, strict_dumps
-
-# C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides/isolates.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean(text: str) -> str:
-    """``text`` without terminal control characters."""
-    return _CONTROL.sub("", text)
+from common.text import clean as clean  # one definition of what is stripped (the dashboard's too)
 
 
 class _SafeConsole(Console):

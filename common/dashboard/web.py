@@ -23,18 +23,21 @@ page                      count  what
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import flask
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from common.dashboard import views
 from common.dashboard.data import DashboardData
 from common.dashboard.model_page import model_page
 from common.errors import AppError, NotFound
 from common.settings import Settings
+from common.text import clean
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -50,8 +53,23 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+ALLOWED_METHODS = ("GET", "HEAD")
+
+
+def _neutral(value: Any) -> Any:
+    """Every value a template prints, without control or bidirectional-control characters
+    (``common/text.py``): outside text never reorders what the reader sees."""
+    if isinstance(value, Markup):
+        return Markup(clean(str(value)))
+    return clean(value) if isinstance(value, str) else value
+
+
 _ENV = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    finalize=_neutral,
 )
 
 
@@ -83,10 +101,11 @@ def _page(path: str, args: Any, settings: Settings) -> flask.Response:
 
 
 def respond(request: flask.Request, settings: Settings) -> flask.Response:
-    """Answer one request: a page, the stylesheet, 404 for anything else, 405 for anything but GET."""
-    if request.method not in ("GET", "HEAD"):
+    """Answer one request: a page, the stylesheet, 404 for anything else, 405 (with the security
+    headers) for anything but GET and HEAD, OPTIONS included."""
+    if request.method not in ALLOWED_METHODS:
         response = _render("error.html", 405, status=405, message="the dashboard is read-only", nav="")
-        response.headers["Allow"] = "GET, HEAD"
+        response.headers["Allow"] = ", ".join(ALLOWED_METHODS)
         return response
     if request.path == "/assets/dashboard.css":
         return _stylesheet()
@@ -100,12 +119,25 @@ def respond(request: flask.Request, settings: Settings) -> flask.Response:
         return _render("error.html", exc.http_status, status=exc.http_status, message=str(exc), nav="")
 
 
-def make_app(settings: Settings) -> flask.Flask:
-    """A Flask app serving the dashboard (``modelctl dashboard``)."""
-    app = flask.Flask("dashboard")
+def close_static_route(app: flask.Flask, view: Callable[[], flask.Response]) -> None:
+    """Send Flask's default static route (``/static/<file>`` from ``$CWD/static``, added when that
+    folder exists) to ``view`` instead: functions-framework builds the deployed function's app
+    itself, so its rule cannot be left out, only answered by the dashboard (404, with headers)."""
+    if "static" in app.view_functions:
+        app.view_functions["static"] = lambda **_: view()
 
-    @app.route("/", defaults={"path": ""}, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"])
-    @app.route("/<path:path>", methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"])
+
+def make_app(settings: Settings) -> flask.Flask:
+    """A Flask app serving the dashboard (``modelctl dashboard``).
+
+    No static route (Flask's default would serve ``$CWD/static``: the stylesheet is served by
+    ``respond``), and every method reaches ``respond``, so OPTIONS too answers 405 with the headers
+    rather than Flask's automatic answer."""
+    app = flask.Flask("dashboard", static_folder=None)
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]
+
+    @app.route("/", defaults={"path": ""}, methods=methods, provide_automatic_options=False)
+    @app.route("/<path:path>", methods=methods, provide_automatic_options=False)
     def serve(path: str) -> flask.Response:
         return respond(flask.request, settings)
 

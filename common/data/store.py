@@ -21,7 +21,7 @@ import pandas as pd
 
 from common.data.queries import DATA_RANGE, LOAD, REPLACE_ALL, TABLES
 from common.data.synth import SeasonData
-from common.errors import ConfigError, InvalidArgument, NotFound
+from common.errors import ConfigError, InvalidArgument, MissingTable, NotFound
 from common.sql import Engine
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def load_season(engine: Engine) -> SeasonData:
     ``ConfigError`` naming the commands to run when the registry has no season tables)."""
     try:
         frames = {table: _read(engine, table) for table in TABLES}
-    except ConfigError:
+    except MissingTable:
         raise ConfigError(
             f"no season tables in {engine.url}: run `modelctl migrate`, then `{GENERATE_COMMAND}`"
         ) from None

@@ -145,6 +145,9 @@ def _as_day(value: object) -> pd.Timestamp:
     if isinstance(value, (date, str)):  # datetime and pd.Timestamp are dates too
         try:
             return pd.Timestamp(value).normalize().as_unit("ns")
+        except pd.errors.OutOfBoundsDatetime:
+            first, last = pd.Timestamp.min.ceil("D").date(), pd.Timestamp.max.floor("D").date()
+            raise InvalidArgument(f"date {value} is out of range: from {first} to {last} only") from None
         except ValueError:
             pass
     raise InvalidArgument(f"expected a date, got {value!r}")

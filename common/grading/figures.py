@@ -45,8 +45,8 @@ class Figures:
     quantile_alpha: float | None
     n_pending: int
     n_void: int
-    units: float  # won at BET_PRICE: +payout per win, -1 per loss
-    roi: float | None  # units per bet
+    units: float | None  # won at BET_PRICE: +payout per win, -1 per loss; None: unknown (a day with bets has none)
+    roi: float | None  # units per bet (None: no bets, or units unknown)
     n_clv: int  # bets with an opening and a closing line
     clv: float | None  # mean closing-line move toward the pick, points
     pinball: float | None  # quantile models: mean pinball loss at quantile_alpha
@@ -102,9 +102,12 @@ def window_figures(daily: pd.DataFrame, start: date, end: date) -> dict[str, Fig
     days = _day(daily["game_date"])
     rows = daily[(days >= start) & (days <= end) & ~daily["in_sample"].astype(bool)]
     n = rows["n"].to_numpy(np.float64)
-    parts = {c: rows[c].to_numpy(np.int64) for c in _COUNTS}
+    parts = {c: rows[c].fillna(0).to_numpy(np.int64) for c in _COUNTS}
     parts["graded_days"] = (n > 0).astype(np.int64)
-    parts["units"] = np.nan_to_num(rows["units"].to_numpy(np.float64))  # NULL before migration 012's regrade
+    units = rows["units"].to_numpy(np.float64)
+    parts["units"] = np.nan_to_num(units)
+    # a day with bets but no units (graded before migration 012, not regraded since) makes the sum unknown, not 0
+    parts["units_unknown"] = (np.isnan(units) & (parts["n_bets"] > 0)).astype(np.int64)
     for column, weight_column in _MEANS.items():
         values, weight = rows[column].to_numpy(np.float64), rows[weight_column].to_numpy(np.float64)
         known = (weight > 0) & ~np.isnan(values)
@@ -122,6 +125,7 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
     def mean(column: str) -> float | None:
         return float(s[f"{column}_sum"] / s[f"{column}_n"]) if s[f"{column}_n"] > 0 else None
 
+    units = None if int(s["units_unknown"]) else float(s["units"])
     return Figures(
         model_id=model_id,
         start=start,
@@ -138,8 +142,8 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
         quantile_alpha=None if alpha is None or pd.isna(alpha) else float(alpha),
         n_pending=int(s["n_pending"]),
         n_void=int(s["n_void"]),
-        units=float(s["units"]),
-        roi=float(s["units"]) / int(s["n_bets"]) if int(s["n_bets"]) else None,
+        units=units,
+        roi=units / int(s["n_bets"]) if units is not None and int(s["n_bets"]) else None,
         n_clv=int(s["n_clv"]),
         clv=mean("clv"),
         pinball=mean("pinball"),

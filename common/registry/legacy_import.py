@@ -55,10 +55,11 @@ class LegacyModel:
 
 @dataclass(frozen=True)
 class Source:
-    """A legacy model's bytes and where registration will find them."""
+    """What a legacy model's bytes hold, and where registration will find them. The bytes are not
+    kept: the plan reads one file at a time (memory bounded by the largest file, however many
+    entries the dict has), and applying it reads each again and checks it is the file planned."""
 
     model: LegacyModel
-    data: bytes
     sha256: str
     facts: ModelFacts
     in_bucket: StoredObject | None  # the object, when the file already lives in the models bucket
@@ -91,7 +92,7 @@ def parse_monthly_models(text: str, base: Path) -> list[LegacyModel]:
     if len(text) > MAX_EXPORT_CHARS:
         raise InvalidArgument(f"MONTHLY_MODELS is larger than {MAX_EXPORT_CHARS:,} characters: not a model dict")
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"MONTHLY_MODELS is not valid JSON: {exc}") from None
     except RecursionError:
@@ -99,6 +100,16 @@ def parse_monthly_models(text: str, base: Path) -> list[LegacyModel]:
     if not isinstance(raw, dict) or not raw:
         raise InvalidArgument("MONTHLY_MODELS must be a non-empty JSON object: {model_id: {model_path: …, …}}")
     return [_entry(str(model_id), spec, base) for model_id, spec in raw.items()]
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: with a key twice, JSON parsers keep the last silently."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise InvalidArgument(f"MONTHLY_MODELS lists the key {key!r:.120} twice: keep one entry")
+        found[key] = value
+    return found
 
 
 def _entry(model_id: str, spec: Any, base: Path) -> LegacyModel:
@@ -140,8 +151,7 @@ def plan_import(
 
     The champion is set at cutover: replacing a sitting champion (one promoted since, say)
     is refused here, before anything is written, unless ``force`` (an audited override)."""
-    sources = tuple(_read(service, m) for m in models)
-    _refuse_aliases(sources)
+    sources = _read_all(service, models)
     champion = None
     if champion_path is not None:
         champion = _read(service, LegacyModel(None, champion_path, False, {}))
@@ -155,16 +165,21 @@ def plan_import(
     return ImportPlan(sources, champion, tuple(steps), force)
 
 
-def _refuse_aliases(sources: tuple[Source, ...]) -> None:
-    """One file under two ids: registration keeps one of them, so the plan would lie."""
+def _read_all(service: RegistrationService, models: list[LegacyModel]) -> tuple[Source, ...]:
+    """Each model's facts, one file at a time; one file under two ids is refused as soon as it is
+    seen (registration keeps one of them, so the plan would lie)."""
+    sources: list[Source] = []
     first: dict[str, str] = {}
-    for source in sources:
-        model_id = source.model.model_id or "champion"
+    for model in models:
+        source = _read(service, model)
+        model_id = model.model_id or "champion"
         if (other := first.setdefault(source.sha256, model_id)) != model_id:
             raise Conflict(
                 f"MONTHLY_MODELS lists the same file (sha256 {source.sha256[:12]}…) as {other} and {model_id}; "
                 f"a file registers once: keep one entry"
             )
+        sources.append(source)
+    return tuple(sources)
 
 
 def _with_champion(sources: tuple[Source, ...], champion: Source | None) -> tuple[Source, ...]:
@@ -174,18 +189,24 @@ def _with_champion(sources: tuple[Source, ...], champion: Source | None) -> tupl
     return (*sources, champion)
 
 
-def _read(service: RegistrationService, model: LegacyModel) -> Source:
+def _load(service: RegistrationService, model: LegacyModel) -> tuple[bytes, StoredObject, bool]:
+    """The model's bytes, its object, and whether it lives in the models bucket."""
     bucket = service.bucket
     prefix = bucket.url.rstrip("/") + "/"
     in_bucket = model.model_path.startswith(prefix)
+    if in_bucket:
+        data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
+    else:
+        bucket_url, name = split_uri(model.model_path)
+        data, info = open_bucket(bucket_url).read(name, max_bytes=service.max_bytes)
+    if info.size > service.max_bytes:  # read() gives no bytes then: say why, not "empty"
+        raise InvalidModel(service._too_big(info.size))
+    return data, info, in_bucket
+
+
+def _read(service: RegistrationService, model: LegacyModel) -> Source:
     try:
-        if in_bucket:
-            data, info = bucket.read(model.model_path[len(prefix) :], max_bytes=service.max_bytes)
-        else:
-            bucket_url, name = split_uri(model.model_path)
-            data, info = open_bucket(bucket_url).read(name, max_bytes=service.max_bytes)
-        if info.size > service.max_bytes:  # read() gives no bytes then: say why, not "empty"
-            raise InvalidModel(service._too_big(info.size))
+        data, info, in_bucket = _load(service, model)
         facts = read_facts(data, model.model_path.rsplit("/", 1)[-1], _metadata(model))
     except AppError as exc:
         raise type(exc)(f"{model.model_id or 'champion'} ({model.model_path}): {exc}") from None
@@ -193,7 +214,7 @@ def _read(service: RegistrationService, model: LegacyModel) -> Source:
         raise Conflict(
             f"{model.model_path}: its model card names it {facts.declared_id}, MONTHLY_MODELS {model.model_id}"
         )
-    return Source(model, data, sha256_hex(data), facts, info if in_bucket else None)
+    return Source(model, sha256_hex(data), facts, info if in_bucket else None)
 
 
 def _metadata(model: LegacyModel) -> dict[str, str]:
@@ -283,13 +304,17 @@ def _register(service: RegistrationService, source: Source) -> tuple[ModelRecord
     metadata = _metadata(source.model)
     info = source.in_bucket
     if info is None:
-        name = source.model.model_path.rsplit("/", 1)[-1]
         existing = next((m for m in service.registry.list() if m.sha256 == source.sha256 and not m.is_retired), None)
         if existing is not None:
             return existing, False
+    data, _, _ = _load(service, source.model)
+    if sha256_hex(data) != source.sha256:
+        raise Conflict(f"{source.model.model_path} changed after it was read: run import-legacy again")
+    if info is None:
+        name = source.model.model_path.rsplit("/", 1)[-1]
         metadata["imported_from"] = source.model.model_path
-        info = service.upload(f"models/{source.facts.feature_set}/{source.facts.family}/{name}", source.data, metadata)
+        info = service.upload(f"models/{source.facts.feature_set}/{source.facts.family}/{name}", data, metadata)
     else:
         info = replace(info, metadata={**info.metadata, **metadata})
-    result = service.register_bytes(source.data, info, reason=IMPORT_REASON)
+    result = service.register_bytes(data, info, reason=IMPORT_REASON)
     return result.record, result.changed

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from common.errors import InvalidArgument, InvalidModel
+from common.errors import ConfigError, InvalidArgument, InvalidModel
 
 #: the embedded ``model_card`` JSON document, before it is parsed
 MAX_CARD_CHARS = 64 * 1024
@@ -29,6 +29,8 @@ MAX_STRENGTHS_CHARS = 32 * 1024
 MAX_SHORT_TEXT_CHARS = 200
 #: an operator's reason (audit trail) and a recorded rejection's reason
 MAX_REASON_CHARS = 1000
+#: who acts (``MODELCTL_ACTOR``, else the login name): stamped on every audit event and rejection
+MAX_ACTOR_CHARS = 200
 #: a training window: no earlier than this, and not ending after tomorrow (a card's dates are facts, not plans;
 #: a window ending in 9999 would never have a live out-of-sample day)
 EARLIEST_TRAIN_DATE = date(1990, 1, 1)
@@ -160,6 +162,14 @@ def reason(value: str | None, what: str = "--reason") -> str | None:
     """An operator's reason for the audit trail: at most ``MAX_REASON_CHARS``."""
     if value is not None and len(value) > MAX_REASON_CHARS:
         raise InvalidArgument(f"{what} is {len(value):,} characters long; at most {MAX_REASON_CHARS:,} are allowed")
+    return value
+
+
+def actor(value: str, name: str = "MODELCTL_ACTOR") -> str:
+    """Who acts, for the audit trail: at most ``MAX_ACTOR_CHARS`` (refused, not cut: a cut name
+    could read as someone else's)."""
+    if len(value) > MAX_ACTOR_CHARS:
+        raise ConfigError(f"{name} is {len(value):,} characters long; at most {MAX_ACTOR_CHARS:,} are allowed")
     return value
 
 

@@ -13,7 +13,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from common.errors import ConfigError, MissingDatabase, NotFound
+from common.errors import ConfigError, MissingDatabase, MissingTable, NotFound
 from common.registry import queries as q
 from common.registry.model import (
     ModelRecord,
@@ -73,7 +73,7 @@ class RegistryStore:
             if missing_ok:
                 return set()
             raise
-        except ConfigError:  # no schema_migrations table yet
+        except MissingTable:  # no schema_migrations table yet (other configuration errors say what they are)
             return set()
         return {int(r["version"]) for r in rows}
 
@@ -108,8 +108,8 @@ class RegistryStore:
             if version in done or (target is not None and version > target):
                 continue
             statements = split_statements(path.read_text())
-            self.engine.apply_migration(version, name, statements)
-            self.engine.run_atomic([(q.RECORD_MIGRATION, {"version": version, "name": name, "applied_at": now})])
+            record = (q.RECORD_MIGRATION, {"version": version, "name": name, "applied_at": now})
+            self.engine.apply_migration(version, name, statements, record)  # one unit where the engine allows
             log.info("applied migration %s", name, extra={"migration": name, "registry": self.url})
             applied.append(name)
         return applied

@@ -10,7 +10,7 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from common.dashboard.web import respond
+from common.dashboard.web import close_static_route, respond
 from common.log import setup_logging
 from common.settings import Settings
 
@@ -23,3 +23,7 @@ def dashboard(request: flask.Request) -> flask.Response:
     if not _settings:
         _settings.append(Settings.from_env())
     return respond(request, _settings[0])
+
+
+if flask.has_app_context():  # functions-framework loads this module inside its app's context
+    close_static_route(flask.current_app, lambda: dashboard(flask.request))

@@ -56,7 +56,10 @@ def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
         worker = _worker()
         if request.method == "GET":
             return worker.status(), 200
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # a body nested too deeply for the parser: not a date either
+            body = None
         try:
             game_date = date.fromisoformat(str(body.get("game_date", "") if isinstance(body, dict) else ""))
         except ValueError:
