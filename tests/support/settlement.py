@@ -34,9 +34,9 @@ def price_the_market(engine: Engine, seed: int = 3) -> None:
     for i, (game_id, day, player) in enumerate(keys.itertuples(index=False)):
         tip = datetime(day.year, day.month, day.day, 23, tzinfo=UTC)
         tips[(game_id, day)] = tip
-        if i % 9 == 4:
-            continue  # no market at all: the bet has no CLV
         line = float(preds.loc[(preds["game_id"] == game_id) & (preds["player_id"] == player), "line"].iloc[0])
+        if i % 9 == 4 or np.isnan(line):
+            continue  # no market at all (no line: a PASS): the bet has no CLV
         over, under = (int(p) for p in rng.choice(PRICES, 2))
         priced[(game_id, day, int(player))] = (None, None) if i % 7 == 3 else (over, under)  # no price: BET_PRICE
         close = line + float(rng.choice([-1.0, -0.5, 0.0, 0.5, 1.5]))
