@@ -27,6 +27,7 @@ ISSUE_TABLES = {
     "model_performance_daily",
     "player_games",
     "betting_lines",
+    "betting_line_snapshots",
 }
 _COMPARISONS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)
 # The season tables hold one season at a time (a season write replaces them): the data layer's
