@@ -30,7 +30,7 @@ import pandas as pd
 
 from common.betting import DEFAULT_BET_PRICE, NO_BET, WON, units, win_payout
 from common.grading.sequential import PRIOR_PRECISION, confidence_sequence, first_bounded_day, latest
-from common.grading.uncertainty import clustered_mean, money
+from common.grading.uncertainty import IntervalFields, clustered_mean, money
 from common.settings import Settings
 
 PROMOTE, KEEP_WATCHING, RETIRE = "promote", "keep watching", "retire"
@@ -89,7 +89,7 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Side:
+class Side(IntervalFields):
     """One model's figures on the shared player-games, money figures with their 95% intervals
     (``uncertainty.py``: Wilson for the hit rate, clustered by date for the rest)."""
 
@@ -103,20 +103,6 @@ class Side:
     n_edge_3plus: int
     clv: float | None  # mean closing line minus the bet line, toward the pick, points
     n_clv: int
-    clv_prob: float | None = None  # mean no-vig closing minus bet probability of the pick side
-    break_even: float | None = None  # percent, at the prices bet
-    above_break_even: bool | None = None
-    n_dates: int = 0  # dates in the ROI (both bet)
-    hit_rate_low: float | None = None
-    hit_rate_high: float | None = None
-    roi_low: float | None = None
-    roi_high: float | None = None
-    units_low: float | None = None
-    units_high: float | None = None
-    clv_low: float | None = None
-    clv_high: float | None = None
-    clv_prob_low: float | None = None
-    clv_prob_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +211,6 @@ def _side(model_id: str, pairs: pd.DataFrame, suffix: str, won: np.ndarray, day:
         n_edge_3plus=int(big.sum()),
         clv=m.clv.estimate,
         n_clv=m.n_clv,
-        clv_prob=m.clv_prob.estimate,
         **figures,
     )
 

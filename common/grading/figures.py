@@ -19,7 +19,7 @@ import pandas as pd
 
 from common.grading.catalog import Catalog
 from common.grading.queries import DAILY_COLUMNS, LIVE_INTERVALS
-from common.grading.uncertainty import money
+from common.grading.uncertainty import IntervalFields, money
 
 WINDOWS = (7, 14, 30)
 _COUNTS = (
@@ -37,7 +37,7 @@ _MEANS = {
 
 
 @dataclass(frozen=True)
-class Figures:
+class Figures(IntervalFields):
     """How one model did over a window of graded days."""
 
     model_id: str
@@ -61,20 +61,6 @@ class Figures:
     clv: float | None  # mean closing line minus the bet line, toward the pick, points
     pinball: float | None  # quantile models: mean pinball loss at quantile_alpha
     n_pushes: int = 0
-    clv_prob: float | None = None  # mean no-vig closing probability minus at the bet, pick side
-    break_even: float | None = None  # percent: the hit rate the prices bet need
-    above_break_even: bool | None = None  # the hit-rate interval lies entirely above break-even
-    n_dates: int = 0  # dates with bets: the clusters of the ROI, units and CLV intervals
-    hit_rate_low: float | None = None  # 95% Wilson interval, percent
-    hit_rate_high: float | None = None
-    roi_low: float | None = None  # 95% cluster-robust (by date) intervals, uncertainty.py
-    roi_high: float | None = None
-    units_low: float | None = None
-    units_high: float | None = None
-    clv_low: float | None = None
-    clv_high: float | None = None
-    clv_prob_low: float | None = None
-    clv_prob_high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
@@ -155,9 +141,8 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
     figures = money(days["n_hits"], days["n_bets"], days["units"], be_sum, (days["clv_sum"], days["clv_n"]),
                     (days["clv_prob_sum"], days["clv_prob_n"]))  # fmt: skip
     return Figures(
-        **figures.flat(),
+        **{**figures.flat(), "clv_prob": mean("clv_prob")},
         n_pushes=int(s["n_pushes"]),
-        clv_prob=mean("clv_prob"),
         model_id=model_id,
         start=start,
         end=end,

@@ -93,6 +93,27 @@ def clustered_mean(values: Any) -> Interval:
     return clustered_ratio(v, np.where(np.isnan(v), 0.0, 1.0))
 
 
+@dataclass(frozen=True, kw_only=True)
+class IntervalFields:
+    """The counts and 95% intervals every figure a user reads carries beside it (``performance``'s
+    ``Figures``, ``compare``'s ``Side``): None is unknown."""
+
+    clv_prob: float | None = None  # mean no-vig closing minus bet probability of the pick side
+    break_even: float | None = None  # percent: the hit rate the prices bet need
+    above_break_even: bool | None = None  # the hit-rate interval lies entirely above break-even
+    n_dates: int = 0  # dates with bets: the clusters of the ROI, units and CLV intervals
+    hit_rate_low: float | None = None  # Wilson, percent
+    hit_rate_high: float | None = None
+    roi_low: float | None = None  # cluster-robust by date
+    roi_high: float | None = None
+    units_low: float | None = None
+    units_high: float | None = None
+    clv_low: float | None = None
+    clv_high: float | None = None
+    clv_prob_low: float | None = None
+    clv_prob_high: float | None = None
+
+
 @dataclass(frozen=True)
 class MoneyFigures:
     """Hit rate, ROI, units and CLV of one model over a window, each with its 95% interval."""
@@ -109,9 +130,13 @@ class MoneyFigures:
     n_clv: int
 
     def flat(self) -> dict[str, Any]:
-        """Flat fields (``hit_rate_low``, ``roi_high``, …) for frames and JSON."""
-        out: dict[str, Any] = {"n_dates": self.n_dates, "break_even": self.break_even,
-                               "above_break_even": self.above_break_even}  # fmt: skip
+        """The :class:`IntervalFields` of these figures, as keywords."""
+        out: dict[str, Any] = {
+            "n_dates": self.n_dates,
+            "break_even": self.break_even,
+            "above_break_even": self.above_break_even,
+            "clv_prob": self.clv_prob.estimate,
+        }
         for name in ("hit_rate", "roi", "units", "clv", "clv_prob"):
             iv: Interval = getattr(self, name)
             out[f"{name}_low"], out[f"{name}_high"] = iv.low, iv.high
