@@ -62,3 +62,25 @@ def test_money_figures_keep_counts_and_unknowns() -> None:
     assert m.clv.estimate == pytest.approx(0.25) and m.clv_prob.estimate == pytest.approx(0.01)
     flat = m.flat()
     assert flat["roi_low"] is None and flat["above_break_even"] is False
+
+
+def test_a_window_with_unknown_units_shows_unknown_roi_and_intervals() -> None:
+    """A day with bets but no units (graded before 012) makes units, ROI and their intervals unknown."""
+    from datetime import date
+
+    import pandas as pd
+
+    from common.grading.figures import window_figures
+    from common.grading.queries import DAILY_COLUMNS
+
+    days = [date(2026, 3, d) for d in (1, 2, 3)]
+    daily = pd.DataFrame({c: [np.nan] * 3 for c in DAILY_COLUMNS})
+    daily = daily.assign(game_date=days, system_id="m", role="champion", n=10, n_bets=[5, 6, 4], n_hits=[3, 4, 2],
+                         n_pushes=0, n_pass=0, n_edge_3plus=0, n_hits_edge_3plus=0, n_pending=0, n_void=0, n_clv=0,
+                         in_sample=False, units=[1.5, 2.0, -0.5], break_even=0.52)  # fmt: skip
+    known = window_figures(daily, days[0], days[-1])["m"]
+    assert known.units == pytest.approx(3.0) and known.roi_low is not None and known.n_dates == 3
+    assert known.clv is None and known.clv_low is None and known.n_clv == 0  # no closing market: unknown
+    unknown = window_figures(daily.assign(units=[1.5, np.nan, -0.5]), days[0], days[-1])["m"]
+    assert (unknown.units, unknown.roi, unknown.roi_low, unknown.units_high) == (None, None, None, None)
+    assert unknown.hit_rate_low is not None  # the hit rate does not need units

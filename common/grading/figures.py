@@ -55,8 +55,8 @@ class Figures(IntervalFields):
     quantile_alpha: float | None
     n_pending: int
     n_void: int
-    units: float  # each bet at its own price: +payout per win, -1 per loss, 0 per push
-    roi: float | None  # units per bet, pooled over the window
+    units: float | None  # each bet at its own price: +payout per win, -1 per loss, 0 per push; None: unknown
+    roi: float | None  # units per bet, pooled over the window (None: no bets, or units unknown)
     n_clv: int  # bets with a closing market
     clv: float | None  # mean closing line minus the bet line, toward the pick, points
     pinball: float | None  # quantile models: mean pinball loss at quantile_alpha
@@ -115,9 +115,12 @@ def window_figures(daily: pd.DataFrame, start: date, end: date) -> dict[str, Fig
     days = _day(daily["game_date"])
     rows = daily[(days >= start) & (days <= end) & ~daily["in_sample"].astype(bool)]
     n = rows["n"].to_numpy(np.float64)
-    parts = {c: rows[c].to_numpy(np.int64) for c in _COUNTS}
+    parts = {c: rows[c].fillna(0).to_numpy(np.int64) for c in _COUNTS}
     parts["graded_days"] = (n > 0).astype(np.int64)
-    parts["units"] = np.nan_to_num(rows["units"].to_numpy(np.float64))  # NULL before migration 012's regrade
+    units = rows["units"].to_numpy(np.float64)
+    parts["units"] = np.nan_to_num(units)
+    # a day with bets but no units (graded before migration 012, not regraded since) makes the sum unknown, not 0
+    parts["units_unknown"] = (np.isnan(units) & (parts["n_bets"] > 0)).astype(np.int64)
     for column, weight_column in _MEANS.items():
         values, weight = rows[column].to_numpy(np.float64), rows[weight_column].to_numpy(np.float64)
         known = (weight > 0) & ~np.isnan(values)
@@ -140,8 +143,12 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
     be_sum = np.where(days["break_even_n"] > 0, days["break_even_sum"], np.nan)
     figures = money(days["n_hits"], days["n_bets"], days["units"], be_sum, (days["clv_sum"], days["clv_n"]),
                     (days["clv_prob_sum"], days["clv_prob_n"]))  # fmt: skip
+    units = None if int(s["units_unknown"]) else float(s["units"])
+    fields = {**figures.flat(), "clv_prob": mean("clv_prob")}
+    if units is None:  # unknown units: ROI, units and their intervals are unknown too, never 0
+        fields.update(roi_low=None, roi_high=None, units_low=None, units_high=None)
     return Figures(
-        **{**figures.flat(), "clv_prob": mean("clv_prob")},
+        **fields,
         n_pushes=int(s["n_pushes"]),
         model_id=model_id,
         start=start,
@@ -158,8 +165,8 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
         quantile_alpha=None if alpha is None or pd.isna(alpha) else float(alpha),
         n_pending=int(s["n_pending"]),
         n_void=int(s["n_void"]),
-        units=float(s["units"]),
-        roi=float(s["units"]) / int(s["n_bets"]) if int(s["n_bets"]) else None,
+        units=units,
+        roi=units / int(s["n_bets"]) if units is not None and int(s["n_bets"]) else None,
         n_clv=int(s["n_clv"]),
         clv=mean("clv"),
         pinball=mean("pinball"),
