@@ -8,6 +8,10 @@ because the machine is shared: grading all 100 dates in one message (the 1M figu
 <= 2 s), a regrade of the same dates (idempotence costs nothing extra), one typical day
 (10k predictions), and the promotion-advice pass (29 sequential paired comparisons).
 
+Then the market is added (issue 20: four line snapshots per player-game, one after tip-off, and
+prices on every prediction) and the million is graded again, each bet at its own price against the
+closing snapshot: the cost of settlement at the bet, as a ratio measured in the same run.
+
 Then four more seasons of history, already graded, are put behind the first (its predictions,
 box scores, graded rows and daily rows copied 1-4 years back: 5M predictions in all), and one
 day is graded again: with the grading queries bounded to the dates at work (issue 16), one day
@@ -69,6 +73,28 @@ def setup(workdir: Path) -> tuple[RegistryService, GradingStore, list[date]]:
     return registry, GradingStore(store.engine), [FIRST + timedelta(days=i) for i in range(DAYS)]
 
 
+def add_market(path: Path) -> int:
+    """Four snapshots per predicted player-game (opening, at the bet, closing, after tip-off), tip-off
+    times, and prices on every prediction row; return the snapshots written."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("""
+            INSERT INTO betting_line_snapshots
+            SELECT k.game_id, k.game_date, k.player_id,
+                   CAST(k.game_date AS TIMESTAMP) + INTERVAL 23 HOUR + h.step * INTERVAL 1 HOUR,
+                   k.line + h.shift, -100 - CAST((k.player_id + h.step) % 6 AS BIGINT) * 5,
+                   -100 - CAST((k.player_id + h.step + 3) % 6 AS BIGINT) * 5
+            FROM (SELECT DISTINCT game_id, game_date, player_id, line FROM player_prop_predictions
+                  WHERE line IS NOT NULL) AS k
+            CROSS JOIN (VALUES (-20, 1.0), (-3, 0.0), (0, 0.5), (1, 7.0)) AS h(step, shift)""")
+        con.execute("""
+            INSERT INTO games (game_id, game_date, season, home_team_id, away_team_id, tip_off)
+            SELECT DISTINCT game_id, game_date, '2025-26', 'AAA', 'BBB', CAST(game_date AS TIMESTAMP) + INTERVAL 23 HOUR
+            FROM player_prop_predictions""")
+        con.execute("UPDATE player_prop_predictions SET over_price = -100 - (player_id % 6) * 5, "
+                    "under_price = -100 - ((player_id + 3) % 6) * 5")  # fmt: skip
+        return int(con.execute("SELECT COUNT(*) FROM betting_line_snapshots").fetchone()[0])  # type: ignore[index]
+
+
 def add_history(path: Path, seasons: int) -> int:
     """Copy the graded season (dates from FIRST on) 1..seasons-1 years back; return predictions now held."""
     with duckdb.connect(str(path)) as con:
@@ -124,6 +150,13 @@ def main() -> None:
         print(f"grade one day ({n // DAYS:,} predictions): {one_day[0]:.2f}s wall, {one_day[1]:.2f}s CPU")
         print(f"promotion advice ({MODELS - 1} paired comparisons, every shared date): {advice[0]:.2f}s wall")
         print(f"prediction_accuracy rows after {REPEATS + 1} full regrades: {rows:,} (no duplicates: {rows == n})")
+        snapshots = add_market(Path(tmp) / "registry.duckdb")
+        market = best_of(lambda: grade_dates(store, load_catalog(registry.list), dates, now))
+        print(
+            f"with the market ({snapshots:,} snapshots, priced predictions): grade {n:,} at their own prices "
+            f"{market[0]:.2f}s wall, {market[1]:.2f}s CPU; ratio to no market {market[0] / full[0]:.2f} wall, "
+            f"{market[1] / full[1]:.2f} CPU"
+        )
         history_ratio(Path(tmp), registry, store, dates[-1], one_day)
 
 

@@ -21,6 +21,13 @@ an edge of exactly 1.0 or 3.0 — or one ulp below — classifies the same in nu
 and in SQL. The SQL side compares the ``edge`` the worker stored, which is the
 very float64 :func:`edges` computes.
 
+Settlement (at the bet's own price): a win pays ``100/|price|`` for a negative American price and
+``price/100`` for a positive one, a loss costs 1 unit, a push returns the stake (neither a win nor a
+loss); ``BET_PRICE`` (default ``DEFAULT_BET_PRICE``) applies only where a row has no price.
+Closing-line value per bet: in points, the closing line minus the line bet, signed toward the pick;
+in probability, the pick side's no-vig probability at the close minus at the bet, the vig removed by
+``VIG_METHOD`` (multiplicative normalisation).
+
 The ``sql_*`` functions emit SQL fragments (BigQuery dialect) over the column
 expressions they are given; ``common/grading/queries.py`` assembles them. They
 embed only the constants of this module, never input values.
@@ -98,10 +105,91 @@ def break_even(price: float = DEFAULT_BET_PRICE) -> float:
     return 1.0 / (1.0 + win_payout(price))
 
 
-def units(outcome: Any, payout: float) -> np.ndarray:
-    """Units won per pick from ``WON`` / ``LOST`` / ``NO_BET`` codes: +payout, -1, 0."""
+def units(outcome: Any, payout: Any) -> np.ndarray:
+    """Units won per pick from ``WON`` / ``LOST`` / ``NO_BET`` codes: +payout, -1, 0 (``payout``: one
+    number, or one per pick from :func:`win_payouts` — each bet settled at its own price)."""
     codes = np.asarray(outcome)
     return np.where(codes == WON, payout, np.where(codes == LOST, -1.0, 0.0))
+
+
+# -- prices: a bet settled where it was placed ------------------------------------------
+#: How the bookmaker's margin (vig) is taken out of a two-sided price: each side's implied
+#: probability (its break-even) divided by the sum of both, so the two no-vig probabilities sum to 1
+#: ("multiplicative" or "basic" normalisation). The SQL fragments below use the same formula.
+VIG_METHOD = "multiplicative"
+
+
+def prices(price: Any, default: float = DEFAULT_BET_PRICE) -> np.ndarray:
+    """American odds per pick as float64, ``default`` (``BET_PRICE``) where a row has no price."""
+    p = np.asarray(price, dtype=np.float64)
+    return np.where(np.isnan(p), default, p)
+
+
+def win_payouts(price: Any, default: float = DEFAULT_BET_PRICE) -> np.ndarray:
+    """:func:`win_payout` per pick (``default`` where there is no price): 100/|price| below -100,
+    price/100 from +100 up. Raises ``ValueError`` for odds strictly between -100 and +100."""
+    p = prices(price, default)
+    if ((p > -100) & (p < 100)).any():
+        bad = p[(p > -100) & (p < 100)][0]
+        raise ValueError(f"American odds are <= -100 or >= +100, got {bad:g}")
+    return np.where(p <= -100, 100.0 / -np.minimum(p, -100.0), np.maximum(p, 100.0) / 100.0)
+
+
+def break_evens(price: Any, default: float = DEFAULT_BET_PRICE) -> np.ndarray:
+    """:func:`break_even` per pick (``default`` where there is no price)."""
+    return 1.0 / (1.0 + win_payouts(price, default))
+
+
+def pick_prices(side: Any, over_price: Any, under_price: Any, default: float = DEFAULT_BET_PRICE) -> np.ndarray:
+    """The price of the side picked (``OVER`` / ``UNDER`` strings or ``CALL_*`` codes): the over
+    price for an OVER, the under price otherwise; ``default`` where that price is missing."""
+    s = np.asarray(side, dtype=object)
+    over = (s == OVER) | (s == CALL_OVER)
+    return prices(np.where(over, np.asarray(over_price, dtype=np.float64), np.asarray(under_price, dtype=np.float64)),
+                  default)  # fmt: skip
+
+
+def no_vig(over_price: Any, under_price: Any, default: float = DEFAULT_BET_PRICE) -> tuple[np.ndarray, np.ndarray]:
+    """(over, under) probabilities with the vig removed by ``VIG_METHOD`` (multiplicative)."""
+    over, under = break_evens(over_price, default), break_evens(under_price, default)
+    return over / (over + under), under / (over + under)
+
+
+def settle(
+    bets: Bets, over_price: Any = np.nan, under_price: Any = np.nan, default: float = DEFAULT_BET_PRICE
+) -> np.ndarray:
+    """Units per pick, each bet at its own price: +win_payout(price of the side picked) for a win,
+    -1 for a loss, 0 for a push, a PASS or no line (the stake comes back; neither win nor loss)."""
+    side = np.where(bets.over, OVER, UNDER)
+    payout = win_payouts(pick_prices(side, np.broadcast_to(over_price, bets.bet.shape),
+                                     np.broadcast_to(under_price, bets.bet.shape), default))  # fmt: skip
+    return np.where(bets.won, payout, np.where(bets.bet, -1.0, 0.0))
+
+
+def clv_points(bets: Bets, line: Any, closing_line: Any) -> np.ndarray:
+    """Closing-line value of each bet in points: closing line minus the bet line, signed toward the
+    pick (up for an OVER, down for an UNDER); NaN for no bet or no closing line."""
+    move = np.asarray(closing_line, dtype=np.float64) - np.asarray(line, dtype=np.float64)
+    return np.where(bets.bet, np.where(bets.over, move, -move), np.nan)
+
+
+def clv_prob(
+    bets: Bets, bet_prices: tuple[Any, Any], closing_prices: tuple[Any, Any], default: float = DEFAULT_BET_PRICE
+) -> np.ndarray:
+    """Closing-line value of each bet in probability: the pick side's no-vig probability at the close
+    minus its no-vig probability at the bet (``VIG_METHOD``); NaN for no bet or no closing market.
+    Missing prices at the bet are ``default`` (``BET_PRICE``) on both sides."""
+    shape = bets.bet.shape
+
+    def wide(values: Any) -> np.ndarray:
+        return np.broadcast_to(np.asarray(values, dtype=np.float64), shape)
+
+    at_bet = no_vig(wide(bet_prices[0]), wide(bet_prices[1]), default)
+    close_over, close_under = wide(closing_prices[0]), wide(closing_prices[1])
+    known = ~np.isnan(close_over) & ~np.isnan(close_under)
+    at_close = no_vig(np.where(known, close_over, default), np.where(known, close_under, default), default)
+    value = np.where(bets.over, at_close[0] - at_bet[0], at_close[1] - at_bet[1])
+    return np.where(bets.bet & known, value, np.nan)
 
 
 @dataclass(frozen=True)
@@ -194,11 +282,57 @@ def sql_units(is_correct: str, payout: str) -> str:
 
 
 def sql_clv(is_correct: str, recommendation: str, opening: str, closing: str) -> str:
-    """Closing-line value of a bet, in points: how far the line moved from ``opening`` to ``closing``
-    toward the pick (up for an OVER, down for an UNDER); NULL for no bet or a missing (NULL, NaN,
-    infinite) line."""
+    """Closing-line value of a bet, in points (as :func:`clv_points`): how far the line moved from
+    ``opening`` (the line bet) to ``closing`` toward the pick (up for an OVER, down for an UNDER);
+    NULL for no bet or a missing (NULL, NaN, infinite) line."""
     return (
         f"CASE WHEN {is_correct} IS NULL OR NOT {sql_is_finite(opening)} OR NOT {sql_is_finite(closing)} THEN NULL "
         f"WHEN {recommendation} = '{OVER}' THEN {closing} - {opening} "
         f"WHEN {recommendation} = '{UNDER}' THEN {opening} - {closing} END"
+    )
+
+
+def sql_price(price: str, default: str) -> str:
+    """A price column as FLOAT64, ``default`` (a query parameter: ``BET_PRICE``) where it is NULL."""
+    return f"COALESCE(CAST({price} AS FLOAT64), {default})"
+
+
+def sql_pick_price(recommendation: str, over_price: str, under_price: str, default: str) -> str:
+    """The price of the side picked: ``over_price`` for an OVER, ``under_price`` otherwise (as
+    :func:`pick_prices`), ``default`` where it is NULL."""
+    return sql_price(f"IF({recommendation} = '{OVER}', {over_price}, {under_price})", default)
+
+
+def sql_win_payout(price: str) -> str:
+    """Units a won one-unit bet returns at American odds ``price`` (FLOAT64, never NULL): as :func:`win_payout`."""
+    return f"IF({price} <= -100.0, 100.0 / -({price}), {price} / 100.0)"
+
+
+def sql_break_even(price: str) -> str:
+    """The hit rate at which bets at ``price`` break even: as :func:`break_even`."""
+    return f"(1.0 / (1.0 + {sql_win_payout(price)}))"
+
+
+def sql_no_vig(own: str, other: str) -> str:
+    """One side's no-vig probability from both sides' prices (FLOAT64), ``VIG_METHOD``: as :func:`no_vig`."""
+    return f"({sql_break_even(own)} / ({sql_break_even(own)} + {sql_break_even(other)}))"
+
+
+def sql_settled_units(is_correct: str, price: str) -> str:
+    """Units a pick won at its own ``price`` (FLOAT64): +payout for a win, -1 for a loss, 0 for a
+    push; NULL when it was no bet (PASS, push, no line) — as :func:`settle`, a push returns the stake."""
+    return f"CASE WHEN {is_correct} THEN {sql_win_payout(price)} WHEN NOT {is_correct} THEN -1.0 END"
+
+
+def sql_clv_prob(is_correct: str, recommendation: str, at_bet: tuple[str, str], at_close: tuple[str, str]) -> str:
+    """Closing-line value of a bet in probability (as :func:`clv_prob`): the pick side's no-vig
+    closing probability minus its no-vig probability at the bet; ``at_bet`` and ``at_close`` are
+    (over, under) FLOAT64 price expressions; NULL for no bet or no closing market."""
+    bet_over, bet_under = at_bet
+    close_over, close_under = at_close
+    over = f"{sql_no_vig(close_over, close_under)} - {sql_no_vig(bet_over, bet_under)}"
+    under = f"{sql_no_vig(close_under, close_over)} - {sql_no_vig(bet_under, bet_over)}"
+    return (
+        f"CASE WHEN {is_correct} IS NULL OR {close_over} IS NULL OR {close_under} IS NULL THEN NULL "
+        f"WHEN {recommendation} = '{OVER}' THEN {over} ELSE {under} END"
     )

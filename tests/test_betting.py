@@ -30,6 +30,7 @@ from common.worker.serving import ServingModel, ServingSet
 from common.worker.slate import KEYS, LINE
 from tests.support.grading import box_score_frame, box_scores, write
 from tests.support.registry import engine_of
+from tests.support.settlement import price_the_market
 
 FIRST = date(2026, 3, 1)
 DAYS = 3
@@ -198,15 +199,27 @@ def test_training_evaluation_equals_production_grading(registry: RegistryService
     games = box_score_frame(rows[["game_id", "game_date", "player_id"]].assign(points=rows["actual"], status="played"))
     preds = pd.concat([worker_rows(day) for _, day in rows.groupby("game_date")], ignore_index=True)
     write(engine, games, preds.assign(recommendation=preds["recommendation"].astype(str)))
+    price_the_market(engine)  # prices other than -110 on the prediction rows, some missing (BET_PRICE)
     store = GradingStore(engine)
     days = sorted(set(rows["game_date"]))
-    store.grade(days, NOW)
-    counts = ["n_bets", "n_hits", "n_edge_3plus", "n_hits_edge_3plus"]
-    daily = store.daily_inputs(days).groupby("system_id")[counts].sum()
-    paired = compare_pairs(store.paired(*MODELS, None, 30), *MODELS)
+    store.grade(days, NOW, bet_price=-125.0)
+    counts = ["n_bets", "n_hits", "n_edge_3plus", "n_hits_edge_3plus", "n_pushes", "units", "be_sum"]
+    inputs = store.daily_inputs(days, bet_price=-125.0)
+    daily = inputs.assign(be_sum=inputs["break_even"].fillna(0.0) * inputs["n_bets"]).groupby("system_id")[counts].sum()
+    paired = compare_pairs(store.paired(*MODELS, None, 30, bet_price=-125.0), *MODELS)
+    priced = engine.query_frame(
+        "SELECT game_id, player_id, system_id, over_price, under_price FROM player_prop_predictions"
+    )
     for system_id, side in zip(MODELS, (paired.challenger, paired.champion), strict=True):
-        trained = evaluate(rows[system_id], rows["actual"], rows["line"], quantile=False)
+        mine = rows.merge(priced[priced["system_id"] == system_id], on=["game_id", "player_id"], how="left")
+        with_default = {c: pd.to_numeric(mine[c]).fillna(-125.0) for c in ("over_price", "under_price")}
+        trained = evaluate(mine[system_id], mine["actual"], mine["line"], quantile=False, **with_default)
         live = daily.loc[system_id]
+        # settled at each bet's own price: the same units, break-even and pushes in training and grading
+        assert trained.units == pytest.approx(live["units"], rel=1e-12) and trained.units == pytest.approx(side.units)
+        assert trained.break_even == pytest.approx(100.0 * live["be_sum"] / live["n_bets"], rel=1e-12)
+        assert trained.break_even == pytest.approx(side.break_even, rel=1e-12)
+        assert trained.n_pushes == live["n_pushes"] > 10
         # counts identical; rates the same ratio (computed in a different order: equal to the last ulps)
         assert trained.n_bets == live["n_bets"] == side.n_bets
         assert trained.n_edge_3plus == live["n_edge_3plus"] == side.n_edge_3plus
@@ -225,3 +238,60 @@ def test_training_evaluation_equals_production_grading(registry: RegistryService
     for bound in (1.0, 3.0, 5.0):
         assert (graded["edge"].abs() == bound).sum() > 10, bound
     assert set(graded["edge_bucket"].dropna()) == set(betting.EDGE_BUCKETS)
+
+
+# -- prices: settlement, break-even, no-vig, CLV ------------------------------------------------
+def test_settlement_at_the_bets_own_price() -> None:
+    """A win pays 100/|price| below -100 and price/100 from +100 up, a loss costs 1, a push returns the
+    stake (neither win nor loss); no price: the default (BET_PRICE)."""
+    pred, actual, line = (
+        [14.0, 14.0, 6.0, 14.0, 14.0, 12.0],
+        [12, 8, 8, 10, 12, 12],
+        [10.0, 10.0, 10.0, 10.0, 10.0, 10.0],
+    )
+    over = [-130.0, -105.0, 150.0, -120.0, np.nan, -110.0]
+    under = [110.0, -115.0, -125.0, 100.0, np.nan, -110.0]
+    graded = betting.grade(pred, actual, line)
+    # OVER won at -130; OVER lost; UNDER won at -125; OVER pushed; OVER won, no price (-120); OVER won at -110
+    got = betting.settle(graded, over, under, default=-120.0)
+    assert got.tolist() == pytest.approx([100 / 130, -1.0, 100 / 125, 0.0, 100 / 120, 100 / 110])
+    assert graded.push[3] and not graded.bet[3] and not graded.won[3]
+    assert betting.win_payouts([150.0, 100.0, -100.0]).tolist() == [1.5, 1.0, 1.0]
+    with pytest.raises(ValueError, match="American odds"):
+        betting.win_payouts([-99.0])
+
+
+def test_no_vig_and_both_clvs_by_hand() -> None:
+    """Multiplicative normalisation: each side's implied probability over their sum."""
+    over, under = betting.no_vig([-120.0], [100.0])
+    implied = (120 / 220, 100 / 200)
+    assert (over[0], under[0]) == pytest.approx((implied[0] / sum(implied), implied[1] / sum(implied)))
+    assert betting.VIG_METHOD == "multiplicative"
+    graded = betting.grade([14.0, 6.0, 10.2], [12, 8, 12], [10.0, 10.0, 10.0])  # OVER won, UNDER won, PASS
+    clv = betting.clv_points(graded, [10.0, 10.0, 10.0], [10.5, 10.5, 11.0])
+    assert clv[:2].tolist() == [0.5, -0.5] and np.isnan(clv[2])
+    prob = betting.clv_prob(graded, ([-110.0, -110.0, -110.0], [-110.0, -110.0, -110.0]),
+                            ([-130.0, -130.0, -130.0], [110.0, 110.0, 110.0]))  # fmt: skip
+    close_over = (130 / 230) / (130 / 230 + 100 / 210)
+    assert prob[:2].tolist() == pytest.approx([close_over - 0.5, (1 - close_over) - 0.5]) and np.isnan(prob[2])
+
+
+def test_price_sql_equals_python(registry: RegistryService) -> None:
+    """The SQL fragments built from the same constants give the same doubles as the Python functions,
+    on both engines: payout, break-even, no-vig probability and probability CLV at many prices."""
+    grid = [-300.0, -130.0, -125.0, -110.0, -105.0, -100.0, 100.0, 105.0, 120.0, 250.0]
+    sql = (
+        f"SELECT o, u, {betting.sql_win_payout('o')} AS payout, {betting.sql_break_even('o')} AS even, "
+        f"{betting.sql_no_vig('o', 'u')} AS fair, "
+        f"{betting.sql_settled_units('TRUE', betting.sql_pick_price(repr(betting.UNDER), 'o', 'u', '-110.0'))} AS won, "
+        f"{betting.sql_clv_prob('TRUE', repr(betting.OVER), ('-110.0', '-110.0'), ('o', 'u'))} AS clv "
+        "FROM UNNEST(@grid) AS o CROSS JOIN UNNEST(@grid) AS u"
+    )
+    rows = engine_of(registry).query(sql, {"grid": grid})
+    assert len(rows) == len(grid) ** 2
+    o, u = np.array([r["o"] for r in rows]), np.array([r["u"] for r in rows])
+    over_fair = betting.no_vig(o, u)[0]
+    for name, want in (("payout", betting.win_payouts(o)), ("even", betting.break_evens(o)), ("fair", over_fair),
+                       ("won", betting.win_payouts(u)), ("clv", over_fair - 0.5)):  # fmt: skip
+        got = np.array([r[name] for r in rows], dtype=np.float64)
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), name  # the emulator returns 10 decimals

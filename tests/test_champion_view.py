@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.sql import Param, Statement, qualify_view
 from common.worker.predictions import PREDICTIONS_TABLE
 from common.worker.queries import DELETE_PREDICTIONS
 from common.worker.scoring import PREDICTION_COLUMNS
+from tests.support.grading import registry_model
+from tests.support.registry import engine_of
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 D1, D2 = date(2026, 2, 19), date(2026, 2, 20)
@@ -89,3 +92,41 @@ def test_bigquery_view_bodies_are_qualified_with_the_dataset() -> None:
     assert "FROM `nba-props-platform`.nba_predictions.t" in qualified
     table = "CREATE TABLE IF NOT EXISTS t (a INT64)"
     assert qualify_view(table, "p", "d") == table
+
+
+def every_v9_challenger_query() -> str:
+    """The README's "every V9 challenger" query (after its comment, up to the semicolon)."""
+    match = re.search(r"-- every V9 challenger\n(.+?);", README.read_text(), re.DOTALL)
+    assert match, "the README shows the model_predictions query"
+    return match.group(1)
+
+
+def test_every_v9_challenger_is_one_filter_on_model_predictions(registry: RegistryService) -> None:
+    """The legacy LIKE 'catboost_v9_train%' misses today's ids; the README's model_predictions query
+    finds exactly the V9 challengers (not the V9 champion, not another feature set), on every engine."""
+    champion, q43, mae2 = ("catboost_v9_mae_train1102_0215", "catboost_v9_q43_train1102_0215",
+                           "catboost_v9_mae_train1201_0301")  # fmt: skip
+    other = "catboost_v12_noveg_mae_train1102_0215"
+    for model_id in (champion, q43, mae2, other):
+        registry_model(registry, model_id)
+    registry.promote(champion)
+    engine = engine_of(registry)
+    rows = pd.concat([_rows(D2, champion, q43), _rows(D2, other, mae2).query("role == 'shadow'"),
+                      _rows(D2, other, other).query("role == 'champion'").assign(role="shadow")])  # fmt: skip
+    engine.write_frame(PREDICTIONS_TABLE, rows, replacing(D2, champion, q43, mae2, other))
+    dataset = getattr(engine, "dataset", None)
+    query = every_v9_challenger_query().replace("nba_predictions.", f"{dataset}." if dataset else "")
+    got = {r["system_id"] for r in engine.query(query)}
+    assert got == {q43, mae2}
+    legacy = engine.query(
+        f"SELECT DISTINCT system_id FROM {PREDICTIONS_TABLE} WHERE system_id LIKE 'catboost_v9_train%'"
+    )
+    assert legacy == []  # why the view exists
+    families = engine.query("SELECT DISTINCT system_id, model_family FROM model_predictions WHERE game_date = @d",
+                            {"d": D2})  # fmt: skip
+    assert {(r["system_id"], r["model_family"]) for r in families} == {
+        (champion, "v9_mae"),
+        (q43, "v9_q43"),
+        (mae2, "v9_mae"),
+        (other, "v12_noveg_mae"),
+    }

@@ -20,8 +20,10 @@ Both days (out of sample: training ended 2026-02-15):
   edge 3+ 2/2, coverage (0 + 1)/5 = 0.2.
 Betting value at -110 (a win pays w = 100/110, a loss costs 1):
   units: (D1, A) w (1 bet); (D1, B), (D2, A), (D2, B) w - 1 (2 bets each); A 2w - 1, B 2w - 2 in all.
-  opening → closing lines: D1 p1 18.0 → 18.5, p2 10.5 → 10.0, p3 16.0 → 16.5; D2 p1 23.5 → 24.5, p3 none.
-  CLV of the bets with both lines (OVER: closing - opening, UNDER: opening - closing):
+  snapshots (all at -110 / -110): at the bet the prediction's line; closing (the last snapshot at or
+  before tip-off; G1 tips off at 23:30, a later snapshot at 30.0 is ignored; G2's tip-off is unknown,
+  its last snapshot closes): D1 p1 19.0, p2 10.0, p3 17.0; D2 p1 25.5, p3 none.
+  CLV of the bets with a closing line (OVER: closing - bet line, UNDER: bet line - closing):
   (D1, A) p1 +0.5 → 0.5 (1); (D1, B) p1 -0.5, p3 -0.5 → -0.5 (2); (D2, A) p1 +1.0 (1); (D2, B) p1 -1.0 (1).
   pinball of B at 0.43, u = actual - prediction: D1 u = 3, 4, 3 → 0.43 * 10/3; D2 u = 7, -1 →
   (0.43 * 7 + 0.57 * 1) / 2 = 1.79.
@@ -36,7 +38,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +55,9 @@ from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
-from tests.support.grading import box_scores, predictions, registry_model, synthetic, write
+from tests.support.grading import box_scores, predictions, registry_model, synthetic, write, write_market
 from tests.support.registry import engine_of, hand_event, store_of
+from tests.support.settlement import assert_stored_as_by_hand, price_the_market, settle_by_hand
 
 A = "catboost_v9_mae_train1102_0215"
 B = "catboost_v9_q43_train1102_0215"
@@ -84,13 +87,23 @@ def hand_fixture(registry: RegistryService) -> GradingStore:
     )  # fmt: skip
     engine = engine_of(registry)
     write(engine, games, preds)
-    lines = pd.DataFrame(
-        [("G1", D1, 1, 18.0, 18.5), ("G1", D1, 2, 10.5, 10.0), ("G1", D1, 3, 16.0, 16.5), ("G2", D2, 1, 23.5, 24.5)],
-        columns=["game_id", "game_date", "player_id", "opening_line", "closing_line"],
+    bet, close, late = (
+        datetime(2026, 2, 28, 20, tzinfo=UTC),
+        datetime(2026, 3, 1, 23, tzinfo=UTC),
+        datetime(2026, 3, 2, 2, tzinfo=UTC),
     )
-    engine.write_frame(
-        "betting_lines", lines, ("DELETE FROM betting_lines WHERE game_date IN UNNEST(@dates)", {"dates": [D1, D2]})
-    )
+    day2 = timedelta(days=1)
+    write_market(
+        engine,
+        [
+            ("G1", D1, 1, bet, 18.5, -110, -110), ("G1", D1, 1, close, 19.0, -110, -110),
+            ("G1", D1, 1, late, 30.0, -110, -110),  # after tip-off: not the closing line
+            ("G1", D1, 2, bet, 10.0, -110, -110), ("G1", D1, 2, close, 10.0, -110, -110),
+            ("G1", D1, 3, bet, 16.5, -110, -110), ("G1", D1, 3, close, 17.0, -110, -110),
+            ("G2", D2, 1, bet + day2, 24.5, -110, -110), ("G2", D2, 1, close + day2, 25.5, -110, -110),
+        ],
+        [("G1", D1, datetime(2026, 3, 1, 23, 30, tzinfo=UTC))],  # G2's tip-off unknown: its last snapshot
+    )  # fmt: skip
     registry_model(registry, A)
     registry.promote(A)
     registry_model(registry, B, alpha=0.43)
@@ -339,8 +352,15 @@ def test_compare_figures_by_hand() -> None:
     assert (c.challenger.hit_rate_edge_3plus, c.challenger.n_edge_3plus) == (100.0, 2)
     assert (c.champion.hit_rate_edge_3plus, c.champion.n_edge_3plus) == (50.0, 2)
     # units at -110: B (challenger) won 2 lost 1 → 2 * 100/110 - 1; A won 2 lost 2 → 2 * 100/110 - 2
-    assert (c.challenger.units, c.challenger.roi) == (pytest.approx(200 / 110 - 1), pytest.approx((200 / 110 - 1) / 3))
-    assert (c.champion.units, c.champion.roi) == (pytest.approx(200 / 110 - 2), pytest.approx((200 / 110 - 2) / 4))
+    w = 100 / 110
+    assert (c.challenger.units, c.champion.units) == (pytest.approx(2 * w - 1), pytest.approx(2 * w - 2))
+    # ROI, one definition (compare.ROI_DEFINITION): the mean of daily units per bet over the dates both bet
+    assert (c.challenger.roi, c.champion.roi) == (pytest.approx(((w - 1) / 2 + w) / 2), pytest.approx((w - 1) / 2))
+    assert c.challenger.roi - c.champion.roi == pytest.approx(c.roi.estimate)  # never opposite signs
+    assert (c.challenger.n_dates, c.challenger.roi_low < c.challenger.roi < c.challenger.roi_high) == (2, True)
+    assert c.challenger.hit_rate_low < 200 / 3 < c.challenger.hit_rate_high  # Wilson, percent
+    assert c.challenger.break_even is None  # the frame has no break-even column: unknown, never a guess
+    assert c.challenger.clv is None and c.challenger.n_clv == 0  # no closing market: unknown, not zero
     # daily differences: D1 mean(-1, 0) = -0.5, D2 mean(-2, +1) = -0.5; ROI D1 (100/110 - 1)/2 - (100/110 - 1)/2 = 0,
     # D2 (100/110)/1 - (100/110 - 1)/2
     assert (c.mae.days, c.mae.estimate) == (2, pytest.approx(-0.5))
@@ -496,7 +516,7 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     assert out.returncode == 0, out.stderr
     assert "Verdict: PROMOTE (driven by MAE) — MAE drove it" in out.stdout
     assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in out.stdout
-    assert "ROI (units/bet at -110)" in out.stdout and "CS [" in out.stdout
+    assert "ROI (units/bet, mean of daily ROI)" in out.stdout and "CS [" in out.stdout
     monkeypatch.setenv("PROMOTION_MARGIN_MAE", "3")  # a margin no model here clears
     strict = json.loads(modelctl("compare", B, "--json").stdout)
     assert (strict["verdict"], strict["margins"]["margin_mae"], strict["driver"]) == (KEEP_WATCHING, 3.0, None)
@@ -508,55 +528,33 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     assert challenger_wins.get(B).is_champion
 
 
-def test_units_and_clv_recomputed_by_hand_from_prediction_accuracy(
+def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapshots(
     challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Grade through the CLI at BET_PRICE -120, then settle every graded row again in plain Python
-    from its raw columns (prediction, line, actual; opening and closing lines) and compare."""
+    """The hand-recomputation test: a market with prices other than -110 (a few rows without a price,
+    settled at BET_PRICE -120), pushes, snapshots after tip-off, player-games without a market; grade
+    through the CLI, then settle every prediction again in plain Python (tests/support/settlement.py)."""
     engine = engine_of(challenger_wins)
-    keys = engine.query_frame("SELECT DISTINCT game_id, game_date, player_id FROM player_prop_predictions")
-    rng = np.random.default_rng(8)
-    closing = engine.query_frame("SELECT game_id, player_id, MAX(line) AS line FROM player_prop_predictions "
-                                 "GROUP BY game_id, player_id")  # fmt: skip
-    lines = keys.merge(closing, on=["game_id", "player_id"]).rename(columns={"line": "closing_line"})
-    lines["opening_line"] = lines["closing_line"] + rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], len(lines))
-    lines = lines.iloc[5:]  # a few player-games without posted lines: bets without CLV
-    lines = lines.assign(game_date=pd.to_datetime(lines["game_date"]).dt.date)
-    engine.write_frame(
-        "betting_lines", lines, ("DELETE FROM betting_lines WHERE game_date IN UNNEST(@dates)", {"dates": WIN_DATES})
-    )
+    price_the_market(engine)
     monkeypatch.setenv("BET_PRICE", "-120")
     assert modelctl("grade", "--date", str(WIN_DATES[0]), "--to", str(WIN_DATES[-1]), "--no-advice").returncode == 0
-
-    rows = engine.query("SELECT game_date, game_id, player_id, system_id, predicted_points, line, actual_points "
-                        "FROM prediction_accuracy")  # fmt: skip
-    book = {(r["game_id"], r["player_id"]): (r["opening_line"], r["closing_line"]) for r in lines.to_dict("records")}
-    units: dict[tuple[date, str], float] = {}
-    clv: dict[tuple[date, str], list[float]] = {}
-    for r in rows:
-        key, line, actual = (r["game_date"], r["system_id"]), r["line"], r["actual_points"]
-        units.setdefault(key, 0.0)
-        edge = r["predicted_points"] - line
-        side = "OVER" if edge >= 1 else "UNDER" if edge <= -1 else None
-        if side is None or actual == line:
-            continue  # PASS or push: no bet
-        won = actual > line if side == "OVER" else actual < line
-        units[key] += 100 / 120 if won else -1.0
-        if (r["game_id"], r["player_id"]) in book:
-            opening, close = book[(r["game_id"], r["player_id"])]
-            clv.setdefault(key, []).append(close - opening if side == "OVER" else opening - close)
-    stored = daily(GradingStore(engine))
-    assert set(stored) == set(units)
-    for key, value in units.items():
-        assert stored[key]["units"] == pytest.approx(value, abs=1e-9), key
-        assert stored[key]["clv"] == pytest.approx(float(np.mean(clv[key])), abs=1e-9), key
-        assert stored[key]["n_clv"] == len(clv[key])
-    assert sum(len(v) for v in clv.values()) < sum(stored[k]["n_bets"] for k in stored)  # some bets lack lines
+    totals = assert_stored_as_by_hand(engine, -120.0)
+    assert totals["n_pushes"] > 0 and 0 < totals["n_clv"] < totals["n_bets"], totals
+    units = {key: fig["units"] for key, fig in settle_by_hand(engine, -120.0).items()}
 
     total = {m: sum(v for (d, s), v in units.items() if s == m) for m in (A, B)}
     live = json.loads(modelctl("performance", "--json").stdout)
     assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(total)
-    assert GradingStore(engine).read_evaluation([B])[B]["eval_30d_units"] == pytest.approx(total[B])
+    registry_row = GradingStore(engine).read_evaluation([B])[B]
+    assert registry_row["eval_30d_units"] == pytest.approx(total[B])
+    assert registry_row["eval_30d_roi_low"] < registry_row["eval_30d_roi"] < registry_row["eval_30d_roi_high"]
+    assert registry_row["eval_30d_n_dates"] == len(WIN_DATES) and registry_row["eval_7d_n_clv"] > 0
+    for m in live["models"]:  # every figure with its interval
+        f = m["figures"]
+        assert f["roi_low"] < f["roi"] < f["roi_high"] and f["units_low"] < f["units"] < f["units_high"]
+        assert f["hit_rate_low"] < f["hit_rate"] < f["hit_rate_high"] and f["n_dates"] == len(WIN_DATES)
+        assert f["clv_low"] < f["clv"] < f["clv_high"] and f["clv_prob_low"] < f["clv_prob"] < f["clv_prob_high"]
+        assert f["above_break_even"] is (f["hit_rate_low"] > f["break_even"])
     compared = json.loads(modelctl("compare", B, "--json").stdout)
     assert (compared["challenger"]["units"], compared["champion"]["units"]) == pytest.approx((total[B], total[A]))
     assert compared["margins"]["bet_price"] == -120 and compared["clv"]["days"] == len(WIN_DATES)

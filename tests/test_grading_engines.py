@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from common.grading.service import grade_dates
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
+from tests.support.settlement import assert_stored_as_by_hand, price_the_market
 from tests.test_grading import D1, D2, NOW, A, B, hand_fixture
 
 
@@ -30,6 +32,16 @@ def test_hand_fixture_grades_the_same_on_every_engine(registry: RegistryService)
     assert (comparison.n_shared, comparison.graded_days, comparison.mae_diff) == (5, 2, pytest.approx(0.0))
 
 
+def test_settlement_at_the_bet_recomputed_by_hand_on_every_engine(registry: RegistryService) -> None:
+    """Units, ROI and both CLVs stored by the grading SQL equal the plain-Python settlement from the
+    prediction rows and the snapshots (prices other than -110, pushes, a snapshot after tip-off)."""
+    store = hand_fixture(registry)
+    price_the_market(store.engine, seed=11)
+    grade_dates(store, load_catalog(registry.list), [D1, D2], NOW, bet_price=-115.0)
+    totals = assert_stored_as_by_hand(store.engine, -115.0)
+    assert totals["n_pushes"] > 0 and totals["n_clv"] > 0
+
+
 def test_migration_012_keeps_graded_days_and_converges_when_rerun(engine_url: str) -> None:
     """model_performance_daily is rebuilt by create-copy-swap: rows graded before 012 survive (new
     columns NULL until a regrade), a re-run adds nothing, and the new columns take load-job writes."""
@@ -42,8 +54,9 @@ def test_migration_012_keeps_graded_days_and_converges_when_rerun(engine_url: st
               "(@d, @m, 'shadow', 3, 2.5, 0.1, 2, 1, 50.0, 0, 1, 0, 0, 0, 0, FALSE, @now)")  # fmt: skip
     store.engine.run_atomic([(insert, {"d": D1, "m": A, "now": NOW}), (insert, {"d": D2, "m": B, "now": NOW})])
     assert "012_add_betting_value" in store.migrate(clock())
-    store.engine.run_atomic([("DELETE FROM schema_migrations WHERE version = @v", {"v": 12})])
-    assert store.migrate(clock()) == ["012_add_betting_value"]  # the whole swap again
+    # the whole swap again; 017's columns of the rebuilt table come back with it (ADD COLUMN IF NOT EXISTS)
+    store.engine.run_atomic([("DELETE FROM schema_migrations WHERE version IN UNNEST(@v)", {"v": [12, 17]})])
+    assert store.migrate(clock()) == ["012_add_betting_value", "017_settlement_at_the_bet"]
     store.require_current_schema()
     rows = GradingStore(store.engine).daily_between(D1, D2)
     assert [(r.game_date, r.system_id, r.n, r.mae) for r in rows.itertuples()] == [(D1, A, 3, 2.5), (D2, B, 3, 2.5)]
@@ -76,11 +89,14 @@ def test_non_finite_predictions_are_not_graded(registry: RegistryService) -> Non
 
 
 def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryService) -> None:
-    """A NaN or infinite opening / closing line (a feed glitch) is a missing line for CLV, not a NaN mean."""
+    """A NaN or infinite closing line (a feed glitch) is a missing closing market for CLV (both kinds),
+    not a NaN mean."""
     store = hand_fixture(registry)
-    update = ("UPDATE betting_lines SET closing_line = @x WHERE game_date = @d AND player_id = @p")  # fmt: skip
-    store.engine.run_atomic([(update, {"x": float("nan"), "d": D1, "p": 1}),
-                             (update, {"x": float("-inf"), "d": D1, "p": 2})])  # fmt: skip
+    close = datetime(2026, 3, 1, 23, tzinfo=UTC)
+    update = ("UPDATE betting_line_snapshots SET line = @x "
+              "WHERE game_date = @d AND player_id = @p AND captured_at = @t")  # fmt: skip
+    store.engine.run_atomic([(update, {"x": float("nan"), "d": D1, "p": 1, "t": close}),
+                             (update, {"x": float("-inf"), "d": D1, "p": 2, "t": close})])  # fmt: skip
 
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
 
@@ -88,3 +104,6 @@ def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryS
     with_clv = daily[daily["n_clv"] > 0]
     assert len(with_clv) == 3 and with_clv["clv"].map(math.isfinite).all(), daily
     assert daily[daily["game_date"] == D1]["n_clv"].tolist() == [0, 1]  # B's bet on player 3 only (A passed)
+    assert with_clv["clv_prob"].map(math.isfinite).all()
+    rows = store.engine.query("SELECT clv_points, clv_prob FROM prediction_accuracy WHERE game_date = @d", {"d": D1})
+    assert all((r["clv_points"] is None) == (r["clv_prob"] is None) for r in rows)

@@ -17,7 +17,7 @@ from common.errors import InvalidArgument
 from common.events import MAX_GRADED_DATES
 from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
 from common.grading.catalog import REGISTRY, Catalog
-from common.grading.compare import Comparison, Evidence, VerdictRule, interval
+from common.grading.compare import ROI_DEFINITION, Comparison, Evidence, VerdictRule, interval
 from common.grading.store import GradingStore
 from common.settings import Settings
 
@@ -52,12 +52,42 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- compare -----------------------------------------------------------------------------------
+UNKNOWN = "unknown"
+
+
 def _pct(value: float | None, n: int) -> str:
-    return f"{'n/a' if value is None else f'{value:.1f}%'} (n={n})"
+    return f"{UNKNOWN if value is None else f'{value:.1f}%'} (n={n})"
 
 
 def _num(value: float | None, digits: int = 3, sign: bool = False) -> str:
-    return "n/a" if value is None else f"{value:{'+' if sign else ''}.{digits}f}"
+    return UNKNOWN if value is None else f"{value:{'+' if sign else ''}.{digits}f}"
+
+
+def _ci(low: float | None, high: float | None, digits: int = 3, sign: bool = True) -> str:
+    """`` [-0.021, +0.094]`` (95% interval), `` [unknown]`` when it cannot be estimated."""
+    if low is None or high is None:
+        return f" [{UNKNOWN}]"
+    return f" [{_num(low, digits, sign)}, {_num(high, digits, sign)}]"
+
+
+def hit_rate_cell(f: Any) -> str:
+    """``54.3% [51.3, 57.3] n=1098 vs 52.4% (above)``: the hit rate, its 95% interval and n, against
+    the break-even of the prices bet and whether the whole interval lies above it."""
+    if f.hit_rate is None:
+        return f"{UNKNOWN} (n={f.n_bets})"
+    even = "" if f.break_even is None else f" vs {f.break_even:.1f}%"
+    verdict = {True: " above", False: " not above", None: ""}[f.above_break_even]
+    return f"{f.hit_rate:.1f}%{_ci(f.hit_rate_low, f.hit_rate_high, 1, False)} n={f.n_bets}{even}{verdict}"
+
+
+def money_cells(f: Any) -> tuple[str, str, str, str]:
+    """Units, ROI, CLV in points and CLV in probability, each with its 95% interval (clustered by date)."""
+    return (
+        f"{_num(f.units, 2, sign=True)}{_ci(f.units_low, f.units_high, 2)}",
+        f"{_num(f.roi, 3, sign=True)}{_ci(f.roi_low, f.roi_high)} {f.n_dates}d",
+        f"{_num(f.clv, 2, sign=True)}{_ci(f.clv_low, f.clv_high, 2)} n={f.n_clv}",
+        f"{_num(f.clv_prob, 3, sign=True)}{_ci(f.clv_prob_low, f.clv_prob_high)}",
+    )
 
 
 def _sequence(e: Evidence, margin: float | None) -> str:
@@ -66,23 +96,25 @@ def _sequence(e: Evidence, margin: float | None) -> str:
 
 
 def comparison_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
-    """The compare table: metric, challenger, champion, mean daily difference and its confidence sequence."""
+    """The compare table: metric, challenger, champion, mean daily difference and its confidence sequence.
+    Money figures carry their 95% intervals; ROI follows ``ROI_DEFINITION`` on both sides and in the
+    difference."""
     ch, champ, m = c.challenger, c.champion, c.margins
+    (u_a, roi_a, clv_a, clvp_a), (u_b, roi_b, clv_b, clvp_b) = money_cells(ch), money_cells(champ)
     return [
         ("MAE (points)", _num(ch.mae), _num(champ.mae), _sequence(c.mae, m.margin_mae)),
-        (f"ROI (units/bet at {m.bet_price:+g})", _num(ch.roi, sign=True), _num(champ.roi, sign=True),
-         _sequence(c.roi, m.margin_roi)),
-        ("units won", _num(ch.units, 2, sign=True), _num(champ.units, 2, sign=True), ""),
-        ("CLV (points toward the pick)", f"{_num(ch.clv, 2, sign=True)} (n={ch.n_clv})",
-         f"{_num(champ.clv, 2, sign=True)} (n={champ.n_clv})", _sequence(c.clv, None)),
-        ("hit rate", _pct(ch.hit_rate, ch.n_bets), _pct(champ.hit_rate, champ.n_bets), ""),
+        ("ROI (units/bet, mean of daily ROI)", roi_a, roi_b, _sequence(c.roi, m.margin_roi)),
+        ("units won (each bet at its price)", u_a, u_b, ""),
+        ("CLV (closing - bet line toward the pick)", clv_a, clv_b, _sequence(c.clv, None)),
+        ("CLV (no-vig probability)", clvp_a, clvp_b, ""),
+        ("hit rate vs break-even", hit_rate_cell(ch), hit_rate_cell(champ), ""),
         (
             "edge 3+ hit rate",
             _pct(ch.hit_rate_edge_3plus, ch.n_edge_3plus),
             _pct(champ.hit_rate_edge_3plus, champ.n_edge_3plus),
             "",
         ),
-    ]  # fmt: skip
+    ]
 
 
 def print_comparison(c: Comparison) -> None:
@@ -98,6 +130,11 @@ def print_comparison(c: Comparison) -> None:
     driver = f" (driven by {c.driver})" if c.driver else ""
     render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
     render.console.print(f"Rule: {c.rule}", markup=False)
+    render.console.print(
+        f"ROI: {ROI_DEFINITION} (so challenger - champion is the mean daily difference); [low, high]: 95% "
+        "intervals clustered by date (hit rate: Wilson); prices without a quote at BET_PRICE",
+        markup=False,
+    )
 
 
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,23 +162,19 @@ def _plot(store: GradingStore, c: Comparison, path: Path) -> None:
 
 
 # -- performance -------------------------------------------------------------------------------
-UNKNOWN = "unknown"
-PERFORMANCE_COLUMNS = ["model_id", "role", "days", "n", "MAE", "bias", "hit rate", "edge 3+", "units", "ROI",
-                       "CLV (n)", "coverage", "pinball", "pending/void"]  # fmt: skip
+PERFORMANCE_COLUMNS = ["model_id", "role", "days", "n", "MAE", "bias", "hit rate [95%] n vs break-even", "edge 3+",
+                       "units [95%]", "ROI [95%] dates", "CLV pts [95%] n", "CLV prob [95%]", "pushes", "coverage",
+                       "pinball", "pending/void"]  # fmt: skip
 
 
 def _performance_row(model_id: str, role: str, f: Any) -> tuple[Any, ...]:
     if f is None:
-        return (model_id, role, 0, 0, *[""] * (len(PERFORMANCE_COLUMNS) - 4))
+        return (model_id, role, 0, 0, *[UNKNOWN] * (len(PERFORMANCE_COLUMNS) - 4))
     coverage = "" if f.coverage is None else f"{f.coverage:.2f} vs α {f.quantile_alpha:.2f}"
-    unknown = f.units is None  # graded days without betting value (before migration 012): never shown as 0
-    clv = (UNKNOWN if unknown else "") if f.clv is None else f"{f.clv:+.2f} ({f.n_clv})"
-    units, roi = (UNKNOWN, UNKNOWN) if unknown else (_num(f.units, 2, sign=True), _num(f.roi, 3, sign=True))
     return (
-        model_id, role, f.graded_days, f.n, _num(f.mae, 2), _num(f.bias, 2, sign=True),
-        _pct(f.hit_rate, f.n_bets), _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), units,
-        roi, clv, coverage, "" if f.pinball is None else _num(f.pinball, 3),
-        f"{f.n_pending}/{f.n_void}",
+        model_id, role, f.graded_days, f.n, _num(f.mae, 2), _num(f.bias, 2, sign=True), hit_rate_cell(f),
+        _pct(f.hit_rate_edge_3plus, f.n_edge_3plus), *money_cells(f), f.n_pushes, coverage,
+        "" if f.pinball is None else _num(f.pinball, 3), f"{f.n_pending}/{f.n_void}",
     )  # fmt: skip
 
 
@@ -162,8 +195,10 @@ def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     span = f"{result.start}..{result.end}" if result.start else "nothing graded yet"
     render.table(
-        f"Live performance of active models ({span}, out-of-sample days only; units and ROI at BET_PRICE "
-        "when graded; CLV: mean closing-line move toward the pick, points)",
+        f"Live performance of active models ({span}, out-of-sample days only; each bet settled at its own "
+        "line and price, BET_PRICE where it has none; ROI pooled: units over bets; CLV: closing minus bet line "
+        "toward the pick, and the pick's no-vig closing minus bet probability (multiplicative); [low, high]: "
+        "95% intervals clustered by date, hit rate: Wilson)",
         PERFORMANCE_COLUMNS,
         [_performance_row(*row) for row in result.figures],
     )

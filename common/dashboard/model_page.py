@@ -109,15 +109,17 @@ def charts(daily: pd.DataFrame, model_id: str, champion_id: str | None, price: f
     for other in ids[1:]:
         shared = shared.intersection(by_day[other].index)
     cumulative = [(i, by_day[i].reindex(shared).cumsum()) for i in ids]
-    even = 100.0 * break_even(price)
+    bet = series[model_id]["break_even"].dropna() if "break_even" in series[model_id] else pd.Series(dtype=float)
+    even = float(bet.iloc[-1]) if len(bet) else 100.0 * break_even(price)  # the prices this model bet, latest
     return (
         line_chart("mae", f"MAE, rolling {ROLLING_DAYS} days", "points", [(i, series[i]["mae"]) for i in ids], num),
         line_chart(
             "hit", f"Hit rate, rolling {ROLLING_DAYS} days", "%", [(i, series[i]["hit_rate"]) for i in ids],
-            lambda v: f"{v:.1f}", (even, f"break-even at {price:+g}"),
+            lambda v: f"{v:.1f}", (even, f"break-even of the prices bet ({even:.1f}%)"),
         ),
         line_chart(
-            "units", f"Cumulative units at {price:+g}, dates both models were graded", "units", cumulative,
+            "units", f"Cumulative units at the prices bet ({price:+g} where none), dates both models were graded",
+            "units", cumulative,
             lambda v: f"{v:+.1f}", (0.0, "0"),
         ),
     )  # fmt: skip

@@ -75,9 +75,9 @@ def advise_promotions(
         reason = "no champion" if champion is None else "the registry could not be read"
         log.info("no promotion advice: %s", reason, extra={"reason": reason})
         return []
-    outcomes = []
+    outcomes, price = [], (rule or VerdictRule()).bet_price
     for model in catalog.challengers:
-        pairs, _, start, end = paired_sample(store, catalog, model.model_id, champion.model_id)
+        pairs, _, start, end = paired_sample(store, catalog, model.model_id, champion.model_id, bet_price=price)
         comparison = compare_pairs(pairs, model.model_id, champion.model_id, start, end, rule)
         log.info(
             "%s vs %s: %s (%s)",

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from common.betting import DEFAULT_BET_PRICE
 from common.errors import InvalidArgument, NotFound
 from common.grading.catalog import Catalog
 from common.grading.compare import Comparison, VerdictRule, compare_pairs
@@ -44,7 +45,12 @@ def _champion_id(catalog: Catalog, champion: str | None) -> str:
 
 
 def paired_sample(
-    store: GradingStore, catalog: Catalog, challenger: str, champion: str | None = None, days: int | None = None
+    store: GradingStore,
+    catalog: Catalog,
+    challenger: str,
+    champion: str | None = None,
+    days: int | None = None,
+    bet_price: float = DEFAULT_BET_PRICE,
 ) -> tuple[pd.DataFrame, str, date | None, date | None]:
     """The paired rows of the graded days both models share after both training ends — the last
     ``days`` of them, or all when None: (pairs, champion id, start, end)."""
@@ -57,7 +63,7 @@ def paired_sample(
     if champion_id == challenger:
         raise InvalidArgument(f"{challenger} is the champion; compare it with another model (--vs MODEL_ID)")
     after = catalog.in_sample_until([challenger, champion_id])
-    pairs = store.paired(challenger, champion_id, after, days)
+    pairs = store.paired(challenger, champion_id, after, days, bet_price)
     if pairs.empty:
         return pairs, champion_id, None, None
     end = max(pairs["game_date"])
@@ -75,7 +81,8 @@ def compare_models(
 ) -> Comparison:
     """Compare ``challenger`` with ``champion`` (default: the current champion) over the graded days
     they share after both models' training ends (the last ``days`` of them when given)."""
-    pairs, champion_id, start, end = paired_sample(store, catalog, challenger, champion, days)
+    rule = rule or VerdictRule()
+    pairs, champion_id, start, end = paired_sample(store, catalog, challenger, champion, days, rule.bet_price)
     return compare_pairs(pairs, challenger, champion_id, start, end, rule)
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from common.betting import DEFAULT_BET_PRICE, NO_BET, WON, units, win_payout
 from common.grading.sequential import PRIOR_PRECISION, confidence_sequence, first_bounded_day, latest
+from common.grading.uncertainty import IntervalFields, clustered_mean, money
 from common.settings import Settings
 
 PROMOTE, KEEP_WATCHING, RETIRE = "promote", "keep watching", "retire"
@@ -37,7 +38,14 @@ VERDICTS = (KEEP_WATCHING, PROMOTE, RETIRE)  # the codes of verdict_codes
 ALPHA = 0.05  # overall: P(any false claim on any night, MAE or ROI) <= ALPHA
 PAIRED_COLUMNS = (
     "game_date", "err_a", "err_b", "outcome_a", "outcome_b", "call_a", "call_b", "edge3_a", "edge3_b", "clv_a", "clv_b",
+    "clv_prob_a", "clv_prob_b", "units_a", "units_b", "break_even_a", "break_even_b",
 )  # fmt: skip
+#: How compare defines ROI, the one definition of its table: per date, units over bets; then the mean
+#: over the shared dates on which both models bet, each date weighing the same. The challenger's minus
+#: the champion's is exactly the mean daily difference the verdict's sequence is built on, so the
+#: sides and the difference can never point opposite ways (a pooled ROI, units over all bets, can:
+#: it weighs busy nights more). Units stay totals over every shared bet.
+ROI_DEFINITION = "mean over shared dates both bet of each date's units per bet (each date weighs the same)"
 
 
 @dataclass(frozen=True)
@@ -81,18 +89,19 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Side:
-    """One model's figures on the shared player-games."""
+class Side(IntervalFields):
+    """One model's figures on the shared player-games, money figures with their 95% intervals
+    (``uncertainty.py``: Wilson for the hit rate, clustered by date for the rest)."""
 
     model_id: str
     mae: float | None
     hit_rate: float | None
     n_bets: int
-    units: float
-    roi: float | None  # units per bet
+    units: float  # each bet at its own price
+    roi: float | None  # ROI_DEFINITION: the mean of daily units per bet over the dates both bet
     hit_rate_edge_3plus: float | None
     n_edge_3plus: int
-    clv: float | None  # mean closing-line move toward the pick over bets with both lines, points
+    clv: float | None  # mean closing line minus the bet line, toward the pick, points
     n_clv: int
 
 
@@ -172,24 +181,44 @@ def verdict_codes(
     return code, np.where(promote, mae_better, retire & mae_worse), np.where(promote, roi_better, retire & roi_worse)
 
 
-def _side(
-    model_id: str, err: np.ndarray, outcome: np.ndarray, edge3: np.ndarray, won: np.ndarray, clv: np.ndarray
-) -> Side:
-    bets = outcome != NO_BET
-    big = bets & edge3
-    valued = clv[~np.isnan(clv)]
+def _side(model_id: str, pairs: pd.DataFrame, suffix: str, won: np.ndarray, day: np.ndarray, both: np.ndarray) -> Side:
+    """One side's figures; ``won``: units per pick; ``day``: each pick's date index; ``both``: per
+    date, whether both models bet (the dates of the ROI)."""
+    err = pairs[f"err_{suffix}"].to_numpy(np.float64)
+    outcome = pairs[f"outcome_{suffix}"].to_numpy(np.int64)
+    big = (outcome != NO_BET) & pairs[f"edge3_{suffix}"].to_numpy(bool)
+    clv, clv_prob = _column(pairs, f"clv_{suffix}"), _column(pairs, f"clv_prob_{suffix}")
+    bets, n_days = outcome != NO_BET, len(both)
+
+    def per_day(values: np.ndarray) -> np.ndarray:
+        return np.bincount(day, weights=np.nan_to_num(values.astype(np.float64)), minlength=n_days)
+
+    be = _column(pairs, f"break_even_{suffix}")
+    be_day = np.where(per_day(bets & np.isnan(be)) > 0, np.nan, per_day(np.where(bets, be, 0.0)))
+    m = money(per_day(outcome == WON), per_day(bets), per_day(won), be_day, (per_day(clv), per_day(~np.isnan(clv))),
+              (per_day(clv_prob), per_day(~np.isnan(clv_prob))))  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        roi = clustered_mean(np.where(both, per_day(won) / per_day(bets), np.nan))
+    figures = {**m.flat(), "roi_low": roi.low, "roi_high": roi.high, "n_dates": int(both.sum())}
     return Side(
         model_id=model_id,
         mae=float(err.mean()) if len(err) else None,
-        hit_rate=100.0 * float((outcome[bets] == WON).mean()) if bets.any() else None,
-        n_bets=int(bets.sum()),
+        hit_rate=m.hit_rate.estimate,
+        n_bets=m.n_bets,
         units=float(won.sum()),
-        roi=float(won.sum() / bets.sum()) if bets.any() else None,
+        roi=roi.estimate,
         hit_rate_edge_3plus=100.0 * float((outcome[big] == WON).mean()) if big.any() else None,
         n_edge_3plus=int(big.sum()),
-        clv=float(valued.mean()) if len(valued) else None,
-        n_clv=len(valued),
+        clv=m.clv.estimate,
+        n_clv=m.n_clv,
+        **figures,
     )
+
+
+def _won(pairs: pd.DataFrame, suffix: str, payout: float) -> np.ndarray:
+    """Units per pick at its own price (``units_*``); at ``payout`` for a bet graded before 017."""
+    settled, outcome = _column(pairs, f"units_{suffix}"), pairs[f"outcome_{suffix}"].to_numpy(np.int64)
+    return np.where(np.isnan(settled), units(outcome, payout), settled)
 
 
 def _evidence(metric: str, series: np.ndarray) -> Evidence:
@@ -211,8 +240,7 @@ def compare_pairs(
     rule = rule or VerdictRule()
     err_a, err_b = (pairs[c].to_numpy(np.float64) for c in ("err_a", "err_b"))
     out_a, out_b = (pairs[c].to_numpy(np.int64) for c in ("outcome_a", "outcome_b"))
-    e3_a, e3_b = (pairs[c].to_numpy(bool) for c in ("edge3_a", "edge3_b"))
-    won_a, won_b = units(out_a, rule.payout), units(out_b, rule.payout)
+    won_a, won_b = _won(pairs, "a", rule.payout), _won(pairs, "b", rule.payout)
     day, dates = pd.factorize(pd.to_datetime(pairs["game_date"]), sort=True)
     mae_days, roi_days = daily_differences(
         day, len(dates), (err_a, err_b), (won_a, won_b), (out_a != NO_BET, out_b != NO_BET)
@@ -223,8 +251,8 @@ def compare_pairs(
     mae, roi, clv = _evidence("MAE", mae_days), _evidence("ROI", roi_days), _evidence("CLV", clv_days)
     verdict, driver, reason = decide(mae, roi, rule)
     return Comparison(
-        challenger=_side(challenger, err_a, out_a, e3_a, won_a, clv_a),
-        champion=_side(champion, err_b, out_b, e3_b, won_b, clv_b),
+        challenger=_side(challenger, pairs, "a", won_a, day, ~np.isnan(roi_days)),
+        champion=_side(champion, pairs, "b", won_b, day, ~np.isnan(roi_days)),
         start=start,
         end=end,
         graded_days=len(dates),

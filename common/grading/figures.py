@@ -4,7 +4,8 @@ Pure functions on small frames (one row per model per day). Daily rows keep
 their counts beside their rates, so a window over several days is exact: MAE,
 bias and coverage are weighted by ``n``, hit rates are hits over bets.
 Days inside a model's training window (``in_sample``) are left out of every
-window: live evaluation is out-of-sample only.
+window: live evaluation is out-of-sample only. Every money figure carries its 95%
+interval (``uncertainty.py``, clustered by date) and its counts; unknown is None.
 """
 
 from __future__ import annotations
@@ -17,17 +18,26 @@ import numpy as np
 import pandas as pd
 
 from common.grading.catalog import Catalog
-from common.grading.queries import DAILY_COLUMNS
+from common.grading.queries import DAILY_COLUMNS, LIVE_INTERVALS
+from common.grading.uncertainty import IntervalFields, money
 
 WINDOWS = (7, 14, 30)
 _COUNTS = (
     "n", "n_bets", "n_hits", "n_pushes", "n_pass", "n_edge_3plus", "n_hits_edge_3plus", "n_pending", "n_void", "n_clv",
 )  # fmt: skip
-_MEANS = {"mae": "n", "bias": "n", "coverage": "n", "pinball": "n", "clv": "n_clv"}  # mean column → its weight
+_MEANS = {
+    "mae": "n",
+    "bias": "n",
+    "coverage": "n",
+    "pinball": "n",
+    "clv": "n_clv",
+    "clv_prob": "n_clv",
+    "break_even": "n_bets",
+}  # mean column → its weight
 
 
 @dataclass(frozen=True)
-class Figures:
+class Figures(IntervalFields):
     """How one model did over a window of graded days."""
 
     model_id: str
@@ -45,11 +55,12 @@ class Figures:
     quantile_alpha: float | None
     n_pending: int
     n_void: int
-    units: float | None  # won at BET_PRICE: +payout per win, -1 per loss; None: unknown (a day with bets has none)
-    roi: float | None  # units per bet (None: no bets, or units unknown)
-    n_clv: int  # bets with an opening and a closing line
-    clv: float | None  # mean closing-line move toward the pick, points
+    units: float | None  # each bet at its own price: +payout per win, -1 per loss, 0 per push; None: unknown
+    roi: float | None  # units per bet, pooled over the window (None: no bets, or units unknown)
+    n_clv: int  # bets with a closing market
+    clv: float | None  # mean closing line minus the bet line, toward the pick, points
     pinball: float | None  # quantile models: mean pinball loss at quantile_alpha
+    n_pushes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
@@ -69,7 +80,7 @@ def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> 
     Pinball loss at alpha from the aggregates: mean(u (alpha - 1{u<0})) with u = actual - prediction
     is ``alpha * (-bias) - shortfall``, shortfall = mean(min(u, 0)).
     """
-    numbers = ("mae", "bias", "share_below", "shortfall", "units", "clv_sum")
+    numbers = ("mae", "bias", "share_below", "shortfall", "units", "clv_sum", "clv_prob_sum", "break_even")
     frame = _with_columns(inputs, ("game_date", "system_id", "role", *_COUNTS, *numbers))
     for column in _COUNTS:
         frame[column] = frame[column].fillna(0).astype(np.int64)
@@ -80,6 +91,8 @@ def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["roi"] = np.where(frame["n_bets"] > 0, frame["units"] / np.maximum(frame["n_bets"], 1), np.nan)
         frame["clv"] = np.where(frame["n_clv"] > 0, frame["clv_sum"] / np.maximum(frame["n_clv"], 1), np.nan)
+        frame["clv_prob"] = np.where(frame["n_clv"] > 0, frame["clv_prob_sum"] / np.maximum(frame["n_clv"], 1), np.nan)
+    frame["break_even"] = np.where(frame["n_bets"] > 0, frame["break_even"], np.nan)
     frame["hit_rate_edge_3plus"] = _rate(frame["n_hits_edge_3plus"], frame["n_edge_3plus"])
     alpha = {m.model_id: m.quantile_alpha for m in catalog.models if m.loss_function == "Quantile"}
     train_end = {m.model_id: m.train_end for m in catalog.models if m.train_end}
@@ -90,7 +103,7 @@ def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> 
     ends = pd.to_datetime(frame["system_id"].map(train_end))
     frame["in_sample"] = (pd.to_datetime(frame["game_date"]) <= ends).fillna(False).astype(bool)
     frame["graded_at"] = graded_at
-    for column in ("mae", "bias", "coverage", "pinball"):
+    for column in ("mae", "bias", "coverage", "pinball", "clv_prob", "break_even"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
     return frame.loc[:, list(DAILY_COLUMNS)].sort_values(["game_date", "system_id"]).reset_index(drop=True)
 
@@ -113,20 +126,30 @@ def window_figures(daily: pd.DataFrame, start: date, end: date) -> dict[str, Fig
         known = (weight > 0) & ~np.isnan(values)
         parts[f"{column}_sum"] = np.where(known, values * weight, 0.0)
         parts[f"{column}_n"] = np.where(known, weight, 0.0)
-    sums = pd.DataFrame(parts, index=rows["system_id"].to_numpy()).groupby(level=0, sort=True).sum()
+    per_day = pd.DataFrame(parts, index=rows["system_id"].to_numpy())
+    sums = per_day.groupby(level=0, sort=True).sum()
     alphas = rows.groupby("system_id")["quantile_alpha"].max()
     return {
-        str(model_id): _figures(str(model_id), row, alphas.get(model_id), start, end)
+        str(model_id): _figures(str(model_id), row, alphas.get(model_id), start, end, per_day.loc[[model_id]])
         for model_id, row in sums.iterrows()
     }
 
 
-def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end: date) -> Figures:
+def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end: date, days: pd.DataFrame) -> Figures:
     def mean(column: str) -> float | None:
         return float(s[f"{column}_sum"] / s[f"{column}_n"]) if s[f"{column}_n"] > 0 else None
 
+    # Per date: known break-even sums only where the day's break-even is known (NULL before 017).
+    be_sum = np.where(days["break_even_n"] > 0, days["break_even_sum"], np.nan)
+    figures = money(days["n_hits"], days["n_bets"], days["units"], be_sum, (days["clv_sum"], days["clv_n"]),
+                    (days["clv_prob_sum"], days["clv_prob_n"]))  # fmt: skip
     units = None if int(s["units_unknown"]) else float(s["units"])
+    fields = {**figures.flat(), "clv_prob": mean("clv_prob")}
+    if units is None:  # unknown units: ROI, units and their intervals are unknown too, never 0
+        fields.update(roi_low=None, roi_high=None, units_low=None, units_high=None)
     return Figures(
+        **fields,
+        n_pushes=int(s["n_pushes"]),
         model_id=model_id,
         start=start,
         end=end,
@@ -151,21 +174,19 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
 
 
 def live_evaluation(daily: pd.DataFrame, as_of: date, model_ids: list[str]) -> list[dict[str, Any]]:
-    """The registry's rolling 7/14/30-day columns for ``model_ids``, windows ending at ``as_of``."""
+    """The registry's rolling 7/14/30-day columns for ``model_ids``, windows ending at ``as_of``: the
+    figures with their counts and 95% intervals (``queries.LIVE_INTERVALS``), None where unknown."""
     per_window = {w: window_figures(daily, as_of - timedelta(days=w - 1), as_of) for w in WINDOWS}
+    counts = {"n", "n_edge_3plus", "n_bets", "n_dates", "n_clv"}
     rows = []
     for model_id in model_ids:
         row: dict[str, Any] = {"model_id": model_id}
         for w, figures in per_window.items():
             f = figures.get(model_id)
-            row[f"eval_{w}d_n"] = f.n if f else 0
-            row[f"eval_{w}d_mae"] = f.mae if f else None
-            row[f"eval_{w}d_hit_rate"] = f.hit_rate if f else None
-            row[f"eval_{w}d_hit_rate_edge_3plus"] = f.hit_rate_edge_3plus if f else None
-            row[f"eval_{w}d_n_edge_3plus"] = f.n_edge_3plus if f else 0
-            row[f"eval_{w}d_units"] = f.units if f else None
-            row[f"eval_{w}d_roi"] = f.roi if f else None
-            row[f"eval_{w}d_clv"] = f.clv if f else None
+            for name in ("n", "mae", "hit_rate", "hit_rate_edge_3plus", "n_edge_3plus", "units", "roi", "clv",
+                         *LIVE_INTERVALS):  # fmt: skip
+                value = getattr(f, name) if f else None
+                row[f"eval_{w}d_{name}"] = (value or 0) if name in counts else value
         rows.append(row)
     return rows
 

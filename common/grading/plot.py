@@ -19,16 +19,25 @@ ROLLING_DAYS = 7
 
 
 def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.DataFrame:
-    """One model's trailing ``days``-day MAE and hit rate per calendar date (out-of-sample rows only)."""
+    """One model's trailing ``days``-day MAE, hit rate and break-even hit rate of the prices it bet
+    (percent; BET_PRICE's for days graded before prices were stored) per calendar date (out-of-sample
+    rows only)."""
     rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
     if rows.empty:
-        return pd.DataFrame(columns=["mae", "hit_rate"])
+        return pd.DataFrame(columns=["mae", "hit_rate", "break_even"])
+    bets = rows["n_bets"].to_numpy(np.float64)
+    even = (
+        pd.to_numeric(rows["break_even"], errors="coerce").to_numpy(np.float64)
+        if "break_even" in rows
+        else bets * np.nan
+    )
     frame = pd.DataFrame(
         {
             "abs_sum": rows["mae"].to_numpy(np.float64) * rows["n"].to_numpy(np.float64),
             "n": rows["n"].to_numpy(np.float64),
             "hits": rows["n_hits"].to_numpy(np.float64),
-            "bets": rows["n_bets"].to_numpy(np.float64),
+            "bets": bets,
+            "even": np.where(np.isnan(even), break_even(), even) * bets,
         },
         index=pd.to_datetime(rows["game_date"]),
     )
@@ -36,7 +45,12 @@ def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.
     sums = frame.rolling(days, min_periods=1).sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         out = pd.DataFrame(
-            {"mae": sums["abs_sum"] / sums["n"], "hit_rate": 100.0 * sums["hits"] / sums["bets"]}, index=sums.index
+            {
+                "mae": sums["abs_sum"] / sums["n"],
+                "hit_rate": 100.0 * sums["hits"] / sums["bets"],
+                "break_even": 100.0 * sums["even"] / sums["bets"],
+            },
+            index=sums.index,
         )
     return out.replace([np.inf, -np.inf], np.nan)
 
@@ -63,15 +77,16 @@ def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days
     fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True)
     for model_id in model_ids:
         series = rolling(daily, model_id, days)
-        top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
+        (drawn,) = top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
+        top.plot(series.index, series["break_even"], linestyle=":", linewidth=1, color=drawn.get_color(),
+                 label=f"{model_id}: break-even of its prices")  # fmt: skip
         middle.plot(series.index, series["mae"], marker=".", label=model_id)
         units = cumulative_units(daily, model_id)
         bottom.plot(units.index, units.to_numpy(), marker=".", label=model_id)
-    top.axhline(100 * break_even(), color="grey", linestyle=":", linewidth=1, label="break-even at -110")
     top.set_ylabel(f"hit rate, {days}-day (%)")
     middle.set_ylabel(f"MAE, {days}-day (points)")
     bottom.axhline(0.0, color="grey", linestyle=":", linewidth=1)
-    bottom.set_ylabel("cumulative units (BET_PRICE)")
+    bottom.set_ylabel("cumulative units (at the prices bet)")
     top.set_title("Rolling performance (out-of-sample graded days)")
     top.legend(fontsize=8)
     bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))

@@ -36,10 +36,25 @@ WHERE t.game_date IN UNNEST(@dates)
 
 
 DELETE_ACCURACY = _delete_regraded("prediction_accuracy")
+# The closing market of each player-game of @dates: its last snapshot at or before the game's tip-off
+# (the last of the date where the tip-off is unknown), k = 1.
+_CLOSING = """(
+  SELECT s.game_id, s.game_date, s.player_id, s.line, s.over_price, s.under_price,
+    ROW_NUMBER() OVER (PARTITION BY s.game_date, s.game_id, s.player_id ORDER BY s.captured_at DESC) AS k
+  FROM betting_line_snapshots AS s
+  LEFT JOIN games AS t ON t.game_id = s.game_id AND t.game_date = s.game_date AND t.game_date IN UNNEST(@dates)
+  WHERE s.game_date IN UNNEST(@dates) AND (t.tip_off IS NULL OR s.captured_at <= t.tip_off)
+)"""
+_IS_CORRECT = betting.sql_is_correct("p.recommendation", "g.points", "p.line")
+# The bet's prices (@bet_price where the prediction row has none) and the closing market's.
+_AT_BET = (betting.sql_price("p.over_price", "@bet_price"), betting.sql_price("p.under_price", "@bet_price"))
+_AT_CLOSE = ("CAST(c.over_price AS FLOAT64)", "CAST(c.under_price AS FLOAT64)")
+_CLV_PROB = betting.sql_clv_prob(_IS_CORRECT, "p.recommendation", _AT_BET, _AT_CLOSE)
 GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
-  recommendation, actual_points, absolute_error, is_push, is_correct, graded_at)
+  recommendation, actual_points, absolute_error, is_push, is_correct, graded_at,
+  as_of, over_price, under_price, units, closing_line, closing_over_price, closing_under_price, clv_points, clv_prob)
 SELECT
   p.game_date, p.game_id, p.player_id, p.system_id, p.role, p.predicted_points, p.line, p.edge,
   {betting.sql_edge_bucket("p.edge")},
@@ -47,19 +62,28 @@ SELECT
   g.points,
   ABS(p.predicted_points - g.points),
   {betting.sql_is_push("g.points", "p.line")},
-  {betting.sql_is_correct("p.recommendation", "g.points", "p.line")},
-  @graded_at
+  {_IS_CORRECT},
+  @graded_at,
+  p.as_of, p.over_price, p.under_price,
+  {betting.sql_settled_units(_IS_CORRECT, betting.sql_pick_price("p.recommendation", *_AT_BET, "@bet_price"))},
+  c.line, c.over_price, c.under_price,
+  {betting.sql_clv(_IS_CORRECT, "p.recommendation", "p.line", "c.line")},
+  IF({betting.sql_is_finite("c.line")}, {_CLV_PROB}, NULL)
 FROM player_prop_predictions AS p
 JOIN player_games AS g
   ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
+LEFT JOIN {_CLOSING} AS c
+  ON c.game_id = p.game_id AND c.player_id = p.player_id AND c.game_date = p.game_date AND c.k = 1
 WHERE p.game_date IN UNNEST(@dates) AND g.game_date IN UNNEST(@dates) AND g.status = 'played'
   AND {betting.sql_is_finite("p.predicted_points")}"""
 
 # Per model per day, for the dates just graded: what was graded (from the rows GRADE wrote) and
 # what could not be, because the game has no result yet (pending) or the player did not play (void).
-# Betting value: units at @payout (common/betting.py, from BET_PRICE), closing-line value of the bets
-# against betting_lines (opening -> closing), and the shortfall sum pinball loss is built from.
-_CLV = betting.sql_clv("is_correct", "recommendation", "l.opening_line", "l.closing_line")
+# Betting value from the settled rows: units at each bet's own price, the mean break-even probability
+# of the bets at their prices (@bet_price where a row has none), closing-line value in points and in
+# no-vig probability over the n_clv bets with a closing market, and the shortfall sum pinball loss
+# is built from.
+_BET_PRICE = betting.sql_pick_price("recommendation", "over_price", "under_price", "@bet_price")
 DAILY_INPUTS = f"""
 WITH predicted AS (
   SELECT
@@ -84,12 +108,12 @@ graded AS (
     COUNTIF(is_correct AND {betting.sql_edge_3plus("edge_bucket")}) AS n_hits_edge_3plus,
     AVG(IF(actual_points < predicted_points, 1.0, 0.0)) AS share_below,
     AVG(IF(actual_points < predicted_points, actual_points - predicted_points, 0.0)) AS shortfall,
-    SUM({betting.sql_units("is_correct", "@payout")}) AS units,
-    COUNT({_CLV}) AS n_clv, SUM({_CLV}) AS clv_sum
+    SUM(IF(is_correct IS NULL, 0.0, units)) AS units,
+    AVG(IF(is_correct IS NULL, NULL, {betting.sql_break_even(_BET_PRICE)})) AS break_even,
+    COUNTIF(is_correct IS NOT NULL AND clv_points IS NOT NULL) AS n_clv,
+    SUM(IF(is_correct IS NULL, NULL, clv_points)) AS clv_sum,
+    SUM(IF(is_correct IS NULL OR clv_points IS NULL, NULL, clv_prob)) AS clv_prob_sum
   FROM prediction_accuracy AS a
-  LEFT JOIN betting_lines AS l
-    ON l.game_id = a.game_id AND l.player_id = a.player_id AND l.game_date = a.game_date
-    AND l.game_date IN UNNEST(@dates)
   WHERE a.game_date IN UNNEST(@dates)
   GROUP BY a.game_date, system_id
 )
@@ -98,7 +122,8 @@ SELECT
   COALESCE(g.n, 0) AS n, g.mae, g.bias, COALESCE(g.n_bets, 0) AS n_bets, COALESCE(g.n_hits, 0) AS n_hits,
   COALESCE(g.n_pushes, 0) AS n_pushes, COALESCE(g.n_pass, 0) AS n_pass,
   COALESCE(g.n_edge_3plus, 0) AS n_edge_3plus, COALESCE(g.n_hits_edge_3plus, 0) AS n_hits_edge_3plus,
-  g.share_below, g.shortfall, COALESCE(g.units, 0.0) AS units, COALESCE(g.n_clv, 0) AS n_clv, g.clv_sum
+  g.share_below, g.shortfall, COALESCE(g.units, 0.0) AS units, g.break_even, COALESCE(g.n_clv, 0) AS n_clv,
+  g.clv_sum, g.clv_prob_sum
 FROM predicted AS u
 LEFT JOIN graded AS g ON g.game_date = u.game_date AND g.system_id = u.system_id
 ORDER BY u.game_date, u.system_id"""
@@ -108,7 +133,7 @@ DELETE_DAILY = _delete_regraded("model_performance_daily")
 DAILY_COLUMNS = (
     "game_date", "system_id", "role", "n", "mae", "bias", "n_bets", "n_hits", "hit_rate", "n_pushes", "n_pass",
     "n_edge_3plus", "n_hits_edge_3plus", "hit_rate_edge_3plus", "coverage", "quantile_alpha", "n_pending",
-    "n_void", "in_sample", "graded_at", "units", "roi", "n_clv", "clv", "pinball",
+    "n_void", "in_sample", "graded_at", "units", "roi", "n_clv", "clv", "pinball", "clv_prob", "break_even",
 )  # fmt: skip
 
 # The latest graded date (the end of every rolling window), looked for from @since on: the dates at
@@ -126,12 +151,19 @@ SELECT {", ".join(DAILY_COLUMNS)} FROM model_performance_daily
 WHERE game_date BETWEEN @start AND @end
 ORDER BY game_date, system_id"""
 
+
 # Both models graded on the same player-game after @after (both training ends), over the last @days
 # days they share up to @end (the latest graded date), or every shared day when @days is NULL (the
 # whole monitoring sequence): the paired sample a comparison stands on (``_a`` is the challenger).
-# Both sides and the lines carry constant date bounds, so all three prune to their partitions.
+# Both sides carry constant date bounds, so both prune to their partitions.
 # outcome: betting.WON / LOST / NO_BET (PASS, push, no line); call: betting.CALL_OVER / CALL_UNDER / NO_CALL;
-# clv: closing-line value of a bet (NULL for no bet or no opening/closing line).
+# break_even: the break-even probability of the bet at its price (@bet_price where the row has none);
+# units: what the pick won at its own price (NULL for no bet, or a row graded before migration 017);
+# clv / clv_prob: closing-line value of a bet in points / no-vig probability (NULL without a closing market).
+def _pick(side: str) -> str:
+    return betting.sql_pick_price(f"{side}.recommendation", f"{side}.over_price", f"{side}.under_price", "@bet_price")
+
+
 PAIRED = f"""
 WITH pairs AS (
   SELECT
@@ -143,44 +175,48 @@ WITH pairs AS (
     {betting.sql_call("b.recommendation")} AS call_b,
     {betting.sql_edge_3plus("a.edge_bucket")} AS edge3_a,
     {betting.sql_edge_3plus("b.edge_bucket")} AS edge3_b,
-    {betting.sql_clv("a.is_correct", "a.recommendation", "l.opening_line", "l.closing_line")} AS clv_a,
-    {betting.sql_clv("b.is_correct", "b.recommendation", "l.opening_line", "l.closing_line")} AS clv_b
+    IF(a.is_correct IS NULL, NULL, a.clv_points) AS clv_a,
+    IF(b.is_correct IS NULL, NULL, b.clv_points) AS clv_b,
+    IF(a.is_correct IS NULL OR a.clv_points IS NULL, NULL, a.clv_prob) AS clv_prob_a,
+    IF(b.is_correct IS NULL OR b.clv_points IS NULL, NULL, b.clv_prob) AS clv_prob_b,
+    IF(a.is_correct IS NULL, NULL, a.units) AS units_a,
+    IF(b.is_correct IS NULL, NULL, b.units) AS units_b,
+    IF(a.is_correct IS NULL, NULL, {betting.sql_break_even(_pick("a"))}) AS break_even_a,
+    IF(b.is_correct IS NULL, NULL, {betting.sql_break_even(_pick("b"))}) AS break_even_b
   FROM prediction_accuracy AS a
   JOIN prediction_accuracy AS b
     ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id
-  LEFT JOIN betting_lines AS l
-    ON l.game_id = a.game_id AND l.player_id = a.player_id AND l.game_date = a.game_date
-    AND l.game_date > @after AND l.game_date <= @end
   WHERE a.system_id = @challenger AND b.system_id = @champion
     AND a.game_date > @after AND a.game_date <= @end AND b.game_date > @after AND b.game_date <= @end
     AND (@days IS NULL OR (a.game_date > DATE_SUB(@end, INTERVAL @days DAY)
                            AND b.game_date > DATE_SUB(@end, INTERVAL @days DAY)))
 )
-SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b, clv_a, clv_b
+SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b, clv_a, clv_b,
+  clv_prob_a, clv_prob_b, units_a, units_b, break_even_a, break_even_b
 FROM pairs
 WHERE @days IS NULL OR game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM pairs)
 ORDER BY game_date, game_id, player_id"""
 
 # Live evaluation: evaluation columns only; row_version and updated_at stay (not lifecycle state).
-UPDATE_EVALUATION = """
+# Per window: the figures (012 and before) and their counts and 95% intervals (019, uncertainty.py).
+_BASE = ("n", "mae", "hit_rate", "hit_rate_edge_3plus", "n_edge_3plus", "units", "roi", "clv")
+LIVE_INTERVALS = ("n_bets", "n_dates", "break_even", "hit_rate_low", "hit_rate_high", "roi_low", "roi_high",
+                  "units_low", "units_high", "n_clv", "clv_low", "clv_high", "clv_prob", "clv_prob_low",
+                  "clv_prob_high")  # fmt: skip
+_WINDOWS = (7, 14, 30)
+
+
+def _column(window: int, figure: str) -> str:
+    """The registry column of a window's figure (the 30-day edge-3+ count has its historic name)."""
+    return "evaluation_n_edge_3plus" if (window, figure) == (30, "n_edge_3plus") else f"eval_{window}d_{figure}"
+
+
+_SETS = [(_column(w, f), f"eval_{w}d_{f}") for w in _WINDOWS for f in (*_BASE, *LIVE_INTERVALS)]
+UPDATE_EVALUATION = f"""
 UPDATE model_registry SET
-  eval_7d_n = @eval_7d_n, eval_7d_mae = @eval_7d_mae, eval_7d_hit_rate = @eval_7d_hit_rate,
-  eval_7d_hit_rate_edge_3plus = @eval_7d_hit_rate_edge_3plus, eval_7d_n_edge_3plus = @eval_7d_n_edge_3plus,
-  eval_14d_n = @eval_14d_n, eval_14d_mae = @eval_14d_mae, eval_14d_hit_rate = @eval_14d_hit_rate,
-  eval_14d_hit_rate_edge_3plus = @eval_14d_hit_rate_edge_3plus, eval_14d_n_edge_3plus = @eval_14d_n_edge_3plus,
-  eval_30d_n = @eval_30d_n, eval_30d_mae = @eval_30d_mae, eval_30d_hit_rate = @eval_30d_hit_rate,
-  eval_30d_hit_rate_edge_3plus = @eval_30d_hit_rate_edge_3plus, evaluation_n_edge_3plus = @eval_30d_n_edge_3plus,
-  eval_7d_units = @eval_7d_units, eval_7d_roi = @eval_7d_roi, eval_7d_clv = @eval_7d_clv,
-  eval_14d_units = @eval_14d_units, eval_14d_roi = @eval_14d_roi, eval_14d_clv = @eval_14d_clv,
-  eval_30d_units = @eval_30d_units, eval_30d_roi = @eval_30d_roi, eval_30d_clv = @eval_30d_clv,
+  {", ".join(f"{column} = @{param}" for column, param in _SETS)},
   evaluation_as_of = @evaluation_as_of, evaluation_updated_at = @evaluation_updated_at
 WHERE model_id = @model_id"""
 
-EVALUATION_COLUMNS = (
-    "model_id", "eval_7d_n", "eval_7d_mae", "eval_7d_hit_rate", "eval_7d_hit_rate_edge_3plus",
-    "eval_7d_n_edge_3plus", "eval_14d_n", "eval_14d_mae", "eval_14d_hit_rate", "eval_14d_hit_rate_edge_3plus",
-    "eval_14d_n_edge_3plus", "eval_30d_n", "eval_30d_mae", "eval_30d_hit_rate", "eval_30d_hit_rate_edge_3plus",
-    "evaluation_n_edge_3plus", "evaluation_as_of", "evaluation_updated_at", "eval_7d_units", "eval_7d_roi",
-    "eval_7d_clv", "eval_14d_units", "eval_14d_roi", "eval_14d_clv", "eval_30d_units", "eval_30d_roi", "eval_30d_clv",
-)  # fmt: skip
+EVALUATION_COLUMNS = ("model_id", *(column for column, _ in _SETS), "evaluation_as_of", "evaluation_updated_at")
 READ_EVALUATION = f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM model_registry WHERE model_id IN UNNEST(@model_ids)"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from common import inventory
-from common.betting import DEFAULT_PAYOUT
+from common.betting import DEFAULT_BET_PRICE
 from common.errors import InvalidArgument
 from common.events import PubSubMessage, parse_graded_games
 from common.grading.advice import advise_promotions
@@ -78,15 +78,19 @@ class GradingSummary:
 
 
 def grade_dates(
-    store: GradingStore, catalog: Catalog, dates: Sequence[date], now: datetime, payout: float = DEFAULT_PAYOUT
+    store: GradingStore,
+    catalog: Catalog,
+    dates: Sequence[date],
+    now: datetime,
+    bet_price: float = DEFAULT_BET_PRICE,
 ) -> GradingSummary:
-    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core); bets are
-    settled at ``payout`` units per win (``betting.win_payout(BET_PRICE)``)."""
+    """Grade ``dates`` on ``store`` with model metadata from ``catalog`` (the testable core); each bet
+    is settled at its own line and price, ``bet_price`` (``BET_PRICE``) where its row has none."""
     days = tuple(sorted(set(dates)))
     if not days:
         raise InvalidArgument("no game dates to grade")
-    store.grade(days, now)
-    daily = build_daily(store.daily_inputs(days, payout), catalog, now)
+    store.grade(days, now, bet_price)
+    daily = build_daily(store.daily_inputs(days, bet_price), catalog, now)
     store.write_daily(daily, days)
     as_of, evaluated = _refresh_evaluation(store, catalog, now, days[0])
     summary = GradingSummary(
@@ -142,7 +146,7 @@ def update_performance(
     catalog = load_catalog(registry.list)
     store = GradingStore(open_engine(settings.registry_url))
     rule = VerdictRule.from_settings(settings)
-    summary = grade_dates(store, catalog, dates, now, rule.payout)
+    summary = grade_dates(store, catalog, dates, now, rule.bet_price)
     poster = SlackPoster.from_settings(settings)
     advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
     return summary, advice

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.betting import DEFAULT_PAYOUT
+from common.betting import DEFAULT_BET_PRICE
 from common.grading import queries as q
 from common.grading.compare import PAIRED_COLUMNS
 from common.sql import Engine, Param
 
 _FLOAT_COLUMNS = ("mae", "hit_rate", "hit_rate_edge_3plus", "bias", "coverage", "quantile_alpha", "units", "roi", "clv",
-                  "pinball")  # fmt: skip
+                  "pinball", "clv_prob", "break_even")  # fmt: skip
 # Where the search for the latest graded date starts when nothing bounds it (no dates at work and no
 # evaluation recorded yet): only until the first grading run records one.
 _NO_BOUND = date(1900, 1, 1)
@@ -38,17 +38,18 @@ class GradingStore:
         self.engine = engine
         self._latest: dict[date | None, date | None] = {}  # latest_graded(since), until the next write
 
-    def grade(self, days: Sequence[date], graded_at: datetime) -> None:
+    def grade(self, days: Sequence[date], graded_at: datetime, bet_price: float = DEFAULT_BET_PRICE) -> None:
         """Replace the dates' graded rows by a fresh grading, in one transaction, per (date, system_id)
-        with predictions: a model without predictions on a date keeps what was graded."""
-        params = {**_dates(days), "graded_at": Param(graded_at, "TIMESTAMP")}
+        with predictions: a model without predictions on a date keeps what was graded. Each bet is
+        settled at its own line and price; ``bet_price`` (``BET_PRICE``) where a row has no price."""
+        params = {**_dates(days), "graded_at": Param(graded_at, "TIMESTAMP"), "bet_price": Param(bet_price, "FLOAT64")}
         self.engine.run_atomic([(q.DELETE_ACCURACY, _dates(days)), (q.GRADE, params)])
         self._latest.clear()
 
-    def daily_inputs(self, days: Sequence[date], payout: float = DEFAULT_PAYOUT) -> pd.DataFrame:
-        """Graded figures and ungraded counts per model per day for ``days`` (``queries.DAILY_INPUTS``),
-        bets settled at ``payout`` units per win (``betting.win_payout(BET_PRICE)``)."""
-        return self.engine.query_frame(q.DAILY_INPUTS, {**_dates(days), "payout": Param(payout, "FLOAT64")})
+    def daily_inputs(self, days: Sequence[date], bet_price: float = DEFAULT_BET_PRICE) -> pd.DataFrame:
+        """Graded figures and ungraded counts per model per day for ``days`` (``queries.DAILY_INPUTS``);
+        break-even at ``bet_price`` (``BET_PRICE``) for the bets whose row has no price."""
+        return self.engine.query_frame(q.DAILY_INPUTS, {**_dates(days), "bet_price": Param(bet_price, "FLOAT64")})
 
     def write_daily(self, daily: pd.DataFrame, days: Sequence[date]) -> None:
         """Replace the dates' daily rows by ``daily`` (per (date, system_id) with predictions)."""
@@ -88,14 +89,18 @@ class GradingStore:
         frame["in_sample"] = frame["in_sample"].astype(bool)
         return frame
 
-    def paired(self, challenger: str, champion: str, after: date | None, days: int | None) -> pd.DataFrame:
+    def paired(
+        self, challenger: str, champion: str, after: date | None, days: int | None, bet_price: float = DEFAULT_BET_PRICE
+    ) -> pd.DataFrame:
         """Both models graded on the same player-games after ``after``, over the last ``days`` days
-        they share, or all of them when ``days`` is None (see ``queries.PAIRED``)."""
+        they share, or all of them when ``days`` is None (see ``queries.PAIRED``); break-even at
+        ``bet_price`` for rows without a price."""
         end = self.latest_graded()
         if end is None:
             return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
         params = {"challenger": challenger, "champion": champion, "after": Param(after or _NO_BOUND, "DATE"),
-                  "end": Param(end, "DATE"), "days": Param(days, "INT64")}  # fmt: skip
+                  "end": Param(end, "DATE"), "days": Param(days, "INT64"),
+                  "bet_price": Param(bet_price, "FLOAT64")}  # fmt: skip
         frame = self.engine.query_frame(q.PAIRED, params)
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
@@ -130,4 +135,5 @@ def _as_date(value: Any) -> date | None:
 def _type(column: str) -> str:
     if column == "model_id":
         return "STRING"
-    return "INT64" if column.endswith("_n") or column.endswith("n_edge_3plus") else "FLOAT64"
+    figure = column.split("d_", 1)[-1]  # eval_7d_n_bets -> n_bets
+    return "INT64" if figure == "n" or figure.startswith("n_") else "FLOAT64"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.betting import break_even
 from common.training.metrics import Metrics
 
 
@@ -19,8 +18,9 @@ class GateConfig:
 
     #: edge-3+ bets needed before its hit rate means anything
     min_edge_3plus_n: int = 50
-    #: edge-3+ hit rate floor, %: break-even at the default price (-110: 52.4%), from common.betting
-    edge_3plus_hit_rate_floor: float = round(100.0 * break_even(), 1)
+    #: the edge-3+ hit rate must reach the break-even hit rate of the prices those bets were placed
+    #: at (``Metrics.break_even_edge_3plus``: 52.4% at -110, 56.5% at -130) plus this, percentage points
+    edge_3plus_margin: float = 0.0
     #: MAE may exceed the family champion's MAE (same eval window) by at most this, points
     mae_tolerance: float = 0.15
     #: predictions with a smaller standard deviation are "near-constant", points
@@ -73,7 +73,8 @@ def evaluate_gates(
     metrics: Metrics, alpha: float | None, reference: Reference, config: GateConfig = DEFAULT_GATES
 ) -> list[GateResult]:
     """Judge ``metrics`` (of a model trained at ``alpha``, None for MAE) against every gate."""
-    rate = metrics.hit_rate_edge_3plus
+    rate, even = metrics.hit_rate_edge_3plus, metrics.break_even_edge_3plus
+    floor = None if even is None else even + config.edge_3plus_margin
     return [
         GateResult(
             "edge-3+ sample",
@@ -83,9 +84,9 @@ def evaluate_gates(
         ),
         GateResult(
             "edge-3+ hit rate",
-            rate is not None and rate >= config.edge_3plus_hit_rate_floor,
+            rate is not None and floor is not None and rate >= floor,
             f"{_fmt(rate, 1)}%",
-            f">= {config.edge_3plus_hit_rate_floor:.1f}%",
+            f">= {_fmt(floor, 1)}% (break-even of the prices bet)",
         ),
         _mae_gate(metrics, reference, config),
         GateResult(

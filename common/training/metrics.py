@@ -8,7 +8,10 @@ a backtest hit rate measures what the live hit rates of grading measure.
 * "edge 3+" bets are bets with ``|prediction - line| >= EDGE_3PLUS``;
 * hit rates are percentages (as the registry stores them), MAE and bias points;
 * coverage is the share of outcomes strictly below the prediction, which for a
-  quantile model trained at ``alpha`` should be close to ``alpha``.
+  quantile model trained at ``alpha`` should be close to ``alpha``;
+* money is settled as grading settles it (``betting.settle``): each bet at the price of its side
+  (``over_price`` / ``under_price`` of the evaluation rows, ``DEFAULT_BET_PRICE`` where there is none),
+  and the break-even hit rates the gates compare with are those of the prices bet.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from common import betting
 from common.errors import InvalidArgument
@@ -35,6 +39,13 @@ class Metrics:
     n_edge_3plus: int
     coverage: float | None  # quantile models only
     prediction_std: float
+    units: float = 0.0  # each bet at its own price: +payout per win, -1 per loss, 0 per push
+    roi: float | None = None  # units per bet
+    break_even: float | None = None  # percent: the hit rate the prices of the bets need
+    break_even_edge_3plus: float | None = None  # percent: the same for the edge-3+ bets
+    n_pushes: int = 0  # OVER/UNDER calls whose outcome equalled the line
+    clv: float | None = None  # mean closing line minus the bet line toward the pick (closing_line given)
+    n_clv: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,14 +87,45 @@ def coverage(pred: Any, actual: Any) -> float | None:
     return float(np.mean(a < p)) if len(p) else None
 
 
-def evaluate(pred: Any, actual: Any, line: Any, quantile: bool) -> Metrics:
-    """Every metric the report and the gates use, for rows that have a line."""
+def market_of(rows: Any) -> dict[str, np.ndarray]:
+    """``evaluate``'s market keywords from evaluation rows: ``over_price``, ``under_price`` and
+    ``closing_line``, NaN (prices: ``DEFAULT_BET_PRICE``) where a row or the frame has none."""
+    columns = getattr(rows, "columns", ())
+    return {
+        c: np.asarray(pd.to_numeric(rows[c], errors="coerce"), dtype=np.float64) if c in columns
+        else np.full(len(rows), np.nan)
+        for c in ("over_price", "under_price", "closing_line")
+    }  # fmt: skip
+
+
+def _percent_break_even(prices: np.ndarray, bets: np.ndarray) -> float | None:
+    return 100.0 * float(betting.break_evens(prices[bets]).mean()) if bets.any() else None
+
+
+def evaluate(
+    pred: Any,
+    actual: Any,
+    line: Any,
+    quantile: bool,
+    over_price: Any = None,
+    under_price: Any = None,
+    closing_line: Any = None,
+) -> Metrics:
+    """Every metric the report and the gates use, for rows that have a line; bets settled at their
+    prices (``over_price`` / ``under_price``, None or NaN: ``DEFAULT_BET_PRICE``), CLV in points when
+    ``closing_line`` is given."""
     p, a, ln = _arrays(pred, actual, line)
+    over, under, close = (np.full(len(p), np.nan) if v is None else np.asarray(v, dtype=np.float64)
+                          for v in (over_price, under_price, closing_line))  # fmt: skip
     keep = ~np.isnan(ln)
-    p, a, ln = p[keep], a[keep], ln[keep]
+    p, a, ln, over, under, close = (v[keep] for v in (p, a, ln, over, under, close))
     graded = betting.grade(p, a, ln)
     rate, n_bets = _rate(graded, graded.bet)
     edge_rate, n_edge = _rate(graded, graded.edge_3plus)
+    won = betting.settle(graded, over, under)
+    picked = betting.pick_prices(np.where(graded.over, betting.OVER, betting.UNDER), over, under)
+    clv = betting.clv_points(graded, ln, close)
+    valued = clv[~np.isnan(clv)]
     return Metrics(
         n=int(len(p)),
         mae=mae(p, a),
@@ -94,6 +136,13 @@ def evaluate(pred: Any, actual: Any, line: Any, quantile: bool) -> Metrics:
         n_edge_3plus=n_edge,
         coverage=coverage(p, a) if quantile else None,
         prediction_std=float(np.std(p)) if len(p) else 0.0,
+        units=float(won.sum()),
+        roi=float(won.sum()) / n_bets if n_bets else None,
+        break_even=_percent_break_even(picked, graded.bet),
+        break_even_edge_3plus=_percent_break_even(picked, graded.edge_3plus),
+        n_pushes=int(((graded.over | graded.under) & graded.push).sum()),
+        clv=float(valued.mean()) if len(valued) else None,
+        n_clv=len(valued),
     )
 
 

@@ -27,7 +27,7 @@ from common.registry.modelfile import ModelCard
 from common.training import artifacts
 from common.training import model as cb
 from common.training.gates import GateResult, Reference, evaluate_gates, failures
-from common.training.metrics import Metrics, evaluate, strengths
+from common.training.metrics import Metrics, evaluate, market_of, strengths
 from common.training.request import TrainRequest
 from common.training.walkforward import Fold, run_folds
 
@@ -103,7 +103,7 @@ def train(
         model = cb.fit(train_rows, request, advance)
     pred = cb.predict(model, eval_rows, request.feature_set)
     actual, line = eval_rows[cb.TARGET].to_numpy(), eval_rows[request.grading_line].to_numpy()
-    metrics = evaluate(pred, actual, line, request.loss_function == "Quantile")
+    metrics = evaluate(pred, actual, line, request.loss_function == "Quantile", **market_of(eval_rows))
     ref = reference(eval_rows, request)
     gates = tuple(evaluate_gates(metrics, request.quantile_alpha, ref, request.gates))
     folds = tuple(run_folds(frame, request, window, progress)) if request.walkforward else ()

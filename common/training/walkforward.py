@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from common.training import model as cb
-from common.training.metrics import Metrics, evaluate
+from common.training.metrics import Metrics, evaluate, market_of
 from common.training.request import TrainRequest
 
 FOLD_DAYS = 7
@@ -66,7 +66,11 @@ def run_folds(
                 model = cb.fit(train_rows, fold_request, advance)
             pred = cb.predict(model, eval_rows, request.feature_set)
             metrics = evaluate(
-                pred, eval_rows[cb.TARGET], eval_rows[request.grading_line], request.loss_function == "Quantile"
+                pred,
+                eval_rows[cb.TARGET],
+                eval_rows[request.grading_line],
+                request.loss_function == "Quantile",
+                **market_of(eval_rows),
             )
             folds.append(Fold(index, ts, te, es, ee, len(train_rows), metrics))
             advance_fold(1)

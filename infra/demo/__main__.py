@@ -130,7 +130,7 @@ def grading(challenger: str) -> None:
     else:
         expect_refusal("promote", challenger)
         run("promote", challenger, "--force", "--reason", f"demo: promoting despite verdict {comparison.verdict!r}")
-    run("performance", "--days", "30")  # units, ROI and CLV at BET_PRICE beside MAE and hit rates
+    run("performance", "--days", "30")  # units, ROI and CLV at the prices bet, with 95% intervals
     run("history", "--at", date.today().isoformat())
 
 

@@ -116,3 +116,30 @@ def registry_model(
     )
     registry.add(record, "fixture")
     return registry.enable(model_id) if enabled else registry.get(model_id)
+
+
+SNAPSHOT_COLUMNS = ["game_id", "game_date", "player_id", "captured_at", "line", "over_price", "under_price"]
+
+
+def write_market(
+    engine: Engine,
+    snapshots: Sequence[tuple[str, date, int, datetime, float, int, int]],
+    tip_offs: Sequence[tuple[str, date, datetime | None]] = (),
+) -> None:
+    """Replace the snapshots of their dates by ``snapshots`` (game_id, game_date, player_id, captured_at,
+    line, over_price, under_price) and write ``games`` rows with their tip-off times."""
+    frame = pd.DataFrame(list(snapshots), columns=SNAPSHOT_COLUMNS)
+    frame["player_id"] = frame["player_id"].astype(np.int64)
+    frame[["over_price", "under_price"]] = frame[["over_price", "under_price"]].astype(np.int64)
+    days = sorted(set(frame["game_date"]))
+    engine.write_frame(
+        "betting_line_snapshots",
+        frame,
+        ("DELETE FROM betting_line_snapshots WHERE game_date IN UNNEST(@dates)", {"dates": days}),
+    )
+    if tip_offs:
+        games = pd.DataFrame(list(tip_offs), columns=["game_id", "game_date", "tip_off"])
+        games = games.assign(season="2025-26", home_team_id="AAA", away_team_id="BBB")
+        engine.write_frame(
+            "games", games, ("DELETE FROM games WHERE game_id IN UNNEST(@ids)", {"ids": list(games["game_id"])})
+        )
