@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -36,13 +36,15 @@ def open_database(settings: Settings) -> Engine:
 def promotion_evidence(settings: Settings) -> EvidenceProvider:
     """Grading's paired comparison with the champion, as the registry's promotion evidence."""
 
-    def provide(model_id: str, models: Sequence[ModelRecord]) -> PromotionEvidence | None:
+    def provide(
+        model_id: str, models: Sequence[ModelRecord], objectives: Mapping[str, str]
+    ) -> PromotionEvidence | None:
         from common.grading.analysis import promotion_check
         from common.grading.catalog import REGISTRY, Catalog
         from common.grading.compare import VerdictRule
         from common.grading.store import GradingStore
 
-        catalog = Catalog(tuple(models), REGISTRY)
+        catalog = Catalog(tuple(models), REGISTRY, dict(objectives))
         rule = VerdictRule.from_settings(settings)
         check = promotion_check(GradingStore(open_database(settings)), catalog, model_id, rule)
         if check is None:

@@ -17,7 +17,7 @@ from common.errors import InvalidArgument
 from common.events import MAX_GRADED_DATES
 from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
 from common.grading.catalog import REGISTRY, Catalog
-from common.grading.compare import Comparison, Evidence, VerdictRule, interval
+from common.grading.compare import Comparison, VerdictRule, interval
 from common.grading.store import GradingStore
 from common.settings import Settings
 
@@ -25,7 +25,7 @@ from common.settings import Settings
 def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
     """The grading tables and the registry's models (the CLI reports registry errors, no fallback)."""
     registry = open_registry(settings)
-    return GradingStore(open_database(settings)), Catalog(tuple(registry.list()), REGISTRY)
+    return GradingStore(open_database(settings)), Catalog(tuple(registry.list()), REGISTRY, registry.objectives())
 
 
 def date_range(first: date, last: date) -> list[date]:
@@ -60,21 +60,23 @@ def _num(value: float | None, digits: int = 3, sign: bool = False) -> str:
     return "n/a" if value is None else f"{value:{'+' if sign else ''}.{digits}f}"
 
 
-def _sequence(e: Evidence, margin: float | None) -> str:
-    tail = "not in the verdict" if margin is None else f"margin {margin:g}"
-    return f"{_num(e.estimate, sign=True)}  CS {interval(e)} over {e.days} days, {tail}"
+def _sequence(c: Comparison, key: str) -> str:
+    e, margin = c.evidence(key), c.margins.margins[key]
+    role = "objective" if key == c.objective else "guard"
+    return f"{_num(e.estimate, digits=4, sign=True)}  CS {interval(e)} over {e.days} days, {role}, margin {margin:g}"
 
 
 def comparison_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
     """The compare table: metric, challenger, champion, mean daily difference and its confidence sequence."""
     ch, champ, m = c.challenger, c.champion, c.margins
     return [
-        ("MAE (points)", _num(ch.mae), _num(champ.mae), _sequence(c.mae, m.margin_mae)),
+        ("MAE (points)", _num(ch.mae), _num(champ.mae), _sequence(c, "mae")),
         (f"ROI (units/bet at {m.bet_price:+g})", _num(ch.roi, sign=True), _num(champ.roi, sign=True),
-         _sequence(c.roi, m.margin_roi)),
+         _sequence(c, "roi")),
         ("units won", _num(ch.units, 2, sign=True), _num(champ.units, 2, sign=True), ""),
+        ("CLV (no-vig probability per bet)", "", "", _sequence(c, "clv")),
         ("CLV (points toward the pick)", f"{_num(ch.clv, 2, sign=True)} (n={ch.n_clv})",
-         f"{_num(champ.clv, 2, sign=True)} (n={champ.n_clv})", _sequence(c.clv, None)),
+         f"{_num(champ.clv, 2, sign=True)} (n={champ.n_clv})", ""),
         ("hit rate", _pct(ch.hit_rate, ch.n_bets), _pct(champ.hit_rate, champ.n_bets), ""),
         (
             "edge 3+ hit rate",
@@ -96,7 +98,11 @@ def print_comparison(c: Comparison) -> None:
     )
     colour = {"promote": "bold green", "retire": "bold red"}.get(c.verdict, "bold yellow")
     driver = f" (driven by {c.driver})" if c.driver else ""
-    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
+    window = f" for this fixed {c.window}-day window only" if c.window else ""
+    render.console.print(f"Objective: {c.objective} (the family's declared objective; guards: the others)")
+    render.console.print(f"Verdict{window}: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
+    if c.note:
+        render.console.print(f"Note: {c.note}", markup=False)
     render.console.print(f"Rule: {c.rule}", markup=False)
 
 

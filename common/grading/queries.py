@@ -184,3 +184,14 @@ EVALUATION_COLUMNS = (
     "eval_7d_clv", "eval_14d_units", "eval_14d_roi", "eval_14d_clv", "eval_30d_units", "eval_30d_roi", "eval_30d_clv",
 )  # fmt: skip
 READ_EVALUATION = f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM model_registry WHERE model_id IN UNNEST(@model_ids)"
+
+# The verdict's CLV series (issue 21): each model's daily mean no-vig probability CLV per bet
+# (model_performance_daily.clv_prob, migration 017) on the dates both have it, after @after.
+DAILY_CLV_PAIRS = """
+SELECT a.game_date, a.clv_prob AS clv_a, b.clv_prob AS clv_b
+FROM model_performance_daily AS a
+JOIN model_performance_daily AS b ON b.game_date = a.game_date
+WHERE a.system_id = @challenger AND b.system_id = @champion
+  AND a.game_date > @after AND b.game_date > @after
+  AND a.clv_prob IS NOT NULL AND b.clv_prob IS NOT NULL
+ORDER BY a.game_date"""
