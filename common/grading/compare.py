@@ -44,7 +44,7 @@ from common.grading.objective import (
     disagreement,
     verdict_codes,
 )
-from common.grading.sequential import BLOCK_NIGHTS, PRIOR_PRECISION, first_bounded_day, monitor
+from common.grading.sequential import BLOCK_NIGHTS, PRIOR_PRECISION, change_point, first_bounded_day, monitor
 from common.settings import Settings
 
 __all__ = ["ALPHA", "KEEP_WATCHING", "PROMOTE", "RETIRE", "VERDICTS", "Comparison", "Evidence", "VerdictRule",
@@ -108,7 +108,8 @@ class Evidence:
     low: float | None  # running-intersection bounds of the current segment; None while unbounded
     high: float | None
     since: date | None = None  # the first date of the current segment (later than start after a restart)
-    changed: date | None = None  # the last contradiction: "the difference changed around" this date
+    changed: date | None = None  # the last restart's estimated change: "the difference changed around" it
+    detected: date | None = None  # the night that restart's running intersection came out empty
     alpha: float = ALPHA / 2  # the current segment's level
 
 
@@ -164,7 +165,7 @@ class Comparison:
         for key in ("start", "end"):
             out[key] = out[key].isoformat() if out[key] else None
         for key in ("mae", "roi", "clv"):
-            for field in ("since", "changed"):
+            for field in ("since", "changed", "detected"):
                 value = out[key][field]
                 out[key][field] = value.isoformat() if value else None
         out["confidence"] = 1 - ALPHA
@@ -224,6 +225,11 @@ def sequential_evidence(key: str, series: np.ndarray, dates: Any, alpha: float) 
     seen = current[~np.isnan(current)]
     low, high = float(seq.low[-1]), float(seq.high[-1])
     hits = np.flatnonzero(seq.contradicted)
+    changed = detected = None
+    if len(hits):
+        before = int(seq.start[hits[-1]]) if len(hits) < 2 else int(hits[-2]) + 1  # the contradicted segment
+        detected = _day(dates, int(hits[-1]))
+        changed = _day(dates, before + max(change_point(series[before : hits[-1] + 1]), 0))
     return Evidence(
         metric=metric.label,
         days=len(seen),
@@ -231,7 +237,8 @@ def sequential_evidence(key: str, series: np.ndarray, dates: Any, alpha: float) 
         low=low if np.isfinite(low) else None,
         high=high if np.isfinite(high) else None,
         since=_day(dates, start),
-        changed=_day(dates, int(hits[-1])) if len(hits) else None,
+        changed=changed,
+        detected=detected,
         alpha=alpha * 2.0**-segment,
     )
 
@@ -329,8 +336,9 @@ def decide(evidence: dict[str, Evidence], objective: str, rule: VerdictRule) -> 
     verdict, main = VERDICTS[code], evidence[objective]
     cs = ", ".join(f"{e.metric} CS {interval(e)} over {e.days} days" for e in evidence.values())
     restarted = [
-        f"the {e.metric} difference changed around {e.changed}: its sequence restarted on {e.since} "
-        f"at level {e.alpha:.3g} (the restart is charged to the error budget)"
+        f"the {e.metric} difference changed around {e.changed} (its confidence sequence contradicted itself "
+        f"on {e.detected}): the comparison restarted on {e.since} at level {e.alpha:.3g}, the earlier nights "
+        "no longer count (the restart is charged to the error budget)"
         for e in evidence.values()
         if e.changed is not None
     ]

@@ -180,3 +180,17 @@ def monitor(x: Any, alpha: Any, floor: float, size: int = BLOCK_NIGHTS, c: float
             break
         begin = np.where(first < values.shape[-1], first + 1, values.shape[-1])
     return Monitored(low, high, segment, start, contradicted)
+
+
+def change_point(x: Any) -> int:
+    """The most likely single change in the mean of the observed nights of ``x``: the index of the
+    first night after it (the maximum of the standardised CUSUM), -1 with fewer than 2 nights."""
+    values = np.asarray(x, dtype=np.float64)
+    where = np.flatnonzero(~np.isnan(values))
+    n = len(where)
+    if n < 2:
+        return -1
+    seen = values[where]
+    k = np.arange(1, n)
+    cusum = np.cumsum(seen)[:-1] - k * seen.mean()
+    return int(where[int(np.argmax(np.abs(cusum) / np.sqrt(k * (n - k) / n))) + 1])
