@@ -52,7 +52,7 @@ def promotion_evidence(settings: Settings) -> EvidenceProvider:
         return PromotionEvidence(
             sufficient=check.sufficient,
             verdict=check.verdict,
-            finding=check.reason,
+            finding=f"{check.reason}; note: {check.note}" if check.note else check.reason,
             rule=check.rule,
             champion_id=check.champion.model_id,
             details_json=strict_dumps(check.to_dict(), sort_keys=True),

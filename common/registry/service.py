@@ -264,7 +264,7 @@ class RegistryService:
 
     def set_objective(self, family: str, objective: str, reason: str) -> str:
         """Declare what ``family`` is judged on (``mae`` | ``clv`` | ``roi``), with an audit event
-        (model id ``family:<family>``); returns the objective in force. A no-op when unchanged."""
+        (model id ``family_<family>``); returns the objective in force. A no-op when unchanged."""
         if not reason or not reason.strip():
             raise InvalidArgument("objective set needs a reason (--reason TEXT): it goes into the audit trail")
         limits.reason(reason)
@@ -277,7 +277,7 @@ class RegistryService:
         now = self.clock()
         event = RegistryEvent(
             event_id=f"{now.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}",
-            model_id=f"family:{family}",
+            model_id=f"family_{family}",
             action="objective",
             actor=self.actor,
             reason=reason.strip(),
