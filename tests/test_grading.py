@@ -513,6 +513,31 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     assert challenger_wins.get(B).is_champion
 
 
+def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disagree(
+    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B is closer (MAE) but the market moves against its bets: declared `clv`, it is not promoted."""
+    engine = engine_of(challenger_wins)
+    grade_dates(GradingStore(engine), load_catalog(challenger_wins.list), WIN_DATES, NOW)
+    rng = np.random.default_rng(21)
+    update = "UPDATE model_performance_daily SET clv_prob = @v WHERE game_date = @d AND system_id = @m"
+    for day in WIN_DATES:  # what money's grading writes (migration 017): mean no-vig CLV per bet
+        for model, mean in ((A, 0.01), (B, -0.01)):
+            engine.run_atomic([(update, {"v": float(rng.normal(mean, 0.004)), "d": day, "m": model})])
+    family = challenger_wins.get(B).model_family
+    assert modelctl("objective", "set", family, "clv", "--reason", "we bet it").returncode == 0
+    monkeypatch.setenv("COLUMNS", "1000")
+    out = modelctl("compare", B)
+    assert "Objective: clv" in out.stdout and "Verdict: RETIRE (driven by CLV) — CLV drove it" in out.stdout
+    assert "Note: the metrics disagree: the challenger has better MAE" in out.stdout and "worse CLV" in out.stdout
+    compared = json.loads(modelctl("compare", B, "--json").stdout)
+    assert (compared["objective"], compared["clv"]["days"]) == ("clv", len(WIN_DATES))
+    assert compared["clv"]["estimate"] == pytest.approx(-0.02, abs=0.003)
+    refused = modelctl("promote", B)
+    assert refused.returncode == 4 and "retire: CLV drove it" in refused.stderr and "objective clv" in refused.stderr
+    assert "note: the metrics disagree" in refused.stderr
+
+
 def test_units_and_clv_recomputed_by_hand_from_prediction_accuracy(
     challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
