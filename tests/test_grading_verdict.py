@@ -282,3 +282,33 @@ def test_bad_verdict_settings_name_the_variable(env: dict[str, str], message: st
         Settings.from_env(env)
     defaults = Settings.from_env({})
     assert (defaults.bet_price, defaults.promotion_margin_mae, defaults.promotion_margin_roi) == (-110, 0.05, 0.01)
+
+
+def test_challenger_ranks_follow_registration_within_the_champions_reign() -> None:
+    """The k-th challenger of a champion gets ALPHA / (k (k + 1)): ranks in registration order among the
+    models live in the reign; a challenger stopped during the reign keeps its place, one stopped before
+    it does not count, and a family's declared objective applies to its models."""
+    from datetime import UTC, datetime
+
+    from common.grading.catalog import REGISTRY, Catalog
+    from common.registry.model import ModelRecord
+
+    def model(mid: str, day: int, updated: int, enabled: bool = True, status: str = "shadow") -> ModelRecord:
+        at = datetime(2026, 3, day, tzinfo=UTC)
+        return ModelRecord(mid, f"file:///{mid}.cbm", "v9_mae" if mid != "e" else "v12_mae", "v9", "MAE", None,
+                           date(2025, 11, 1), date(2026, 2, 1), enabled=enabled, status=status, created_at=at,
+                           updated_at=datetime(2026, 3, updated, tzinfo=UTC))  # fmt: skip
+
+    champion = model("champ", 1, 10, status="champion")
+    models = (
+        champion,
+        model("old", 2, 5, enabled=False),  # stopped before the reign (day 10): not a challenger of it
+        model("b", 3, 3),
+        model("gone", 4, 12, enabled=False),  # stopped during the reign: keeps its place
+        model("d", 11, 11),
+        model("e", 12, 12),
+    )
+    catalog = Catalog(models, REGISTRY, {"v12_mae": "clv"})
+    assert [catalog.challenger_rank(m) for m in ("b", "gone", "d", "e")] == [1, 2, 3, 4]
+    assert catalog.objective("e") == "clv" and catalog.objective("b") == "mae"
+    assert catalog.objective("missing") == "mae"
