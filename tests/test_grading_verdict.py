@@ -166,6 +166,9 @@ def test_a_contradiction_is_reported_and_the_sequence_restarts_at_half_the_level
     assert change_point(np.r_[np.zeros(10), np.ones(5)]) == 10 and change_point([1.0]) == -1
     c = compare_pairs(season(120, 5, 0.0, 0.0, 1).assign(err_a=lambda f: f["err_b"] + np.repeat(x, 5)), "b", "a")
     assert "the MAE difference changed around 2026-04-30 (its confidence sequence contradicted itself" in c.reason
+    cut = sequential_evidence("mae", x[: night + 1], dates[: night + 1], 0.025)  # the contradiction is the last night
+    assert (cut.detected, cut.since, cut.days, cut.estimate, cut.high) == (dates[night].date(), None, 0, None, None)
+    assert cut.alpha == 0.025 / 4 and cut.changed == dates[60].date()
 
 
 @pytest.mark.parametrize("series", [np.full(60, 0.06), np.zeros(60), np.tile([1.0, -1.0, 0.0], 20)])

@@ -227,7 +227,7 @@ def sequential_evidence(key: str, series: np.ndarray, dates: Any, alpha: float) 
     hits = np.flatnonzero(seq.contradicted)
     changed = detected = None
     if len(hits):
-        before = int(seq.start[hits[-1]]) if len(hits) < 2 else int(hits[-2]) + 1  # the contradicted segment
+        before = 0 if len(hits) < 2 else int(hits[-2]) + 1  # where the contradicted segment began
         detected = _day(dates, int(hits[-1]))
         changed = _day(dates, before + max(change_point(series[before : hits[-1] + 1]), 0))
     return Evidence(
@@ -337,8 +337,8 @@ def decide(evidence: dict[str, Evidence], objective: str, rule: VerdictRule) -> 
     cs = ", ".join(f"{e.metric} CS {interval(e)} over {e.days} days" for e in evidence.values())
     restarted = [
         f"the {e.metric} difference changed around {e.changed} (its confidence sequence contradicted itself "
-        f"on {e.detected}): the comparison restarted on {e.since} at level {e.alpha:.3g}, the earlier nights "
-        "no longer count (the restart is charged to the error budget)"
+        f"on {e.detected}): the comparison restarted {f'on {e.since}' if e.since else 'with the next graded night'} "
+        f"at level {e.alpha:.3g}, the earlier nights no longer count (the restart is charged to the error budget)"
         for e in evidence.values()
         if e.changed is not None
     ]

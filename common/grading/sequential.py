@@ -175,7 +175,9 @@ def monitor(x: Any, alpha: Any, floor: float, size: int = BLOCK_NIGHTS, c: float
         mine = live & (nights < first)  # the contradiction night shows the restarted (still open) sequence
         low, high = np.where(mine, seg_low, low), np.where(mine, seg_high, high)
         segment, start = np.where(mine, j, segment), np.where(mine, begin, start)
-        contradicted |= live & (nights == first)
+        hit = live & (nights == first)  # the next segment (still empty) is the one in force that night
+        segment, start = np.where(hit, j + 1, segment), np.where(hit, first + 1, start)
+        contradicted |= hit
         if not empty.any():
             break
         begin = np.where(first < values.shape[-1], first + 1, values.shape[-1])
