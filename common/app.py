@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -38,13 +38,15 @@ def open_database(settings: Settings) -> Engine:
 def promotion_evidence(settings: Settings) -> EvidenceProvider:
     """Grading's paired comparison with the champion, as the registry's promotion evidence."""
 
-    def provide(model_id: str, models: Sequence[ModelRecord]) -> PromotionEvidence | None:
+    def provide(
+        model_id: str, models: Sequence[ModelRecord], objectives: Mapping[str, str]
+    ) -> PromotionEvidence | None:
         from common.grading.analysis import promotion_check
         from common.grading.catalog import REGISTRY, Catalog
         from common.grading.compare import VerdictRule
         from common.grading.store import GradingStore
 
-        catalog = Catalog(tuple(models), REGISTRY)
+        catalog = Catalog(tuple(models), REGISTRY, dict(objectives))
         rule = VerdictRule.from_settings(settings)
         check = promotion_check(GradingStore(open_database(settings)), catalog, model_id, rule)
         if check is None:
@@ -52,7 +54,7 @@ def promotion_evidence(settings: Settings) -> EvidenceProvider:
         return PromotionEvidence(
             sufficient=check.sufficient,
             verdict=check.verdict,
-            finding=check.reason,
+            finding=f"{check.reason}; note: {check.note}" if check.note else check.reason,
             rule=check.rule,
             champion_id=check.champion.model_id,
             details_json=strict_dumps(check.to_dict(), sort_keys=True),

@@ -150,6 +150,7 @@ class Settings:
     bet_price: float = DEFAULT_BET_PRICE  # American odds of a bet (units won, ROI)
     promotion_margin_mae: float = 0.05  # points of MAE a challenger must beat the champion by
     promotion_margin_roi: float = 0.01  # or units per bet of ROI
+    promotion_margin_clv: float = 0.0025  # or no-vig probability CLV per bet (0.25 percentage points)
     actor: str = field(default_factory=lambda: _default_actor())
     notify_lease_seconds: int = 300  # a notification claim's lease: must outlast the longest Slack post
     slack_timeout_seconds: int = 10
@@ -185,6 +186,7 @@ class Settings:
             bet_price=_bet_price(env, "BET_PRICE", base.bet_price),
             promotion_margin_mae=_float(env, "PROMOTION_MARGIN_MAE", base.promotion_margin_mae, zero=True),
             promotion_margin_roi=_float(env, "PROMOTION_MARGIN_ROI", base.promotion_margin_roi, zero=True),
+            promotion_margin_clv=_float(env, "PROMOTION_MARGIN_CLV", base.promotion_margin_clv, zero=True),
             actor=limits.actor(env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor()),
             notify_lease_seconds=_int(env, "NOTIFY_LEASE_SECONDS", base.notify_lease_seconds, 1),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", base.slack_timeout_seconds, 1),

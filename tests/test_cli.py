@@ -72,6 +72,32 @@ def test_full_lifecycle_through_the_cli(tmp_path: Path) -> None:
     assert "list" in run("list").stdout.lower() or "Models (2)" in run("list").stdout
 
 
+def test_a_family_objective_is_declared_with_a_reason_and_audited(tmp_path: Path) -> None:
+    assert run("migrate").returncode == 0
+    model = tmp_path / "m.cbm"
+    model.write_bytes(tiny_model_bytes(tiny_card("v9", "Quantile", 0.43), seed=11))
+    assert run("register", str(model)).returncode == 0
+    assert json.loads(run("objective", "--json").stdout) == [
+        {"family": "v9_q43", "objective": "mae", "source": "default"}
+    ]
+    refused = run("objective", "set", "v9_q43", "clv")
+    assert refused.returncode == 2 and "needs a reason (--reason TEXT)" in refused.stderr
+    bad = run("objective", "set", "v9_q43", "hit_rate", "--reason", "x")
+    assert bad.returncode == 2 and "unknown objective 'hit_rate': choose one of mae, clv, roi" in bad.stderr
+    missing = run("objective", "set", "v12_mae", "clv", "--reason", "x")
+    assert missing.returncode == 3 and "no model of family 'v12_mae'" in missing.stderr
+    out = run("objective", "set", "v9_q43", "clv", "--reason", "we bet this family", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"family": "v9_q43", "objective": "clv", "source": "declared"}]
+    assert run("objective", "set", "v9_q43", "clv", "--reason", "again").returncode == 0  # unchanged: no event
+    history = json.loads(run("history", "family_v9_q43", "--json").stdout)
+    assert [(e["action"], e["reason"], json.loads(e["after_json"])["objective"]) for e in history] == [
+        ("objective", "we bet this family", "clv")
+    ]
+    assert json.loads(history[0]["before_json"])["objective"] == "mae"
+    assert "clv" in run("objective", "show", "v9_q43").stdout
+
+
 @pytest.mark.parametrize(
     ("args", "code", "text"),
     [

@@ -33,6 +33,17 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("register not a model", ("register", "{text_file}"), BAD, "not a readable CatBoost model"),
     ("register no path", ("register",), BAD, "path_or_url"),
     ("list bad family", ("list", "--family", "v10_mae"), BAD, "unknown family 'v10_mae'"),
+    ("objective bad action", ("objective", "drop"), BAD, "invalid choice: 'drop'"),
+    ("objective bad family", ("objective", "show", "v10_mae"), BAD, "unknown family 'v10_mae'"),
+    ("objective set no objective", ("objective", "set", "v9_mae", "--reason", "x"), BAD, "usage: modelctl objective"),
+    ("objective set unknown", ("objective", "set", "v9_mae", "hits", "--reason", "x"), BAD, "unknown objective 'hits'"),
+    ("objective set no reason", ("objective", "set", "v9_mae", "clv"), BAD, "needs a reason (--reason TEXT)"),
+    (
+        "objective set no such family",
+        ("objective", "set", "v12_q43", "clv", "--reason", "x"),
+        MISSING,
+        "no model of family 'v12_q43'",
+    ),
     ("show bad id", ("show", "../../etc/passwd"), BAD, "invalid model id"),
     ("show unknown id", ("show", "catboost_missing"), MISSING, "no model 'catboost_missing'"),
     ("enable bad id", ("enable", "x'; DROP TABLE model_registry; --"), BAD, "invalid model id"),
@@ -239,7 +250,8 @@ def _snapshot(env: dict[str, str]) -> str:
 
         registry = open_registry(Settings.from_env())
         state = [m.to_json_dict() for m in registry.list()]
-    return json.dumps({"objects": objects, "models": state}, sort_keys=True, default=str)
+        objectives = registry.objectives()
+    return json.dumps({"objects": objects, "models": state, "objectives": objectives}, sort_keys=True, default=str)
 
 
 @pytest.mark.parametrize(("argv", "code", "text"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -74,6 +74,7 @@ def test_every_page_answers_on_the_demo_registry(demo: tuple[FlaskClient, DemoRu
         assert_safe_page(response)
     page = text(client.get(f"/models/{challenger.model_id}"))
     assert "Verdict:" in page and "Rule:" in page and champion.model_id in page
+    assert "Objective: <strong>mae</strong>" in page  # the family's objective (the default here)
     assert page.count("<polyline") >= 6  # three charts, this model and the champion in each
     assert f"modelctl promote {challenger.model_id}" in page and f"modelctl retire {challenger.model_id}" in page
     assert challenger.sha256 and challenger.sha256 in page

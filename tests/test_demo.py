@@ -23,6 +23,8 @@ def test_demo_runs_the_lifecycle_in_its_sandbox_only(demo_run: DemoRun) -> None:
     models = open_registry(demo_run.settings).list()
     assert {m.model_family for m in models} == {"v12_noveg_mae", "v9_mae"}
     assert sum(m.is_champion for m in models) == 1
+    assert open_registry(demo_run.settings).objectives() == {"v9_mae": "clv"}  # a family judged on CLV
+    assert "Objective: clv" in demo_run.output and "insufficient evidence on CLV" in demo_run.output
     assert "Demo finished" in demo_run.output
 
 

@@ -321,11 +321,11 @@ def pairs(n_per_day: int, days: int, shift: float, seed: int = 1, swing: float =
 @pytest.mark.parametrize(
     ("n_per_day", "days", "shift", "verdict", "reason"),
     [
-        (80, 10, -0.8, PROMOTE, "MAE drove it: the challenger is better"),
-        (80, 10, +0.8, RETIRE, "MAE drove it: the challenger is worse"),
-        (80, 10, 0.0, KEEP_WATCHING, "neither metric is better by its margin"),
-        (300, 5, -0.8, KEEP_WATCHING, "insufficient evidence: 5 graded day(s) shared; the confidence sequences "
-         "exclude nothing before 6 days"),
+        (80, 30, -0.8, PROMOTE, "MAE (the objective) drove it: better by more than the margin"),
+        (80, 30, +0.8, RETIRE, "MAE drove it: the challenger is worse"),
+        (80, 30, 0.0, KEEP_WATCHING, "MAE (the objective) is not better by its margin"),
+        (300, 5, -0.8, KEEP_WATCHING, "insufficient evidence on MAE (the objective): 5 graded day(s) with it since "
+         "2026-03-01; its confidence sequence excludes nothing before about 30 nights"),
     ],
 )  # fmt: skip
 def test_verdicts(n_per_day: int, days: int, shift: float, verdict: str, reason: str) -> None:
@@ -334,7 +334,7 @@ def test_verdicts(n_per_day: int, days: int, shift: float, verdict: str, reason:
     assert result.sufficient is (verdict == PROMOTE)
     assert result.driver == (None if verdict == KEEP_WATCHING else "MAE")
     assert result.n_shared == n_per_day * days and result.graded_days == days == result.mae.days
-    assert "PROMOTE when the challenger is better by at least 0.05 points of MAE" in result.rule
+    assert "objective mae: PROMOTE when the challenger's MAE is better by at least 0.05 points" in result.rule
     again = compare_pairs(pairs(n_per_day, days, shift), B, A)
     assert again == result  # no resampling: the same data gives the same verdict
 
@@ -365,27 +365,28 @@ def test_compare_figures_by_hand() -> None:
     # D2 (100/110)/1 - (100/110 - 1)/2
     assert (c.mae.days, c.mae.estimate) == (2, pytest.approx(-0.5))
     assert (c.roi.days, c.roi.estimate) == (2, pytest.approx((100 / 110 - (100 / 110 - 1) / 2) / 2))
-    assert c.verdict == KEEP_WATCHING and c.reason.startswith("insufficient evidence: 2 graded day(s)")
+    assert c.verdict == KEEP_WATCHING and c.reason.startswith("insufficient evidence on MAE (the objective): 2 graded")
     assert (c.mae.low, c.mae.high, c.roi.low, c.roi.high) == (None, None, None, None)
 
 
 def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: RegistryService) -> None:
     engine = engine_of(duck_registry)
-    games, preds = synthetic(D1, 9, 60, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
+    games, preds = synthetic(D1, 36, 20, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=3)
     preds = preds[~((preds["system_id"] == B) & (preds["player_id"] < 10))]  # B skips a game: not paired
     write(engine, games, preds)
     registry_model(duck_registry, A)
     duck_registry.promote(A)
-    registry_model(duck_registry, B, train_end=D1)  # trained through day 1: only days 2-3 count
+    registry_model(duck_registry, B, train_end=D1)  # trained through day 1: only days 2-36 count
     store = GradingStore(engine)
     catalog = load_catalog(duck_registry.list)
-    grade_dates(store, catalog, [date(2026, 3, d) for d in range(1, 10)], NOW)
+    grade_dates(store, catalog, [D1 + timedelta(days=d) for d in range(36)], NOW)
     c = compare_models(store, catalog, B)
-    assert (c.start, c.end, c.graded_days, c.n_shared) == (D2, date(2026, 3, 9), 8, 8 * 50)
+    assert (c.start, c.end, c.graded_days, c.n_shared) == (D2, date(2026, 4, 5), 35, 35 * 10)
     assert c.verdict == PROMOTE and c.driver is not None and "MAE" in c.driver and c.mae_diff < 0
     assert c.mae.high is not None and c.mae.high < -0.05  # beyond the margin
-    last3 = compare_models(store, catalog, B, days=3)  # --days 3: a sequence of 3 dates cannot decide
-    assert (last3.start, last3.graded_days, last3.verdict) == (date(2026, 3, 7), 3, KEEP_WATCHING)
+    last3 = compare_models(store, catalog, B, days=3)  # --days 3: a fixed window of 3 dates cannot decide
+    assert (last3.start, last3.graded_days, last3.verdict, last3.window) == (date(2026, 4, 3), 3, KEEP_WATCHING, 3)
+    assert "NOT when checked nightly" in last3.rule and not last3.sufficient
 
 
 # -- the promotion guard through the CLI -------------------------------------------------------
@@ -427,12 +428,13 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
 
 # -- update_performance through functions-framework ------------------------------------------
 D3 = date(2026, 3, 3)
-WIN_DATES = [date(2026, 3, d) for d in range(1, 9)]
+WIN_DATES = [D1 + timedelta(days=d) for d in range(40)]  # a verdict needs 6+ blocks of 5 nights
+WIN_PLAYERS = 12
 
 
 def challenger_wins_fixture(registry: RegistryService) -> None:
-    """Eight days where the shadow B is clearly closer than the champion A (320 shared player-games)."""
-    games, preds = synthetic(D1, len(WIN_DATES), 40, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
+    """40 days where the shadow B is clearly closer than the champion A (480 shared player-games)."""
+    games, preds = synthetic(D1, len(WIN_DATES), WIN_PLAYERS, {A: (4.0, "champion"), B: (2.0, "shadow")}, seed=5)
     write(engine_of(registry), games, preds)
     registry_model(registry, A)
     registry.promote(A)
@@ -465,13 +467,13 @@ def test_update_performance_function_grades_and_advises_once(
     finally:
         slack.close()
     store = GradingStore(engine_of(challenger_wins))
-    assert len(accuracy(store)) == 2 * 8 * 40  # graded twice, stored once
+    assert len(accuracy(store)) == 2 * len(WIN_DATES) * WIN_PLAYERS  # graded twice, stored once
     assert len(slack.posts) == 1  # promotion advice, once per challenger and end date
     text = slack.posts[0]["text"]
-    assert f"{B} beats champion {A} over 8 graded days" in text and f"modelctl promote {B}" in text
-    assert "Verdict: PROMOTE, driven by MAE" in text and "confidence sequence [" in text
-    assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in text
-    assert store.read_evaluation([B])[B]["eval_7d_n"] == 7 * 40
+    assert f"{B} beats champion {A} over 40 graded days" in text and f"modelctl promote {B}" in text
+    assert "Objective: mae. Verdict: PROMOTE, driven by MAE" in text and "confidence sequence [" in text
+    assert "Rule: objective mae: PROMOTE when the challenger's MAE is better by at least 0.05 points" in text
+    assert store.read_evaluation([B])[B]["eval_7d_n"] == 7 * WIN_PLAYERS
     assert challenger_wins.get(A).is_champion  # advice only: nothing is promoted automatically
 
 
@@ -483,9 +485,9 @@ def test_update_performance_function_with_the_fixture_event(challenger_wins: Reg
     app = client("update_performance")
     assert post(app, pubsub_event("pubsub_graded_games.json")).status_code == 200  # {"game_date": "2026-03-01"}
     assert set(accuracy(GradingStore(engine_of(challenger_wins)))["game_date"].dt.date) == {D1}
-    assert "graded 80 predictions of 2 models on 2026-03-01" in caplog.text
+    assert f"graded {2 * WIN_PLAYERS} predictions of 2 models on 2026-03-01" in caplog.text
     assert "no promotion advice" not in caplog.text
-    assert f"{B} vs {A}: keep watching (insufficient evidence: 1 graded day(s)" in caplog.text  # 1 day only
+    assert f"{B} vs {A} on mae: keep watching (insufficient evidence on MAE (the objective): 1 graded" in caplog.text
 
 
 def test_update_performance_bad_messages_are_acknowledged(challenger_wins: RegistryService, caplog) -> None:
@@ -514,18 +516,46 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     monkeypatch.setenv("COLUMNS", "1000")
     out = modelctl("compare", B)
     assert out.returncode == 0, out.stderr
-    assert "Verdict: PROMOTE (driven by MAE) — MAE drove it" in out.stdout
-    assert "Rule: PROMOTE when the challenger is better by at least 0.05 points of MAE" in out.stdout
+    assert (
+        "Objective: mae" in out.stdout
+        and "Verdict: PROMOTE (driven by MAE) — MAE (the objective) drove it" in out.stdout
+    )
+    assert "Rule: objective mae: PROMOTE when the challenger's MAE is better by at least 0.05 points" in out.stdout
     assert "ROI (units/bet, mean of daily ROI)" in out.stdout and "CS [" in out.stdout
     monkeypatch.setenv("PROMOTION_MARGIN_MAE", "3")  # a margin no model here clears
     strict = json.loads(modelctl("compare", B, "--json").stdout)
     assert (strict["verdict"], strict["margins"]["margin_mae"], strict["driver"]) == (KEEP_WATCHING, 3.0, None)
-    assert strict["mae"]["high"] < 0 and strict["roi"]["days"] == 8 and strict["confidence"] == 0.95
+    assert strict["mae"]["high"] < 0 and strict["roi"]["days"] == len(WIN_DATES) and strict["confidence"] == 0.95
     refused = modelctl("promote", B)
-    assert refused.returncode == 4 and "at least 3 points of MAE" in refused.stderr
+    assert refused.returncode == 4 and "better by at least 3 points" in refused.stderr
     monkeypatch.delenv("PROMOTION_MARGIN_MAE")
     assert modelctl("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
     assert challenger_wins.get(B).is_champion
+
+
+def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disagree(
+    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B is closer (MAE) but the market moves against its bets: declared `clv`, it is not promoted."""
+    engine = engine_of(challenger_wins)
+    grade_dates(GradingStore(engine), load_catalog(challenger_wins.list), WIN_DATES, NOW)
+    rng = np.random.default_rng(21)
+    update = "UPDATE model_performance_daily SET clv_prob = @v WHERE game_date = @d AND system_id = @m"
+    for day in WIN_DATES:  # what money's grading writes (migration 017): mean no-vig CLV per bet
+        for model, mean in ((A, 0.01), (B, -0.01)):
+            engine.run_atomic([(update, {"v": float(rng.normal(mean, 0.004)), "d": day, "m": model})])
+    family = challenger_wins.get(B).model_family
+    assert modelctl("objective", "set", family, "clv", "--reason", "we bet it").returncode == 0
+    monkeypatch.setenv("COLUMNS", "1000")
+    out = modelctl("compare", B)
+    assert "Objective: clv" in out.stdout and "Verdict: RETIRE (driven by CLV) — CLV drove it" in out.stdout
+    assert "Note: the metrics disagree: the challenger has better MAE" in out.stdout and "worse CLV" in out.stdout
+    compared = json.loads(modelctl("compare", B, "--json").stdout)
+    assert (compared["objective"], compared["clv"]["days"]) == ("clv", len(WIN_DATES))
+    assert compared["clv"]["estimate"] == pytest.approx(-0.02, abs=0.003)
+    refused = modelctl("promote", B)
+    assert refused.returncode == 4 and "retire: CLV drove it" in refused.stderr and "objective clv" in refused.stderr
+    assert "note: the metrics disagree" in refused.stderr
 
 
 def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapshots(
@@ -543,21 +573,23 @@ def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapsho
     units = {key: fig["units"] for key, fig in settle_by_hand(engine, -120.0).items()}
 
     total = {m: sum(v for (d, s), v in units.items() if s == m) for m in (A, B)}
-    live = json.loads(modelctl("performance", "--json").stdout)
-    assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(total)
+    last30 = {m: sum(v for (d, s), v in units.items() if s == m and d in WIN_DATES[-30:]) for m in (A, B)}
+    live = json.loads(modelctl("performance", "--json").stdout)  # the last 30 days
+    assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(last30)
     registry_row = GradingStore(engine).read_evaluation([B])[B]
-    assert registry_row["eval_30d_units"] == pytest.approx(total[B])
+    assert registry_row["eval_30d_units"] == pytest.approx(last30[B])
     assert registry_row["eval_30d_roi_low"] < registry_row["eval_30d_roi"] < registry_row["eval_30d_roi_high"]
-    assert registry_row["eval_30d_n_dates"] == len(WIN_DATES) and registry_row["eval_7d_n_clv"] > 0
+    assert registry_row["eval_30d_n_dates"] == min(30, len(WIN_DATES)) and registry_row["eval_7d_n_clv"] > 0
     for m in live["models"]:  # every figure with its interval
         f = m["figures"]
         assert f["roi_low"] < f["roi"] < f["roi_high"] and f["units_low"] < f["units"] < f["units_high"]
-        assert f["hit_rate_low"] < f["hit_rate"] < f["hit_rate_high"] and f["n_dates"] == len(WIN_DATES)
+        assert f["hit_rate_low"] < f["hit_rate"] < f["hit_rate_high"] and f["n_dates"] == min(30, len(WIN_DATES))
         assert f["clv_low"] < f["clv"] < f["clv_high"] and f["clv_prob_low"] < f["clv_prob"] < f["clv_prob_high"]
         assert f["above_break_even"] is (f["hit_rate_low"] > f["break_even"])
     compared = json.loads(modelctl("compare", B, "--json").stdout)
     assert (compared["challenger"]["units"], compared["champion"]["units"]) == pytest.approx((total[B], total[A]))
-    assert compared["margins"]["bet_price"] == -120 and compared["clv"]["days"] == len(WIN_DATES)
+    assert compared["margins"]["bet_price"] == -120 and compared["challenger"]["n_clv"] > 0
+    assert compared["objective"] == "mae" and compared["clv"]["metric"] == "CLV"  # no-vig CLV: the daily clv_prob
     plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "units.png"
     assert modelctl("compare", B, "--plot", str(plot)).returncode == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

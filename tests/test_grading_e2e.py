@@ -21,7 +21,7 @@ from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisi
 from tests.support.registry import engine_of
 from tests.support.stack_events import publish
 from tests.test_functions import SlackStub
-from tests.test_grading import WIN_DATES, A, B, challenger_wins_fixture
+from tests.test_grading import WIN_DATES, WIN_PLAYERS, A, B, challenger_wins_fixture
 from tests.test_stack_e2e import wait_for
 
 MISSING = missing_prerequisites()
@@ -71,9 +71,9 @@ def test_graded_games_message_grades_and_advises_once(stack: tuple[Stack, Regist
     def evaluated() -> int:
         return int(grading.read_evaluation([B])[B]["eval_7d_n"] or 0)
 
-    assert wait_for(evaluated, timeout=60, what="update_performance to grade and evaluate") == 7 * 40
+    assert wait_for(evaluated, timeout=60, what="update_performance to grade and evaluate") == 7 * WIN_PLAYERS
     count = "SELECT COUNT(*) AS n FROM prediction_accuracy"
-    assert grading.engine.query(count)[0]["n"] == 2 * 8 * 40
+    assert grading.engine.query(count)[0]["n"] == 2 * len(WIN_DATES) * WIN_PLAYERS
     wait_for(lambda: slack.posts, what="the promotion advice on Slack")
 
     first_update = grading.read_evaluation([B])[B]["evaluation_updated_at"]
@@ -83,6 +83,6 @@ def test_graded_games_message_grades_and_advises_once(stack: tuple[Stack, Regist
         timeout=60,
         what="the repeated message to be graded",
     )
-    assert grading.engine.query(count)[0]["n"] == 2 * 8 * 40
+    assert grading.engine.query(count)[0]["n"] == 2 * len(WIN_DATES) * WIN_PLAYERS
     assert len(slack.posts) == 1 and f"modelctl promote {B}" in slack.posts[0]["text"]
     assert registry.get(A).is_champion

@@ -1,5 +1,6 @@
 """The sequential verdict's properties on small seeded cases: coverage under repeated looks, the
-closed form against its definition, a monotone running intersection, margins, Bonferroni, drivers.
+closed form against its definition, a monotone running intersection, the objective and its guards,
+coverage under AR(1) nights, the restart after a contradiction, no zero-width interval, drivers.
 
 Timing and the season-long error rates are the bench's business (bench/bench_verdict.py).
 """
@@ -23,9 +24,18 @@ from common.grading.compare import (
     VERDICTS,
     VerdictRule,
     compare_pairs,
-    verdict_codes,
+    sequential_evidence,
 )
-from common.grading.sequential import confidence_sequence, first_bounded_day, latest
+from common.grading.objective import METRICS, challenger_share, disagreement, verdict_codes
+from common.grading.sequential import (
+    BLOCK_NIGHTS,
+    block_means,
+    change_point,
+    confidence_sequence,
+    first_bounded_day,
+    latest,
+    monitor,
+)
 from common.settings import Settings
 
 INF = math.inf
@@ -86,27 +96,99 @@ def test_running_intersection_only_narrows_and_skips_days_without_data() -> None
     assert latest((low, high)) == (float(low[-1]), float(high[-1]))
 
 
-def test_margins_decide_and_name_the_driver() -> None:
-    rule = VerdictRule(margin_mae=0.05, margin_roi=0.01)
+def test_the_objective_decides_and_the_others_only_guard() -> None:
+    margins = VerdictRule(margin_mae=0.05, margin_roi=0.01, margin_clv=0.0025).margins
+    open_ = (-INF, INF)
 
-    def verdict(mae: tuple[float, float], roi: tuple[float, float]) -> tuple[str, bool, bool]:
-        code, by_mae, by_roi = verdict_codes(mae, roi, rule)
-        return VERDICTS[int(code)], bool(by_mae), bool(by_roi)
+    def verdict(objective: str, **bounds: tuple[float, float]) -> tuple[str, bool]:
+        code, blocked = verdict_codes({"mae": open_, "clv": open_, "roi": open_, **bounds}, objective, margins)
+        return VERDICTS[int(code)], bool(blocked)
 
-    open_roi = (-INF, INF)
-    assert verdict((-0.30, -0.06), open_roi) == (PROMOTE, True, False)
-    assert verdict((-0.30, -0.04), open_roi) == (KEEP_WATCHING, False, False)  # better, not by the margin
-    assert verdict((-0.30, -0.05), open_roi) == (KEEP_WATCHING, False, False)  # exactly the margin: not beyond
-    assert verdict((-0.10, 0.10), (0.011, 0.2)) == (PROMOTE, False, True)  # ROI drove it
-    assert verdict((-0.10, 0.10), (0.009, 0.2)) == (KEEP_WATCHING, False, False)
-    assert verdict((-0.30, -0.06), (0.02, 0.2)) == (PROMOTE, True, True)
-    assert verdict((-0.30, -0.06), (-0.2, -0.01)) == (KEEP_WATCHING, False, False)  # conflicting
-    assert verdict((0.01, 0.30), (-0.1, 0.1)) == (RETIRE, True, False)
-    assert verdict((-0.1, 0.3), (-0.2, -0.001)) == (RETIRE, False, True)
-    assert verdict((-0.10, -0.20), open_roi) == (KEEP_WATCHING, False, False)  # empty intersection
+    assert verdict("mae", mae=(-0.30, -0.06)) == (PROMOTE, False)
+    assert verdict("mae", mae=(-0.30, -0.05)) == (KEEP_WATCHING, False)  # exactly the margin: not beyond
+    assert verdict("clv", mae=(-0.30, -0.06)) == (KEEP_WATCHING, False)  # MAE is a guard for a clv family
+    assert verdict("clv", clv=(0.003, 0.02)) == (PROMOTE, False)
+    assert verdict("clv", clv=(0.003, 0.02), mae=(0.06, 0.3)) == (KEEP_WATCHING, True)  # worse by > margin: blocked
+    assert verdict("clv", clv=(0.003, 0.02), mae=(0.01, 0.3)) == (PROMOTE, False)  # worse, not beyond the margin
+    assert verdict("roi", roi=(0.011, 0.2), clv=(-0.02, -0.003)) == (KEEP_WATCHING, True)
+    assert verdict("roi", roi=(-0.2, -0.001)) == (RETIRE, False)
+    assert verdict("mae", roi=(-0.2, -0.02)) == (RETIRE, False)  # harm on a guard, objective not better
     # vectorised: the bench runs the same rule on whole seasons
-    codes, _, _ = verdict_codes((np.array([-0.3, -0.3]), np.array([-0.06, -0.04])), open_roi, rule)
+    codes, _ = verdict_codes({"mae": (np.array([-0.3, -0.3]), np.array([-0.06, -0.04]))}, "mae", margins)
     assert [VERDICTS[c] for c in codes] == [PROMOTE, KEEP_WATCHING]
+
+
+def test_disagreement_is_one_line_naming_both_sides() -> None:
+    note = disagreement({"mae": -0.2, "clv": None, "roi": -0.03})
+    assert note == (
+        "the metrics disagree: the challenger has better MAE (-0.200 points) but fewer units "
+        "(-0.030 units per bet) (mean daily differences)"
+    )
+    assert disagreement({"mae": -0.2, "clv": 0.01, "roi": 0.03}) is None  # all better
+    assert disagreement({"mae": None, "clv": None, "roi": None}) is None
+
+
+def ar1(rng: np.random.Generator, shape: tuple[int, int], rho: float) -> np.ndarray:
+    e = rng.normal(0, np.sqrt(1 - rho * rho), shape)
+    x = np.empty(shape)
+    x[:, 0] = rng.normal(0, 1, shape[0])
+    for t in range(1, shape[1]):
+        x[:, t] = rho * x[:, t - 1] + e[:, t]
+    return x
+
+
+def test_block_means_keep_coverage_under_ar1_nights_where_daily_sequences_lose_it() -> None:
+    rng = np.random.default_rng(20261206)
+    alpha, truth = 0.05, 0.2
+    x = truth + ar1(rng, (1500, 120), rho=0.4)
+    seq = monitor(x, alpha, floor=0.0)
+    missed = ((seq.low > truth) | (seq.high < truth)).any(axis=1).mean()
+    assert missed <= alpha / 2  # the first segment runs at alpha / 2
+    low, high = confidence_sequence(x, alpha / 2)  # the same level on the raw nights
+    assert ((low > truth) | (high < truth)).any(axis=1).mean() > 2 * alpha / 2
+    blocks = block_means(np.array([1.0, np.nan, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 5)
+    assert np.isnan(blocks[:5]).all() and blocks[5] == 3.0 and blocks[10] == 8.0  # NaN nights skipped
+
+
+def test_a_contradiction_is_reported_and_the_sequence_restarts_at_half_the_level() -> None:
+    rng = np.random.default_rng(7)
+    x = np.r_[rng.normal(0.0, 0.05, 60), rng.normal(1.0, 0.05, 60)]  # the difference jumps on night 61
+    seq = monitor(x, 0.05, floor=0.01)
+    night = int(np.flatnonzero(seq.contradicted)[0])
+    assert 60 <= night < 120 and seq.segment[-1] == 2 and seq.start[-1] == night + 1
+    assert (seq.low <= seq.high).all()  # never inverted, never frozen
+    assert np.isinf(seq.high[night]) and np.isfinite(seq.high[night - 1])  # the restart opens the interval
+    dates = pd.date_range("2026-01-01", periods=len(x))
+    e = sequential_evidence("mae", x, dates, 0.025)  # compare's floor for MAE and a challenger's level
+    night = int(np.flatnonzero(monitor(x, 0.025, METRICS["mae"].floor / np.sqrt(BLOCK_NIGHTS)).contradicted)[0])
+    assert e.detected == dates[night].date() and e.since == dates[night + 1].date() and e.alpha == 0.025 / 4
+    assert e.changed == dates[60].date()  # the estimated change, not the detection night
+    assert change_point(np.r_[np.zeros(10), np.ones(5)]) == 10 and change_point([1.0]) == -1
+    c = compare_pairs(season(120, 5, 0.0, 0.0, 1).assign(err_a=lambda f: f["err_b"] + np.repeat(x, 5)), "b", "a")
+    assert "the MAE difference changed around 2026-04-30 (its confidence sequence contradicted itself" in c.reason
+    cut = sequential_evidence("mae", x[: night + 1], dates[: night + 1], 0.025)  # the contradiction is the last night
+    assert (cut.detected, cut.since, cut.days, cut.estimate, cut.high) == (dates[night].date(), None, 0, None, None)
+    assert cut.alpha == 0.025 / 4 and cut.changed == dates[60].date()
+
+
+@pytest.mark.parametrize("series", [np.full(60, 0.06), np.zeros(60), np.tile([1.0, -1.0, 0.0], 20)])
+def test_degenerate_nights_never_give_a_zero_width_interval(series: np.ndarray) -> None:
+    """Constant differences, identical bets (all 0) and a single bet a night (+-1 or 0)."""
+    for key in ("mae", "clv", "roi"):
+        seq = monitor(series, 0.025, METRICS[key].floor / np.sqrt(BLOCK_NIGHTS))
+        finite = np.isfinite(seq.high)
+        assert not finite[: 5 * first_bounded_day(0.0125) - 1].any()  # nothing before 6 blocks
+        assert (seq.high[finite] - seq.low[finite] > 0.5 * METRICS[key].floor / np.sqrt(BLOCK_NIGHTS)).all()
+    # a constant 0.06 improvement in MAE is not a promotion on night 6 (it was before issue 21)
+    frame = season(6, 10, shift=0.0, swing=0.0, seed=1).assign(err_a=lambda f: f["err_b"] - 0.06)
+    assert compare_pairs(frame, "b", "a").verdict == KEEP_WATCHING
+
+
+def test_challenger_shares_sum_below_alpha() -> None:
+    shares = [challenger_share(k) for k in range(1, 10_000)]
+    assert shares[:3] == [1 / 2, 1 / 6, 1 / 12] and sum(shares) < 1
+    with pytest.raises(ValueError):
+        challenger_share(0)
 
 
 def season(days: int, per_day: int, shift: float, swing: float, seed: int) -> pd.DataFrame:
@@ -144,18 +226,38 @@ def test_equal_models_with_a_date_effect_never_promote_in_nightly_checks() -> No
     assert naive_fired >= 2
 
 
-def test_compare_uses_bonferroni_sequences_on_daily_differences_and_the_margin_setting() -> None:
-    frame = season(12, 60, shift=-0.5, swing=0.1, seed=2)
+def test_compare_monitors_block_means_at_the_challengers_share_and_the_margin_setting() -> None:
+    frame = season(40, 60, shift=-0.5, swing=0.1, seed=2)
     c = compare_pairs(frame, "b", "a")
     daily = (frame["err_a"] - frame["err_b"]).groupby(frame["game_date"]).mean().to_numpy()
-    low, high = latest(confidence_sequence(daily, ALPHA / 2))
+    floor = METRICS["mae"].floor / np.sqrt(BLOCK_NIGHTS)
+    low, high = latest(confidence_sequence(block_means(daily), ALPHA / 2 / 2, floor=floor))
     assert (c.mae.low, c.mae.high, c.mae.estimate) == pytest.approx((low, high, daily.mean()), rel=1e-12)
-    assert c.verdict == PROMOTE and c.driver == "MAE" and c.mae.high is not None
+    assert c.verdict == PROMOTE and c.driver == "MAE" and c.mae.high is not None and c.objective == "mae"
     strict = Settings.from_env({"PROMOTION_MARGIN_MAE": str(-c.mae.high + 0.01)})
     kept = compare_pairs(frame, "b", "a", rule=VerdictRule.from_settings(strict))
     assert kept.verdict == KEEP_WATCHING and kept.mae == c.mae
-    assert f"at least {strict.promotion_margin_mae:g} points of MAE" in kept.rule
-    assert c.roi.estimate == 0.0 and c.roi.low is not None and c.roi.low <= 0 <= c.roi.high  # identical bets
+    assert f"better by at least {strict.promotion_margin_mae:g} points" in kept.rule
+    assert c.roi.estimate == 0.0 and c.roi.low is not None and c.roi.low < 0 < c.roi.high  # identical bets: not [0, 0]
+    third = compare_pairs(frame, "b", "a", rank=3)  # the third challenger of the champion: ALPHA / 12
+    assert third.mae.alpha == pytest.approx(ALPHA / 12 / 2) and third.mae.high > c.mae.high
+    window = compare_pairs(frame, "b", "a", window=40)
+    assert window.verdict == PROMOTE and not window.sufficient and "NOT when checked nightly" in window.rule
+
+
+def test_a_clv_family_decides_on_daily_no_vig_clv_and_notes_the_disagreement() -> None:
+    frame = season(40, 60, shift=-0.5, swing=0.1, seed=2)  # better MAE ...
+    days = sorted(set(frame["game_date"]))
+    rng = np.random.default_rng(4)
+    clv = pd.DataFrame({"game_date": days, "clv_a": rng.normal(0.0, 0.003, 40), "clv_b": 0.02})  # ... worse CLV
+    c = compare_pairs(frame, "b", "a", objective="clv", clv_daily=clv)
+    assert c.objective == "clv" and c.verdict == RETIRE and c.driver == "CLV"
+    assert c.note is not None and c.note.startswith("the metrics disagree: the challenger has better MAE")
+    assert "worse CLV" in c.note and c.rule.startswith("objective clv")
+    better = compare_pairs(frame, "b", "a", objective="clv", clv_daily=clv.assign(clv_b=-0.02))
+    assert better.verdict == PROMOTE and better.driver == "CLV" and better.note is None
+    none = compare_pairs(frame, "b", "a", objective="clv")  # no closing markets yet: no CLV evidence
+    assert none.verdict == KEEP_WATCHING and none.clv.days == 0 and "insufficient evidence on CLV" in none.reason
 
 
 def test_bet_price_is_one_definition() -> None:
@@ -183,3 +285,33 @@ def test_bad_verdict_settings_name_the_variable(env: dict[str, str], message: st
         Settings.from_env(env)
     defaults = Settings.from_env({})
     assert (defaults.bet_price, defaults.promotion_margin_mae, defaults.promotion_margin_roi) == (-110, 0.05, 0.01)
+
+
+def test_challenger_ranks_follow_registration_within_the_champions_reign() -> None:
+    """The k-th challenger of a champion gets ALPHA / (k (k + 1)): ranks in registration order among the
+    models live in the reign; a challenger stopped during the reign keeps its place, one stopped before
+    it does not count, and a family's declared objective applies to its models."""
+    from datetime import UTC, datetime
+
+    from common.grading.catalog import REGISTRY, Catalog
+    from common.registry.model import ModelRecord
+
+    def model(mid: str, day: int, updated: int, enabled: bool = True, status: str = "shadow") -> ModelRecord:
+        at = datetime(2026, 3, day, tzinfo=UTC)
+        return ModelRecord(mid, f"file:///{mid}.cbm", "v9_mae" if mid != "e" else "v12_mae", "v9", "MAE", None,
+                           date(2025, 11, 1), date(2026, 2, 1), enabled=enabled, status=status, created_at=at,
+                           updated_at=datetime(2026, 3, updated, tzinfo=UTC))  # fmt: skip
+
+    champion = model("champ", 1, 10, status="champion")
+    models = (
+        champion,
+        model("old", 2, 5, enabled=False),  # stopped before the reign (day 10): not a challenger of it
+        model("b", 3, 3),
+        model("gone", 4, 12, enabled=False),  # stopped during the reign: keeps its place
+        model("d", 11, 11),
+        model("e", 12, 12),
+    )
+    catalog = Catalog(models, REGISTRY, {"v12_mae": "clv"})
+    assert [catalog.challenger_rank(m) for m in ("b", "gone", "d", "e")] == [1, 2, 3, 4]
+    assert catalog.objective("e") == "clv" and catalog.objective("b") == "mae"
+    assert catalog.objective("missing") == "mae"

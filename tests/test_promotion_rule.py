@@ -10,7 +10,7 @@ whether it was forced and which evidence it relied on.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -42,7 +42,9 @@ class Provider:
         self.verdict = verdict
         self.asked: list[tuple[str, int]] = []
 
-    def __call__(self, model_id: str, models: Sequence[ModelRecord]) -> PromotionEvidence:
+    def __call__(
+        self, model_id: str, models: Sequence[ModelRecord], objectives: Mapping[str, str]
+    ) -> PromotionEvidence:
         self.asked.append((model_id, len(models)))
         return evidence(self.verdict)
 

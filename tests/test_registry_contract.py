@@ -180,6 +180,29 @@ def test_the_registry_version_grows_with_every_change_and_only_then(
     assert registry.version().events == 3 and registry.version() != version
 
 
+def test_a_family_objective_is_append_only_and_audited(
+    registration: RegistrationService, model_files: ModelFiles
+) -> None:
+    registry = registration.registry
+    a = _register(registration, model_files.v9_mae, "a.cbm")
+    family = registry.get(a).model_family
+    assert registry.objectives() == {}  # the default, mae, is never written
+    assert registry.set_objective(family, "CLV ", reason="we bet it") == "clv"
+    assert registry.set_objective(family, "clv", reason="again") == "clv"  # unchanged: no event
+    assert registry.set_objective(family, "roi", reason="money only") == "roi"
+    assert registry.objectives() == {family: "roi"}  # the latest row is in force
+    events = registry.events(f"family_{family}")
+    assert [(e.action, e.reason, e.actor) for e in events] == [
+        ("objective", "we bet it", registry.actor),
+        ("objective", "money only", registry.actor),
+    ]
+    with pytest.raises(InvalidArgument, match="choose one of mae, clv, roi"):
+        registry.set_objective(family, "hits", reason="x")
+    with pytest.raises(NotFound, match="no model of family"):
+        registry.set_objective("v12_q43", "clv", reason="x")
+    assert registry.objectives() == {family: "roi"}  # refusals wrote nothing
+
+
 def test_retired_never_serves_until_reregistered(registration: RegistrationService, model_files: ModelFiles) -> None:
     registry = registration.registry
     a = _register(registration, model_files.v9_q43, "a.cbm")

@@ -17,7 +17,7 @@ from common.errors import InvalidArgument
 from common.events import MAX_GRADED_DATES
 from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
 from common.grading.catalog import REGISTRY, Catalog
-from common.grading.compare import ROI_DEFINITION, Comparison, Evidence, VerdictRule, interval
+from common.grading.compare import ROI_DEFINITION, Comparison, VerdictRule, interval
 from common.grading.store import GradingStore
 from common.settings import Settings
 
@@ -25,7 +25,7 @@ from common.settings import Settings
 def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
     """The grading tables and the registry's models (the CLI reports registry errors, no fallback)."""
     registry = open_registry(settings)
-    return GradingStore(open_database(settings)), Catalog(tuple(registry.list()), REGISTRY)
+    return GradingStore(open_database(settings)), Catalog(tuple(registry.list()), REGISTRY, registry.objectives())
 
 
 def date_range(first: date, last: date) -> list[date]:
@@ -90,23 +90,24 @@ def money_cells(f: Any) -> tuple[str, str, str, str]:
     )
 
 
-def _sequence(e: Evidence, margin: float | None) -> str:
-    tail = "not in the verdict" if margin is None else f"margin {margin:g}"
-    return f"{_num(e.estimate, sign=True)}  CS {interval(e)} over {e.days} days, {tail}"
+def _sequence(c: Comparison, key: str) -> str:
+    e, margin = c.evidence(key), c.margins.margins[key]
+    role = "objective" if key == c.objective else "guard"
+    return f"{_num(e.estimate, digits=4, sign=True)}  CS {interval(e)} over {e.days} days, {role}, margin {margin:g}"
 
 
 def comparison_rows(c: Comparison) -> list[tuple[str, str, str, str]]:
     """The compare table: metric, challenger, champion, mean daily difference and its confidence sequence.
     Money figures carry their 95% intervals; ROI follows ``ROI_DEFINITION`` on both sides and in the
     difference."""
-    ch, champ, m = c.challenger, c.champion, c.margins
+    ch, champ = c.challenger, c.champion
     (u_a, roi_a, clv_a, clvp_a), (u_b, roi_b, clv_b, clvp_b) = money_cells(ch), money_cells(champ)
     return [
-        ("MAE (points)", _num(ch.mae), _num(champ.mae), _sequence(c.mae, m.margin_mae)),
-        ("ROI (units/bet, mean of daily ROI)", roi_a, roi_b, _sequence(c.roi, m.margin_roi)),
+        ("MAE (points)", _num(ch.mae), _num(champ.mae), _sequence(c, "mae")),
+        ("ROI (units/bet, mean of daily ROI)", roi_a, roi_b, _sequence(c, "roi")),
         ("units won (each bet at its price)", u_a, u_b, ""),
-        ("CLV (closing - bet line toward the pick)", clv_a, clv_b, _sequence(c.clv, None)),
-        ("CLV (no-vig probability)", clvp_a, clvp_b, ""),
+        ("CLV (no-vig probability per bet)", clvp_a, clvp_b, _sequence(c, "clv")),
+        ("CLV (closing - bet line toward the pick)", clv_a, clv_b, ""),
         ("hit rate vs break-even", hit_rate_cell(ch), hit_rate_cell(champ), ""),
         (
             "edge 3+ hit rate",
@@ -128,7 +129,11 @@ def print_comparison(c: Comparison) -> None:
     )
     colour = {"promote": "bold green", "retire": "bold red"}.get(c.verdict, "bold yellow")
     driver = f" (driven by {c.driver})" if c.driver else ""
-    render.console.print(f"Verdict: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
+    window = f" for this fixed {c.window}-day window only" if c.window else ""
+    render.console.print(f"Objective: {c.objective} (the family's declared objective; guards: the others)")
+    render.console.print(f"Verdict{window}: [{colour}]{c.verdict.upper()}[/]{driver} — {escape(c.reason)}", markup=True)
+    if c.note:
+        render.console.print(f"Note: {c.note}", markup=False)
     render.console.print(f"Rule: {c.rule}", markup=False)
     render.console.print(
         f"ROI: {ROI_DEFINITION} (so challenger - champion is the mean daily difference); [low, high]: 95% "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -12,6 +13,7 @@ from common.app import converge_serving, open_registry, registration_service
 from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
+from common.registry.model import DEFAULT_OBJECTIVE
 from common.registry.service import RegistryChange, RegistryService
 from common.settings import Settings
 
@@ -116,6 +118,8 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     elif action == "promote":
         model = registry.promote(model_id, reason=args.reason, force=args.force)
         _warn_if_forced(registry, model_id)
+        if not args.json:
+            _promoted_on(registry, model_id)
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
     _converge(settings, registry, heard, action)
@@ -125,6 +129,41 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
         state = "enabled" if model.enabled else "disabled"
         render.console.print(Text.assemble(model.model_id, ": ", render.role(model), f", {state}"))
     return 0
+
+
+def cmd_objective(args: argparse.Namespace, settings: Settings) -> int:
+    """List each family's objective (declared or the default), or set one with a reason."""
+    registry = open_registry(settings)
+    if args.action == "set":
+        if not args.family or not args.objective:
+            raise InvalidArgument("usage: modelctl objective set FAMILY {mae,clv,roi} --reason TEXT")
+        registry.set_objective(args.family, args.objective, args.reason or "")
+    declared = registry.objectives()
+    families = sorted({m.model_family for m in registry.list()} | set(declared))
+    if args.family:
+        families = [f for f in families if f == args.family]
+    rows = [(f, declared.get(f, DEFAULT_OBJECTIVE), "declared" if f in declared else "default") for f in families]
+    if args.json:
+        render.print_json([{"family": f, "objective": o, "source": s} for f, o, s in rows])
+    else:
+        render.table("Objectives (the verdict decides on it; the other metrics guard)", ["family", "objective", ""],
+                     rows)  # fmt: skip
+    return 0
+
+
+def _promoted_on(registry: RegistryService, model_id: str) -> None:
+    """The verdict a promotion stood on: objective, the metric that drove it, the disagreement note."""
+    promotion = registry.promotions(model_id)[-1:]
+    if not promotion or not promotion[0].evidence_json:
+        return
+    evidence = json.loads(promotion[0].evidence_json)
+    driver = f", driven by {evidence['driver']}" if evidence.get("driver") else ""
+    render.console.print(
+        f"compare: {str(evidence.get('verdict', '')).upper()} on objective {evidence.get('objective')}{driver}",
+        markup=False,
+    )
+    if evidence.get("note"):
+        render.console.print(f"note: {evidence['note']}", markup=False)
 
 
 def _warn_if_forced(registry: RegistryService, model_id: str) -> None:

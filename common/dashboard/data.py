@@ -77,9 +77,8 @@ class DashboardData:
     def rejections(self, limit: int = 20) -> list[Rejection]:
         return self.registry.rejections(limit=limit)
 
-    @staticmethod
-    def catalog(models: list[ModelRecord]) -> Catalog:
-        return Catalog(tuple(models), REGISTRY)
+    def catalog(self, models: list[ModelRecord]) -> Catalog:
+        return Catalog(tuple(models), REGISTRY, self.registry.objectives())
 
     # -- grading ------------------------------------------------------------------------------
     def evaluation(self, model_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,8 @@
 Queries (BigQuery): the schema check, the model list (the record, the champion and the
 catalog compare needs), the model's audit events, the latest graded date (two small reads
 that give the partitioned reads their constant bound), the daily rows of the ``CHART_DAYS``
-days up to it (``DAILY_RECENT``), and the paired sample of every shared day (``PAIRED``): 7
+days up to it (``DAILY_RECENT``), the paired sample of every shared day (``PAIRED``), the
+families' objectives and both models' daily no-vig CLV (``DAILY_CLV_PAIRS``): 9
 (``web.PAGE_QUERIES``). The card is read from the model file itself.
 """
 

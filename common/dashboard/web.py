@@ -41,7 +41,7 @@ from common.text import clean
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PAGE_QUERIES = {"models": 3, "model": 7, "timeline": 2, "operations": 8}
+PAGE_QUERIES = {"models": 3, "model": 9, "timeline": 2, "operations": 8}
 #: nothing from elsewhere, no script at all, styles only from our own stylesheet
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"

@@ -4,8 +4,11 @@ A note, never an action: it recommends ``modelctl promote ID`` on the team's
 Slack (or the log when Slack is not configured), at most once per challenger
 and comparison end date. Only the promote verdict posts; challengers never
 raise user-facing alerts, whatever their figures. The verdict is the sequential
-one of ``compare.py`` on every shared out-of-sample date, so checking it after
-each graded date does not raise its false-promotion rate.
+one of ``compare.py`` on every shared out-of-sample date, on the challenger's
+family's objective, so checking it after each graded date does not raise its
+false-promotion rate; each challenger runs at its share of the champion's error
+budget (alpha-spending over challengers, ``objective.py``), so the chance of any
+false PROMOTE across all the champion's challengers and retrains stays <= ALPHA.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from common.grading.analysis import paired_sample
+from common.grading.analysis import compare_models
 from common.grading.catalog import Catalog
-from common.grading.compare import Comparison, VerdictRule, compare_pairs, interval
+from common.grading.compare import Comparison, Evidence, VerdictRule, interval
 from common.grading.store import GradingStore
 from common.notify import SlackPoster, deliver_once
 
@@ -37,18 +40,27 @@ def _roi(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.3f}"
 
 
+def _diff(e: Evidence) -> str:
+    return "n/a" if e.estimate is None else f"{e.estimate:+.4f}"
+
+
 def advice_message(c: Comparison) -> tuple[str, list[dict[str, Any]]]:
     """Plain text and Block Kit blocks recommending the promotion."""
     ch, champ = c.challenger, c.champion
     command = f"modelctl promote {ch.model_id} --reason 'beat {champ.model_id} in live grading'"
+    margins = c.margins.margins
     lines = [
         f"Promotion advice: {ch.model_id} beats champion {champ.model_id} over {c.graded_days} graded days "
         f"({c.start} to {c.end}, {c.n_shared} shared player-games).",
-        f"Verdict: {c.verdict.upper()}, driven by {c.driver}.",
-        f"MAE {ch.mae:.3f} vs {champ.mae:.3f}: mean daily difference {c.mae.estimate:+.3f}, "
-        f"confidence sequence {interval(c.mae)} (margin {c.margins.margin_mae:g}).",
-        f"ROI {_roi(ch.roi)} vs {_roi(champ.roi)} units per bet at {c.margins.bet_price:+g}: mean daily difference "
-        f"{_roi(c.roi.estimate)}, confidence sequence {interval(c.roi)} (margin {c.margins.margin_roi:g}).",
+        f"Objective: {c.objective}. Verdict: {c.verdict.upper()}, driven by {c.driver}.",
+        *([f"Note: {c.note}."] if c.note else []),
+        f"MAE {ch.mae:.3f} vs {champ.mae:.3f}: mean daily difference {_diff(c.mae)}, "
+        f"confidence sequence {interval(c.mae)} (margin {margins['mae']:g}).",
+        f"CLV (no-vig probability per bet): mean daily difference {_diff(c.clv)}, "
+        f"confidence sequence {interval(c.clv)} (margin {margins['clv']:g}).",
+        f"ROI {_roi(ch.roi)} vs {_roi(champ.roi)} units per bet at {c.margins.bet_price:+g} "
+        f"(units {ch.units:+.1f} vs {champ.units:+.1f}): mean daily difference "
+        f"{_diff(c.roi)}, confidence sequence {interval(c.roi)} (margin {margins['roi']:g}).",
         f"Hit rate {_pct(ch.hit_rate)} (n={ch.n_bets}) vs {_pct(champ.hit_rate)} (n={champ.n_bets}); "
         f"edge 3+ {_pct(ch.hit_rate_edge_3plus)} (n={ch.n_edge_3plus}) vs "
         f"{_pct(champ.hit_rate_edge_3plus)} (n={champ.n_edge_3plus}).",
@@ -75,18 +87,20 @@ def advise_promotions(
         reason = "no champion" if champion is None else "the registry could not be read"
         log.info("no promotion advice: %s", reason, extra={"reason": reason})
         return []
-    outcomes, price = [], (rule or VerdictRule()).bet_price
+    outcomes = []
     for model in catalog.challengers:
-        pairs, _, start, end = paired_sample(store, catalog, model.model_id, champion.model_id, bet_price=price)
-        comparison = compare_pairs(pairs, model.model_id, champion.model_id, start, end, rule)
+        comparison = compare_models(store, catalog, model.model_id, champion.model_id, None, rule)
         log.info(
-            "%s vs %s: %s (%s)",
+            "%s vs %s on %s: %s (%s)%s",
             model.model_id,
             champion.model_id,
+            comparison.objective,
             comparison.verdict,
             comparison.reason,
-            extra={"model_id": model.model_id, "verdict": comparison.verdict, "driver": comparison.driver},
-        )
+            f"; {comparison.note}" if comparison.note else "",
+            extra={"model_id": model.model_id, "verdict": comparison.verdict, "driver": comparison.driver,
+                   "objective": comparison.objective},
+        )  # fmt: skip
         if comparison.sufficient:
             outcomes.append(f"{model.model_id}: {_deliver(store, poster, comparison, now)}")
     return outcomes
@@ -96,5 +110,6 @@ def _deliver(store: GradingStore, poster: SlackPoster, comparison: Comparison, n
     text, blocks = advice_message(comparison)
     payload = {"challenger": comparison.challenger.model_id, "champion": comparison.champion.model_id,
                "end": comparison.end, "driver": comparison.driver, "mae_diff": comparison.mae.estimate,
-               "roi_diff": comparison.roi.estimate}  # fmt: skip
+               "roi_diff": comparison.roi.estimate, "clv_diff": comparison.clv.estimate,
+               "objective": comparison.objective, "note": comparison.note}  # fmt: skip
     return deliver_once(store.engine, advice_key(comparison), KIND, payload, lambda: poster.post(text, blocks), now)

@@ -80,10 +80,15 @@ def compare_models(
     rule: VerdictRule | None = None,
 ) -> Comparison:
     """Compare ``challenger`` with ``champion`` (default: the current champion) over the graded days
-    they share after both models' training ends (the last ``days`` of them when given)."""
+    they share after both models' training ends (the last ``days`` of them when given: a fixed
+    window read once), on the challenger's family's objective at its share of the champion's budget."""
     rule = rule or VerdictRule()
     pairs, champion_id, start, end = paired_sample(store, catalog, challenger, champion, days, rule.bet_price)
-    return compare_pairs(pairs, challenger, champion_id, start, end, rule)
+    clv = store.daily_clv(challenger, champion_id, catalog.in_sample_until([challenger, champion_id]))
+    return compare_pairs(
+        pairs, challenger, champion_id, start, end, rule,
+        objective=catalog.objective(challenger), rank=catalog.challenger_rank(challenger), clv_daily=clv, window=days,
+    )  # fmt: skip
 
 
 def performance(store: GradingStore, catalog: Catalog, days: int = DEFAULT_DAYS) -> Performance:

@@ -1,4 +1,4 @@
-"""Champion vs challenger on the same graded player-games: a verdict that stays valid when checked nightly.
+"""Champion vs challenger on the same graded player-games: a verdict on the family's objective.
 
 The evidence is one paired difference per graded date (challenger − champion), not
 one per player-game: the player-games of a date share its conditions, so a night that
@@ -7,16 +7,18 @@ suits one model's features moves most of its errors at once.
 * **MAE**: the date's mean of ``|err_challenger| - |err_champion|`` over the shared
   player-games (negative: the challenger is closer);
 * **ROI**: the date's units per bet of the challenger minus the champion's, on dates
-  where both bet (units at ``BET_PRICE``, ``common/betting.py``; positive: the
-  challenger earns more).
+  where both bet (each bet settled at its own line and price, ``BET_PRICE`` only where a
+  row has none, ``common/betting.py``; positive: the challenger earns more);
+* **CLV**: the date's mean no-vig probability CLV per bet of the challenger minus the
+  champion's (``model_performance_daily.clv_prob``, on shared dates where both have it;
+  positive: the market moved toward the challenger's picks more).
 
-Each series gets an always-valid confidence sequence (Lai's t-mixture CS,
-``sequential.py``, after Howard, Ramdas, McAuliffe & Sekhon 2021) at level
-``1 - ALPHA/2`` — Bonferroni across the two, so both hold together with probability
-``1 - ALPHA`` at every night at once — and the verdict reads the running
-intersection since the pair's first shared out-of-sample date. Practical margins
-(``PROMOTION_MARGIN_MAE``, ``PROMOTION_MARGIN_ROI``) say how much better is worth a
-promotion; the verdict names the metric that drove it (:func:`verdict_codes`).
+Each series is monitored with ``sequential.monitor`` (Lai's t-mixture CS on 5-night block
+means, a variance floor, a restart after a contradiction) at the challenger's share of the
+error budget (``objective.py``), from the pair's first shared out-of-sample date. The verdict
+decides on the family's declared objective with the other two metrics as guards, names the
+metric that drove it, and says in one line where the metrics disagree. ``--days N`` reads a
+fixed window once: its verdict holds for that window, not under nightly checking.
 """
 
 from __future__ import annotations
@@ -29,13 +31,25 @@ import numpy as np
 import pandas as pd
 
 from common.betting import DEFAULT_BET_PRICE, NO_BET, WON, units, win_payout
-from common.grading.sequential import PRIOR_PRECISION, confidence_sequence, first_bounded_day, latest
+from common.grading.objective import (
+    ALPHA,
+    DEFAULT_OBJECTIVE,
+    KEEP_WATCHING,
+    METRICS,
+    PROMOTE,
+    RETIRE,
+    VERDICTS,
+    challenger_share,
+    check_objective,
+    disagreement,
+    verdict_codes,
+)
+from common.grading.sequential import BLOCK_NIGHTS, PRIOR_PRECISION, change_point, first_bounded_day, monitor
 from common.grading.uncertainty import IntervalFields, clustered_mean, money
 from common.settings import Settings
 
-PROMOTE, KEEP_WATCHING, RETIRE = "promote", "keep watching", "retire"
-VERDICTS = (KEEP_WATCHING, PROMOTE, RETIRE)  # the codes of verdict_codes
-ALPHA = 0.05  # overall: P(any false claim on any night, MAE or ROI) <= ALPHA
+__all__ = ["ALPHA", "KEEP_WATCHING", "PROMOTE", "RETIRE", "VERDICTS", "Comparison", "Evidence", "VerdictRule",
+           "compare_pairs", "daily_differences", "interval"]  # fmt: skip
 PAIRED_COLUMNS = (
     "game_date", "err_a", "err_b", "outcome_a", "outcome_b", "call_a", "call_b", "edge3_a", "edge3_b", "clv_a", "clv_b",
     "clv_prob_a", "clv_prob_b", "units_a", "units_b", "break_even_a", "break_even_b",
@@ -55,25 +69,41 @@ class VerdictRule:
     margin_mae: float = Settings.promotion_margin_mae
     margin_roi: float = Settings.promotion_margin_roi
     bet_price: float = DEFAULT_BET_PRICE
+    margin_clv: float = Settings.promotion_margin_clv
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VerdictRule:
-        return cls(settings.promotion_margin_mae, settings.promotion_margin_roi, settings.bet_price)
+        return cls(settings.promotion_margin_mae, settings.promotion_margin_roi, settings.bet_price,
+                   settings.promotion_margin_clv)  # fmt: skip
 
     @property
     def payout(self) -> float:
         return win_payout(self.bet_price)
 
-    def describe(self) -> str:
+    @property
+    def margins(self) -> dict[str, float]:
+        return {"mae": self.margin_mae, "clv": self.margin_clv, "roi": self.margin_roi}
+
+    def describe(self, objective: str = DEFAULT_OBJECTIVE, alpha: float = ALPHA / 2, window: int | None = None) -> str:
         """The rule, printed beside every verdict."""
-        each = 1 - ALPHA / 2
+        main = METRICS[objective]
+        guards = ", ".join(f"{METRICS[k].label} {m:g}" for k, m in self.margins.items() if k != objective)
+        validity = (
+            f"read once on a fixed window of {window} days: valid for that one window, NOT when checked nightly "
+            "(the nightly advice and promote read the whole sequence)"
+            if window
+            else "valid however often it is checked"
+        )
         return (
-            f"PROMOTE when the challenger is better by at least {self.margin_mae:g} points of MAE "
-            f"(CS entirely below -{self.margin_mae:g}) or by at least {self.margin_roi:g} units per bet of ROI "
-            f"at {self.bet_price:+g} (CS entirely above +{self.margin_roi:g}), and worse on neither (a CS entirely "
-            "on the wrong side of 0); RETIRE when worse on one and better on neither; else KEEP WATCHING. "
-            f"CS: Lai t-mixture confidence sequences on daily paired differences, {each:.1%} each "
-            f"(Bonferroni, {1 - ALPHA:.0%} together), running intersection: valid however often it is checked"
+            f"objective {objective}: PROMOTE when the challenger's {main.label} is better by at least "
+            f"{self.margins[objective]:g} {main.unit} (its CS entirely beyond the margin) and no guard's CS shows "
+            f"it worse by more than the guard's margin ({guards}; ROI: each bet at its own price, "
+            f"{self.bet_price:+g} where it has none); RETIRE when the "
+            f"{main.label} CS is entirely worse, or a guard shows harm and the objective is not better; else KEEP "
+            f"WATCHING. CS: Lai t-mixture confidence sequences on {BLOCK_NIGHTS}-night block means of the daily "
+            "differences (batch means, variance floor), restarted after a contradiction at half the level; this "
+            f"challenger's level {alpha:.3g} of the champion's {ALPHA:.0%} budget (alpha-spending over "
+            f"challengers); {validity}"
         )
 
 
@@ -81,11 +111,15 @@ class VerdictRule:
 class Evidence:
     """One metric's sequential evidence: the mean daily difference and its confidence sequence."""
 
-    metric: str  # "MAE" or "ROI"
-    days: int  # dates in the sequence
-    estimate: float | None  # mean daily difference, challenger − champion
-    low: float | None  # running-intersection bounds; None while unbounded
+    metric: str  # "MAE", "ROI" or "CLV"
+    days: int  # dates with an observation in the current segment
+    estimate: float | None  # mean daily difference over the current segment, challenger − champion
+    low: float | None  # running-intersection bounds of the current segment; None while unbounded
     high: float | None
+    since: date | None = None  # the first date of the current segment (later than start after a restart)
+    changed: date | None = None  # the last restart's estimated change: "the difference changed around" it
+    detected: date | None = None  # the night that restart's running intersection came out empty
+    alpha: float = ALPHA / 2  # the current segment's level
 
 
 @dataclass(frozen=True)
@@ -118,22 +152,32 @@ class Comparison:
     mae_diff: float | None  # challenger − champion over all shared player-games
     mae: Evidence
     roi: Evidence
-    clv: Evidence  # shown beside the verdict, not part of it
+    clv: Evidence  # no-vig probability CLV per bet
     verdict: str
-    driver: str | None  # the metric(s) whose CS decided a promote or retire verdict
+    driver: str | None  # the metric whose CS decided a promote or retire verdict
     reason: str  # what the evidence says, in words
     rule: str  # the rule, with its margins
     margins: VerdictRule
+    objective: str = DEFAULT_OBJECTIVE  # the challenger's family's declared objective
+    note: str | None = None  # one line where the metrics disagree
+    window: int | None = None  # a fixed window of days read once (compare --days), None for the sequence
 
     @property
     def sufficient(self) -> bool:
-        """Whether the evidence supports promoting the challenger."""
-        return self.verdict == PROMOTE
+        """Whether the evidence supports promoting the challenger (never from a fixed window)."""
+        return self.verdict == PROMOTE and self.window is None
+
+    def evidence(self, key: str) -> Evidence:
+        return {"mae": self.mae, "clv": self.clv, "roi": self.roi}[key]
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["start"] = self.start.isoformat() if self.start else None
-        out["end"] = self.end.isoformat() if self.end else None
+        for key in ("start", "end"):
+            out[key] = out[key].isoformat() if out[key] else None
+        for key in ("mae", "roi", "clv"):
+            for field in ("since", "changed", "detected"):
+                value = out[key][field]
+                out[key][field] = value.isoformat() if value else None
         out["confidence"] = 1 - ALPHA
         return out
 
@@ -158,27 +202,6 @@ def daily_differences(
         roi_a, roi_b = (per_day(u) / b for u, b in zip(won, bets, strict=True))
     roi = np.where((bets[0] > 0) & (bets[1] > 0), roi_a - roi_b, np.nan)
     return mae, roi
-
-
-def verdict_codes(
-    mae: tuple[Any, Any], roi: tuple[Any, Any], rule: VerdictRule
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rule on CS bounds (scalars or arrays, ±inf while unbounded): an index into ``VERDICTS``,
-    and whether MAE / ROI drove it (better for a promote, worse for a retire).
-
-    False promotions: promoting needs a CS that excludes every value within the margin, so if
-    the challenger is not better by the margin on either metric, a promotion ever happening
-    needs a CS that missed its mean on some night: probability <= ALPHA/2 + ALPHA/2.
-    """
-    mae_low, mae_high = np.asarray(mae[0], dtype=np.float64), np.asarray(mae[1], dtype=np.float64)
-    roi_low, roi_high = np.asarray(roi[0], dtype=np.float64), np.asarray(roi[1], dtype=np.float64)
-    broken = (mae_low > mae_high) | (roi_low > roi_high)  # an empty intersection: the model of the data failed
-    mae_better, mae_worse = mae_high < -rule.margin_mae, mae_low > 0
-    roi_better, roi_worse = roi_low > rule.margin_roi, roi_high < 0
-    better, worse = (mae_better | roi_better) & ~broken, (mae_worse | roi_worse) & ~broken
-    promote, retire = better & ~worse, worse & ~better
-    code = np.where(promote, VERDICTS.index(PROMOTE), np.where(retire, VERDICTS.index(RETIRE), 0))
-    return code, np.where(promote, mae_better, retire & mae_worse), np.where(promote, roi_better, retire & roi_worse)
 
 
 def _side(model_id: str, pairs: pd.DataFrame, suffix: str, won: np.ndarray, day: np.ndarray, both: np.ndarray) -> Side:
@@ -221,10 +244,49 @@ def _won(pairs: pd.DataFrame, suffix: str, payout: float) -> np.ndarray:
     return np.where(np.isnan(settled), units(outcome, payout), settled)
 
 
-def _evidence(metric: str, series: np.ndarray) -> Evidence:
-    seen = series[~np.isnan(series)]
-    low, high = latest(confidence_sequence(series, ALPHA / 2)) if len(series) else (None, None)
-    return Evidence(metric, len(seen), float(seen.mean()) if len(seen) else None, low, high)
+def sequential_evidence(key: str, series: np.ndarray, dates: Any, alpha: float) -> Evidence:
+    """``key``'s monitored evidence on its daily series (NaN: no observation that date)."""
+    metric = METRICS[key]
+    if not len(series):
+        return Evidence(metric.label, 0, None, None, None, alpha=alpha)
+    seq = monitor(series, alpha, metric.floor / np.sqrt(BLOCK_NIGHTS))
+    start, segment = int(seq.start[-1]), int(seq.segment[-1])
+    current = series[start:]
+    seen = current[~np.isnan(current)]
+    low, high = float(seq.low[-1]), float(seq.high[-1])
+    hits = np.flatnonzero(seq.contradicted)
+    changed = detected = None
+    if len(hits):
+        before = 0 if len(hits) < 2 else int(hits[-2]) + 1  # where the contradicted segment began
+        detected = _day(dates, int(hits[-1]))
+        changed = _day(dates, before + max(change_point(series[before : hits[-1] + 1]), 0))
+    return Evidence(
+        metric=metric.label,
+        days=len(seen),
+        estimate=float(seen.mean()) if len(seen) else None,
+        low=low if np.isfinite(low) else None,
+        high=high if np.isfinite(high) else None,
+        since=_day(dates, start),
+        changed=changed,
+        detected=detected,
+        alpha=alpha * 2.0**-segment,
+    )
+
+
+def _day(dates: Any, index: int) -> date | None:
+    return pd.Timestamp(dates[index]).date() if 0 <= index < len(dates) else None
+
+
+def clv_differences(clv_daily: pd.DataFrame | None, dates: Any) -> np.ndarray:
+    """The daily no-vig CLV difference on each of ``dates`` (NaN where either model lacks it), from
+    ``clv_daily`` (columns game_date, clv_a, clv_b: each model's mean probability CLV per bet)."""
+    out = np.full(len(dates), np.nan)
+    if clv_daily is None or clv_daily.empty or not len(dates):
+        return out
+    frame = clv_daily.assign(game_date=pd.to_datetime(clv_daily["game_date"]))
+    diff = pd.to_numeric(frame["clv_a"], errors="coerce") - pd.to_numeric(frame["clv_b"], errors="coerce")
+    by_day = pd.Series(diff.to_numpy(np.float64), index=frame["game_date"]).groupby(level=0).mean()
+    return by_day.reindex(pd.DatetimeIndex(dates)).to_numpy(np.float64)
 
 
 def compare_pairs(
@@ -234,38 +296,47 @@ def compare_pairs(
     start: date | None = None,
     end: date | None = None,
     rule: VerdictRule | None = None,
+    objective: str = DEFAULT_OBJECTIVE,
+    rank: int = 1,
+    clv_daily: pd.DataFrame | None = None,
+    window: int | None = None,
 ) -> Comparison:
     """Compare on the paired sample (columns of ``queries.PAIRED``; ``_a`` is the challenger), its
-    dates taken in order as the monitoring sequence."""
-    rule = rule or VerdictRule()
+    dates taken in order as the monitoring sequence; ``rank``: the challenger's place among the
+    champion's challengers (its share of the error budget); ``window``: the days of a fixed window
+    read once (``compare --days``), None for the whole sequence."""
+    rule, objective = rule or VerdictRule(), check_objective(objective)
     err_a, err_b = (pairs[c].to_numpy(np.float64) for c in ("err_a", "err_b"))
     out_a, out_b = (pairs[c].to_numpy(np.int64) for c in ("outcome_a", "outcome_b"))
     won_a, won_b = _won(pairs, "a", rule.payout), _won(pairs, "b", rule.payout)
     day, dates = pd.factorize(pd.to_datetime(pairs["game_date"]), sort=True)
-    mae_days, roi_days = daily_differences(
-        day, len(dates), (err_a, err_b), (won_a, won_b), (out_a != NO_BET, out_b != NO_BET)
-    )
-    clv_a, clv_b = (_column(pairs, c) for c in ("clv_a", "clv_b"))
-    clv_days = daily_differences(day, len(dates), (err_a, err_b), (np.nan_to_num(clv_a), np.nan_to_num(clv_b)),
-                                 (~np.isnan(clv_a), ~np.isnan(clv_b)))[1]  # fmt: skip
-    mae, roi, clv = _evidence("MAE", mae_days), _evidence("ROI", roi_days), _evidence("CLV", clv_days)
-    verdict, driver, reason = decide(mae, roi, rule)
+    series = dict(zip(("mae", "roi"), daily_differences(day, len(dates), (err_a, err_b), (won_a, won_b),
+                                                        (out_a != NO_BET, out_b != NO_BET)), strict=True))  # fmt: skip
+    series["clv"] = clv_differences(clv_daily, dates)
+    level = ALPHA * challenger_share(rank)
+    evidence = {key: sequential_evidence(key, series[key], dates, level) for key in ("mae", "clv", "roi")}
+    verdict, driver, reason = decide(evidence, objective, rule)
+    note = disagreement({k: e.estimate for k, e in evidence.items()})
+    both = ~np.isnan(series["roi"])
     return Comparison(
-        challenger=_side(challenger, pairs, "a", won_a, day, ~np.isnan(roi_days)),
-        champion=_side(champion, pairs, "b", won_b, day, ~np.isnan(roi_days)),
+        challenger=_side(challenger, pairs, "a", won_a, day, both),
+        champion=_side(champion, pairs, "b", won_b, day, both),
         start=start,
         end=end,
         graded_days=len(dates),
         n_shared=len(pairs),
         mae_diff=float((err_a - err_b).mean()) if len(pairs) else None,
-        mae=mae,
-        roi=roi,
-        clv=clv,
+        mae=evidence["mae"],
+        roi=evidence["roi"],
+        clv=evidence["clv"],
         verdict=verdict,
         driver=driver,
         reason=reason,
-        rule=rule.describe(),
+        rule=rule.describe(objective, evidence[objective].alpha, window),
         margins=rule,
+        objective=objective,
+        note=note,
+        window=window,
     )
 
 
@@ -283,26 +354,47 @@ def interval(e: Evidence) -> str:
     return f"[{low}, {high}]"
 
 
-def decide(mae: Evidence, roi: Evidence, rule: VerdictRule) -> tuple[str, str | None, str]:
-    """The verdict, the metric(s) that drove it, and the evidence in words."""
-    bounds = [(-np.inf if e.low is None else e.low, np.inf if e.high is None else e.high) for e in (mae, roi)]
-    code, by_mae, by_roi = (v.item() for v in verdict_codes(bounds[0], bounds[1], rule))
-    verdict = VERDICTS[code]
-    driver = " and ".join(m for m, flag in (("MAE", by_mae), ("ROI", by_roi)) if flag) or None
-    cs = f"MAE difference CS {interval(mae)} over {mae.days} days, "
-    cs += f"ROI difference CS {interval(roi)} over {roi.days} days"
-    need = first_bounded_day(ALPHA / 2, PRIOR_PRECISION)
-    if mae.high is None and roi.high is None:
-        return (
-            verdict,
-            driver,
-            (
-                f"insufficient evidence: {mae.days} graded day(s) shared; the confidence sequences "
-                f"exclude nothing before {need} days"
-            ),
-        )
+def _bounds(e: Evidence) -> tuple[float, float]:
+    return (-np.inf if e.low is None else e.low, np.inf if e.high is None else e.high)
+
+
+def decide(evidence: dict[str, Evidence], objective: str, rule: VerdictRule) -> tuple[str, str | None, str]:
+    """The verdict, the metric that drove it, and the evidence in words."""
+    code, blocked = (v.item() for v in verdict_codes({k: _bounds(e) for k, e in evidence.items()}, objective,
+                                                       rule.margins))  # fmt: skip
+    verdict, main = VERDICTS[code], evidence[objective]
+    cs = ", ".join(f"{e.metric} CS {interval(e)} over {e.days} days" for e in evidence.values())
+    restarted = [
+        f"the {e.metric} difference changed around {e.changed} (its confidence sequence contradicted itself "
+        f"on {e.detected}): the comparison restarted {f'on {e.since}' if e.since else 'with the next graded night'} "
+        f"at level {e.alpha:.3g}, the earlier nights no longer count (the restart is charged to the error budget)"
+        for e in evidence.values()
+        if e.changed is not None
+    ]
+    tail = f" ({cs})" + ("; " + "; ".join(restarted) if restarted else "")
     if verdict == PROMOTE:
-        return verdict, driver, f"{driver} drove it: the challenger is better by more than the margin ({cs})"
+        return verdict, main.metric, f"{main.metric} (the objective) drove it: better by more than the margin{tail}"
+    harmed = " and ".join(e.metric for k, e in evidence.items() if k != objective and _harms(k, e, rule))
     if verdict == RETIRE:
-        return verdict, driver, f"{driver} drove it: the challenger is worse and better on neither metric ({cs})"
-    return verdict, driver, f"neither metric is better by its margin without the other being worse ({cs})"
+        driver = main.metric if _gain(objective, main)[1] < 0 else harmed
+        return verdict, driver, f"{driver} drove it: the challenger is worse{tail}"
+    if blocked:
+        return verdict, None, f"{main.metric} is better by its margin but the {harmed} guard shows harm{tail}"
+    if main.high is None:
+        need = first_bounded_day(main.alpha, PRIOR_PRECISION) * BLOCK_NIGHTS
+        return verdict, None, (
+            f"insufficient evidence on {main.metric} (the objective): {main.days} graded day(s) with it"
+            f"{' since ' + str(main.since) if main.since else ''}; its confidence sequence excludes nothing "
+            f"before about {need} nights{tail}"
+        )  # fmt: skip
+    return verdict, None, f"{main.metric} (the objective) is not better by its margin{tail}"
+
+
+def _gain(key: str, e: Evidence) -> tuple[float, float]:
+    """``e``'s CS on the "challenger better by" scale."""
+    low, high = _bounds(e)
+    return (-high, -low) if METRICS[key].better < 0 else (low, high)
+
+
+def _harms(key: str, e: Evidence, rule: VerdictRule) -> bool:
+    return _gain(key, e)[1] < -rule.margins[key]

@@ -220,3 +220,14 @@ WHERE model_id = @model_id"""
 
 EVALUATION_COLUMNS = ("model_id", *(column for column, _ in _SETS), "evaluation_as_of", "evaluation_updated_at")
 READ_EVALUATION = f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM model_registry WHERE model_id IN UNNEST(@model_ids)"
+
+# The verdict's CLV series (issue 21): each model's daily mean no-vig probability CLV per bet
+# (model_performance_daily.clv_prob, migration 017) on the dates both have it, after @after.
+DAILY_CLV_PAIRS = """
+SELECT a.game_date, a.clv_prob AS clv_a, b.clv_prob AS clv_b
+FROM model_performance_daily AS a
+JOIN model_performance_daily AS b ON b.game_date = a.game_date
+WHERE a.system_id = @challenger AND b.system_id = @champion
+  AND a.game_date > @after AND b.game_date > @after
+  AND a.clv_prob IS NOT NULL AND b.clv_prob IS NOT NULL
+ORDER BY a.game_date"""

@@ -143,7 +143,7 @@ def update_performance(
     """
     now = now or datetime.now(UTC)
     registry = RegistryService.open(settings.registry_url, settings.actor)  # ConfigError: waits for `migrate`
-    catalog = load_catalog(registry.list)
+    catalog = load_catalog(registry.list, registry.objectives)
     store = GradingStore(open_engine(settings.registry_url))
     rule = VerdictRule.from_settings(settings)
     summary = grade_dates(store, catalog, dates, now, rule.bet_price)

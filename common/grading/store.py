@@ -107,6 +107,12 @@ class GradingStore:
         frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
         return frame
 
+    def daily_clv(self, challenger: str, champion: str, after: date | None) -> pd.DataFrame:
+        """Both models' daily no-vig CLV per bet on the dates after ``after`` both have it
+        (``queries.DAILY_CLV_PAIRS``: game_date, clv_a, clv_b)."""
+        params = {"challenger": challenger, "champion": champion, "after": Param(after or _NO_BOUND, "DATE")}
+        return self.engine.query_frame(q.DAILY_CLV_PAIRS, params)
+
     def update_evaluation(self, rows: Sequence[dict[str, Any]], as_of: date, now: datetime) -> None:
         """Write each model's live evaluation columns, every model in one transaction."""
         statements = []

@@ -11,6 +11,21 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from common.errors import InvalidArgument
+
+#: what a family is judged on (``common/grading/objective.py`` defines the metrics and why ``mae``
+#: is the default); the registry stores one per family (migration 020)
+OBJECTIVES = ("mae", "clv", "roi")
+DEFAULT_OBJECTIVE = "mae"
+
+
+def check_objective(value: str) -> str:
+    """``value`` as an objective, or a clear error naming the valid ones."""
+    key = (value or "").strip().lower()
+    if key not in OBJECTIVES:
+        raise InvalidArgument(f"unknown objective {value!r}: choose one of {', '.join(OBJECTIVES)}")
+    return key
+
 
 class Status(StrEnum):
     """A model's role. ``enabled`` says whether a shadow or champion serves."""

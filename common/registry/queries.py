@@ -105,3 +105,12 @@ LIST_PROMOTIONS = f"""
 SELECT {PROMOTION_COLUMNS} FROM model_registry_promotions
 WHERE (@model_id IS NULL OR model_id = @model_id)
 ORDER BY promoted_at, event_id"""
+
+# Each family's objective in force: its latest row (migration 020).
+FAMILY_OBJECTIVES = """
+SELECT family, objective, reason, set_by, set_at FROM family_objectives
+QUALIFY ROW_NUMBER() OVER (PARTITION BY family ORDER BY set_at DESC) = 1
+ORDER BY family"""
+INSERT_FAMILY_OBJECTIVE = """
+INSERT INTO family_objectives (family, objective, reason, set_by, set_at)
+VALUES (@family, @objective, @reason, @set_by, @set_at)"""

@@ -19,13 +19,14 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from common.errors import Conflict, InvalidArgument
+from common.errors import Conflict, InvalidArgument, NotFound
 from common.registry import limits
 from common.registry.model import (
+    DEFAULT_OBJECTIVE,
     ModelRecord,
     Promotion,
     PromotionEvidence,
@@ -33,6 +34,7 @@ from common.registry.model import (
     RegistryVersion,
     Rejection,
     Status,
+    check_objective,
 )
 from common.registry.store import RegistryStore
 from common.storage import StoredObject
@@ -68,8 +70,9 @@ class _Clock:
 
 
 Listener = Callable[[RegistryChange], None]
-#: (model to promote, the registry's models) → the comparison with the champion, or None
-EvidenceProvider = Callable[[str, Sequence[ModelRecord]], PromotionEvidence | None]
+#: (model to promote, the registry's models, each family's objective) → the comparison with the
+#: champion, or None
+EvidenceProvider = Callable[[str, Sequence[ModelRecord], Mapping[str, str]], PromotionEvidence | None]
 
 
 class RegistryService:
@@ -238,7 +241,7 @@ class RegistryService:
         if champion is None:
             return None
         if self._evidence is not None:
-            return self._evidence(model_id, self._store.list())
+            return self._evidence(model_id, self._store.list(), self._store.objectives())
         return PromotionEvidence(
             sufficient=False,
             verdict="no evidence",
@@ -258,6 +261,38 @@ class RegistryService:
             )
         log.warning("promotion forced past compare: %s", evidence.finding, extra={"model_id": model_id})
         return f"forced past compare ({evidence.verdict}: {evidence.finding}): {reason.strip()}"
+
+    # -- objectives ----------------------------------------------------------------------
+    def objectives(self) -> dict[str, str]:
+        """Each family's declared objective; a family absent here has ``DEFAULT_OBJECTIVE``."""
+        return self._store.objectives()
+
+    def set_objective(self, family: str, objective: str, reason: str) -> str:
+        """Declare what ``family`` is judged on (``mae`` | ``clv`` | ``roi``), with an audit event
+        (model id ``family_<family>``); returns the objective in force. A no-op when unchanged."""
+        if not reason or not reason.strip():
+            raise InvalidArgument("objective set needs a reason (--reason TEXT): it goes into the audit trail")
+        limits.reason(reason)
+        objective = check_objective(objective)
+        if not any(m.model_family == family for m in self._store.list(family=family)):
+            raise NotFound(f"no model of family {family!r} in the registry (see `modelctl list`)")
+        before = self._store.objectives().get(family, DEFAULT_OBJECTIVE)
+        if before == objective:
+            return objective
+        now = self.clock()
+        event = RegistryEvent(
+            event_id=f"{now.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}",
+            model_id=f"family_{family}",
+            action="objective",
+            actor=self.actor,
+            reason=reason.strip(),
+            before_json=json.dumps({"family": family, "objective": before}, sort_keys=True),
+            after_json=json.dumps({"family": family, "objective": objective}, sort_keys=True),
+            occurred_at=now,
+        )
+        self._store.set_objective(family, objective, event)
+        log.info("objective of %s: %s -> %s", family, before, objective, extra={"family": family, "actor": self.actor})
+        return objective
 
     # -- registration (the registration service decides what; these write it) -------------
     def add(self, record: ModelRecord, reason: str) -> ModelRecord:

@@ -164,7 +164,17 @@ class RegistryStore:
         }
         return int(self.engine.query(q.FIND_REJECTION, params)[0]["n"]) > 0
 
+    def objectives(self) -> dict[str, str]:
+        """Each family's declared objective (families without one are absent)."""
+        return {str(r["family"]): str(r["objective"]) for r in self.engine.query(q.FAMILY_OBJECTIVES)}
+
     # -- writes (each one atomic) --------------------------------------------------------
+    def set_objective(self, family: str, objective: str, event: RegistryEvent) -> None:
+        """Record a family's new objective and its audit event in one unit."""
+        params = {"family": family, "objective": objective, "reason": Param(event.reason, "STRING"),
+                  "set_by": Param(event.actor, "STRING"), "set_at": event.occurred_at}  # fmt: skip
+        self.engine.run_atomic([(q.INSERT_FAMILY_OBJECTIVE, params), (q.INSERT_EVENT, typed_params(event))])
+
     def insert_model(self, record: ModelRecord, event: RegistryEvent) -> None:
         self.engine.run_atomic(
             [

@@ -122,6 +122,12 @@ def grading(challenger: str) -> None:
     predict_range(settings, date_range(GRADE_FIRST, GRADE_LAST))
     console.print("[dim]the in-process bus routes graded-games to update_performance, as Pub/Sub does in production[/]")
     run("publish", "graded-games", "--date", GRADE_FIRST.isoformat(), "--to", GRADE_LAST.isoformat())
+    from common.app import open_registry
+
+    family = open_registry(settings).get(challenger).model_family
+    console.print(f"[dim]the team bets the {family} family: it is judged on CLV (no-vig), MAE and ROI only guard[/]")
+    run("objective", "set", family, "clv", "--reason", "we bet this family: judge it on the closing line")
+    run("objective")
     run("compare", challenger)
     comparison = verdict(settings, challenger)
     step("7. Promotion")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from common.registry.model import ModelRecord, PromotionEvidence, RegistryEvent
@@ -45,7 +45,7 @@ def supported(registry: RegistryService) -> RegistryService:
     """The same registry with a provider whose evidence always supports promotion, for tests about
     something else than the promotion rule (``test_promotion_rule.py`` covers the rule)."""
 
-    def provide(model_id: str, models: Sequence[ModelRecord]) -> PromotionEvidence:
+    def provide(model_id: str, models: Sequence[ModelRecord], objectives: Mapping[str, str]) -> PromotionEvidence:
         champion = next((m.model_id for m in models if m.is_champion), "")
         return PromotionEvidence(True, "promote", "the test's evidence supports it", "test rule", champion)
 
