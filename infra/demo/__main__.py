@@ -103,7 +103,10 @@ def lifecycle(champion: str, challenger: str) -> None:
         f"{[m.model_id for m in worker.current.models]} (generation {worker.current.generation})"
     )
     run("workers")
-    step("5. Champion and shadow predict every game; only the champion's picks reach users")
+    step(
+        "5. Champion and shadow predict every game as of PREDICT_LEAD_MINUTES (180) before its first tip-off, "
+        "with the line and prices posted then; only the champion's picks reach users"
+    )
     run("predict", "--date", GRADE_FIRST.isoformat(), "--top", "5")
     from common.alerts.picks import latest_alert
 
