@@ -89,7 +89,7 @@ def _predict(url: str, *extra: str) -> pd.DataFrame:
 def _serve(url: str, season: SeasonData, model: bytes) -> None:
     store = RegistryStore.open(url)
     store.migrate(RegistryService(store).clock())
-    write_season(open_engine(url), season)
+    write_season(open_engine(url), season, into_production=True)  # the emulator, a bigquery:// URL
     settings = Settings.from_env().with_overrides(registry_url=url)
     service = registration_service(settings)
     info = service.bucket.write("models/v9_lines.cbm", model)
