@@ -40,7 +40,7 @@ What is modelled:
   2*fg2m + 3*fg3m + ftm, so they are integers, never negative and
   overdispersed. Tied games are settled by one extra free throw.
 * Nights: a league-wide scoring drift (AR(1) across dates, ~3% sd, tracked by
-  the book) and a shock per date (~3%, shared by every game that night, known
+  the book) and a shock per date (~4.5%, shared by every game that night, known
   to nobody), so outcomes cluster by date and some nights suit one kind of model.
 * Betting lines (player points props) for players expected to play 15+
   minutes (~5% of them randomly unposted): the book knows each player's

@@ -24,7 +24,7 @@ CLOSING_SD = (0.9, 0.02)  # closing-line noise sd = a + b * expected points
 OPENING_EXTRA_SD = 0.9  # extra noise of the opening line over the closing line
 LINE_SHADE = 0.3  # points are right-skewed: books sit a little below the mean
 NIGHT_DRIFT = (0.97, 0.0075)  # AR(1) coefficient and step sd of the league's slow drift (sd ~3%)
-NIGHT_SHOCK_SD = 0.03  # a night's shared scoring shock
+NIGHT_SHOCK_SD = 0.045  # a night's shared scoring shock
 STATUS_NAMES = np.array(["played", "injured", "rest", "dnp"])
 
 
