@@ -73,7 +73,8 @@ def prices(rng: np.random.Generator, estimate: np.ndarray, line: np.ndarray) -> 
 def _capture_times(rng: np.random.Generator, day: np.ndarray, tip: np.ndarray) -> np.ndarray:
     """(n, SNAPSHOTS) capture times as int64 nanoseconds since the epoch, increasing, last = tip-off."""
     hour = np.int64(3_600 * 10**9)
-    open_at = day - 24 * hour + (rng.uniform(*OPEN_HOURS, len(day)) * hour).astype(np.int64)
+    minute = np.int64(60 * 10**9)  # whole minutes: what a database's TIMESTAMP keeps exactly
+    open_at = day - 24 * hour + (rng.uniform(*OPEN_HOURS, len(day)) * 60).astype(np.int64) * minute
     middle = [day + np.int64(h * hour) for h in GAME_DAY_HOURS]
     late = tip - np.int64(LAST_BEFORE_TIP_MINUTES * 60 * 10**9)
     return np.stack([open_at, *middle, late, tip], axis=1)
