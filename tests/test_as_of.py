@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from common.app import open_registry, registration_service
+from common.data.store import write_season
 from common.data.synth import SeasonData, generate_season
 from common.features import build_training_frame, to_model_input
 from common.features.market import slate_as_of
@@ -28,10 +29,10 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
-from common.data.store import write_season
 from tests.support.tiny import tiny_card
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
+COLUMNS = "game_id, game_date, player_id, captured_at, line, over_price, under_price"
 DAY = date(2025, 11, 12)
 ROW = ["game_id", "player_id", "predicted_points", "line", "edge", "recommendation", "over_price", "under_price",
        "line_captured_at", "as_of"]  # fmt: skip
@@ -115,11 +116,11 @@ def test_snapshots_after_as_of_change_nothing_made_as_of_then(
     engine.run_atomic([
         ("UPDATE betting_line_snapshots SET line = line + 6, over_price = -130, under_price = 102 "
          "WHERE game_date = @d AND captured_at > @t", later),
-        ("INSERT INTO betting_line_snapshots (game_id, game_date, player_id, captured_at, line, over_price, under_price) "
+        (f"INSERT INTO betting_line_snapshots ({COLUMNS}) "
          "SELECT game_id, game_date, player_id, TIMESTAMP_ADD(@t, INTERVAL 1 SECOND), MAX(line) + 9, 120, -140 "
          "FROM betting_line_snapshots WHERE game_date = @d AND captured_at <= @t "
          "GROUP BY game_id, game_date, player_id", later),
-        ("INSERT INTO betting_line_snapshots (game_id, game_date, player_id, captured_at, line, over_price, under_price) "
+        (f"INSERT INTO betting_line_snapshots ({COLUMNS}) "
          "SELECT g.game_id, g.game_date, pg.player_id, TIMESTAMP_ADD(@t, INTERVAL 2 SECOND), 3.5, -110, -110 "
          "FROM games AS g JOIN player_games AS pg ON pg.game_id = g.game_id "
          "WHERE g.game_date = @d AND pg.game_date = @d", later),  # props first posted after the moment

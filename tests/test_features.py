@@ -11,7 +11,6 @@ import pytest
 from common.data import SeasonData, generate_season
 from common.errors import InvalidArgument, InvalidModel
 from common.feature_sets import BETTING_LINE_FEATURES, FEATURE_SETS, V9_FEATURES, V12_FEATURES
-from common.features.market import slate_as_of
 from common.features import (
     KEY_COLUMNS,
     MARKET_COLUMNS,
@@ -20,6 +19,7 @@ from common.features import (
     slate_targets,
     to_model_input,
 )
+from common.features.market import slate_as_of
 
 TEAMS = pd.DataFrame(
     {"team_id": ["AAA", "BBB"], "def_rating": [110.0, 118.0], "off_rating": [116.0, 112.0], "pace": [100.0, 98.0]}
@@ -75,7 +75,9 @@ def _target(day: str, game: str = "G8", player: int = 1, home: bool = True) -> p
     )
 
 
-NO_LINES = pd.DataFrame(columns=["game_id", "game_date", "player_id", "captured_at", "line", "over_price", "under_price"])
+NO_LINES = pd.DataFrame(
+    columns=["game_id", "game_date", "player_id", "captured_at", "line", "over_price", "under_price"]
+)
 AS_OF = "2026-06-01T00:00:00Z"  # after every tiny game: no snapshot is hidden by the moment
 
 

@@ -47,7 +47,8 @@ def test_generate_adds_or_replaces_one_season_and_keeps_the_others() -> None:
     assert first["seasons"] == 2 and first["first_date"] == "2024-10-22" and first["last_date"] == "2026-04-12"
     assert 0.5 < first["closing_line_coverage"]["min"] <= first["closing_line_coverage"]["mean"] <= 1
     engine = open_engine(url)
-    before = engine.query_frame("SELECT * FROM player_games WHERE game_date >= '2025-07-01' ORDER BY game_id, player_id")
+    newer = "SELECT * FROM player_games WHERE game_date >= '2025-07-01' ORDER BY game_id, player_id"
+    before = engine.query_frame(newer)
     again = modelctl("data", "generate", "--season", "2024-25", "--seed", "8", "--json")  # replace the older one
     assert again.returncode == 0, again.stderr
     counts = {
@@ -59,7 +60,7 @@ def test_generate_adds_or_replaces_one_season_and_keeps_the_others() -> None:
     assert counts["betting_line_snapshots"] == len(one.betting_line_snapshots) + len(
         generate_season("2024-25", seed=8).betting_line_snapshots
     )
-    after = engine.query_frame("SELECT * FROM player_games WHERE game_date >= '2025-07-01' ORDER BY game_id, player_id")
+    after = engine.query_frame(newer)
     pd.testing.assert_frame_equal(before, after)  # the other season is untouched
     both = load_season(engine)
     assert both.season == "2025-26" and set(both.games["season"]) == {"2024-25", "2025-26"}

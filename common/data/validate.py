@@ -116,7 +116,9 @@ def line_problems(lines: pd.DataFrame) -> list[str]:
     if _numeric(out, "betting_lines", lines, ("opening_line", "closing_line")):
         for c in ("opening_line", "closing_line"):
             value = lines[c].astype(np.float64)
-            _rule(out, "betting_lines", f"have a {c} outside 0..{MAX_LINE:g}", value.notna() & ~value.between(0, MAX_LINE))
+            _rule(
+                out, "betting_lines", f"have a {c} outside 0..{MAX_LINE:g}", value.notna() & ~value.between(0, MAX_LINE)
+            )
     return out
 
 
