@@ -28,7 +28,7 @@ LAST_BEFORE_TIP_MINUTES = 45  # one more capture this long before tip-off, then 
 SNAPSHOTS = 2 + len(GAME_DAY_HOURS) + 1
 HOLD_RANGE = (0.044, 0.056)  # drawn; whole-number odds then keep the hold within 4-6%
 PRICE_RANGE = (-130, -105)
-MOVE_CURVE = 1.6  # weight on the closing estimate = elapsed fraction ** MOVE_CURVE
+MOVE_CURVE = 3.0  # weight on the closing estimate = elapsed fraction ** MOVE_CURVE (news lands late)
 
 
 def tip_offs(rng: np.random.Generator, games: pd.DataFrame) -> pd.Series:
