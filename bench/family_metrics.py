@@ -41,9 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     season = generate_season("2025-26", args.seed)
     print(f"season 2025-26 seed {args.seed}; train {TRAIN[0]}..{TRAIN[1]}, eval {EVAL[0]}..{EVAL[1]}\n")
-    print(
-        "| family | MAE | bias | hit rate | edge 3+ hit rate at the lead (n) | edge 3+ vs opening (n) | coverage | gates |"
-    )
+    print("| family | MAE | bias | hit rate | edge 3+ at the lead (n) | edge 3+ vs opening (n) | coverage | gates |")
     print("|---|---|---|---|---|---|---|---|")
     for family in FAMILIES:
         request = TrainRequest.for_family(
