@@ -152,3 +152,24 @@ def test_data_check_lists_every_problem_of_stored_data_and_reports_coverage(seas
     bad = modelctl("data", "check")
     assert bad.returncode == 2
     assert "under_price that is not American odds" in bad.stderr and "have fgm > fga" in bad.stderr
+
+
+def test_migration_018_converges_when_rerun_and_keeps_one_season_data(engine_url: str) -> None:
+    """Rows written before 018 have no season; a re-run of 018 changes nothing; the next generate
+    of a season replaces them (they were the one season such a database held)."""
+    store = RegistryStore.open(engine_url)
+    clock = RegistryService(store).clock
+    store.migrate(clock(), target=17)
+    store.engine.run_atomic([("INSERT INTO teams (team_id, name, def_rating, off_rating, pace) "
+                              "VALUES ('OLD', 'Old Team', 110.0, 110.0, 98.0)", {})])  # fmt: skip
+    assert store.migrate(clock()) == ["018_seasons_of_history"]
+    store.engine.run_atomic([("DELETE FROM schema_migrations WHERE version = @v", {"v": 18})])
+    assert store.migrate(clock()) == ["018_seasons_of_history"]
+    assert store.engine.query("SELECT season FROM teams") == [{"season": None}]
+    small = generate_season("2025-26", seed=5)
+    opening_night = lambda f: f[pd.to_datetime(f["game_date"]) == "2025-10-21"].reset_index(drop=True)  # noqa: E731
+    tables = ("games", "player_games", "betting_lines", "betting_line_snapshots")
+    day = replace(small, **{t: opening_night(getattr(small, t)) for t in tables})
+    write_season(store.engine, day, into_production=True)  # a bigquery:// URL here is the emulator
+    teams = store.engine.query("SELECT DISTINCT season FROM teams")
+    assert teams == [{"season": "2025-26"}]
