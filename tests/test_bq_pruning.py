@@ -27,12 +27,13 @@ ISSUE_TABLES = {
     "model_performance_daily",
     "player_games",
     "betting_lines",
+    "betting_line_snapshots",  # issue 20 (migration 016)
 }
 _COMPARISONS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)
-# The season tables hold one season at a time (a season write replaces them): the data layer's
-# queries read that season whole, for training and the slate, by design. Everything else, the
-# grading joins included, bounds them like the rest.
-SEASON_TABLES = {"player_games", "betting_lines"}
+# The season tables: the data layer's loads read them whole (every season held: features carry
+# form across seasons, training spans them), by design; its season writes delete by the season's
+# dates. Everything else, the grading joins included, bounds them like the rest.
+SEASON_TABLES = {"player_games", "betting_lines", "betting_line_snapshots"}
 SEASON_MODULES = {"common.data.queries"}
 
 
@@ -148,7 +149,7 @@ def test_the_queries_modules_are_found() -> None:
     assert {"common.grading.queries", "common.registry.queries"} <= set(query_modules())
     read = {t.name for _m, _n, tree in ALL_STATEMENTS for t in _reads(tree, PARTITIONED)}
     # the grading queries read all the growing tables but betting_lines (read whole by training, one season)
-    assert read >= ISSUE_TABLES - {"betting_lines"}
+    assert read >= ISSUE_TABLES - {"betting_lines", "betting_line_snapshots"}
 
 
 @pytest.mark.parametrize(("module", "name", "tree"), ALL_STATEMENTS, ids=[f"{m}.{n}" for m, n, _t in ALL_STATEMENTS])
