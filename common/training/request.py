@@ -109,7 +109,7 @@ class TrainRequest:
 
     @property
     def grading_line_label(self) -> str:
-        return "line as of the lead time" if self.use_production_lines else "opening line"
+        return "lines as of the lead time" if self.use_production_lines else "opening lines"
 
     @property
     def effective_learning_rate(self) -> float:
