@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/family_metrics.py [--seed 7] [--iterations 1000]   (
 
 Each family trains on 2025-10-21..2026-02-28 and is evaluated on 2026-03-01..2026-04-12
 (six weeks), through the same ``train`` service ``modelctl train`` uses, graded against
-the closing lines (``--use-production-lines``) and, for comparison, the opening lines.
+the lines as of PREDICT_LEAD_MINUTES before each slate's first tip-off (``--use-production-lines``:
+what production bets) and, for comparison, the opening lines.
 Prints a Markdown table.
 """
 
@@ -40,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     season = generate_season("2025-26", args.seed)
     print(f"season 2025-26 seed {args.seed}; train {TRAIN[0]}..{TRAIN[1]}, eval {EVAL[0]}..{EVAL[1]}\n")
-    print("| family | MAE | bias | hit rate | edge 3+ hit rate (n) | edge 3+ vs opening (n) | coverage | gates |")
+    print("| family | MAE | bias | hit rate | edge 3+ at the lead (n) | edge 3+ vs opening (n) | coverage | gates |")
     print("|---|---|---|---|---|---|---|---|")
     for family in FAMILIES:
         request = TrainRequest.for_family(

@@ -69,6 +69,18 @@ class InvalidArgument(AppError):
     http_status = 400
 
 
+class InvalidData(AppError):
+    """Season data (box scores, lines, snapshots) that fails validation: every reason is listed."""
+
+    exit_code = 2
+    http_status = 422
+
+    def __init__(self, what: str, reasons: list[str]) -> None:
+        self.reasons = tuple(reasons)
+        listed = "".join(f"\n  - {r}" for r in reasons)
+        super().__init__(f"{what} refused, {len(reasons)} problem(s):{listed}")
+
+
 class ConfigError(AppError):
     """Configuration is missing or wrong (an env var, a URL, an out-of-date schema).
 

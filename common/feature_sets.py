@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from common.errors import InvalidModel
 
-# Features whose values come from the betting market. ``*_noveg`` sets drop them.
+# Features whose values come from the betting market. ``*_noveg`` sets drop them. The line
+# features read the market as of the prediction's moment, never the close (issue 20; their
+# definitions, and the three whose meaning changed then, are in common/features/market.py).
 BETTING_LINE_FEATURES: frozenset[str] = frozenset(
     {
         "vegas_points_line",

@@ -20,6 +20,8 @@ from common.registry import limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
+# The as-of rule's default lead (common/features/market.py): minutes before a slate's first tip-off.
+DEFAULT_LEAD_MINUTES = 180
 
 
 def _default_actor() -> str:
@@ -157,6 +159,8 @@ class Settings:
     slack_retries: int = 3
     slack_backoff_seconds: float = 0.5
     picks_alert_top_n: int = 10  # the champion's picks alert: at most this many, by |edge|
+    # A slate is predicted (and replayed, and trained on) as of this long before its first tip-off.
+    predict_lead_minutes: int = DEFAULT_LEAD_MINUTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -193,6 +197,7 @@ class Settings:
             slack_retries=_int(env, "SLACK_RETRIES", base.slack_retries, 0),
             slack_backoff_seconds=_float(env, "SLACK_BACKOFF_SECONDS", base.slack_backoff_seconds),
             picks_alert_top_n=_int(env, "PICKS_ALERT_TOP_N", base.picks_alert_top_n, 1),
+            predict_lead_minutes=_int(env, "PREDICT_LEAD_MINUTES", base.predict_lead_minutes, 0),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -27,12 +27,12 @@ ISSUE_TABLES = {
     "model_performance_daily",
     "player_games",
     "betting_lines",
-    "betting_line_snapshots",  # 016: every captured line and price
+    "betting_line_snapshots",  # issue 20 (migration 016)
 }
 _COMPARISONS = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)
-# The season tables hold one season at a time (a season write replaces them): the data layer's
-# queries read that season whole, for training and the slate, by design. Everything else, the
-# grading joins included, bounds them like the rest.
+# The season tables: the data layer's loads read them whole (every season held: features carry
+# form across seasons, training spans them), by design; its season writes delete by the season's
+# dates. Everything else, the grading joins included, bounds them like the rest.
 SEASON_TABLES = {"player_games", "betting_lines", "betting_line_snapshots"}
 SEASON_MODULES = {"common.data.queries"}
 

@@ -129,6 +129,8 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("data without action", ("data",), BAD, "ACTION"),
     ("data bad season", ("data", "generate", "--season", "1999"), BAD, "season must look like '2025-26'"),
     ("data negative seed", ("data", "generate", "--seed", "-1"), BAD, "must be at least 0"),
+    ("data check bad date", ("data", "check", "--date", "2026-13-01"), BAD, "is not a date"),
+    ("predict bad as-of", ("predict", "--date", "2026-03-01", "--as-of", "soon"), BAD, "ISO timestamp"),
     (
         "data into production",
         ("--registry-url", "bigquery://p/d", "data", "generate"),

@@ -13,11 +13,13 @@ from common.errors import InvalidArgument, InvalidModel
 from common.feature_sets import BETTING_LINE_FEATURES, FEATURE_SETS, V9_FEATURES, V12_FEATURES
 from common.features import (
     KEY_COLUMNS,
+    MARKET_COLUMNS,
     build_feature_frame,
     build_training_frame,
     slate_targets,
     to_model_input,
 )
+from common.features.market import slate_as_of
 
 TEAMS = pd.DataFrame(
     {"team_id": ["AAA", "BBB"], "def_rating": [110.0, 118.0], "off_rating": [116.0, 112.0], "pace": [100.0, 98.0]}
@@ -73,7 +75,10 @@ def _target(day: str, game: str = "G8", player: int = 1, home: bool = True) -> p
     )
 
 
-NO_LINES = pd.DataFrame(columns=["game_id", "game_date", "player_id", "opening_line", "closing_line"])
+NO_LINES = pd.DataFrame(
+    columns=["game_id", "game_date", "player_id", "captured_at", "line", "over_price", "under_price"]
+)
+AS_OF = "2026-06-01T00:00:00Z"  # after every tiny game: no snapshot is hidden by the moment
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +92,8 @@ def season_frame(season: SeasonData) -> pd.DataFrame:
 
 
 def test_columns_match_the_feature_sets() -> None:
-    frame = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"))
-    assert list(frame.columns) == [*KEY_COLUMNS, *V12_FEATURES]
+    frame = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"), AS_OF)
+    assert list(frame.columns) == [*KEY_COLUMNS, *V12_FEATURES, *MARKET_COLUMNS]
     assert len(V12_FEATURES) == 57 and len(set(V12_FEATURES)) == 57
     assert (frame[list(V12_FEATURES)].dtypes == np.float64).all()
     v9 = to_model_input(frame, "v9")
@@ -104,7 +109,7 @@ def test_columns_match_the_feature_sets() -> None:
 
 
 def test_to_model_input_rejects_bad_input() -> None:
-    frame = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"))
+    frame = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"), AS_OF)
     with pytest.raises(InvalidArgument, match="points_avg_last_3"):
         to_model_input(frame.drop(columns=["points_avg_last_3"]), "v9")
     with pytest.raises(InvalidModel):
@@ -112,7 +117,7 @@ def test_to_model_input_rejects_bad_input() -> None:
 
 
 def test_hand_checked_player_form() -> None:
-    f = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14")).iloc[0]
+    f = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"), AS_OF).iloc[0]
     assert f["points_avg_last_3"] == pytest.approx(50.0)  # 40, 50, 60
     assert f["points_avg_last_5"] == pytest.approx(40.0)  # the injured game is not a game played
     assert f["points_avg_last_10"] == pytest.approx(35.0)
@@ -138,7 +143,7 @@ def test_hand_checked_player_form() -> None:
 
 
 def test_team_context_uses_only_earlier_games() -> None:
-    f = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14")).iloc[0]
+    f = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-14"), AS_OF).iloc[0]
     # AAA scored 10 * g + 12 in games 1-6 and 12 in game 7 (player 1 injured); BBB always 28.
     allowed = [10 * g + 12 for g in range(1, 7)] + [12]
     assert f["opponent_pts_allowed_avg"] == pytest.approx(np.mean(allowed))
@@ -147,7 +152,7 @@ def test_team_context_uses_only_earlier_games() -> None:
     assert f["opponent_win_pct"] == pytest.approx(2 / 7)
     # AAA's possessions: player 1's 105 FGA and 24 FTA, player 2's 7 x (6 FGA, 4 FTA)
     assert f["team_off_rating_last_10"] == pytest.approx(100 * sum(allowed) / (105 + 42 + 0.44 * (24 + 28)))
-    opening = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-01", "G1")).iloc[0]
+    opening = build_feature_frame(_tiny_history(), NO_LINES, TEAMS, _target("2025-11-01", "G1"), AS_OF).iloc[0]
     assert opening["opponent_def_rating"] == 118.0 and opening["team_pace"] == 100.0  # preseason priors
     assert np.isnan(opening["points_avg_last_3"]) and opening["games_played_season"] == 0.0
     assert np.isnan(opening["opponent_pts_allowed_avg"])
@@ -155,7 +160,7 @@ def test_team_context_uses_only_earlier_games() -> None:
 
 def test_season_features_reset_in_a_new_season() -> None:
     last_season = _tiny_history().assign(game_date=lambda h: h["game_date"] - pd.DateOffset(years=1))
-    f = build_feature_frame(last_season, NO_LINES, TEAMS, _target("2025-10-22")).iloc[0]
+    f = build_feature_frame(last_season, NO_LINES, TEAMS, _target("2025-10-22"), AS_OF).iloc[0]
     assert f["points_avg_last_3"] == pytest.approx(50.0), "recent form carries over"
     assert f["games_played_season"] == 0.0 and np.isnan(f["points_avg_season"])
     assert np.isnan(f["player_home_avg"]) and np.isnan(f["team_win_pct"])
@@ -168,38 +173,68 @@ def test_season_features_reset_in_a_new_season() -> None:
 def test_the_game_itself_never_leaks() -> None:
     history = _tiny_history()
     target = _target("2025-11-08", "G5", home=True)
-    with_game = build_feature_frame(history, NO_LINES, TEAMS, target)
-    without = build_feature_frame(history[history["game_date"] < "2025-11-08"], NO_LINES, TEAMS, target)
+    with_game = build_feature_frame(history, NO_LINES, TEAMS, target, AS_OF)
+    without = build_feature_frame(history[history["game_date"] < "2025-11-08"], NO_LINES, TEAMS, target, AS_OF)
     pd.testing.assert_frame_equal(with_game, without)
     assert with_game.loc[0, "points_avg_last_3"] == pytest.approx(30.0)  # 20, 30, 40
     assert with_game.loc[0, "back_to_back"] == 1.0  # played on 7 November
 
 
-def test_lines_present_and_missing() -> None:
-    lines = pd.DataFrame(
+def _snapshots(*rows: tuple[str, float, int, int]) -> pd.DataFrame:
+    """Player 1's snapshots of game G8 (14 Nov): (captured_at, line, over_price, under_price)."""
+    return pd.DataFrame(
         {
-            "game_id": ["G8"],
-            "game_date": [pd.Timestamp("2025-11-14")],
-            "player_id": [1],
-            "opening_line": [33.5],
-            "closing_line": [35.5],
+            "game_id": "G8",
+            "game_date": pd.Timestamp("2025-11-14"),
+            "player_id": 1,
+            "captured_at": pd.to_datetime([r[0] for r in rows], utc=True, format="ISO8601"),
+            "line": [r[1] for r in rows],
+            "over_price": [r[2] for r in rows],
+            "under_price": [r[3] for r in rows],
         }
     )
+
+
+def test_lines_present_and_missing() -> None:
+    """The latest snapshot at or before the moment is the line; the first one is the opening line."""
+    lines = _snapshots(
+        ("2025-11-13T20:00Z", 33.5, -110, -110),
+        ("2025-11-14T18:00Z", 35.5, -125, -105),
+        ("2025-11-15T00:30Z", 37.5, -115, -105),  # the close, after the moment
+    )
     targets = pd.concat([_target("2025-11-14"), _target("2025-11-14", player=2)], ignore_index=True)
-    f = build_feature_frame(_tiny_history(), lines, TEAMS, targets)
+    f = build_feature_frame(_tiny_history(), lines, TEAMS, targets, "2025-11-14T21:00Z")
     lined, bare = f.iloc[0], f.iloc[1]
     assert (lined["vegas_points_line"], lined["vegas_opening_line"], lined["vegas_line_move"]) == (35.5, 33.5, 2.0)
     assert lined["has_vegas_line"] == 1.0
+    assert (lined["line"], lined["over_price"], lined["under_price"]) == (35.5, -125, -105)
+    assert lined["line_captured_at"] == pd.Timestamp("2025-11-14T18:00Z")
+    assert lined["as_of"] == pd.Timestamp("2025-11-14T21:00Z")
     assert lined["line_vs_season_avg"] == pytest.approx(0.5)
     assert lined["line_vs_last_5_avg"] == pytest.approx(-4.5)
-    assert bare["has_vegas_line"] == 0.0
+    assert bare["has_vegas_line"] == 0.0 and pd.isna(bare["line"]) and pd.isna(bare["over_price"])
     assert bare[["vegas_points_line", "vegas_opening_line", "vegas_line_move", "line_vs_season_avg"]].isna().all()
     assert np.isfinite(bare["implied_team_total"]), "a team total does not need a player line"
 
 
+def test_a_snapshot_after_the_moment_is_never_read() -> None:
+    """Moving, adding or removing snapshots captured after ``as_of`` changes no feature; a moment
+    before the first snapshot has no line at all; a snapshot exactly at the moment counts."""
+    base = [("2025-11-13T20:00Z", 33.5, -110, -110), ("2025-11-14T18:00Z", 35.5, -125, -105)]
+    later = [("2025-11-14T21:00:01Z", 40.5, -130, +100), ("2025-11-15T00:30Z", 12.5, -105, -115)]
+    target, moment = _target("2025-11-14"), "2025-11-14T21:00Z"
+    before = build_feature_frame(_tiny_history(), _snapshots(*base), TEAMS, target, moment)
+    after = build_feature_frame(_tiny_history(), _snapshots(*base, *later), TEAMS, target, moment)
+    pd.testing.assert_frame_equal(before, after)
+    early = build_feature_frame(_tiny_history(), _snapshots(*base), TEAMS, target, "2025-11-13T19:59Z").iloc[0]
+    assert early["has_vegas_line"] == 0.0 and pd.isna(early["line"]) and pd.isna(early["vegas_opening_line"])
+    exact = build_feature_frame(_tiny_history(), _snapshots(*base), TEAMS, target, "2025-11-14T18:00Z").iloc[0]
+    assert exact["line"] == 35.5
+
+
 def test_bad_inputs_are_rejected(season: SeasonData) -> None:
     with pytest.raises(InvalidArgument, match="points"):
-        build_feature_frame(_tiny_history().drop(columns=["points"]), NO_LINES, TEAMS, _target("2025-11-14"))
+        build_feature_frame(_tiny_history().drop(columns=["points"]), NO_LINES, TEAMS, _target("2025-11-14"), AS_OF)
     with pytest.raises(InvalidArgument):
         build_training_frame(season, date(2026, 2, 1), date(2026, 1, 1))
     with pytest.raises(InvalidArgument):
@@ -210,7 +245,15 @@ def _rebuilt_with(season: SeasonData, changed: pd.DataFrame, before: pd.DataFram
     """The season's training frame rebuilt from ``changed`` box scores; checks that no row dated
     on or before ``day`` moved, and returns the new frame and that mask."""
     after = build_training_frame(
-        SeasonData(season.season, season.teams, season.players, season.games, changed, season.betting_lines),
+        SeasonData(
+            season.season,
+            season.teams,
+            season.players,
+            season.games,
+            changed,
+            season.betting_lines,
+            season.betting_line_snapshots,
+        ),
         date(2025, 10, 1),
         date(2026, 4, 30),
     )
@@ -283,5 +326,6 @@ def test_slate_targets(season: SeasonData) -> None:
         (season.player_games["game_date"].dt.date == day) & season.player_games["status"].isin(["injured", "rest"])
     ]
     assert out[["game_id", "player_id"]].merge(slate[["game_id", "player_id"]]).empty
-    frame = build_feature_frame(season.player_games, season.betting_lines, season.teams, slate)
+    moment = slate_as_of(season.games, day)
+    frame = build_feature_frame(season.player_games, season.betting_line_snapshots, season.teams, slate, moment)
     assert len(frame) == len(slate) and frame["games_played_season"].min() >= 0

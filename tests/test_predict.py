@@ -82,6 +82,9 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
             f"champion:{registry['champion']}": players,
             f"shadow:{registry['shadow']}": players,
         }
+    assert body["as_of"] == "2026-01-15T21:00:00+00:00"  # PREDICT_LEAD_MINUTES before the first tip-off
+    moment = predict_app.post("/", json={"game_date": DAY.isoformat(), "as_of": "2026-01-15T13:00:00-05:00"})
+    assert moment.status_code == 200 and moment.json["as_of"] == "2026-01-15T18:00:00+00:00"
     acks = open_engine(settings.registry_url).query("SELECT worker_id, models_json, champion FROM worker_acks")
     assert len(acks) == 1 and acks[0]["champion"] == registry["champion"]
     assert set(json.loads(acks[0]["models_json"])) == set(registry.values())
@@ -96,8 +99,17 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         (["2026-02-20"], 400, "POST a JSON body like"),  # was an AttributeError: 500, redelivered
         ("2026-02-20", 400, "POST a JSON body like"),
         ({"game_date": "9999-12-31"}, 400, "date 9999-12-31 is out of range"),  # was "expected a date, got …"
+        ({"game_date": "2026-01-15", "as_of": "after lunch"}, 400, "as_of must be an ISO timestamp"),
     ],
-    ids=["not a date", "no date", "no games that day", "a JSON array", "a JSON string", "a date out of range"],
+    ids=[
+        "not a date",
+        "no date",
+        "no games that day",
+        "a JSON array",
+        "a JSON string",
+        "a date out of range",
+        "as_of not a moment",
+    ],  # fmt: skip
 )
 def test_http_predict_refuses_bad_requests_and_stores_nothing(
     registry: dict[str, str], predict_app: Any, body: Any, status: int, message: str

@@ -22,6 +22,7 @@ from common.data.synth import generate_season
 from common.errors import InvalidArgument, InvalidEvent, InvalidModel
 from common.feature_sets import V12_FEATURES
 from common.features import build_feature_frame, slate_targets
+from common.features.market import slate_as_of
 from common.manifest import MANIFEST_OBJECT, Manifest, ManifestModel
 from common.registry.fallback import BUILTIN_FILE
 from common.registry.service import RegistryService
@@ -43,7 +44,8 @@ random.Random(3).shuffle(SHUFFLED_V12)
 def slate() -> pd.DataFrame:
     season = generate_season(seed=11)
     targets = slate_targets(season, date(2026, 1, 15))
-    return build_feature_frame(season.player_games, season.betting_lines, season.teams, targets)
+    moment = slate_as_of(season.games, date(2026, 1, 15))
+    return build_feature_frame(season.player_games, season.betting_line_snapshots, season.teams, targets, moment)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 from common.errors import AppError
 from common.registry.naming import check_model_id, parse_family
@@ -22,6 +22,16 @@ def iso_date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def moment(value: str) -> datetime:
+    """An ISO timestamp (``2026-01-15T21:00:00Z``; without an offset, UTC)."""
+    from common.features.market import parse_moment  # pandas: only when the option is given
+
+    try:
+        return parse_moment(value)
+    except AppError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _bounded_int(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

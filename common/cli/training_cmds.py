@@ -10,7 +10,7 @@ from typing import Any
 from common.cli import options as opt
 from common.cli import render
 from common.cli import training_render as out
-from common.errors import AppError, GateFailed
+from common.errors import AppError, GateFailed, NotFound
 from common.feature_sets import FEATURE_SETS, feature_set_name, split_feature_set
 from common.settings import Settings
 from common.training.request import DEFAULT_ITERATIONS, LOSS_FLAGS, TrainRequest, loss_from_flags, parse_day
@@ -23,6 +23,7 @@ def cmd_data_generate(args: argparse.Namespace, settings: Settings) -> int:
     from common.app import open_database, open_registry
     from common.data.store import data_range, refuse_production, season_fingerprint, write_season
     from common.data.synth import generate_season
+    from common.data.validate import closing_coverage
 
     refuse_production(settings.registry_url, args.i_know_this_is_production)  # before touching anything
     open_registry(settings)  # refuses an out-of-date schema: "run `modelctl migrate`"
@@ -31,15 +32,21 @@ def cmd_data_generate(args: argparse.Namespace, settings: Settings) -> int:
     written = write_season(engine, season, into_production=args.i_know_this_is_production)
     span = data_range(engine)
     fingerprint = season_fingerprint(season)
+    cover = closing_coverage(season)
     if args.json:
         render.print_json(
             {
                 "season": season.season,
                 "seed": args.seed,
                 "rows": written,
+                "seasons": span.seasons,
                 "first_date": span.first_date,
                 "last_date": span.last_date,
                 "fingerprint": fingerprint,
+                "closing_line_coverage": {
+                    "min": float(cover["coverage"].min()),
+                    "mean": round(float(cover["coverage"].mean()), 3),
+                },
             }
         )
         return 0
@@ -48,7 +55,34 @@ def cmd_data_generate(args: argparse.Namespace, settings: Settings) -> int:
         ["table", "rows"],
         written.items(),
     )
-    render.console.print(f"Played games {span.first_date}..{span.last_date}; fingerprint {fingerprint[:16]}")
+    render.console.print(
+        f"{span.seasons} season(s) held, played games {span.first_date}..{span.last_date}; "
+        f"fingerprint of {season.season} {fingerprint[:16]}; closing-line coverage per date "
+        f"{cover['coverage'].min():.0%}..{cover['coverage'].max():.0%} (mean {cover['coverage'].mean():.0%})"
+    )
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate the season data (every problem listed, exit 2) and report closing-line coverage."""
+    from common.app import open_database
+    from common.data.store import load_season
+    from common.data.validate import closing_coverage
+
+    season = load_season(open_database(settings))  # refuses invalid data, listing every problem
+    cover = closing_coverage(season, args.date)
+    if args.date is not None and cover.empty:
+        raise NotFound(f"no played games on {args.date} in the season data")
+    if args.json:
+        records = cover.assign(game_date=cover["game_date"].dt.date).to_dict(orient="records")
+        render.print_json({"valid": True, "seasons": sorted(set(season.games["season"])), "coverage": records})
+        return 0
+    render.console.print(f"Season data valid: {', '.join(sorted(set(season.games['season'])))}")
+    render.table(
+        "Closing-line coverage (played player-games with a closing line)",
+        ["date", "played", "with closing line", "coverage"],
+        [(f"{r.game_date:%Y-%m-%d}", r.played, r.with_closing_line, f"{r.coverage:.1%}") for r in cover.itertuples()],
+    )
     return 0
 
 
@@ -164,7 +198,12 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
     """Add ``data``, ``train`` and ``retrain`` to ``modelctl``."""
     data = sub.add_parser("data", help="season data tables", description="season data tables")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    p = add(data_sub, "generate", cmd_data_generate, "write a seeded synthetic season into the season tables")
+    p = add(
+        data_sub,
+        "generate",
+        cmd_data_generate,
+        "write a seeded synthetic season into the season tables (replaces that season only; others stay)",
+    )
     p.add_argument("--season", default="2025-26", help="season label YYYY-YY (default 2025-26)")
     p.add_argument(
         "--seed",
@@ -177,6 +216,9 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
         action="store_true",
         help="allow replacing the season tables of a bigquery:// registry with synthetic data",
     )
+
+    p = add(data_sub, "check", cmd_data_check, "validate the season data and report closing-line coverage per date")
+    p.add_argument("--date", type=opt.iso_date, help="one game date (YYYY-MM-DD); default every date")
 
     p = add(sub, "train", cmd_train, "train, evaluate and gate a model; upload and register it (disabled) if it passes")
     _add_train_flags(p)

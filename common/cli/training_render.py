@@ -64,7 +64,7 @@ def train_report(result: TrainResult) -> None:
     req = result.request
     render.console.print(
         f"{req.family}: trained on {req.train_start}..{req.train_end} ({result.n_train} player-games), "
-        f"evaluated on {req.eval_start}..{req.eval_end} against the {req.grading_line.replace('_', ' ')}s",
+        f"evaluated on {req.eval_start}..{req.eval_end} against the {req.grading_line_label}",
         markup=False,
     )
     render.table("Evaluation", ["metric", "value"], metric_rows(result.metrics, req.quantile_alpha))

@@ -21,8 +21,11 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
 
     worker = Worker(settings, worker_id="modelctl-predict")
     worker.reload()
-    serving, rows = worker.predict_date(args.date)
+    serving, rows = worker.predict_date(args.date, args.as_of)
     champion = serving.champion.model_id if serving.champion else None
+    moment = rows["as_of"].iloc[0] if len(rows) else None
+    lined = int(rows["line"].notna().sum() // max(len(serving.models), 1)) if len(rows) else 0
+    players = len(rows) // max(len(serving.models), 1)
     picks = champion_picks(rows, champion)
     summary = signals(rows)
     if args.json:
@@ -31,6 +34,9 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
                 "generation": serving.generation,
                 "source": serving.source,
                 "champion": champion,
+                "as_of": None if moment is None else moment.isoformat(),
+                "players": players,
+                "players_with_line": lined,
                 "rows": len(rows),
                 "picks": len(picks),
                 "signals": summary.to_dict(orient="records"),
@@ -41,6 +47,11 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.date}: {len(rows)} prediction rows from {len(serving.models)} models "
         f"(generation {serving.generation} via {serving.source}); champion {champion or 'none'}"
     )
+    if moment is not None:
+        render.console.print(
+            f"as of {moment:%Y-%m-%d %H:%M} UTC: {lined} of {players} players had a line by then "
+            "(the others are PASS, no line)"
+        )
     render.table("Signals per system_id", list(summary.columns), summary.itertuples(index=False))
     render.table(
         f"User-facing picks (champion only, top {min(args.top, len(picks))} of {len(picks)})",
@@ -105,5 +116,11 @@ def _serving_lag(settings: Settings) -> tuple[ServingLag | None, str]:
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(sub, "predict", cmd_predict, "score a game date's slate with the champion and every shadow")
     p.add_argument("--date", required=True, type=opt.iso_date, help="game date (YYYY-MM-DD)")
+    p.add_argument(
+        "--as-of",
+        type=opt.moment,
+        help="predict as of this moment (ISO timestamp, UTC without an offset); default "
+        "PREDICT_LEAD_MINUTES (180) before the date's first tip-off",
+    )
     p.add_argument("--top", type=opt.non_negative_int, default=10, help="how many champion picks to show")
     add(sub, "workers", cmd_workers, "what each prediction worker last acknowledged serving")

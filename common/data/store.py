@@ -1,8 +1,11 @@
-"""The season tables (``teams``, ``players``, ``games``, ``player_games``, ``betting_lines``).
+"""The season tables (``teams``, ``players``, ``games``, ``player_games``, ``betting_lines``,
+``betting_line_snapshots``).
 
-They live in the registry's database (``MODEL_REGISTRY_URL``, migration 006) and
-hold one season at a time: :func:`write_season` replaces every table's rows (each
-table in one transaction). Reads go through the engine's ``query_frame`` with
+They live in the registry's database (``MODEL_REGISTRY_URL``, migrations 006, 016, 018) and
+hold seasons of history: :func:`write_season` replaces one season's rows in every table (each
+table in one transaction) and leaves the other seasons alone; :func:`load_season` reads every
+season. Both refuse data that fails :func:`common.data.validate.check_season`, listing every
+reason. Reads go through the engine's ``query_frame`` with
 BigQuery SQL written once here, and come back with the generator's dtypes (dates
 as ``datetime64`` at midnight), so training and prediction see the same frames
 whether the season was generated a second ago or loaded from BigQuery.
@@ -19,15 +22,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.data.queries import DATA_RANGE, LOAD, REPLACE_ALL, TABLES
+from common.data.queries import DATA_RANGE, LOAD, REPLACE_SEASON, TABLES
 from common.data.synth import SeasonData
+from common.data.synth_schedule import season_dates
+from common.data.validate import check_season
 from common.errors import ConfigError, InvalidArgument, MissingTable, NotFound
 from common.sql import Engine
 
 log = logging.getLogger(__name__)
 
 # Written in this order so a reader never sees box scores without their schedule.
-WRITE_ORDER = ("teams", "players", "games", "player_games", "betting_lines")
+WRITE_ORDER = ("teams", "players", "games", "player_games", "betting_line_snapshots", "betting_lines")
 GENERATE_COMMAND = "modelctl data generate --season 2025-26 --seed 7"
 NO_DATA_HINT = f"run `{GENERATE_COMMAND}`"
 
@@ -36,14 +41,16 @@ NO_DATA_HINT = f"run `{GENERATE_COMMAND}`"
 class DataRange:
     """What season data the database holds: dates of played games and row counts."""
 
-    season: str
+    season: str  # the latest season
     first_date: date
     last_date: date
     played: int
     lines: int
+    seasons: int = 1
 
 
 PRODUCTION_SCHEMES = ("bigquery://",)
+TIMESTAMPS = {"tip_off", "captured_at"}
 
 
 def refuse_production(registry_url: str, into_production: bool) -> None:
@@ -56,24 +63,32 @@ def refuse_production(registry_url: str, into_production: bool) -> None:
 
 
 def write_season(engine: Engine, season: SeasonData, into_production: bool = False) -> dict[str, int]:
-    """Replace the season tables' rows with ``season``'s frames; return rows written per table.
+    """Replace season ``season.season``'s rows of every season table with ``season``'s frames (other
+    seasons stay); return rows written per table.
 
-    A synthetic season replaces real box scores and lines, so it never lands in a
-    production registry (``bigquery://``) unless ``into_production`` says so on purpose.
+    The data is validated first (``InvalidData`` with every reason; nothing is written). A
+    synthetic season replaces real box scores and lines, so it never lands in a production
+    registry (``bigquery://``) unless ``into_production`` says so on purpose.
     """
     refuse_production(engine.url, into_production)
+    check_season(season, f"season {season.season}")
+    first, last = season_dates(season.season)
+    params = {"season": season.season, "first_date": first, "last_date": last}
     written = {}
     for table in WRITE_ORDER:
         frame = _for_write(table, getattr(season, table))
-        engine.write_frame(table, frame, (REPLACE_ALL[table], {}))
+        delete = REPLACE_SEASON[table]
+        engine.write_frame(table, frame, (delete, {k: v for k, v in params.items() if f"@{k}" in delete}))
         written[table] = len(frame)
         log.info("wrote %d rows to %s", len(frame), table, extra={"table": table, "rows": len(frame)})
     return written
 
 
 def load_season(engine: Engine) -> SeasonData:
-    """Read the season tables back as a :class:`SeasonData` (``NotFound`` when they are empty,
-    ``ConfigError`` naming the commands to run when the registry has no season tables)."""
+    """Read every season in the season tables as one :class:`SeasonData` labelled with the latest
+    season (``NotFound`` when they are empty, ``ConfigError`` naming the commands to run when the
+    registry has no season tables, ``InvalidData`` listing every problem of data that fails the
+    schema check)."""
     try:
         frames = {table: _read(engine, table) for table in TABLES}
     except MissingTable:
@@ -82,8 +97,9 @@ def load_season(engine: Engine) -> SeasonData:
         ) from None
     if frames["games"].empty or frames["player_games"].empty:
         raise NotFound(f"no season data in {engine.url}: {NO_DATA_HINT}")
-    season = str(frames["games"]["season"].iloc[0])
-    return SeasonData(season=season, **frames)
+    season = SeasonData(season=str(frames["games"]["season"].max()), **frames)
+    check_season(season, f"the season data in {engine.url}")
+    return season
 
 
 def data_range(engine: Engine) -> DataRange:
@@ -97,6 +113,7 @@ def data_range(engine: Engine) -> DataRange:
         last_date=_as_date(row["last_date"]),
         played=int(row["played"]),
         lines=int(row["lines"]),
+        seasons=int(row["seasons"] or 1),
     )
 
 
@@ -129,6 +146,8 @@ def _for_write(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.loc[:, list(TABLES[table][0])].copy()
     if "game_date" in out.columns:
         out["game_date"] = _dates(out["game_date"]).dt.strftime("%Y-%m-%d")
+    for column in TIMESTAMPS & set(out.columns):
+        out[column] = pd.to_datetime(out[column], utc=True)
     return out
 
 
@@ -147,6 +166,10 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[column]
         if column == "game_date":
             frame[column] = _dates(values)
+        elif column in TIMESTAMPS:
+            frame[column] = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
+        elif column in ("over_price", "under_price"):
+            frame[column] = values.astype(np.int64)
         elif column in ("is_home", "starter"):
             frame[column] = values.astype(bool)
         elif pd.api.types.is_integer_dtype(values) or column in ("player_id", "points"):

@@ -39,15 +39,23 @@ What is modelled:
   are binomial draws with a per-team "shooting night" factor. Points are
   2*fg2m + 3*fg3m + ftm, so they are integers, never negative and
   overdispersed. Tied games are settled by one extra free throw.
+* Nights: a league-wide scoring drift (AR(1) across dates, ~3% sd, tracked by
+  the book) and a shock per date (~4.5%, shared by every game that night, known
+  to nobody), so outcomes cluster by date and some nights suit one kind of model.
 * Betting lines (player points props) for players expected to play 15+
   minutes (~5% of them randomly unposted): the book knows each player's
-  expected points for that game exactly (rate, expected minutes given the
-  injury report, form, opponent, pace, home, fatigue) but not the game's luck
-  (minutes noise, shooting variance); the closing line is that
-  expectation shaded slightly towards the (lower) median, plus noise, rounded
-  to the nearest x.5. The opening line is the closing line plus extra noise,
-  so the closing line is the better of the two and the line move carries no
-  information beyond the closing line.
+  expected points for that game (rate, expected minutes given the injury
+  report, form, opponent, pace, home, fatigue, the league's drift) but not the
+  game's luck (minutes noise, shooting variance, the night's shock); its
+  closing estimate is that expectation shaded slightly towards the (lower)
+  median, plus noise; its opening estimate adds more noise. Each prop is a
+  series of snapshots (``betting_line_snapshots``) with both sides' prices, from the
+  opening the day before to the close at tip-off (each game has a ``tip_off``):
+  see :mod:`common.data.synth_market`. ``betting_lines`` (opening and closing
+  line) is derived from them: the first and the last snapshot before tip-off.
+* Seasons: the league (teams, rosters) is drawn first from ``seed`` alone, so
+  two seasons generated with one seed share their players, and form carries
+  over from one season to the next.
 
 Dates are pandas datetime64 values at midnight (pandas has no native date
 dtype); use ``.dt.date`` for ``datetime.date`` objects. Everything is drawn
@@ -79,6 +87,7 @@ from common.data.synth_games import (
     player_game_frame,
     simulate,
 )
+from common.data.synth_market import HOLD_RANGE, PRICE_RANGE, SNAPSHOTS, opening_closing, tip_offs
 from common.data.synth_roster import (
     DNP_PROB,
     FIRST_NAMES,
@@ -99,6 +108,9 @@ __all__ = [
     "CLOSING_SD",
     "DNP_PROB",
     "FIRST_NAMES",
+    "HOLD_RANGE",
+    "PRICE_RANGE",
+    "SNAPSHOTS",
     "INJURY_HAZARD",
     "LAST_NAMES",
     "LINE_MIN_MINUTES",
@@ -121,14 +133,15 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class SeasonData:
-    """One synthetic season: the season label and its six frames."""
+    """One or more seasons: the (latest) season label and the frames of the season tables."""
 
     season: str
     teams: pd.DataFrame
     players: pd.DataFrame
     games: pd.DataFrame
     player_games: pd.DataFrame
-    betting_lines: pd.DataFrame
+    betting_lines: pd.DataFrame  # opening and closing line per prop, derived from the snapshots
+    betting_line_snapshots: pd.DataFrame  # every capture of every prop: line and both prices (American odds)
 
     @property
     def latest_game_date(self) -> date:
@@ -147,7 +160,9 @@ def generate_season(season: str = "2025-26", seed: int = 7) -> SeasonData:
     tg = team_games(games)
     sim = simulate(rng, teams, roster, tg)
     player_games = player_game_frame(games, teams, roster, tg, sim)
-    lines = betting_lines(rng, player_games)
+    games["tip_off"] = tip_offs(rng, games)
+    snaps = betting_lines(rng, player_games, games)
     player_games = player_games.drop(columns=["_book_mu", "_exp_min"])
-    players = roster[["player_id", "player_name", "team_id", "role", "base_scoring", "base_minutes"]]
-    return SeasonData(season, teams, players.copy(), games, player_games, lines)
+    players = roster[["player_id", "player_name", "team_id", "role", "base_scoring", "base_minutes"]].copy()
+    teams["season"] = players["season"] = season
+    return SeasonData(season, teams, players, games, player_games, opening_closing(snaps, games), snaps)

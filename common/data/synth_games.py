@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from common.data.synth_market import snapshots
 from common.data.synth_roster import DNP_PROB, N_TEAMS, ROSTER, share_minutes
 from common.data.synth_schedule import N_GAMES
 
@@ -22,6 +23,8 @@ LINE_MIN_MINUTES = 15.0
 CLOSING_SD = (0.9, 0.02)  # closing-line noise sd = a + b * expected points
 OPENING_EXTRA_SD = 0.9  # extra noise of the opening line over the closing line
 LINE_SHADE = 0.3  # points are right-skewed: books sit a little below the mean
+NIGHT_DRIFT = (0.97, 0.0075)  # AR(1) coefficient and step sd of the league's slow drift (sd ~3%)
+NIGHT_SHOCK_SD = 0.045  # a night's shared scoring shock
 STATUS_NAMES = np.array(["played", "injured", "rest", "dnp"])
 
 
@@ -71,6 +74,25 @@ def _form(rng: np.random.Generator) -> np.ndarray:
     return form
 
 
+def night_effects(rng: np.random.Generator, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """League-wide log-multipliers on scoring per date, as (30, 82, 1): a slow drift and a night's shock.
+
+    The drift (AR(1) across the season's dates, stationary sd ~3%: injuries going round, the
+    schedule's grind) carries over from night to night and the book tracks it; the shock (sd
+    ``NIGHT_SHOCK_SD``) is the night's own luck, shared by every game that night and known to
+    nobody before tip-off. Outcomes therefore cluster by date as real nights do.
+    """
+    codes, index = np.unique(day.astype("datetime64[D]"), return_inverse=True)
+    steps = rng.normal(0.0, NIGHT_DRIFT[1], len(codes))
+    drift = np.empty(len(codes))
+    drift[0] = steps[0] / np.sqrt(1 - NIGHT_DRIFT[0] ** 2)
+    for k in range(1, len(codes)):
+        drift[k] = NIGHT_DRIFT[0] * drift[k - 1] + steps[k]
+    shock = rng.normal(0.0, NIGHT_SHOCK_SD, len(codes))
+    shape = (*day.shape, 1)
+    return drift[index].reshape(shape), shock[index].reshape(shape)
+
+
 def _ppfga(s3, p2, p3, ftr, pft):
     """Expected points per field-goal attempt, free throws included."""
     return 2 * (1 - s3) * p2 + 3 * s3 * p3 + ftr * pft
@@ -98,10 +120,11 @@ def simulate(
     starter, exp_min, minutes = _minutes(rng, base_min, role, played, fatigued)
     env = _environment(teams, roster, tg)
     s3, p2, p3, ftr, pft = (get(f"_{c}") for c in ("s3", "p2", "p3", "ftr", "pft"))
-    rate = get("_ppm") * env * np.exp(_form(rng)) / _ppfga(s3, p2, p3, ftr, pft)  # FGA per minute
+    drift, shock = night_effects(rng, tg["day"])
+    rate = get("_ppm") * env * np.exp(_form(rng) + drift) / _ppfga(s3, p2, p3, ftr, pft)  # FGA per minute
     eff = np.where(fatigued, 0.97, 1.0)
     book_mu = rate * exp_min * _ppfga(s3, p2 * eff, p3 * eff, ftr, pft)
-    shots = _shoot(rng, rate * minutes, eff, s3, p2, p3, ftr, pft)
+    shots = _shoot(rng, rate * np.exp(shock) * minutes, eff, s3, p2, p3, ftr, pft)
     out = dict(status=status, starter=starter, minutes=minutes, **shots, book_mu=book_mu, exp_min=exp_min)
     _settle_ties(rng, tg, out)
     out["points"] = 2 * out["fgm"] + out["fg3m"] + out["ftm"]
@@ -182,16 +205,19 @@ def player_game_frame(games, teams, roster, tg, sim) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def betting_lines(rng: np.random.Generator, pg: pd.DataFrame) -> pd.DataFrame:
-    """Points props for players expected to play 15+ minutes (a few left unposted)."""
+def betting_lines(rng: np.random.Generator, pg: pd.DataFrame, games: pd.DataFrame) -> pd.DataFrame:
+    """Snapshots of the points props of players expected to play 15+ minutes (a few left unposted).
+
+    The book's closing estimate is its expectation shaded toward the (lower) median plus noise; its
+    opening estimate adds more noise, so the close is the more accurate. The path between them,
+    and the prices, are :func:`common.data.synth_market.snapshots`.
+    """
     expected = pg["_exp_min"].to_numpy()
     posted = (pg["status"].to_numpy() == "played") & (expected >= LINE_MIN_MINUTES)
     posted &= rng.random(len(pg)) >= 0.05
     mu = pg["_book_mu"].to_numpy()[posted]
     closing = mu - LINE_SHADE + rng.normal(0.0, CLOSING_SD[0] + CLOSING_SD[1] * mu)
     opening = closing + rng.normal(0.0, OPENING_EXTRA_SD, len(mu))
-    half = lambda x: np.maximum(np.floor(x), 0.0) + 0.5  # nearest x.5, so no pushes  # noqa: E731
-    lines = pg.loc[posted, ["game_id", "game_date", "player_id"]].reset_index(drop=True)
-    lines["opening_line"] = half(opening)
-    lines["closing_line"] = half(closing)
-    return lines
+    props = pg.loc[posted, ["game_id", "game_date", "player_id", "_book_mu"]].reset_index(drop=True)
+    props["tip_off"] = props["game_id"].map(games.set_index("game_id")["tip_off"])
+    return snapshots(rng, props, opening, closing)

@@ -9,6 +9,11 @@ predicted never leaks, even when it is in ``history``.
 
 Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
 
+* Season boundaries: ``last N`` windows and the EWM carry over from one season
+  to the next (a player's form does not reset in the summer); every
+  ``*_season`` value, win share, rating and allowed-points average resets
+  (season = July-June of the game date; team priors come from the ``teams`` row
+  of the target's season).
 * ``last N`` means the player's last N *played* games (any season); averages
   need one game, ``points_std_last_10`` two (sample std). ``*_season`` values
   use only the target's season (July-June); before a player's first game of
@@ -39,10 +44,10 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
   ``days_rest``: days since his last played game; ``back_to_back``: that was
   D-1. ``rest_advantage``: team's minus opponent's days since their previous
   game, each capped at 4 (no previous game counts as 4).
-* Betting features come from ``lines`` for the target game itself (known
-  before tip-off): ``vegas_points_line`` is the closing line; without a line
-  all line features are NaN and ``has_vegas_line`` is 0.
-  ``implied_team_total`` is not a market number (there are no game totals):
+* Betting features come from the target game's own line snapshots as of the
+  prediction's moment (:mod:`common.features.market`: the latest snapshot at
+  or before ``as_of``; none by then means every line feature is NaN and
+  ``has_vegas_line`` is 0). ``implied_team_total`` is not a market number (there are no game totals):
   it is expected possessions ((team pace + opponent pace) / 2) times
   (team_off_rating + opponent_def_rating) / 200, +1.4 points at home and
   -1.4 away, from the shrunk season-to-date ratings above.
@@ -50,16 +55,24 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
 
 from __future__ import annotations
 
-from datetime import date
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES, get_feature_set
-from common.features.context import line_features, role_features, team_features
+from common.features.context import role_features, team_features
 from common.features.joins import dates
+from common.features.market import (
+    DEFAULT_LEAD_MINUTES,
+    MARKET_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    as_of_by_date,
+    line_features,
+    utc,
+)
 from common.features.player import availability_features, player_features
 
 if TYPE_CHECKING:
@@ -80,44 +93,77 @@ HISTORY_COLUMNS = (
     "ftm",
     "status",
 )
-LINE_COLUMNS = ("game_id", "player_id", "opening_line", "closing_line")
 TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
 
 
 def build_feature_frame(
-    history: pd.DataFrame, lines: pd.DataFrame, teams: pd.DataFrame, targets: pd.DataFrame
+    history: pd.DataFrame, snapshots: pd.DataFrame, teams: pd.DataFrame, targets: pd.DataFrame, as_of: Any
 ) -> pd.DataFrame:
-    """Key columns plus every V12 feature (float64, V12 order) for each target row, in target order.
+    """Key columns, every V12 feature (float64, V12 order) and the market used (``MARKET_COLUMNS``)
+    for each target row, in target order.
 
     ``targets`` needs game_id, game_date, player_id, team_id, opponent_team_id and is_home;
     ``is_home`` comes back as the float feature of that name. Only ``history`` rows dated
-    before a target's date feed its features; ``lines`` is used for the target game itself.
+    before a target's date feed its features; of ``snapshots`` only the target game's own,
+    captured at or before ``as_of`` (one moment, or one per target row), are read.
     """
-    hist, tgt = _prepare(history, lines, teams, targets)
+    hist, tgt = _prepare(history, snapshots, teams, targets)
+    tgt["as_of"] = _moments(as_of, len(tgt)).set_axis(tgt.index)
     tgt = player_features(hist, tgt)
     tgt = availability_features(hist, tgt)
     tgt = team_features(hist, teams, tgt)
     tgt = role_features(hist, tgt)
-    tgt = line_features(lines, tgt)
+    tgt = line_features(snapshots, tgt)
     tgt = tgt.sort_values("_row")
     out = tgt[list(KEY_COLUMNS)].reset_index(drop=True)
     features = tgt[list(V12_FEATURES)].astype(np.float64).reset_index(drop=True)
-    return pd.concat([out, features], axis=1)
+    market = tgt[list(MARKET_COLUMNS)].reset_index(drop=True)
+    return pd.concat([out, features, market], axis=1)
 
 
-def build_training_frame(season: SeasonData, start: date, end: date) -> pd.DataFrame:
-    """Features, ``actual_points`` and both lines for every played player-game in [start, end]."""
+def build_training_frame(
+    season: SeasonData, start: date, end: date, lead_minutes: int = DEFAULT_LEAD_MINUTES
+) -> pd.DataFrame:
+    """Features, ``actual_points`` and the market for every played player-game in [start, end].
+
+    Each row is seen as of its date's moment (the first tip-off minus ``lead_minutes``, the rule
+    of :mod:`common.features.market`), exactly as production predicts: its line features and its
+    ``line``, ``over_price``, ``under_price`` are those of the snapshot used then. ``opening_line``
+    and ``closing_line`` (the first and last snapshot before tip-off, from ``betting_lines``) come
+    along for grading against the close and for closing-line value.
+    """
     lo, hi = _as_day(start), _as_day(end)
     if lo > hi:
         raise InvalidArgument(f"start {lo.date()} is after end {hi.date()}")
     pg = season.player_games
     days = dates(pg["game_date"])
     targets = pg[(pg["status"] == "played") & (days >= lo) & (days <= hi)]
-    frame = build_feature_frame(pg, season.betting_lines, season.teams, targets)
+    moments = as_of_by_date(season.games, lead_minutes)
+    as_of = dates(targets["game_date"]).map(moments)
+    frame = build_feature_frame(pg, season.betting_line_snapshots, season.teams, targets, as_of.to_numpy())
     frame["actual_points"] = targets["points"].to_numpy().astype(np.float64)
-    frame["closing_line"] = frame["vegas_points_line"]
-    frame["opening_line"] = frame["vegas_opening_line"]
+    book = season.betting_lines[["game_id", "player_id", "opening_line", "closing_line"]]
+    book = book.assign(game_id=book["game_id"].astype(str), player_id=book["player_id"].astype(np.int64))
+    keys = frame[["game_id", "player_id"]].assign(game_id=frame["game_id"].astype(str))
+    both = keys.merge(book, on=["game_id", "player_id"], how="left")
+    frame["opening_line"] = both["opening_line"].to_numpy(np.float64)
+    frame["closing_line"] = both["closing_line"].to_numpy(np.float64)
     return frame
+
+
+def _moments(as_of: Any, n: int) -> pd.Series:
+    """``as_of`` as n tz-aware UTC moments (one moment for all, or one per target)."""
+    if as_of is None:
+        raise InvalidArgument("as_of is required: the moment the features are built for")
+    try:
+        if isinstance(as_of, (str, datetime, pd.Timestamp, np.datetime64)):
+            return pd.Series([utc(as_of)] * n, dtype="datetime64[ns, UTC]")
+        values = utc(pd.Series(np.asarray(as_of)))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"as_of must be a timestamp, got {as_of!r}: {exc}") from None
+    if len(values) != n or values.isna().any():
+        raise InvalidArgument(f"as_of must be one timestamp or one per target ({n}), without gaps")
+    return values.reset_index(drop=True)
 
 
 def to_model_input(frame: pd.DataFrame, feature_set_name: str) -> np.ndarray | pd.DataFrame:
@@ -165,13 +211,13 @@ def _prepare(history, lines, teams, targets) -> tuple[pd.DataFrame, pd.DataFrame
     """Validated, typed copies of history and targets with a date, a season key and a row number."""
     for frame, cols, what in (
         (history, HISTORY_COLUMNS, "history"),
-        (lines, LINE_COLUMNS, "lines"),
+        (lines, SNAPSHOT_COLUMNS, "snapshots"),
         (teams, TEAM_COLUMNS, "teams"),
         (targets, TARGET_COLUMNS, "targets"),
     ):
         _require(frame, cols, what)
-    if lines.duplicated(["game_id", "player_id"]).any():
-        raise InvalidArgument("lines has more than one row for a (game_id, player_id)")
+    if lines.duplicated(["game_id", "player_id", "captured_at"]).any():
+        raise InvalidArgument("snapshots has more than one row for a (game_id, player_id, captured_at)")
     hist = history.loc[:, list(HISTORY_COLUMNS)].copy()
     tgt = targets.loc[:, list(TARGET_COLUMNS)].copy()
     for frame in (hist, tgt):

@@ -1,4 +1,6 @@
-"""The game's context: team and opponent ratings, the opponent against the player's role, and the line."""
+"""The game's context: team and opponent ratings and the opponent against the player's role.
+
+The line features are :mod:`common.features.market` (the market as of a moment)."""
 
 from __future__ import annotations
 
@@ -62,16 +64,32 @@ def _shrink(raw: pd.Series, n: np.ndarray, prior: pd.Series) -> np.ndarray:
         return (n * np.nan_to_num(raw) + k * np.nan_to_num(prior)) / (n + k)
 
 
+def _priors(teams: pd.DataFrame, seasons: np.ndarray) -> pd.DataFrame:
+    """Preseason ratings indexed by (team, season start year).
+
+    ``teams`` holds a row per team and season (its ``season`` label, e.g. '2025-26'); rows without a
+    season (one-season data written before migration 018) serve every season.
+    """
+    cols = ["off_rating", "def_rating", "pace"]
+    if "season" not in teams.columns:
+        teams = teams.assign(season=None)
+    has = teams["season"].notna()
+    labelled = teams[has].assign(_season=teams.loc[has, "season"].astype(str).str[:4].astype(np.int64))
+    spread = teams[~has].merge(pd.DataFrame({"_season": np.asarray(seasons, dtype=np.int64)}), how="cross")
+    both = pd.concat([spread, labelled], ignore_index=True).drop_duplicates(["team_id", "_season"], keep="last")
+    return both.set_index(["team_id", "_season"])[cols].astype(np.float64)
+
+
 def team_features(hist: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
     stats = _team_game_stats(hist)
-    priors = teams.set_index("team_id")[["off_rating", "def_rating", "pace"]].astype(np.float64)
+    priors = _priors(teams, tgt["_season"].unique())
     for side, key in (("_t", "team_id"), ("_o", "opponent_team_id")):
         table = stats.rename(columns={"team_id": key, **{c: f"{side}{c}" for c in stats.columns[3:]}})
         tgt = asof(tgt, table, key, side)
         stale = ~same_season(tgt, side)
         tgt.loc[stale, [f"{side}{c}" for c in ("n", "off", "def", "pace", "allowed", "win_pct")]] = np.nan
         tgt[f"{side}n"] = tgt[f"{side}n"].fillna(0.0)
-        tgt = tgt.join(priors.add_prefix(f"{side}prior_"), on=key)
+        tgt = tgt.join(priors.add_prefix(f"{side}prior_"), on=[key, "_season"])
     tgt["team_pace"] = _shrink(tgt["_tpace"], tgt["_tn"], tgt["_tprior_pace"])
     tgt["team_off_rating"] = _shrink(tgt["_toff"], tgt["_tn"], tgt["_tprior_off_rating"])
     tgt["team_win_pct"] = tgt["_twin_pct"]
@@ -111,17 +129,4 @@ def role_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
     tgt["_role"] = tgt["opponent_team_id"].astype(str) + "|" + np.where(starter, "S", "B")
     tgt = asof(tgt, table, "_role", "_r")
     tgt["opponent_pts_allowed_to_role"] = np.where(same_season(tgt, "_r"), tgt["_allowed_to_role"], np.nan)
-    return tgt
-
-
-def line_features(lines: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
-    """The target game's own prop line (known before tip-off) and its distance from recent form."""
-    posted = lines[["game_id", "player_id", "opening_line", "closing_line"]]
-    tgt = tgt.merge(posted, on=["game_id", "player_id"], how="left")
-    tgt["vegas_points_line"] = tgt["closing_line"].astype(np.float64)
-    tgt["vegas_opening_line"] = tgt["opening_line"].astype(np.float64)
-    tgt["vegas_line_move"] = tgt["vegas_points_line"] - tgt["vegas_opening_line"]
-    tgt["has_vegas_line"] = tgt["vegas_points_line"].notna().astype(np.float64)
-    tgt["line_vs_season_avg"] = tgt["vegas_points_line"] - tgt["points_avg_season"]
-    tgt["line_vs_last_5_avg"] = tgt["vegas_points_line"] - tgt["points_avg_last_5"]
     return tgt

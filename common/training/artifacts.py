@@ -33,7 +33,7 @@ _PACKAGE = "nba-model-lifecycle"
 _ROOT = Path(__file__).resolve().parent.parent  # common/
 # The code that decides what a model learns: features, feature sets, training.
 _CODE = ("features", "feature_sets.py", "training/request.py", "training/model.py", "training/trainer.py")
-_FINGERPRINT_COLUMNS = ["game_id", "player_id", "actual_points", "opening_line", "closing_line"]
+_FINGERPRINT_COLUMNS = ["game_id", "player_id", "actual_points", "line", "opening_line", "closing_line"]
 
 
 def code_version() -> str:
@@ -79,7 +79,7 @@ def build_card(request: TrainRequest, metrics: Metrics, strengths: dict[str, Any
         backtest_n_edge_3plus=metrics.n_edge_3plus,
         description=(
             f"{request.name.strip()} — {request.family}, trained {request.train_start}..{request.train_end}, "
-            f"evaluated {request.eval_start}..{request.eval_end} against the {request.grading_line.replace('_', ' ')}"
+            f"evaluated {request.eval_start}..{request.eval_end} against the {request.grading_line_label}"
         )[:1000],
         strengths={**strengths, "iterations": request.iterations, "learning_rate": request.effective_learning_rate},
         data_fingerprint=fingerprint,

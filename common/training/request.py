@@ -102,8 +102,14 @@ class TrainRequest:
 
     @property
     def grading_line(self) -> str:
-        """The line hit rates are graded against: closing with --use-production-lines, else opening."""
-        return "closing_line" if self.use_production_lines else "opening_line"
+        """The line hit rates are graded against: with --use-production-lines the line production
+        would have bet (the snapshot as of the lead time before the slate's first tip-off, column
+        ``line``), else the opening line. Never the closing line: nobody can bet it hours before."""
+        return "line" if self.use_production_lines else "opening_line"
+
+    @property
+    def grading_line_label(self) -> str:
+        return "lines as of the lead time" if self.use_production_lines else "opening lines"
 
     @property
     def effective_learning_rate(self) -> float:

@@ -127,7 +127,10 @@ def train(
 
 
 def lined_frame(season: SeasonData) -> pd.DataFrame:
-    """Features of every played player-game with a line, for the whole season.
+    """Features of every played player-game with a line by its as-of moment, for the whole season.
+
+    Rows carry ``line``, ``over_price`` and ``under_price`` (the snapshot used at the lead time,
+    as production would bet) and ``opening_line`` / ``closing_line`` (for CLV and legacy grading).
 
     A row's features depend only on earlier games, so one frame serves every window
     of the season. The latest season's frame is kept (keyed on the data's fingerprint):
@@ -138,7 +141,8 @@ def lined_frame(season: SeasonData) -> pd.DataFrame:
         first, last = played_range(season)
         frame = build_training_frame(season, first, last)
         _FRAMES.clear()
-        _FRAMES[key] = frame[frame["closing_line"].notna() & frame["opening_line"].notna()].reset_index(drop=True)
+        lined = frame["line"].notna() & frame["closing_line"].notna() & frame["opening_line"].notna()
+        _FRAMES[key] = frame[lined].reset_index(drop=True)
     return _FRAMES[key]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -16,17 +16,27 @@ from common.worker.slate import Slate
 PREDICTIONS_TABLE = "player_prop_predictions"
 
 
-def slate_features(settings: Settings, game_date: date) -> Slate:
-    """Features for every player expected to play on ``game_date``: one vectorised pass, kept as
-    the worker's float32 matrix."""
+def slate_features(settings: Settings, game_date: date, as_of: datetime | None = None) -> Slate:
+    """Features for every player expected to play on ``game_date`` as of a moment: one vectorised
+    pass, kept as the worker's float32 matrix.
+
+    The moment is ``as_of``, else the rule of :mod:`common.features.market` (PREDICT_LEAD_MINUTES
+    before the slate's first tip-off), for today's slate and a replay of a past date alike. Only
+    what was known then is read: box scores final by then, and each prop's latest snapshot at or
+    before it.
+    """
     from common.data.store import load_season
     from common.features import build_feature_frame, slate_targets
+    from common.features.market import final_before, slate_as_of
 
     season = load_season(open_engine(settings.registry_url))
     targets = slate_targets(season, game_date)
     if targets.empty:
         raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
-    return Slate.from_frame(build_feature_frame(season.player_games, season.betting_lines, season.teams, targets))
+    moment = as_of if as_of is not None else slate_as_of(season.games, game_date, settings.predict_lead_minutes)
+    history = final_before(season.player_games, moment)
+    frame = build_feature_frame(history, season.betting_line_snapshots, season.teams, targets, moment)
+    return Slate.from_frame(frame)
 
 
 def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, system_ids: Sequence[str]) -> None:

@@ -27,6 +27,7 @@ from common.worker.slate import Slate
 PREDICTION_COLUMNS = (
     "game_date", "game_id", "player_id", "system_id", "role", "predicted_points",
     "line", "edge", "recommendation", "model_sha256", "created_at",
+    "as_of", "over_price", "under_price", "line_captured_at",
 )  # fmt: skip
 
 
@@ -108,10 +109,30 @@ def score_slate(
             "edge": edge,
             "recommendation": pd.Categorical.from_codes(rec_codes, dtype=_dtype(tuple(RECOMMENDATIONS))),
             "created_at": datetime.now(UTC),
+            **market_columns(slate, k),
         },
         columns=list(PREDICTION_COLUMNS),
         copy=False,  # the arrays were made for this frame; pandas would copy each one again
     )
+
+
+def market_columns(slate: Slate, k: int) -> dict[str, Any]:
+    """The moment and the snapshot each row was made with (issue 20), tiled over ``k`` models."""
+    n = len(slate)
+
+    def tiled(values: np.ndarray | None, dtype: str) -> Any:
+        if values is None:
+            return pd.array([None] * (n * k), dtype=dtype)
+        if dtype == "Int64":
+            return pd.array(np.tile(values, k), dtype="Float64").astype("Int64")
+        return pd.DatetimeIndex(np.tile(values, k)).tz_localize("UTC")
+
+    return {
+        "as_of": tiled(slate.as_of, "datetime64[ns, UTC]"),
+        "over_price": tiled(slate.over_price, "Int64"),
+        "under_price": tiled(slate.under_price, "Int64"),
+        "line_captured_at": tiled(slate.line_captured_at, "datetime64[ns, UTC]"),
+    }
 
 
 def champion_picks(rows: pd.DataFrame, champion_id: str | None) -> pd.DataFrame:

@@ -17,12 +17,13 @@ from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES
 
 KEYS = ("game_date", "game_id", "player_id")
-LINE = "vegas_points_line"
+LINE = "vegas_points_line"  # the as-of line, when a frame has no ``line`` column of the snapshot used
 
 
 @dataclass(frozen=True, eq=False)
 class Slate:
-    """``n`` players: their keys, closing line and features (``matrix[:, columns[name]]``)."""
+    """``n`` players: their keys, the market as of the slate's moment (the snapshot used: line,
+    prices, capture time; NaN / NaT without one) and features (``matrix[:, columns[name]]``)."""
 
     game_date: np.ndarray
     game_codes: np.ndarray  # index into ``games``
@@ -31,6 +32,10 @@ class Slate:
     line: np.ndarray  # float64, NaN where the player has no line
     matrix: np.ndarray  # float32, C order, one column per feature
     columns: dict[str, int]
+    as_of: np.ndarray | None = None  # datetime64[ns] (UTC) per player
+    over_price: np.ndarray | None = None  # float64 American odds, NaN without a snapshot
+    under_price: np.ndarray | None = None
+    line_captured_at: np.ndarray | None = None  # datetime64[ns] (UTC), NaT without a snapshot
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, features: tuple[str, ...] = V12_FEATURES) -> Slate:
@@ -50,9 +55,13 @@ class Slate:
             game_codes=codes,
             games=games,
             player_id=frame["player_id"].to_numpy(),
-            line=frame[LINE].to_numpy(dtype=np.float64, na_value=np.nan),
+            line=frame["line" if "line" in frame.columns else LINE].to_numpy(dtype=np.float64, na_value=np.nan),
             matrix=matrix,
             columns={name: i for i, name in enumerate(features)},
+            as_of=_moments(frame, "as_of"),
+            over_price=_prices(frame, "over_price"),
+            under_price=_prices(frame, "under_price"),
+            line_captured_at=_moments(frame, "line_captured_at"),
         )
 
     def __len__(self) -> int:
@@ -65,3 +74,15 @@ class Slate:
         except KeyError as exc:
             raise InvalidArgument(f"the slate has no feature {exc.args[0]!r} needed by a served model") from None
         return self.matrix.take(index, axis=1)
+
+
+def _moments(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    if column not in frame.columns:
+        return None
+    return pd.to_datetime(frame[column], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _prices(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    if column not in frame.columns:
+        return None
+    return pd.to_numeric(frame[column]).to_numpy(dtype=np.float64, na_value=np.nan)

@@ -226,8 +226,9 @@ class Worker:
         serving = self._current
         return serving, score_slate(serving, features)
 
-    def predict_date(self, game_date: date) -> tuple[ServingSet, pd.DataFrame]:
-        """Features for the date's slate (once per slate), every model, rows stored.
+    def predict_date(self, game_date: date, as_of: datetime | None = None) -> tuple[ServingSet, pd.DataFrame]:
+        """Features for the date's slate as of a moment (``as_of``, else PREDICT_LEAD_MINUTES before
+        its first tip-off), every model, rows stored with the moment and the snapshot each used.
 
         Without a loaded champion nothing is scored or stored (``TransientError``: CLI exit 6,
         HTTP 503): shadows alone never produce user-facing picks. The rows replace the date's
@@ -238,7 +239,7 @@ class Worker:
         serving = self._current
         if serving.champion is None:
             raise TransientError(f"no champion loaded, nothing scored or stored for {game_date}: {self.problem}")
-        rows = score_slate(serving, slate_features(self.settings, game_date))
+        rows = score_slate(serving, slate_features(self.settings, game_date, as_of))
         store_predictions(self.settings, game_date, rows, [m.model_id for m in serving.models])
         # the champion's picks alert, once per (date, champion sha256)
         alert_champion_picks(

@@ -1,7 +1,8 @@
 """HTTP function `predict`: the prediction worker.
 
-`POST /` with `{"game_date": "YYYY-MM-DD"}` scores the date's slate with the champion
-and every shadow and stores one row per player per model. `GET /status` answers what
+`POST /` with `{"game_date": "YYYY-MM-DD"}` (and optionally `"as_of": "<ISO timestamp>"`,
+default PREDICT_LEAD_MINUTES before the date's first tip-off) scores the date's slate as of
+that moment with the champion and every shadow and stores one row per player per model. `GET /status` answers what
 this worker serves and what is wrong with it (e.g. a newer set refused because its
 champion could not be loaded). Without a loaded champion a POST answers 503 and stores
 nothing. The worker loads its models on the
@@ -19,6 +20,7 @@ import flask
 import functions_framework
 
 from common.errors import AppError
+from common.features.market import parse_moment
 from common.log import setup_logging
 from common.settings import Settings
 from common.sql_bigquery import configure_jobs
@@ -64,12 +66,15 @@ def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
             game_date = date.fromisoformat(str(body.get("game_date", "") if isinstance(body, dict) else ""))
         except ValueError:
             return {"error": 'POST a JSON body like {"game_date": "2026-01-15"}'}, 400
-        serving, rows = worker.predict_date(game_date)
+        as_of = body.get("as_of")
+        moment = None if as_of is None else parse_moment(as_of)
+        serving, rows = worker.predict_date(game_date, moment)
     except AppError as exc:
         return _error(exc)
     champion = serving.champion.model_id if serving.champion else None
     return {
         "game_date": game_date.isoformat(),
+        "as_of": rows["as_of"].iloc[0].isoformat() if len(rows) else None,
         "generation": serving.generation,
         "champion": champion,
         "rows": len(rows),

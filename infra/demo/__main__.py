@@ -30,7 +30,7 @@ from infra.demo.sandbox import DEMO_DIR, Sandbox
 
 console = Console(highlight=False, soft_wrap=True)
 TRAIN = ["--train-start", "2025-10-21", "--train-end", "2026-01-31", "--eval-start", "2026-02-01",
-         "--eval-end", "2026-02-21", "--use-production-lines", "--iterations", "150"]  # fmt: skip
+         "--eval-end", "2026-02-21", "--use-production-lines"]  # fmt: skip
 GRADE_FIRST, GRADE_LAST = date(2026, 2, 22), date(2026, 3, 7)
 
 
@@ -64,11 +64,12 @@ def data_and_training(sandbox: Sandbox) -> tuple[str, str]:
     run("migrate")
     run("data", "generate", "--season", "2025-26", "--seed", "7")
     step("2. Train the future champion (V12 without betting lines): gates, upload, registration (disabled)")
-    run("train", "--name", "demo-champion", "--feature-set", "v12", "--no-vegas", *TRAIN)
+    run("train", "--name", "demo-champion", "--feature-set", "v12", "--no-vegas", *TRAIN, "--iterations", "150")
     step("3. Train a challenger (V9, which sees the lines) without uploading; drop its .cbm into the bucket")
     out = sandbox.root / "train-out"
-    run("train", "--name", "demo-challenger", "--feature-set", "v9", *TRAIN, "--skip-auto-upload",
-        "--output-dir", str(out))  # fmt: skip
+    # 300 iterations: graded at the lines as of the lead time, 150 leave V9 short of the edge-3+ gate
+    run("train", "--name", "demo-challenger", "--feature-set", "v9", *TRAIN, "--iterations", "300",
+        "--skip-auto-upload", "--output-dir", str(out))  # fmt: skip
     dropped = sandbox.bucket_dir / "models" / "incoming"
     dropped.mkdir(parents=True, exist_ok=True)
     for cbm in out.glob("*.cbm"):
@@ -103,7 +104,10 @@ def lifecycle(champion: str, challenger: str) -> None:
         f"{[m.model_id for m in worker.current.models]} (generation {worker.current.generation})"
     )
     run("workers")
-    step("5. Champion and shadow predict every game; only the champion's picks reach users")
+    step(
+        "5. Champion and shadow predict every game as of PREDICT_LEAD_MINUTES (180) before its first tip-off, "
+        "with the line and prices posted then; only the champion's picks reach users"
+    )
     run("predict", "--date", GRADE_FIRST.isoformat(), "--top", "5")
     from common.alerts.picks import latest_alert
 

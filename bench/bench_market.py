@@ -1,0 +1,107 @@
+"""The synthetic market: how good the opening, the as-of and the closing lines are, and what the
+old look-ahead (grading at the close) was worth to the models.
+
+Run: .venv/bin/python bench/bench_market.py [--seeds 7 8 11] [--iterations 1000]   (about a minute on 2 cores)
+
+Per seed, over every posted prop of the 2025-26 season: MAE of the opening line (first
+snapshot), of the line as of PREDICT_LEAD_MINUTES (180) before the slate's first tip-off (what
+production bets), and of the closing line (last snapshot, at tip-off); the hold and the favourite's
+price; how much nights cluster (sd of the nightly mean miss of the close over that of the same
+misses shuffled across nights). Then, for seed 7, a v9 and a v12_noveg MAE model trained on
+2025-10-21..2026-02-28 with ``--use-production-lines`` (lines as of the lead time), evaluated on
+2026-03-01..2026-04-12: MAE, and the edge-3+ hit rate graded at the lead-time line versus at the
+closing line (the size of the old look-ahead). ROI at the prices bet is settlement's figure
+(common/betting.py), not this bench's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.data.synth import generate_season  # noqa: E402
+from common.data.synth_market import implied  # noqa: E402
+from common.registry.naming import parse_family  # noqa: E402
+from common.training import model as cb  # noqa: E402
+from common.training.metrics import hit_rate  # noqa: E402
+from common.training.request import TrainRequest  # noqa: E402
+from common.training.trainer import lined_frame, train, window  # noqa: E402
+
+TRAIN = (date(2025, 10, 21), date(2026, 2, 28))
+EVAL = (date(2026, 3, 1), date(2026, 4, 12))
+
+
+def market_row(seed: int) -> str:
+    started = time.perf_counter()
+    season = generate_season("2025-26", seed)
+    seconds = time.perf_counter() - started
+    frame = lined_frame(season)
+    miss = lambda col: (frame[col] - frame["actual_points"]).abs().mean()  # noqa: E731
+    snaps = season.betting_line_snapshots
+    hold = implied(snaps["over_price"]) + implied(snaps["under_price"]) - 1
+    favourite = np.minimum(snaps["over_price"], snaps["under_price"])
+    residual = frame["actual_points"] - frame["closing_line"]
+    nightly = residual.groupby(frame["game_date"]).mean().std()
+    shuffled = pd.Series(np.random.default_rng(0).permutation(residual.to_numpy()), index=residual.index)
+    ratio = nightly / shuffled.groupby(frame["game_date"]).mean().std()
+    return (
+        f"| {seed} | {len(frame):,} | {miss('opening_line'):.3f} | {miss('line'):.3f} | {miss('closing_line'):.3f} "
+        f"| {hold.min():.1%}..{hold.max():.1%} (median {np.median(hold):.1%}) | {favourite.min()}..{favourite.max()} "
+        f"(median {favourite.median():.0f}) | {ratio:.2f} | {seconds:.1f} s |"
+    )
+
+
+def model_rows(seed: int, iterations: int) -> list[str]:
+    from catboost import CatBoostRegressor
+
+    season = generate_season("2025-26", seed)
+    rows = window(lined_frame(season), *EVAL)
+    out = []
+    for family in ("v9_mae", "v12_noveg_mae"):
+        request = TrainRequest.for_family(
+            parse_family(family), name="bench market", train_start=TRAIN[0], train_end=TRAIN[1],
+            eval_start=EVAL[0], eval_end=EVAL[1], use_production_lines=True, iterations=iterations,
+        )  # fmt: skip
+        result = train(request, season)
+        model = CatBoostRegressor()
+        model.load_model(blob=result.model_bytes)
+        pred = cb.predict(model, rows, request.feature_set)
+        actual = rows[cb.TARGET].to_numpy()
+        at_lead, n_lead = hit_rate(pred, actual, rows["line"].to_numpy(), edge_3plus=True)
+        at_close, n_close = hit_rate(pred, actual, rows["closing_line"].to_numpy(), edge_3plus=True)
+        mae = np.abs(pred - actual).mean()
+        out.append(
+            f"| {family} | {mae:.3f} | {rows['closing_line'].sub(actual).abs().mean():.3f} "
+            f"| {at_lead or float('nan'):.1f}% ({n_lead}) | {at_close or float('nan'):.1f}% ({n_close}) |"
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 11])
+    parser.add_argument("--iterations", type=int, default=1000)
+    args = parser.parse_args()
+    print("| seed | lined player-games | MAE opening | MAE as of lead (180 min) | MAE closing | hold "
+          "| favourite's price | nightly clustering | generate |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for seed in args.seeds:
+        print(market_row(seed))
+    print(f"\nseed {args.seeds[0]}: train {TRAIN[0]}..{TRAIN[1]}, eval {EVAL[0]}..{EVAL[1]} (lines as of the lead)\n")
+    print("| family | MAE | closing-line MAE | edge 3+ hit rate at the lead-time line (n) | at the closing line (n) |")
+    print("|---|---|---|---|---|")
+    for row in model_rows(args.seeds[0], args.iterations):
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
