@@ -10,8 +10,10 @@ price; how much nights cluster (sd of the nightly mean miss of the close over th
 misses shuffled across nights). Then, for seed 7, a v9 and a v12_noveg MAE model trained on
 2025-10-21..2026-02-28 with ``--use-production-lines`` (lines as of the lead time), evaluated on
 2026-03-01..2026-04-12: MAE, and the edge-3+ hit rate graded at the lead-time line versus at the
-closing line (the size of the old look-ahead). ROI at the prices bet is settlement's figure
-(common/betting.py), not this bench's.
+closing line (the size of the old look-ahead), and the edge-3+ ROI settled at the prices of the
+snapshot bet (common/betting.py: each bet at its own side's price) — at the lead time (as-of
+prices) versus at the close (closing prices) — with n bets, n dates and a 95% interval clustered
+by date (common/grading/uncertainty.py).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import betting  # noqa: E402
 from common.data.synth import generate_season  # noqa: E402
 from common.data.synth_market import implied  # noqa: E402
+from common.grading.uncertainty import clustered_ratio  # noqa: E402
 from common.registry.naming import parse_family  # noqa: E402
 from common.training import model as cb  # noqa: E402
 from common.training.metrics import hit_rate  # noqa: E402
@@ -60,6 +64,28 @@ def market_row(seed: int) -> str:
     )
 
 
+def closing_prices(season: object, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The over and under prices of each row's last snapshot (the close)."""
+    snaps = season.betting_line_snapshots.sort_values("captured_at")  # type: ignore[attr-defined]
+    last = snaps.groupby(["game_id", "player_id"], as_index=False).last()
+    merged = rows[["game_id", "player_id"]].merge(last, on=["game_id", "player_id"], how="left")
+    return merged["over_price"].to_numpy(np.float64), merged["under_price"].to_numpy(np.float64)
+
+
+def edge3_roi(pred: np.ndarray, rows: pd.DataFrame, line: str, prices: tuple[np.ndarray, np.ndarray]) -> str:
+    """Edge-3+ ROI at ``line`` settled at ``prices``: ``+0.061 [-0.02, +0.14] (n=236, 30 dates)``."""
+    graded = betting.grade(pred, rows["actual_points"].to_numpy(), rows[line].to_numpy())
+    won = betting.settle(graded, *prices)
+    mask = graded.edge_3plus
+    day = pd.factorize(rows["game_date"])[0]
+    units = np.bincount(day, weights=np.where(mask, won, 0.0))
+    bets = np.bincount(day, weights=mask.astype(np.float64))
+    ci = clustered_ratio(units[bets > 0], bets[bets > 0])
+    low = "unknown" if ci.low is None else f"{ci.low:+.3f}"
+    high = "unknown" if ci.high is None else f"{ci.high:+.3f}"
+    return f"{ci.estimate:+.3f} [{low}, {high}] (n={int(mask.sum())}, {int((bets > 0).sum())} dates)"
+
+
 def model_rows(seed: int, iterations: int) -> list[str]:
     from catboost import CatBoostRegressor
 
@@ -79,9 +105,12 @@ def model_rows(seed: int, iterations: int) -> list[str]:
         at_lead, n_lead = hit_rate(pred, actual, rows["line"].to_numpy(), edge_3plus=True)
         at_close, n_close = hit_rate(pred, actual, rows["closing_line"].to_numpy(), edge_3plus=True)
         mae = np.abs(pred - actual).mean()
+        lead_prices = (rows["over_price"].to_numpy(np.float64), rows["under_price"].to_numpy(np.float64))
         out.append(
             f"| {family} | {mae:.3f} | {rows['closing_line'].sub(actual).abs().mean():.3f} "
-            f"| {at_lead or float('nan'):.1f}% ({n_lead}) | {at_close or float('nan'):.1f}% ({n_close}) |"
+            f"| {at_lead or float('nan'):.1f}% ({n_lead}) | {at_close or float('nan'):.1f}% ({n_close}) "
+            f"| {edge3_roi(pred, rows, 'line', lead_prices)} "
+            f"| {edge3_roi(pred, rows, 'closing_line', closing_prices(season, rows))} |"
         )
     return out
 
@@ -97,8 +126,9 @@ def main() -> None:
     for seed in args.seeds:
         print(market_row(seed))
     print(f"\nseed {args.seeds[0]}: train {TRAIN[0]}..{TRAIN[1]}, eval {EVAL[0]}..{EVAL[1]} (lines as of the lead)\n")
-    print("| family | MAE | closing-line MAE | edge 3+ hit rate at the lead-time line (n) | at the closing line (n) |")
-    print("|---|---|---|---|---|")
+    print("| family | MAE | closing-line MAE | edge 3+ hit rate at the lead-time line (n) | at the closing line (n) "
+          "| edge 3+ ROI at the lead-time line and prices [95%] | at the closing line and prices [95%] |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for row in model_rows(args.seeds[0], args.iterations):
         print(row)
 
