@@ -232,7 +232,7 @@ def run(seasons: int, old_seasons: int, seed: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--seasons", type=int, default=400)
     parser.add_argument("--old-seasons", type=int, default=100)
     parser.add_argument("--seed", type=int, default=SEED)

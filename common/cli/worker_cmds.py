@@ -76,7 +76,7 @@ def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
-    p = add(sub, "predict", cmd_predict, "score a game date's slate with the champion and every shadow")
+    p = add(sub, "predict", cmd_predict)
     p.add_argument("--date", required=True, type=opt.iso_date, help="game date (YYYY-MM-DD)")
     p.add_argument("--top", type=opt.non_negative_int, default=10, help="how many champion picks to show")
-    add(sub, "workers", cmd_workers, "what each prediction worker last acknowledged serving")
+    add(sub, "workers", cmd_workers)
