@@ -12,12 +12,23 @@ from common.settings import Settings
 
 
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
-    from common.worker.scoring import champion_picks, signals  # numpy/pandas/catboost: only when predicting
-    from common.worker.worker import Worker
+    from common.sql import engine_session
+    from common.worker.worker import Worker  # numpy/pandas/catboost: only when predicting
 
     worker = Worker(settings, worker_id="modelctl-predict")
-    worker.reload()
-    serving, rows = worker.predict_date(args.date)
+    with engine_session(settings.registry_url):  # one registry connection for the whole command
+        try:
+            worker.reload(acknowledge=False)
+            serving, rows = worker.predict_date(args.date)
+            _print_predictions(args, serving, rows)
+        finally:
+            worker.acknowledge()  # after the answer is out: off the prediction's critical path
+    return 0
+
+
+def _print_predictions(args: argparse.Namespace, serving: Any, rows: Any) -> None:
+    from common.worker.scoring import champion_picks, signals
+
     champion = serving.champion.model_id if serving.champion else None
     picks = champion_picks(rows, champion)
     summary = signals(rows)
@@ -32,7 +43,7 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
                 "signals": summary.to_dict(orient="records"),
             }
         )
-        return 0
+        return
     render.console.print(
         f"{args.date}: {len(rows)} prediction rows from {len(serving.models)} models "
         f"(generation {serving.generation} via {serving.source}); champion {champion or 'none'}"
@@ -46,7 +57,6 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
             for p in picks.head(args.top).itertuples()
         ],
     )
-    return 0
 
 
 def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:

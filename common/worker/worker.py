@@ -27,12 +27,13 @@ import pandas as pd
 
 from common.alerts.picks import alert_champion_picks
 from common.errors import AppError, TransientError
+from common.manifest import Manifest
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
 from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
-from common.worker.sources import current_generation, resolve_plan
+from common.worker.sources import current_manifest, resolve_plan
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Worker:
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._ack_pending = False  # a reload whose acknowledgement is still to be written
 
     @property
     def current(self) -> ServingSet:
@@ -69,11 +71,16 @@ class Worker:
         return {"worker_id": self.worker_id, **self._current.ack(), "problem": self.problem}
 
     # -- loading -----------------------------------------------------------------------------
-    def reload(self, force: bool = False) -> bool:
+    def reload(self, force: bool = False, acknowledge: bool = True, manifest: Manifest | None = None) -> bool:
         """Load what the sources say now; swap if it differs and has a loadable champion
-        (or nothing better is serving). Returns whether it swapped."""
+        (or nothing better is serving). Returns whether it swapped.
+
+        ``acknowledge=False`` leaves the acknowledgement off a prediction's critical path: the
+        poller writes it at its next tick, or the caller after its response (``acknowledge()``).
+        ``manifest``: the serving manifest just read (by the poller), not read again.
+        """
         with self._reload_lock:
-            plan = resolve_plan(self.settings, self.cache_dir)
+            plan = resolve_plan(self.settings, self.cache_dir, manifest)
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
             new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, previous=self._current)
@@ -88,7 +95,10 @@ class Worker:
             )  # fmt: skip
         if self.problem:
             log.error("%s", self.problem, extra={"worker_id": self.worker_id, "problem": self.problem})
-        self.acknowledge()
+        if acknowledge:
+            self.acknowledge()
+        else:
+            self._ack_pending = True
         return swapped
 
     def _unchanged(self, generation: int, source: str) -> bool:
@@ -123,6 +133,7 @@ class Worker:
 
     def acknowledge(self) -> None:
         """Record in the registry what this worker serves (best effort: serving goes on)."""
+        self._ack_pending = False
         ack = self._current.ack()
         try:
             AckStore.open(self.settings.registry_url).record(
@@ -149,12 +160,14 @@ class Worker:
 
         def loop() -> None:
             while not self._stop.wait(interval):
-                generation = current_generation(self.settings)
-                if generation is None or generation == self._current.generation:
+                if self._ack_pending:
+                    self.acknowledge()
+                manifest = current_manifest(self.settings)
+                if manifest is None or manifest.generation == self._current.generation:
                     continue
-                if not self._recently_refused(generation):
+                if not self._recently_refused(manifest.generation):
                     try:
-                        self.reload()
+                        self.reload(manifest=manifest)
                     except Exception:  # a failed reload keeps the old set serving; try again next tick
                         log.exception("reload failed; still serving generation %d", self._current.generation)
 
