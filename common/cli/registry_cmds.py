@@ -14,8 +14,10 @@ from common.cli import options as opt
 from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
+from common.registry.registration import RegistrationResult
 from common.registry.service import RegistryService
 from common.settings import Settings
+from common.sql import engine_session
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,6 +49,17 @@ def cmd_feature_sets(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
+    with engine_session(settings.registry_url):  # one registry connection for the whole command
+        result = _register(args, settings)
+    if args.json:
+        render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
+    else:
+        render.console.print(f"{result.outcome.replace('_', ' ')}: {result.record.model_id}")
+        render.record_panel(result.record)
+    return 0
+
+
+def _register(args: argparse.Namespace, settings: Settings) -> RegistrationResult:
     service = registration_service(settings)
     target = args.path_or_url
     bucket = service.bucket
@@ -62,12 +75,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
         from dataclasses import replace
 
         result = replace(result, record=service.registry.enable(result.record.model_id, reason="register --enable"))
-    if args.json:
-        render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
-    else:
-        render.console.print(f"{result.outcome.replace('_', ' ')}: {result.record.model_id}")
-        render.record_panel(result.record)
-    return 0
+    return result
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
