@@ -102,7 +102,7 @@ def plan_key(models: Sequence[Any]) -> tuple[tuple[str, str, str], ...]:
     return tuple((m.model_id, m.sha256, m.role) for m in models)
 
 
-def plan_scoring(models: Sequence[Any], previous: ScoringPlan | None = None, chunks: int = 2) -> ScoringPlan:
+def plan_scoring(models: Sequence[Any], previous: ScoringPlan | None = None, chunks: int = 1) -> ScoringPlan:
     """Group ``models`` (``ServingModel``s) for fused scoring.
 
     Fusable models of one feature order and signature form groups of at least
