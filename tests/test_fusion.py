@@ -15,7 +15,7 @@ import pytest
 
 from common.feature_sets import V12_FEATURES
 from common.manifest import ManifestModel
-from common.worker.fusion import TOLERANCE
+from common.worker.fusion import TOLERANCE, FusedGroup, largest_difference
 from common.worker.scoring import score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import KEYS, Slate
@@ -142,3 +142,19 @@ def test_a_reload_rebuilds_changed_groups_beside_the_old_set(files, slate: Slate
         for model_id, expected in own.items():
             got = rows.loc[rows["system_id"] == model_id, "predicted_points"].to_numpy()
             assert np.max(np.abs(got - expected)) <= TOLERANCE
+
+
+def test_the_build_check_catches_a_wrong_ensemble(files, tmp_path: Path) -> None:
+    """The check that guards every fused group, on real wrong ensembles: members' biases swapped,
+    a tree count that cuts the members' trees apart, and another group's ensemble."""
+    serving = load(files, ["champion", "v9_mae_a", "v9_q43", "v12_mae", "v12_q43"], tmp_path)
+    v9, v12 = sorted(serving.plan.fused, key=lambda g: len(g.order))
+    members = [serving.models[i].model for i in v9.members]
+    assert largest_difference(v9, members) <= TOLERANCE
+    wrong = [
+        FusedGroup(v9.order, v9.members, v9.ensemble, v9.period, v9.biases[::-1]),
+        FusedGroup(v9.order, v9.members, v9.ensemble, v9.period // 2, v9.biases),
+        FusedGroup(v9.order, v9.members, v12.ensemble, v12.period, v12.biases),
+    ]
+    for group in wrong:
+        assert largest_difference(group, members) > TOLERANCE

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from common.errors import InvalidModel
+
 log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-9
@@ -58,10 +60,19 @@ class FusedGroup:
             pool, prediction_type="RawFormulaVal", eval_period=self.period, thread_count=thread_count
         )
         previous: np.ndarray | float = 0.0
+        count = 0
         for j, stage in enumerate(stages):
+            if j >= len(self.members):
+                break
             np.subtract(stage, previous, out=out[j])
             out[j] += self.biases[j]
             previous = stage
+            count = j + 1
+        if count != len(self.members) or self.period * count != self.ensemble.tree_count_:
+            raise InvalidModel(
+                f"a fused ensemble of {self.ensemble.tree_count_} trees does not split into "
+                f"{len(self.members)} members of {self.period}"
+            )
         return out
 
 
@@ -142,7 +153,7 @@ def _build(order: tuple[str, ...], models: tuple[Any, ...]) -> FusedGroup | None
     """The checked ensemble of ``models``, or None to score them alone."""
     if len(models) < MIN_MEMBERS:
         return None
-    from catboost import CatBoostError, Pool, sum_models
+    from catboost import CatBoostError, sum_models
 
     try:
         ensemble = sum_models(list(models))
@@ -153,14 +164,27 @@ def _build(order: tuple[str, ...], models: tuple[Any, ...]) -> FusedGroup | None
     period = int(models[0].tree_count_)
     biases = tuple(float(m.get_scale_and_bias()[1]) for m in models)
     group = FusedGroup(order, tuple(range(len(models))), ensemble, period, biases)
-    pool = Pool(probe_rows(models, len(order)))
-    fused = group.predict(pool)
-    worst = max(float(np.max(np.abs(fused[j] - m.predict(pool, thread_count=1)))) for j, m in enumerate(models))
+    worst = largest_difference(group, models)
     if not worst <= TOLERANCE:
         log.warning("a fused group of %d models differs by %.3g from their own predictions: scored alone",
                     len(models), worst)  # fmt: skip
         return None
     return group
+
+
+def largest_difference(group: FusedGroup, models: Sequence[Any]) -> float:
+    """The largest gap between ``group``'s outputs and its members' own ``predict`` (``models``,
+    in the group's order) on probe rows at every border and on missing values; NaN counts as
+    infinitely wrong."""
+    from catboost import CatBoostError, Pool
+
+    pool = Pool(probe_rows(models, len(group.order)))
+    try:
+        fused = group.predict(pool)
+    except (CatBoostError, InvalidModel):
+        return float("inf")
+    gaps = [np.nan_to_num(np.abs(fused[j] - m.predict(pool, thread_count=1)), nan=np.inf) for j, m in enumerate(models)]
+    return float(max(np.max(g) for g in gaps))
 
 
 def probe_rows(models: Sequence[Any], width: int) -> np.ndarray:
