@@ -189,23 +189,23 @@ def largest_difference(group: FusedGroup, models: Sequence[Any]) -> float:
 
 def probe_rows(models: Sequence[Any], width: int) -> np.ndarray:
     """Rows that sit on, just above and just below every border of every model, and on NaN."""
+    every = [m.get_borders() for m in models]  # {feature index: borders}, once per model
     columns: list[np.ndarray] = []
+    nan = np.array([np.nan], dtype=np.float32)
     for feature in range(width):
-        borders = np.unique(
-            np.concatenate([np.asarray(m.get_borders().get(feature, []), dtype=np.float32) for m in models])
-        )
-        values = [np.float32(np.nan), np.float32(0.0)]
-        if borders.size:
-            with np.errstate(over="ignore"):  # a border at the float32 limit steps to infinity
-                up = np.nextafter(borders, np.float32(np.inf))
-                down = np.nextafter(borders, np.float32(-np.inf))
-            values = np.concatenate([borders, up, down, [np.float32(np.nan)]])  # type: ignore[assignment]
-        columns.append(np.asarray(values, dtype=np.float32))
+        borders = np.unique(np.concatenate([np.asarray(b.get(feature, []), dtype=np.float32) for b in every]))
+        if not borders.size:
+            columns.append(np.array([np.nan, 0.0], dtype=np.float32))
+            continue
+        with np.errstate(over="ignore"):  # a border at the float32 limit steps to infinity
+            up = np.nextafter(borders, np.float32(np.inf))
+            down = np.nextafter(borders, np.float32(-np.inf))
+        columns.append(np.concatenate([borders, up, down, nan]).astype(np.float32))
     rows = min(PROBE_ROWS, max(len(c) for c in columns))
     rng = np.random.default_rng(0)
     matrix = np.empty((rows, width), dtype=np.float32)
-    for j, values in enumerate(columns):
+    for j, column in enumerate(columns):
         # each column cycles through its own values, shifted by a seeded permutation so that
         # rows combine different features' borders
-        matrix[:, j] = np.resize(values[rng.permutation(len(values))], rows)
+        matrix[:, j] = np.resize(column[rng.permutation(len(column))], rows)
     return matrix
