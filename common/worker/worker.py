@@ -25,7 +25,6 @@ from typing import Any
 
 import pandas as pd
 
-from common.alerts.picks import alert_champion_picks
 from common.errors import AppError, TransientError
 from common.manifest import Manifest
 from common.settings import Settings
@@ -192,6 +191,7 @@ class Worker:
         HTTP 503): shadows alone never produce user-facing picks. The rows replace the date's
         rows of the models scored, and only theirs.
         """
+        from common.alerts.picks import alert_champion_picks  # Slack's client: not at a worker's start
         from common.worker.predictions import slate_features, store_predictions
 
         serving = self._current
