@@ -158,3 +158,40 @@ def test_the_build_check_catches_a_wrong_ensemble(files, tmp_path: Path) -> None
     ]
     for group in wrong:
         assert largest_difference(group, members) > TOLERANCE
+
+
+def test_a_worker_swaps_at_once_then_swaps_in_its_fused_ensembles(
+    isolated_env: Path, files, slate: Slate, tmp_path: Path
+) -> None:
+    from common.app import open_registry, registration_service
+    from common.registry.service import RegistryService
+    from common.registry.store import RegistryStore
+    from common.settings import Settings
+    from common.worker.worker import Worker
+
+    settings = Settings.from_env()
+    store = RegistryStore.open(settings.registry_url)
+    store.migrate(RegistryService(store).clock())
+    service = registration_service(settings)
+    ids = {}
+    for name in ("champion", "v9_mae_a", "v9_q43", "v9_q45"):
+        ids[name] = service.register_object(service.bucket.write(f"{name}.cbm", files[name][0].read_bytes()).name)
+        service.registry.enable(ids[name].record.model_id)
+    open_registry(settings).promote(ids["champion"].record.model_id)
+    worker = Worker(settings, worker_id="w-fuse", cache_dir=tmp_path / "cache")
+    worker.reload()
+    first = worker.current  # served at once, model by model, until the ensembles exist
+    worker.settle()
+    fused = worker.current
+    assert first.plan.fused == () or first is fused  # (unless the ensembles were already in)
+    assert fused.generation == first.generation and fused.models == first.models
+    assert fused.plan.fused_models == 3 and fused.plan.alone == (0,)  # all but the champion
+    own = own_predictions(fused, slate)
+    rows = worker.score(slate)[1]
+    for model_id, expected in own.items():
+        got = rows.loc[rows["system_id"] == model_id, "predicted_points"].to_numpy()
+        assert np.max(np.abs(got - expected)) <= TOLERANCE
+    # a forced reload with the same models reuses the ensemble instead of building it again
+    worker.reload(force=True)
+    worker.settle()
+    assert worker.current.plan.fused[0].ensemble is fused.plan.fused[0].ensemble

@@ -15,7 +15,8 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
     from common.sql import engine_session
     from common.worker.worker import Worker  # numpy/pandas/catboost: only when predicting
 
-    worker = Worker(settings, worker_id="modelctl-predict")
+    # one slate: building fused ensembles would cost more than they save
+    worker = Worker(settings, worker_id="modelctl-predict", fuse=False)
     with engine_session(settings.registry_url):  # one registry connection for the whole command
         try:
             worker.reload(acknowledge=False)

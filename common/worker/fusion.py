@@ -21,8 +21,10 @@ So that nothing is ever scored wrongly:
 - the champion is always scored alone: the user-facing picks are its own ``predict``, bit
   for bit, whatever shadows serve beside it.
 
-Fused ensembles are built when a serving set is built (on reload, beside the old set); a
-reload reuses the previous set's groups whose feature order and members' sha256s are unchanged.
+Fused ensembles are built beside the serving set: the worker swaps in a new set scored model by
+model at once, builds its ensembles in the background (a few hundred ms for 30 models) and then
+swaps in the same set with them, so neither a cold start nor a reload waits for fusion. A
+rebuild reuses the previous set's groups whose feature order and members' sha256s are unchanged.
 """
 
 from __future__ import annotations
@@ -111,6 +113,11 @@ def fusion_signature(model: Any) -> tuple[Any, ...] | None:
 
 def plan_key(models: Sequence[Any]) -> tuple[tuple[str, str, str], ...]:
     return tuple((m.model_id, m.sha256, m.role) for m in models)
+
+
+def unfused(models: Sequence[Any]) -> ScoringPlan:
+    """Every model scored by its own ``predict``: what a set serves until its ensembles are built."""
+    return ScoringPlan(plan_key(models), (), tuple(range(len(models))))
 
 
 def plan_scoring(models: Sequence[Any], previous: ScoringPlan | None = None, chunks: int = 1) -> ScoringPlan:

@@ -21,7 +21,7 @@ from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
 from common.manifest import ManifestModel
 from common.storage import check_sha256, confined, read_uri
-from common.worker.fusion import ScoringPlan, plan_key, plan_scoring
+from common.worker.fusion import ScoringPlan, plan_key, plan_scoring, unfused
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,12 @@ def build_serving_set(
     source: str,
     cache: ModelCache,
     previous: ServingSet | None = None,
+    fuse: bool = True,
 ) -> ServingSet:
-    """Load every entry (reusing ``previous`` models by sha256); skip bad ones with a reason."""
+    """Load every entry (reusing ``previous`` models by sha256); skip bad ones with a reason.
+
+    ``fuse=False``: every model scored alone until the caller fuses the set (``Worker`` does it
+    in the background)."""
     reuse = {m.sha256: m for m in previous.models} if previous else {}
     models: list[ServingModel] = []
     skipped: list[tuple[str, str]] = []
@@ -224,5 +228,5 @@ def build_serving_set(
             log.error("skipping model %s: %s", entry.model_id, exc, extra={"model_id": entry.model_id})
             skipped.append((entry.model_id, str(exc)))
     champion = next((e.model_id for e in entries if e.role == "champion"), None)
-    plan = plan_scoring(models, previous.plan if previous and previous.models else None)
+    plan = plan_scoring(models, previous.prepared if previous else None) if fuse else unfused(models)
     return ServingSet(generation, source, tuple(models), tuple(skipped), champion, plan)

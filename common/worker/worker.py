@@ -2,7 +2,9 @@
 
 A reload loads the new set *beside* the old one (reusing unchanged models), then
 swaps one reference. A prediction takes the reference once at its start, so it
-finishes on the set it started with; a swap never fails a request. A poller
+finishes on the set it started with; a swap never fails a request. The new set
+scores model by model at once; its fused ensembles (``fusion.py``) are built in
+the background and swapped in the same way. A poller
 watches the manifest's generation, so a worker converges even when it missed
 the registry-change message.
 
@@ -19,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from common.errors import AppError, TransientError
 from common.manifest import Manifest
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
+from common.worker.fusion import ScoringPlan, plan_scoring
 from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
@@ -43,8 +47,12 @@ RETRY_REFUSED_SECONDS = 30.0
 class Worker:
     """Holds the current ``ServingSet`` and scores slates with it."""
 
-    def __init__(self, settings: Settings, worker_id: str | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, worker_id: str | None = None, cache_dir: Path | None = None, fuse: bool = True
+    ) -> None:
         self.settings = settings
+        self.fuse = fuse  # build fused ensembles after each swap (off for a one-slate command)
+        self._fusing: threading.Thread | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.cache_dir = cache_dir or Path(settings.model_cache_dir)
         self.cache = ModelCache(self.cache_dir, settings.bucket_url)
@@ -82,8 +90,11 @@ class Worker:
             plan = resolve_plan(self.settings, self.cache_dir, manifest)
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
-            new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, previous=self._current)
+            old = self._current
+            new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, old, fuse=False)
             swapped = self._swap(new)
+            if swapped and self.fuse:
+                self._fuse_beside(new, old.prepared)
         if swapped:
             from_builtin = len(new.models) if new.source == "built-in" else 0
             log.info(
@@ -129,6 +140,28 @@ class Worker:
         self._current = new
         self._refused = self._refused_reason = None
         return True
+
+    def _fuse_beside(self, serving: ServingSet, previous: ScoringPlan | None) -> None:
+        """Build ``serving``'s fused ensembles in the background, then swap in the same set with
+        them (one reference assignment), unless another set was swapped in meanwhile."""
+
+        def fuse() -> None:
+            try:
+                plan = plan_scoring(serving.models, previous)
+            except Exception:  # the set goes on serving model by model, exactly
+                log.exception("could not build the fused ensembles of generation %d", serving.generation)
+                return
+            with self._reload_lock:
+                if self._current is serving:
+                    self._current = replace(serving, prepared=plan)
+
+        self._fusing = threading.Thread(target=fuse, name="fuse", daemon=True)
+        self._fusing.start()
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until the fused ensembles of the last swap are built and swapped in."""
+        if self._fusing is not None:
+            self._fusing.join(timeout)
 
     def acknowledge(self) -> None:
         """Record in the registry what this worker serves (best effort: serving goes on)."""
