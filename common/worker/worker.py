@@ -155,7 +155,9 @@ class Worker:
                 if self._current is serving:
                     self._current = replace(serving, prepared=plan)
 
-        self._fusing = threading.Thread(target=fuse, name="fuse", daemon=True)
+        # not a daemon: a process that exits while CatBoost builds the ensembles waits for it
+        # (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed the process)
+        self._fusing = threading.Thread(target=fuse, name="fuse")
         self._fusing.start()
 
     def settle(self, timeout: float | None = None) -> None:
