@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from common.cli.extensions import COMMANDS
+from common.log import setup_logging
 
 if TYPE_CHECKING:
     from common.settings import Settings
@@ -91,7 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     from common.cli.render import err_console
     from common.errors import AppError
-    from common.log import setup_logging
     from common.settings import Settings
     from common.sql_bigquery import configure_jobs
 
