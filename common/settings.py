@@ -137,6 +137,8 @@ class Settings:
     reminder_silent_when_clear: bool = False
     model_cache_dir: str = str(LOCAL_DIR / "cache" / "models")
     manifest_poll_seconds: float = 0.25
+    # workers score models that share a feature order in one pass; it holds their trees twice
+    fused_scoring: bool = True
     # BigQuery guards (bench/README.md sizes them): a production query reads at most a season's
     # partitions (a full-season regrade, ~0.35 GB at 30 models); reading every season of one big
     # table (~2 GB after 5 seasons) means a missing game_date filter, and fails instead of billing.
@@ -172,6 +174,7 @@ class Settings:
             reminder_silent_when_clear=_bool(env, "REMINDER_SILENT_WHEN_CLEAR", False),
             model_cache_dir=env.get("MODEL_CACHE_DIR") or base.model_cache_dir,
             manifest_poll_seconds=_float(env, "MANIFEST_POLL_SECONDS", base.manifest_poll_seconds),
+            fused_scoring=_bool(env, "FUSED_SCORING", base.fused_scoring),
             bq_maximum_bytes_billed=_int(env, "BQ_MAXIMUM_BYTES_BILLED", base.bq_maximum_bytes_billed, 1),
             bq_migration_maximum_bytes_billed=_int(
                 env, "BQ_MIGRATION_MAXIMUM_BYTES_BILLED", base.bq_migration_maximum_bytes_billed, 1

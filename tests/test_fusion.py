@@ -160,16 +160,17 @@ def test_the_build_check_catches_a_wrong_ensemble(files, tmp_path: Path) -> None
         assert largest_difference(group, members) > TOLERANCE
 
 
-def test_a_worker_swaps_at_once_then_swaps_in_its_fused_ensembles(
-    isolated_env: Path, files, slate: Slate, tmp_path: Path
-) -> None:
+def registered_worker(files, tmp_path: Path, fused_scoring: bool = True):
+    """A champion and three v9 shadows registered and enabled; a worker on them, not loaded yet."""
+    from dataclasses import replace as with_field
+
     from common.app import open_registry, registration_service
     from common.registry.service import RegistryService
     from common.registry.store import RegistryStore
     from common.settings import Settings
     from common.worker.worker import Worker
 
-    settings = Settings.from_env()
+    settings = with_field(Settings.from_env(), fused_scoring=fused_scoring)
     store = RegistryStore.open(settings.registry_url)
     store.migrate(RegistryService(store).clock())
     service = registration_service(settings)
@@ -178,7 +179,13 @@ def test_a_worker_swaps_at_once_then_swaps_in_its_fused_ensembles(
         ids[name] = service.register_object(service.bucket.write(f"{name}.cbm", files[name][0].read_bytes()).name)
         service.registry.enable(ids[name].record.model_id)
     open_registry(settings).promote(ids["champion"].record.model_id)
-    worker = Worker(settings, worker_id="w-fuse", cache_dir=tmp_path / "cache")
+    return Worker(settings, worker_id="w-fuse", cache_dir=tmp_path / "cache")
+
+
+def test_a_worker_swaps_at_once_then_swaps_in_its_fused_ensembles(
+    isolated_env: Path, files, slate: Slate, tmp_path: Path
+) -> None:
+    worker = registered_worker(files, tmp_path)
     worker.reload()
     first = worker.current  # served at once, model by model, until the ensembles exist
     worker.settle()
@@ -195,3 +202,14 @@ def test_a_worker_swaps_at_once_then_swaps_in_its_fused_ensembles(
     worker.reload(force=True)
     worker.settle()
     assert worker.current.plan.fused[0].ensemble is fused.plan.fused[0].ensemble
+
+
+def test_fused_scoring_false_scores_every_model_alone(isolated_env: Path, files, slate: Slate, tmp_path: Path) -> None:
+    worker = registered_worker(files, tmp_path, fused_scoring=False)
+    worker.reload()
+    worker.settle()
+    assert worker.current.plan.fused == () and len(worker.current.plan.alone) == 4
+    own = own_predictions(worker.current, slate)
+    rows = worker.score(slate)[1]
+    for model_id, expected in own.items():  # each its own predict, bit for bit
+        assert np.array_equal(rows.loc[rows["system_id"] == model_id, "predicted_points"].to_numpy(), expected)

@@ -48,10 +48,15 @@ class Worker:
     """Holds the current ``ServingSet`` and scores slates with it."""
 
     def __init__(
-        self, settings: Settings, worker_id: str | None = None, cache_dir: Path | None = None, fuse: bool = True
+        self,
+        settings: Settings,
+        worker_id: str | None = None,
+        cache_dir: Path | None = None,
+        fuse: bool | None = None,
     ) -> None:
         self.settings = settings
-        self.fuse = fuse  # build fused ensembles after each swap (off for a one-slate command)
+        # build fused ensembles after each swap (FUSED_SCORING; off for a one-slate command)
+        self.fuse = settings.fused_scoring if fuse is None else fuse
         self._fusing: threading.Thread | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.cache_dir = cache_dir or Path(settings.model_cache_dir)
