@@ -61,6 +61,12 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(name in out for name in COMMANDS)
 
 
+def test_the_command_table_lists_every_command_exactly() -> None:
+    """A command registered by a module but missing from ``COMMANDS`` would be absent from --help."""
+    [subparsers] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(subparsers.choices) == set(COMMANDS)
+
+
 def test_no_parser_accepts_abbreviated_options() -> None:
     parsers: list[argparse.ArgumentParser] = []
 

@@ -75,13 +75,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _modules_for(argv: Sequence[str]) -> set[str]:
-    """The module of the command named in ``argv`` (none for ``--help`` or a mistake)."""
+    """The module of the command named in ``argv``: none for ``--help``, every one for a word the
+    table does not know (argparse then names the mistake, or runs a command missing from it)."""
     words = iter(argv)
     for word in words:
         if word in GLOBAL_VALUE_OPTIONS:
             next(words, None)
         elif not word.startswith("-"):
-            return {COMMANDS[word].module} if word in COMMANDS else set()
+            return {COMMANDS[word].module} if word in COMMANDS else {c.module for c in COMMANDS.values()}
     return set()
 
 
