@@ -45,7 +45,7 @@ def peak_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--family", default="v12_noveg_q43")
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="200 iterations (`make bench-quick`)")

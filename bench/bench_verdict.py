@@ -301,7 +301,7 @@ def run(seasons: int, power_seasons: int, pg_seasons: int, seed: int, chunk: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--seasons", type=int, default=2000, help="seasons per false-promotion cell")
     parser.add_argument("--power-seasons", type=int, default=1000, help="seasons for CLV / ROI nights to promote")
     parser.add_argument("--pg-seasons", type=int, default=200, help="player-game seasons for MAE nights to promote")

@@ -35,7 +35,7 @@ def pct(value: float | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--iterations", type=int, default=1000)
     args = parser.parse_args()

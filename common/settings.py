@@ -143,6 +143,8 @@ class Settings:
     manifest_poll_seconds: float = 0.25
     worker_retry_seconds: float = 30.0  # a worker retries a model it could not load (or a refused set)
     registry_check_seconds: float = 60.0  # a worker compares the manifest's registry version with the registry's
+    # workers score models that share a feature order in one pass; it holds their trees twice
+    fused_scoring: bool = True
     # BigQuery guards (bench/README.md sizes them): a production query reads at most a season's
     # partitions (a full-season regrade, ~0.35 GB at 30 models); reading every season of one big
     # table (~2 GB after 5 seasons) means a missing game_date filter, and fails instead of billing.
@@ -183,6 +185,7 @@ class Settings:
             manifest_poll_seconds=_float(env, "MANIFEST_POLL_SECONDS", base.manifest_poll_seconds),
             worker_retry_seconds=_float(env, "WORKER_RETRY_SECONDS", base.worker_retry_seconds),
             registry_check_seconds=_float(env, "REGISTRY_CHECK_SECONDS", base.registry_check_seconds),
+            fused_scoring=_bool(env, "FUSED_SCORING", base.fused_scoring),
             bq_maximum_bytes_billed=_int(env, "BQ_MAXIMUM_BYTES_BILLED", base.bq_maximum_bytes_billed, 1),
             bq_migration_maximum_bytes_billed=_int(
                 env, "BQ_MIGRATION_MAXIMUM_BYTES_BILLED", base.bq_migration_maximum_bytes_billed, 1

@@ -23,7 +23,8 @@ touches BigQuery does not pay for importing its client.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -84,6 +85,18 @@ class Engine(Protocol):
 def open_engine(url: str) -> Engine:
     """Open the engine for ``url``: ``duckdb:///path`` or ``bigquery://project/dataset``."""
     return load_backend(url, ENGINES, "MODEL_REGISTRY_URL")  # type: ignore[no-any-return]
+
+
+@contextmanager
+def engine_session(url: str) -> Iterator[None]:
+    """One engine connection for every operation inside (a command, a request) on engines that
+    otherwise open one per operation (DuckDB); on the others nothing changes."""
+    session = getattr(open_engine(url), "session", None)
+    if session is None:
+        yield
+        return
+    with session():
+        yield
 
 
 def check_delete(table: str, delete: Statement) -> None:

@@ -3,7 +3,9 @@
 A connection is opened per operation and closed straight after, because DuckDB
 lets only one process hold a database file for writing: the CLI, ``modelctl
 watch`` and a local functions-framework process take turns instead of locking
-each other out. Within a process a lock serialises writers.
+each other out. Within a process a lock serialises writers. A ``session`` (one
+command or request: ``common.sql.engine_session``) shares one connection among
+all the operations inside it.
 
 Only ``apply_migration`` (``modelctl migrate``) creates the database file and its
 folder: every other operation on a registry that does not exist fails with a
@@ -30,6 +32,9 @@ from common.sql import GUARD_PREFIX, Params, Statement, check_delete, plain
 
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
+# file → the connection its open session shares (None until the session's first operation);
+# only the thread holding that file's lock reads or writes its entry
+_SESSIONS: dict[str, duckdb.DuckDBPyConnection | None] = {}
 _DOLLAR = re.compile(r"\$(\w+)")
 LOCK_WAIT_SECONDS = 15.0
 
@@ -71,25 +76,56 @@ class DuckDBEngine:
                 f"MODEL_REGISTRY_URL {url} names a folder, not a registry file; "
                 f"use duckdb://{self.path / 'registry.duckdb'}"
             )
+        self._key = str(self.path.resolve())
         with _LOCKS_GUARD:
-            self._lock = _LOCKS.setdefault(str(self.path.resolve()), threading.RLock())
+            self._lock = _LOCKS.setdefault(self._key, threading.RLock())
 
     # -- connection handling -------------------------------------------------------------
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Every operation inside, on any engine of this file, shares one connection, opened
+        at the first operation and closed at the end (one command or request: one connection).
+
+        The session holds the file's process lock: other threads of the process wait for its
+        end, other processes for the connection's end, as they wait for one operation.
+        """
+        with self._lock:
+            if self._key in _SESSIONS:  # nested: the outer session's connection serves
+                yield
+                return
+            _SESSIONS[self._key] = None
+            try:
+                yield
+            finally:
+                con = _SESSIONS.pop(self._key)
+                if con is not None:
+                    con.close()
+
+    @contextmanager
     def _connect(self, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lock:
-            if create:
-                self._create_folder()
-            elif not self.path.is_file():
-                raise MissingDatabase(
-                    f"no registry at {self.path} (MODEL_REGISTRY_URL {self.url}): run `modelctl migrate` to create it"
-                )
-            con = self._open_with_retry()
+            shared = self._key in _SESSIONS
+            con = _SESSIONS.get(self._key) if shared else None
+            if con is None:
+                con = self._open(create)
+                if shared:
+                    _SESSIONS[self._key] = con
             try:
-                con.execute("SET TimeZone = 'UTC'")
                 yield con
             finally:
-                con.close()
+                if not shared:
+                    con.close()
+
+    def _open(self, create: bool) -> duckdb.DuckDBPyConnection:
+        if create:
+            self._create_folder()
+        elif not self.path.is_file():
+            raise MissingDatabase(
+                f"no registry at {self.path} (MODEL_REGISTRY_URL {self.url}): run `modelctl migrate` to create it"
+            )
+        con = self._open_with_retry()
+        con.execute("SET TimeZone = 'UTC'")
+        return con
 
     def _create_folder(self) -> None:
         try:
@@ -161,7 +197,7 @@ class DuckDBEngine:
         a process killed half-way leaves the migration unapplied and unrecorded."""
         self.run_atomic([*((s, {}) for s in statements), *([record] if record else [])], create=True)
 
-    def close(self) -> None:  # connections are per operation
+    def close(self) -> None:  # connections are per operation (or per ``session``)
         return None
 
     # -- helpers -------------------------------------------------------------------------

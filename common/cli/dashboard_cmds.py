@@ -42,7 +42,7 @@ def _check_free(host: str, port: int) -> None:
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
-    p = add(sub, "dashboard", cmd_dashboard, "serve the read-only dashboard (models, timeline, operations)")
+    p = add(sub, "dashboard", cmd_dashboard)
     p.add_argument(
         "--port", type=opt.port, default=DEFAULT_PORT, help=f"port on --host to listen on (default {DEFAULT_PORT})"
     )

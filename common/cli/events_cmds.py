@@ -158,8 +158,8 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
-    p = add(sub, "watch", cmd_watch, "turn new .cbm files in the local bucket into finalize events (Eventarc stand-in)")
+    p = add(sub, "watch", cmd_watch)
     p.add_argument("--once", action="store_true", help="scan once and exit")
     p.add_argument("--interval", type=opt.positive_float, default=1.0, help="seconds between scans")
-    p = add(sub, "remind", cmd_remind, "run the nightly retrain reminder now (Cloud Scheduler stand-in)")
+    p = add(sub, "remind", cmd_remind)
     p.add_argument("--date", type=opt.iso_date, help="the day to report for (YYYY-MM-DD; default today)")

@@ -211,11 +211,11 @@ def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
-    p = add(sub, "grade", cmd_grade, "grade final game dates (what update_performance does on a graded-games message)")
+    p = add(sub, "grade", cmd_grade)
     p.add_argument("--date", required=True, type=opt.iso_date, help="first game date (YYYY-MM-DD)")
     p.add_argument("--to", type=opt.iso_date, help="last game date, inclusive (default: --date)")
     p.add_argument("--no-advice", action="store_true", help="do not post promotion advice")
-    p = add(sub, "compare", cmd_compare, "paired challenger-vs-champion comparison with a verdict")
+    p = add(sub, "compare", cmd_compare)
     p.add_argument("challenger", type=opt.model_id)
     p.add_argument(
         "--vs", metavar="CHAMPION", type=opt.model_id, help="compare with this model (default: the current champion)"
@@ -227,5 +227,5 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
         "advice and promote use; a shorter sequence restarts the confidence sequences)",
     )
     p.add_argument("--plot", metavar="FILE", help="write a PNG of rolling hit rate and MAE per model")
-    p = add(sub, "performance", cmd_performance, "every active model's live figures side by side")
+    p = add(sub, "performance", cmd_performance)
     p.add_argument("--days", type=opt.days, default=DEFAULT_DAYS, help=f"days to look back (default {DEFAULT_DAYS})")

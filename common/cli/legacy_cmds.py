@@ -49,12 +49,7 @@ def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     """Add ``import-legacy`` to ``modelctl``."""
-    p = add(
-        sub,
-        "import-legacy",
-        cmd_import_legacy,
-        "register the legacy MONTHLY_MODELS dict (exported as JSON) and set the champion",
-    )
+    p = add(sub, "import-legacy", cmd_import_legacy)
     p.add_argument("monthly_models", metavar="MONTHLY_MODELS.json", help="the legacy dict: {model_id: {model_path, …}}")
     p.add_argument(
         "--champion",

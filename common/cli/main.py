@@ -2,42 +2,60 @@
 
 Every error ends as one clear line on stderr and a non-zero exit code; options
 map onto the same environment variables ``Settings.from_env`` reads.
+
+Only the module of the command that runs is imported (``common/cli/extensions.py``
+lists them): ``modelctl --help`` imports none of the heavy clients. Option
+abbreviations are off on every parser: ``predict --to`` is an error, never ``--top``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from common.cli import options as opt
-from common.cli import registry_cmds as reg
-from common.cli.render import err_console
-from common.errors import AppError
+from common.cli.extensions import COMMANDS
 from common.log import setup_logging
-from common.settings import Settings
-from common.sql_bigquery import configure_jobs
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+if TYPE_CHECKING:
+    from common.settings import Settings
+
+Handler = Callable[[argparse.Namespace, "Settings"], int]
+GLOBAL_VALUE_OPTIONS = ("--registry-url", "--bucket-url")
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage mistakes end as one line too, pointing at --help."""
+    """Usage mistakes end as one line too, pointing at --help; no option abbreviations.
+
+    Sub-command parsers are of this class too (``add_subparsers`` makes its parsers with
+    the parent's class), so ``allow_abbrev=False`` holds on every parser and subparser.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=help_text, description=help_text)
+def _add(
+    sub: argparse._SubParsersAction, name: str, handler: Handler, help_text: str | None = None
+) -> argparse.ArgumentParser:
+    """A sub-command with the shared ``--json`` flag; its help from ``COMMANDS`` unless given."""
+    text = help_text or COMMANDS[name].help
+    parser = sub.add_parser(name, help=text, description=text)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(handler=handler)
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``modelctl`` parser. With ``argv``, only the named command's module is imported
+    (the others are listed by name and help); without, every command is built in full."""
     parser = _Parser(prog="modelctl", description="Model registry and lifecycle for the NBA points models.")
     parser.add_argument(
         "--registry-url", help="overrides MODEL_REGISTRY_URL (duckdb:///path or bigquery://project/dataset)"
@@ -45,56 +63,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bucket-url", help="overrides MODEL_BUCKET_URL (file:///dir or gs://bucket)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log INFO lines (JSON) to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    _add(sub, "migrate", reg.cmd_migrate, "apply pending schema migrations (idempotent)")
-    _add(sub, "feature-sets", reg.cmd_feature_sets, "show the feature sets (--json: {name: [features]})")
-    p = _add(
-        sub, "register", reg.cmd_register, "register a .cbm (local path, file:// or gs:// URL) as a disabled model"
-    )
-    p.add_argument("path_or_url")
-    p.add_argument("--enable", action="store_true", help="enable it right after registering")
-    p = _add(sub, "list", reg.cmd_list, "list models")
-    p.add_argument("--family", type=opt.family, help="only this family, e.g. v9_q43")
-    p.add_argument("--enabled", action="store_true", help="only enabled models")
-    p = _add(sub, "show", reg.cmd_show, "show one model")
-    p.add_argument("model_id", type=opt.model_id)
-    for name, text in (
-        ("enable", "let a model serve (as a shadow unless champion)"),
-        ("disable", "stop a shadow from serving"),
-        ("promote", "make an enabled model the champion (old champion becomes a shadow)"),
-    ):
-        p = _add(sub, name, reg.cmd_transition, text)
-        p.add_argument("model_id", type=opt.model_id)
-        p.add_argument("--reason", help="why (kept in the audit trail)")
-        if name == "promote":
-            p.add_argument("--force", action="store_true", help="promote even if `modelctl compare` says not yet")
-    p = _add(sub, "retire", reg.cmd_transition, "retire a model for good (it never serves again unless re-registered)")
-    p.add_argument("model_id", type=opt.model_id)
-    p.add_argument("--reason", required=True, help="why (required; kept in the audit trail)")
-    p = _add(sub, "history", reg.cmd_history, "audit trail; --at DATE answers which model was champion then")
-    p.add_argument("model_id", nargs="?", type=opt.model_id)
-    p.add_argument("--at", type=opt.iso_date, help="YYYY-MM-DD: the champion at the end of that day (UTC)")
-    p = _add(sub, "objective", reg.cmd_objective, "what each family is judged on: `objective` lists, `set` changes")
-    p.add_argument("action", nargs="?", choices=("show", "set"), default="show")
-    p.add_argument("family", nargs="?", type=opt.family, help="a model family, e.g. v9_q43")
-    p.add_argument("objective", nargs="?", help="mae (accuracy), clv (no-vig closing-line value) or roi (units)")
-    p.add_argument("--reason", help="why (required for set; kept in the audit trail)")
-    p = _add(sub, "rejections", reg.cmd_rejections, "models that could not be registered, and why")
-    p.add_argument("--limit", type=opt.limit, default=50, help="how many, newest first (1..10000; default 50)")
-    _extend(sub)
+    wanted = {c.module for c in COMMANDS.values()} if argv is None else _modules_for(argv)
+    loaded: set[str] = set()
+    for name, command in COMMANDS.items():
+        if command.module in wanted and command.module not in loaded:
+            loaded.add(command.module)
+            importlib.import_module(command.module).register(sub, _add)
+        elif name not in sub.choices:  # listed for --help; its module is imported only to run it
+            sub.add_parser(name, help=command.help, description=command.help)
     return parser
 
 
-def _extend(sub: argparse._SubParsersAction) -> None:
-    """Commands from other areas register themselves here (training, events, worker)."""
-    from common.cli import extensions
-
-    for register in extensions.REGISTRARS:
-        register(sub, _add)
+def _modules_for(argv: Sequence[str]) -> set[str]:
+    """The module of the command named in ``argv``: none for ``--help``, every one for a word the
+    table does not know (argparse then names the mistake, or runs a command missing from it)."""
+    words = iter(argv)
+    for word in words:
+        if word in GLOBAL_VALUE_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return {COMMANDS[word].module} if word in COMMANDS else {c.module for c in COMMANDS.values()}
+    return set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    if not hasattr(args, "handler"):  # the command word was not where _modules_for looked
+        args = build_parser().parse_args(argv)
+    from common.cli.render import err_console
+    from common.errors import AppError
+    from common.settings import Settings
+    from common.sql_bigquery import configure_jobs
+
     setup_logging("INFO" if args.verbose else "ERROR")  # errors are also printed as one line
     try:
         settings = Settings.from_env().with_overrides(registry_url=args.registry_url, bucket_url=args.bucket_url)

@@ -19,6 +19,7 @@ from typing import Any
 from common import inventory
 from common.cli import options as opt
 from common.cli import render
+from common.cli.extensions import COMMANDS
 from common.cli.grading_cmds import date_range
 from common.errors import InvalidArgument, NotFound
 from common.eventbus import InProcessBus, open_bus
@@ -97,14 +98,14 @@ def cmd_events_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
-    text = "publish a message through EVENT_BUS_URL (what a producer does)"
+    text = COMMANDS["publish"].help
     p = sub.add_parser("publish", help=text, description=text)
     topics = p.add_subparsers(dest="topic", required=True, metavar="TOPIC")
     q = add(topics, "graded-games", cmd_publish_graded_games, "these game dates are final: grade them")
     q.add_argument("--date", required=True, type=opt.iso_date, help="first final game date (YYYY-MM-DD)")
     q.add_argument("--to", type=opt.iso_date, help="last game date, inclusive (default: --date)")
     q.add_argument("--origin", default="modelctl", help="the message's origin attribute (default modelctl)")
-    text = "CloudEvents for trying the functions locally"
+    text = COMMANDS["events"].help
     p = sub.add_parser("events", help=text, description=text)
     kinds = p.add_subparsers(dest="events_command", required=True, metavar="SUBCOMMAND")
     q = add(kinds, "sample", cmd_events_sample, "print a fresh, valid CloudEvent (structured JSON) for curl")

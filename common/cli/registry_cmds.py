@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from rich.text import Text
 
 from common.app import converge_serving, open_registry, registration_service
+from common.cli import options as opt
 from common.cli import render
 from common.errors import InvalidArgument
 from common.feature_sets import FEATURE_SETS
 from common.registry.model import DEFAULT_OBJECTIVE
+from common.registry.registration import RegistrationResult
 from common.registry.service import RegistryChange, RegistryService
 from common.settings import Settings
+from common.sql import engine_session
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,6 +69,17 @@ def _converge(settings: Settings, registry: RegistryService, heard: list[Registr
 
 
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
+    with engine_session(settings.registry_url):  # one registry connection for the whole command
+        result = _register(args, settings)
+    if args.json:
+        render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
+    else:
+        render.console.print(f"{result.outcome.replace('_', ' ')}: {result.record.model_id}")
+        render.record_panel(result.record)
+    return 0
+
+
+def _register(args: argparse.Namespace, settings: Settings) -> RegistrationResult:
     service = registration_service(settings)
     heard = _announced(service.registry)
     target = args.path_or_url
@@ -82,12 +97,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
         result = replace(result, record=service.registry.enable(result.record.model_id, reason="register --enable"))
     _converge(settings, service.registry, heard, "register")
-    if args.json:
-        render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
-    else:
-        render.console.print(f"{result.outcome.replace('_', ' ')}: {result.record.model_id}")
-        render.record_panel(result.record)
-    return 0
+    return result
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -221,3 +231,36 @@ def cmd_rejections(args: argparse.Namespace, settings: Settings) -> int:
         [(f"{r.rejected_at:%Y-%m-%d %H:%M:%S}", r.source_uri, r.error_type, r.reason) for r in rejections],
     )
     return 0
+
+
+def register(sub: argparse._SubParsersAction, add: Any) -> None:
+    """Add the registry's own commands to ``modelctl``."""
+    add(sub, "migrate", cmd_migrate)
+    add(sub, "feature-sets", cmd_feature_sets)
+    p = add(sub, "register", cmd_register)
+    p.add_argument("path_or_url")
+    p.add_argument("--enable", action="store_true", help="enable it right after registering")
+    p = add(sub, "list", cmd_list)
+    p.add_argument("--family", type=opt.family, help="only this family, e.g. v9_q43")
+    p.add_argument("--enabled", action="store_true", help="only enabled models")
+    p = add(sub, "show", cmd_show)
+    p.add_argument("model_id", type=opt.model_id)
+    for name in ("enable", "disable", "promote"):
+        p = add(sub, name, cmd_transition)
+        p.add_argument("model_id", type=opt.model_id)
+        p.add_argument("--reason", help="why (kept in the audit trail)")
+        if name == "promote":
+            p.add_argument("--force", action="store_true", help="promote even if `modelctl compare` says not yet")
+    p = add(sub, "retire", cmd_transition)
+    p.add_argument("model_id", type=opt.model_id)
+    p.add_argument("--reason", required=True, help="why (required; kept in the audit trail)")
+    p = add(sub, "history", cmd_history)
+    p.add_argument("model_id", nargs="?", type=opt.model_id)
+    p.add_argument("--at", type=opt.iso_date, help="YYYY-MM-DD: the champion at the end of that day (UTC)")
+    p = add(sub, "objective", cmd_objective)
+    p.add_argument("action", nargs="?", choices=("show", "set"), default="show")
+    p.add_argument("family", nargs="?", type=opt.family, help="a model family, e.g. v9_q43")
+    p.add_argument("objective", nargs="?", help="mae (accuracy), clv (no-vig closing-line value) or roi (units)")
+    p.add_argument("--reason", help="why (required for set; kept in the audit trail)")
+    p = add(sub, "rejections", cmd_rejections)
+    p.add_argument("--limit", type=opt.limit, default=50, help="how many, newest first (1..10000; default 50)")

@@ -10,6 +10,7 @@ from typing import Any
 from common.cli import options as opt
 from common.cli import render
 from common.cli import training_render as out
+from common.cli.extensions import COMMANDS
 from common.errors import AppError, GateFailed, NotFound
 from common.feature_sets import FEATURE_SETS, feature_set_name, split_feature_set
 from common.settings import Settings
@@ -196,7 +197,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     """Add ``data``, ``train`` and ``retrain`` to ``modelctl``."""
-    data = sub.add_parser("data", help="season data tables", description="season data tables")
+    data = sub.add_parser("data", help=COMMANDS["data"].help, description=COMMANDS["data"].help)
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = add(
         data_sub,
@@ -220,10 +221,10 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(data_sub, "check", cmd_data_check, "validate the season data and report closing-line coverage per date")
     p.add_argument("--date", type=opt.iso_date, help="one game date (YYYY-MM-DD); default every date")
 
-    p = add(sub, "train", cmd_train, "train, evaluate and gate a model; upload and register it (disabled) if it passes")
+    p = add(sub, "train", cmd_train)
     _add_train_flags(p)
 
-    p = add(sub, "retrain", cmd_retrain, "retrain families from the registry's configuration and the latest data")
+    p = add(sub, "retrain", cmd_retrain)
     p.add_argument("--family", type=opt.family, help="one family, e.g. v9_q43")
     p.add_argument("--all", action="store_true", help="every family with a non-retired model")
     p.add_argument("--enable", action="store_true", help="enable each new model whose gates passed")

@@ -16,12 +16,24 @@ from common.settings import Settings
 
 
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
-    from common.worker.scoring import champion_picks, signals  # numpy/pandas/catboost: only when predicting
-    from common.worker.worker import Worker
+    from common.sql import engine_session
+    from common.worker.worker import Worker  # numpy/pandas/catboost: only when predicting
 
-    worker = Worker(settings, worker_id="modelctl-predict")
-    worker.reload()
-    serving, rows = worker.predict_date(args.date, args.as_of)
+    # one slate: building fused ensembles would cost more than they save
+    worker = Worker(settings, worker_id="modelctl-predict", fuse=False)
+    with engine_session(settings.registry_url):  # one registry connection for the whole command
+        try:
+            worker.reload(acknowledge=False)
+            serving, rows = worker.predict_date(args.date, args.as_of)
+            _print_predictions(args, serving, rows)
+        finally:
+            worker.acknowledge()  # after the answer is out: off the prediction's critical path
+    return 0
+
+
+def _print_predictions(args: argparse.Namespace, serving: Any, rows: Any) -> None:
+    from common.worker.scoring import champion_picks, signals
+
     champion = serving.champion.model_id if serving.champion else None
     moment = rows["as_of"].iloc[0] if len(rows) else None
     lined = int(rows["line"].notna().sum() // max(len(serving.models), 1)) if len(rows) else 0
@@ -42,7 +54,7 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
                 "signals": summary.to_dict(orient="records"),
             }
         )
-        return 0
+        return
     render.console.print(
         f"{args.date}: {len(rows)} prediction rows from {len(serving.models)} models "
         f"(generation {serving.generation} via {serving.source}); champion {champion or 'none'}"
@@ -61,7 +73,6 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
             for p in picks.head(args.top).itertuples()
         ],
     )
-    return 0
 
 
 def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,7 +125,7 @@ def _serving_lag(settings: Settings) -> tuple[ServingLag | None, str]:
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
-    p = add(sub, "predict", cmd_predict, "score a game date's slate with the champion and every shadow")
+    p = add(sub, "predict", cmd_predict)
     p.add_argument("--date", required=True, type=opt.iso_date, help="game date (YYYY-MM-DD)")
     p.add_argument(
         "--as-of",
@@ -123,4 +134,4 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
         "PREDICT_LEAD_MINUTES (180) before the date's first tip-off",
     )
     p.add_argument("--top", type=opt.non_negative_int, default=10, help="how many champion picks to show")
-    add(sub, "workers", cmd_workers, "what each prediction worker last acknowledged serving")
+    add(sub, "workers", cmd_workers)

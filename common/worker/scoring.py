@@ -3,9 +3,11 @@
 The slate arrives once as a ``Slate``: keys plus one float32 matrix of the V12
 superset. Each distinct feature order among the served models (V9 by position,
 V12 by the model's own names) is one column gather and one CatBoost ``Pool``
-shared by every model reading it. The models are then submitted to a small
-long-lived thread pool (CatBoost releases the GIL while it predicts), and the
-parts of the rows that do not depend on predictions are built while they run.
+shared by every model reading it. Models that share an order are scored fused,
+several in one CatBoost pass (``common/worker/fusion.py``: exact to 1e-9, the
+champion always by its own ``predict``); the jobs go to a small long-lived
+thread pool (CatBoost releases the GIL while it predicts), and the parts of the
+rows that do not depend on predictions are built while they run.
 Rows are assembled from numpy arrays in one go, not per player or per model.
 """
 
@@ -47,21 +49,30 @@ def _run_now(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
     return future
 
 
-def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Future[Any]]:
-    """Start every served model on the slate; one future per model, in ``serving.models`` order.
+Job = tuple[tuple[int, ...], Future[Any]]  # (model indices, their predictions: one row per model)
 
-    One shared Pool per feature order, all built before the first model starts: building
+
+def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Job]:
+    """Start every served model on the slate, fused where the plan fuses them.
+
+    One shared Pool per feature order, all built before the first job starts: building
     a pool holds the GIL, and interleaving it with running models measured slower.
+    Bigger jobs (fused groups) are submitted first, so the threads finish together.
     """
     from catboost import Pool
 
-    submit = _executor(threads).submit if threads > 1 and len(serving.models) > 1 else _run_now
-    pools = [(Pool(slate.gather(order)), members) for order, members in serving.input_groups]
-    futures: list[Future[Any] | None] = [None] * len(serving.models)
-    for pool, members in pools:
-        for i in members:
-            futures[i] = submit(serving.models[i].model.predict, pool, thread_count=1)
-    return [f for f in futures if f is not None]
+    plan = serving.plan
+    jobs = len(plan.fused) + len(plan.alone)
+    submit = _executor(threads).submit if threads > 1 and jobs > 1 else _run_now
+    pools = {order: Pool(slate.gather(order)) for order, _ in serving.input_groups}
+    started: list[Job] = []
+    for group in sorted(plan.fused, key=lambda g: -len(g.members)):
+        members = tuple(group.members)
+        started.append((members, submit(group.predict, pools[group.order], thread_count=1)))
+    for i in plan.alone:
+        model = serving.models[i]
+        started.append(((i,), submit(model.model.predict, pools[model.input_order], thread_count=1)))
+    return started
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,7 +96,7 @@ def score_slate(
     slate = features if isinstance(features, Slate) else Slate.from_frame(features)
     models: tuple[ServingModel, ...] = serving.models
     n, k = len(slate), len(models)
-    futures = submit_all(serving, slate, threads) if n else []
+    jobs = submit_all(serving, slate, threads) if n else []
     # While CatBoost scores, everything that does not depend on its predictions.
     line = np.tile(slate.line, k)
     keys = {
@@ -97,8 +108,10 @@ def score_slate(
         "model_sha256": _repeat_labels([m.sha256 for m in models], n),
     }
     pred = np.empty(n * k, dtype=np.float64)
-    for i, future in enumerate(futures):
-        pred[i * n : (i + 1) * n] = future.result()
+    for members, future in jobs:
+        result = np.reshape(future.result(), (len(members), n))
+        for row, i in zip(result, members, strict=True):
+            pred[i * n : (i + 1) * n] = row
     edge = pred - line
     rec_codes = recommendation_codes(edge, min_edge)
     return pd.DataFrame(

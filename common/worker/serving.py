@@ -21,6 +21,7 @@ from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
 from common.manifest import ManifestModel
 from common.storage import check_sha256, confined, read_uri
+from common.worker.fusion import ScoringPlan, plan_key, plan_scoring, unfused
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class ServingSet:
     models: tuple[ServingModel, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # (model_id, reason)
     expected_champion: str | None = None  # the champion the serving list names
+    prepared: ScoringPlan | None = field(default=None, compare=False, repr=False)  # built with the set
 
     @property
     def champion(self) -> ServingModel | None:
@@ -92,6 +94,17 @@ class ServingSet:
             groups.setdefault(model.input_order, []).append(i)
         ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
         return tuple((order, tuple(members)) for order, members in ordered)
+
+    @cached_property
+    def plan(self) -> ScoringPlan:
+        """Which models are scored fused, which alone (``common/worker/fusion.py``).
+
+        Built with the set on reload (``build_serving_set``); a set derived by
+        ``dataclasses.replace`` with other models gets its own plan on first use.
+        """
+        if self.prepared is not None and self.prepared.key == plan_key(self.models):
+            return self.prepared
+        return plan_scoring(self.models, self.prepared)
 
     def ack(self) -> dict[str, Any]:
         """What this worker serves, for the reload acknowledgement."""
@@ -185,8 +198,12 @@ def build_serving_set(
     source: str,
     cache: ModelCache,
     previous: ServingSet | None = None,
+    fuse: bool = True,
 ) -> ServingSet:
-    """Load every entry (reusing ``previous`` models by sha256); skip bad ones with a reason."""
+    """Load every entry (reusing ``previous`` models by sha256); skip bad ones with a reason.
+
+    ``fuse=False``: every model scored alone until the caller fuses the set (``Worker`` does it
+    in the background)."""
     reuse = {m.sha256: m for m in previous.models} if previous else {}
     models: list[ServingModel] = []
     skipped: list[tuple[str, str]] = []
@@ -211,4 +228,5 @@ def build_serving_set(
             log.error("skipping model %s: %s", entry.model_id, exc, extra={"model_id": entry.model_id})
             skipped.append((entry.model_id, str(exc)))
     champion = next((e.model_id for e in entries if e.role == "champion"), None)
-    return ServingSet(generation, source, tuple(models), tuple(skipped), champion)
+    plan = plan_scoring(models, previous.prepared if previous else None) if fuse else unfused(models)
+    return ServingSet(generation, source, tuple(models), tuple(skipped), champion, plan)

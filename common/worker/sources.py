@@ -40,20 +40,23 @@ def cached_manifest_path(cache_dir: Path) -> Path:
     return cache_dir / "last-manifest.json"
 
 
-def current_generation(settings: Settings) -> int | None:
-    """The manifest's generation, cheaply (None if unreadable or absent)."""
+def current_manifest(settings: Settings) -> Manifest | None:
+    """The serving manifest, cheaply (None if unreadable or absent)."""
     try:
         manifest, _ = read_manifest(open_bucket(settings.bucket_url))
     except (AppError, OSError):
         return None
-    return manifest.generation if manifest else None
+    return manifest
 
 
-def resolve_plan(settings: Settings, cache_dir: Path) -> Plan:
-    """Walk the chain until a source answers (``which_models``); cache a good manifest on disk."""
+def resolve_plan(settings: Settings, cache_dir: Path, already_read: Manifest | None = None) -> Plan:
+    """Walk the chain until a source answers (``which_models``); cache a good manifest on disk.
+
+    ``already_read``: the manifest the caller just read (the poller), used as it is rather
+    than read from the bucket again."""
 
     def manifest() -> Plan | None:
-        found, _ = read_manifest(open_bucket(settings.bucket_url))
+        found = already_read or read_manifest(open_bucket(settings.bucket_url))[0]
         if found is None:
             return None  # none written yet: ask the registry
         _remember(found, cache_dir)

@@ -2,7 +2,9 @@
 
 A reload loads the new set *beside* the old one (reusing unchanged models), then
 swaps one reference. A prediction takes the reference once at its start, so it
-finishes on the set it started with; a swap never fails a request. A poller
+finishes on the set it started with; a swap never fails a request. The new set
+scores model by model at once; its fused ensembles (``fusion.py``) are built in
+the background and swapped in the same way. A poller
 watches the manifest's generation, so a worker converges even when it missed
 the registry-change message.
 
@@ -27,21 +29,22 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from common.alerts.picks import alert_champion_picks
 from common.errors import AppError, TransientError
-from common.manifest import ServingLag
+from common.manifest import Manifest, ServingLag
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
+from common.worker.fusion import ScoringPlan, plan_scoring
 from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
-from common.worker.sources import current_generation, resolve_plan
+from common.worker.sources import current_manifest, resolve_plan
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,17 @@ log = logging.getLogger(__name__)
 class Worker:
     """Holds the current ``ServingSet`` and scores slates with it."""
 
-    def __init__(self, settings: Settings, worker_id: str | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        worker_id: str | None = None,
+        cache_dir: Path | None = None,
+        fuse: bool | None = None,
+    ) -> None:
         self.settings = settings
+        # build fused ensembles after each swap (FUSED_SCORING; off for a one-slate command)
+        self.fuse = settings.fused_scoring if fuse is None else fuse
+        self._fusing: threading.Thread | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.cache_dir = cache_dir or Path(settings.model_cache_dir)
         self.cache = ModelCache(self.cache_dir, settings.bucket_url)
@@ -59,6 +71,7 @@ class Worker:
         self._refused_reason: str | None = None
         self._built_at = 0.0  # monotonic time of the last serving set built (swapped or not)
         self._lag: ServingLag | None = None  # the last comparison of the manifest with the registry
+        self._ack_pending = False  # a reload whose acknowledgement is still to be written
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -90,16 +103,24 @@ class Worker:
                 "behind_registry": self.behind is not None, "registry_check": lag}  # fmt: skip
 
     # -- loading -----------------------------------------------------------------------------
-    def reload(self, force: bool = False) -> bool:
+    def reload(self, force: bool = False, acknowledge: bool = True, manifest: Manifest | None = None) -> bool:
         """Load what the sources say now; swap if it differs and has a loadable champion
-        (or nothing better is serving). Returns whether it swapped."""
+        (or nothing better is serving). Returns whether it swapped.
+
+        ``acknowledge=False`` leaves the acknowledgement off a prediction's critical path: the
+        poller writes it at its next tick, or the caller after its response (``acknowledge()``).
+        ``manifest``: the serving manifest just read (by the poller), not read again.
+        """
         with self._reload_lock:
-            plan = resolve_plan(self.settings, self.cache_dir)
+            plan = resolve_plan(self.settings, self.cache_dir, manifest)
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
-            new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, previous=self._current)
+            old = self._current
+            new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, old, fuse=False)
             self._built_at = time.monotonic()
             swapped = self._swap(new)
+            if swapped and self.fuse:
+                self._fuse_beside(new, old.prepared)
         if swapped:
             from_builtin = len(new.models) if new.source == "built-in" else 0
             log.info(
@@ -110,7 +131,10 @@ class Worker:
             )  # fmt: skip
         if self.problem:
             log.error("%s", self.problem, extra={"worker_id": self.worker_id, "problem": self.problem})
-        self.acknowledge()
+        if acknowledge:
+            self.acknowledge()
+        else:
+            self._ack_pending = True
         return swapped
 
     def _unchanged(self, generation: int, source: str) -> bool:
@@ -148,8 +172,33 @@ class Worker:
         self._refused = self._refused_reason = None
         return True
 
+    def _fuse_beside(self, serving: ServingSet, previous: ScoringPlan | None) -> None:
+        """Build ``serving``'s fused ensembles in the background, then swap in the same set with
+        them (one reference assignment), unless another set was swapped in meanwhile."""
+
+        def fuse() -> None:
+            try:
+                plan = plan_scoring(serving.models, previous)
+            except Exception:  # the set goes on serving model by model, exactly
+                log.exception("could not build the fused ensembles of generation %d", serving.generation)
+                return
+            with self._reload_lock:
+                if self._current is serving:
+                    self._current = replace(serving, prepared=plan)
+
+        # not a daemon: a process that exits while CatBoost builds the ensembles waits for it
+        # (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed the process)
+        self._fusing = threading.Thread(target=fuse, name="fuse")
+        self._fusing.start()
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until the fused ensembles of the last swap are built and swapped in."""
+        if self._fusing is not None:
+            self._fusing.join(timeout)
+
     def acknowledge(self) -> None:
         """Record in the registry what this worker serves (best effort: serving goes on)."""
+        self._ack_pending = False
         ack = self._current.ack()
         try:
             AckStore.open(self.settings.registry_url).record(
@@ -190,10 +239,13 @@ class Worker:
 
     def poll_once(self) -> None:
         """One tick: reload on a new generation (unless refused recently), or retry a failed load."""
-        generation = current_generation(self.settings)
+        if self._ack_pending:
+            self.acknowledge()
+        manifest = current_manifest(self.settings)  # read once: reload uses it as read
+        generation = None if manifest is None else manifest.generation
         moved = generation is not None and generation != self._current.generation
         if moved and not self._recently_refused(generation):  # type: ignore[arg-type]
-            self.reload()
+            self.reload(manifest=manifest)
         elif not moved and self._retry_due():
             log.info("retrying what failed to load: %s", self.problem, extra={"worker_id": self.worker_id})
             self.reload(force=True)
@@ -234,6 +286,7 @@ class Worker:
         HTTP 503): shadows alone never produce user-facing picks. The rows replace the date's
         rows of the models scored, and only theirs.
         """
+        from common.alerts.picks import alert_champion_picks  # Slack's client: not at a worker's start
         from common.worker.predictions import slate_features, store_predictions
 
         serving = self._current

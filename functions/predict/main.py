@@ -23,6 +23,7 @@ from common.errors import AppError
 from common.features.market import parse_moment
 from common.log import setup_logging
 from common.settings import Settings
+from common.sql import engine_session
 from common.sql_bigquery import configure_jobs
 from common.worker.scoring import champion_picks, signals
 from common.worker.worker import Worker
@@ -40,7 +41,7 @@ def _worker() -> Worker:
             configure_jobs(settings)  # BigQuery jobs labelled with this worker's actor
             worker = Worker(settings)
             try:
-                worker.reload()
+                worker.reload(acknowledge=False)  # the poller writes the acknowledgement, off this request
             except AppError as exc:  # serve /status anyway; the poller tries again
                 log.error("first load failed: %s", exc, extra={"worker_id": worker.worker_id})
             worker.start_polling()
@@ -68,7 +69,8 @@ def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
             return {"error": 'POST a JSON body like {"game_date": "2026-01-15"}'}, 400
         as_of = body.get("as_of")
         moment = None if as_of is None else parse_moment(as_of)
-        serving, rows = worker.predict_date(game_date, moment)
+        with engine_session(worker.settings.registry_url):  # one registry connection per request
+            serving, rows = worker.predict_date(game_date, moment)
     except AppError as exc:
         return _error(exc)
     champion = serving.champion.model_id if serving.champion else None

@@ -151,7 +151,9 @@ def staleness() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.demo", description="the whole lifecycle, narrated")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.demo", description="the whole lifecycle, narrated", allow_abbrev=False
+    )
     parser.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"the sandbox folder (default {DEMO_DIR})")
     sandbox = Sandbox(parser.parse_args(argv).dir.resolve())
     for line in sandbox.describe(dict(os.environ)):

@@ -37,7 +37,9 @@ TRUE = {"1", "true", "yes", "on"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     for option, (var, field) in OPTIONS.items():
         default = getattr(DeployConfig, field, "") if field not in ("project", "region") else ""
         parser.add_argument(option, dest=field, help=f"env {var}" + (f" (default {default!r})" if default else ""))

@@ -37,7 +37,9 @@ def grant(project: str, dataset: str, wanted: Sequence[tuple[str, str]]) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.deploy.bq_access", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy.bq_access", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     parser.add_argument("--project", required=True)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--reader", action="append", default=[], metavar="EMAIL")

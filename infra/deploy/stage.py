@@ -59,7 +59,9 @@ def stage(sources: Sequence[str], dist: Path, root: Path = REPO_ROOT) -> list[Pa
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.deploy.stage", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy.stage", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     parser.add_argument("--dist", default=str(REPO_ROOT / "dist"), help="output folder (default: dist/)")
     parser.add_argument("functions", nargs="*", help="folders under functions/ (default: all)")
     args = parser.parse_args(argv)

@@ -183,7 +183,7 @@ def _parse_routes(items: Iterable[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     """CLI entry: serve the bridge until killed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--route", action="append", default=[], help="NAME=URL of a function")

@@ -333,7 +333,9 @@ def start_config(config: StackConfig, workdir: Path = DEFAULT_WORKDIR, skip_miss
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``up`` / ``down`` / ``status`` / ``env``."""
-    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description="Local emulator stack.")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.stack", description="Local emulator stack.", allow_abbrev=False
+    )
     parser.add_argument("command", choices=["up", "down", "status", "env"])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)

@@ -56,10 +56,15 @@ def tiny_model_bytes(
     catboost_loss: str | None = None,
     iterations: int = 10,
     unnamed: bool = False,
+    depth: int = 3,
+    missing: float = 0.0,
+    **catboost_params: Any,
 ) -> bytes:
     """Train a tiny model on random data shaped like ``card``'s feature set; return the .cbm bytes.
 
     ``feature_names`` and ``catboost_loss`` let tests build deliberately wrong models.
+    ``missing`` is the share of feature values left missing;
+    ``catboost_params`` go to ``CatBoostRegressor`` as they are (``nan_mode``, ``grow_policy``…).
     ``card=None`` leaves the metadata empty (a legacy-style file); ``unnamed`` keeps CatBoost's
     default feature names ``"0".."N-1"``, as a model fitted on a bare numpy array has (legacy V9).
     """
@@ -74,13 +79,15 @@ def tiny_model_bytes(
         catboost_loss = f"Quantile:alpha={card.quantile_alpha}" if card and loss == "Quantile" else "MAE"
     model = CatBoostRegressor(
         iterations=iterations,
-        depth=3,
+        depth=depth,
         loss_function=catboost_loss,
         random_seed=seed,
         verbose=0,
         allow_writing_files=False,
         thread_count=1,
+        **catboost_params,
     )
+    x[rng.random(x.shape) < missing] = np.nan  # a share of missing values: nan_mode splits
     model.fit(x, y)
     if not unnamed:
         model.set_feature_names(names)
