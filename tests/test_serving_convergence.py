@@ -246,3 +246,43 @@ def test_a_rebuild_from_an_older_registry_state_never_overwrites_a_newer_manifes
     stale = RegistryVersion(newer.registry_version, "another registry's event")  # type: ignore[arg-type]
     written, changed = publish_manifest(registry.list(), bucket, "resync", stale)  # same set, other version
     assert changed and written.generation == newer.generation and written.registry_event == stale.last_event_id
+
+
+LEGACY = (
+    "catboost_v9_33f_train20251102-20260215_20260216_123456.cbm",
+    "catboost_v9_33f_train20251201-20260301_20260302_090000.cbm",
+)
+
+
+def test_import_legacy_with_a_read_only_bucket_applies_the_whole_plan_then_converges(isolated_env: Path) -> None:
+    """Legacy files already in the models bucket (gs:// at cutover): only the manifest write fails.
+    The import must not stop after its first change with the rest of the plan silently undone."""
+    assert run("migrate").returncode == 0
+    folder = bucket_dir() / "legacy"
+    folder.mkdir(parents=True)
+    for seed, name in enumerate(LEGACY, 41):
+        (folder / name).write_bytes(tiny_model_bytes(None, seed=seed, unnamed=True))
+    first, second = "catboost_v9_train1102_0215", "catboost_v9_train1201_0301"
+    monthly = {
+        first: {"train_start": "2025-11-02", "train_end": "2026-02-15", "model_path": f"file://{folder / LEGACY[0]}"},
+        second: {"train_start": "2025-12-01", "train_end": "2026-03-01", "model_path": f"file://{folder / LEGACY[1]}"},
+    }
+    monthly[first]["enabled"] = True
+    export = isolated_env / "MONTHLY_MODELS.json"
+    export.write_text(json.dumps(monthly))
+    argv = ["import-legacy", str(export), "--champion", f"file://{folder / LEGACY[1]}"]
+
+    out = run_readonly(bucket_dir(), [str(MODELCTL), *argv])
+
+    assert out.returncode == ServingBehind.exit_code, out.stdout + out.stderr
+    assert "5 registry changes committed; serving manifest not yet rebuilt" in out.stderr, out.stderr
+    registry = open_registry(Settings.from_env())
+    assert {(m.model_id, m.status, m.enabled) for m in registry.list()} == {
+        (first, "shadow", True),
+        (second, "champion", True),
+    }
+    assert not (bucket_dir() / MANIFEST_OBJECT).exists()
+    rerun = run(*argv)  # nothing left to import: the rerun still converges what serves
+    assert rerun.returncode == 0 and "Nothing to change" in rerun.stdout, rerun.stderr
+    assert "serving manifest rebuilt" in rerun.stderr
+    assert served(manifest()) == (second, {first, second})

@@ -44,14 +44,14 @@ def cmd_feature_sets(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _announced(registry: RegistryService) -> list[RegistryChange]:
+def announced(registry: RegistryService) -> list[RegistryChange]:
     """The changes ``registry`` announces from now on (each one rebuilds the manifest)."""
     heard: list[RegistryChange] = []
     registry.subscribe(heard.append)
     return heard
 
 
-def _converge(settings: Settings, registry: RegistryService, heard: list[RegistryChange], command: str) -> None:
+def converge_after(settings: Settings, registry: RegistryService, heard: list[RegistryChange], command: str) -> None:
     """A registry command that announced nothing (it changed nothing) still repairs a serving
     manifest left behind by an earlier failed rebuild: the rerun converges."""
     if heard:
@@ -64,7 +64,7 @@ def _converge(settings: Settings, registry: RegistryService, heard: list[Registr
 
 def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
     service = registration_service(settings)
-    heard = _announced(service.registry)
+    heard = announced(service.registry)
     target = args.path_or_url
     bucket = service.bucket
     parsed = urlparse(target)
@@ -79,7 +79,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
         from dataclasses import replace
 
         result = replace(result, record=service.registry.enable(result.record.model_id, reason="register --enable"))
-    _converge(settings, service.registry, heard, "register")
+    converge_after(settings, service.registry, heard, "register")
     if args.json:
         render.print_json({"outcome": result.outcome, "model": result.record.to_json_dict()})
     else:
@@ -108,7 +108,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     registry = open_registry(settings)
-    heard = _announced(registry)
+    heard = announced(registry)
     model_id = args.model_id
     action = args.command
     if action == "retire":
@@ -118,7 +118,7 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
         _warn_if_forced(registry, model_id)
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
-    _converge(settings, registry, heard, action)
+    converge_after(settings, registry, heard, action)
     if args.json:
         render.print_json(model.to_json_dict())
     else:
