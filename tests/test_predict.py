@@ -96,8 +96,19 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         (["2026-02-20"], 400, "POST a JSON body like"),  # was an AttributeError: 500, redelivered
         ("2026-02-20", 400, "POST a JSON body like"),
         ({"game_date": "9999-12-31"}, 400, "date 9999-12-31 is out of range"),  # was "expected a date, got …"
+        ({"game_date": "2026-02-30"}, 400, "game_date '2026-02-30' is not a calendar day"),  # was "POST … like"
+        ({"game_date": 20260220}, 400, "POST a JSON body like"),  # a number was read as 2026-02-20
     ],
-    ids=["not a date", "no date", "no games that day", "a JSON array", "a JSON string", "a date out of range"],
+    ids=[
+        "not a date",
+        "no date",
+        "no games that day",
+        "a JSON array",
+        "a JSON string",
+        "a date out of range",
+        "no such day",
+        "a number",
+    ],  # fmt: skip
 )
 def test_http_predict_refuses_bad_requests_and_stores_nothing(
     registry: dict[str, str], predict_app: Any, body: Any, status: int, message: str

@@ -11,6 +11,7 @@ first request and then follows the serving manifest without restarting.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from datetime import date
 from typing import Any
@@ -29,6 +30,8 @@ setup_logging()
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, Worker] = {}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_LIKE = 'POST a JSON body like {"game_date": "2026-01-15"}'
 
 
 def _worker() -> Worker:
@@ -60,10 +63,13 @@ def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
             body = request.get_json(silent=True)
         except RecursionError:  # a body nested too deeply for the parser: not a date either
             body = None
+        value = body.get("game_date") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):  # a number is not a date
+            return {"error": _LIKE}, 400
         try:
-            game_date = date.fromisoformat(str(body.get("game_date", "") if isinstance(body, dict) else ""))
-        except ValueError:
-            return {"error": 'POST a JSON body like {"game_date": "2026-01-15"}'}, 400
+            game_date = date.fromisoformat(value)
+        except ValueError as exc:  # shaped like one, but no such day
+            return {"error": f"game_date {value!r} is not a calendar day ({exc}); {_LIKE}"}, 400
         serving, rows = worker.predict_date(game_date)
     except AppError as exc:
         return _error(exc)
