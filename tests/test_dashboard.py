@@ -271,6 +271,11 @@ def test_no_static_route_and_options_is_refused_with_the_headers(
             response = client.open("/", method=method)
             assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD", method
             assert_safe_page(response)
+        for path in ("/favicon.ico", "/robots.txt"):  # functions-framework's own 404 routes: no headers
+            for method in ("GET", "OPTIONS"):
+                response = client.open(path, method=method)
+                assert response.status_code in (204, 404, 405), (path, method)  # as `modelctl dashboard`
+                assert_safe_page(response)
         css = client.get("/assets/dashboard.css")  # the dashboard's own stylesheet is still served
         assert css.status_code == 200 and css.mimetype == "text/css" and b"{" in css.data
         assert client.get("/").status_code == 200
