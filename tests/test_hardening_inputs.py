@@ -59,3 +59,22 @@ def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
     assert len(out.stderr) < 500, "the error quotes the bound, not the actor"
     fine = modelctl("list", "--json", MODELCTL_ACTOR="a" * MAX_ACTOR_CHARS)
     assert fine.returncode == 0 and json.loads(fine.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("actor", "message"),
+    [
+        ("bob\nroot", "MODELCTL_ACTOR contains a control character (U+000A)"),  # read as two actors
+        ("ev\x1b[31mil", "MODELCTL_ACTOR contains a control character (U+001B)"),
+        ("alice\u202e", "MODELCTL_ACTOR contains a control character (U+202E)"),
+        ("   ", "MODELCTL_ACTOR is blank"),  # an audit event by no one
+    ],
+    ids=["newline", "escape", "bidi override", "blank"],
+)
+def test_an_actor_that_would_misattribute_the_audit_trail_is_refused(actor: str, message: str) -> None:
+    """Such actors were stored raw in every audit event: a newline made one event read as two
+    people's in `history`, and a blank actor recorded a change by nobody."""
+    assert modelctl("migrate").returncode == 0
+    out = modelctl("list", "--json", MODELCTL_ACTOR=actor)
+    assert out.returncode == 5 and message in out.stderr, out.stderr
+    assert modelctl("list", "--json", MODELCTL_ACTOR="ci-bot@example.org").returncode == 0
