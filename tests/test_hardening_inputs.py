@@ -52,6 +52,22 @@ def test_a_webhook_with_a_bad_port_is_a_configuration_error(port: str) -> None:
     assert SECRET not in out.stdout + out.stderr
 
 
+@pytest.mark.parametrize(
+    "webhook",
+    [
+        f"https://hooks.slack.com:0/services/T000/B000/{SECRET}",  # port 0: "unreachable", exit 6, retried
+        f"https://user:pw@hooks.slack.com/services/T000/B000/{SECRET}",  # urllib resolves "user:pw@hooks…"
+        f"http://bot@127.0.0.1:9/services/T000/B000/{SECRET}",
+    ],
+    ids=["port 0", "userinfo", "userinfo on the loopback"],
+)
+def test_a_webhook_that_can_never_be_reached_is_a_configuration_error(webhook: str) -> None:
+    out = modelctl("remind", SLACK_WEBHOOK_URL=webhook)
+    assert out.returncode == 5, out.stderr
+    assert "SLACK_WEBHOOK_URL is not a valid webhook URL" in out.stderr, out.stderr
+    assert SECRET not in out.stdout + out.stderr
+
+
 def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
     assert modelctl("migrate").returncode == 0
     out = modelctl("list", MODELCTL_ACTOR="a" * 100_000)
