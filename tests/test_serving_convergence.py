@@ -286,3 +286,29 @@ def test_import_legacy_with_a_read_only_bucket_applies_the_whole_plan_then_conve
     assert rerun.returncode == 0 and "Nothing to change" in rerun.stdout, rerun.stderr
     assert "serving manifest rebuilt" in rerun.stderr
     assert served(manifest()) == (second, {first, second})
+
+
+def test_a_registry_restored_from_a_backup_is_not_outranked_by_the_newer_manifest(models: dict[str, str]) -> None:
+    """The manifest was built from registry version N; the registry is restored from a copy with
+    fewer events (a backup, a point-in-time restore). The manifest's count is higher but its event
+    is not in this registry: it is not 'in step', and the next registry command rebuilds it (it
+    used to stay as it was, reported in step, while the registry's changes never reached serving)."""
+    registry_file = Path(Settings.from_env().registry_url.removeprefix("duckdb://"))
+    backup = registry_file.with_name("backup.duckdb")
+    backup.write_bytes(registry_file.read_bytes())  # champion served, other enabled
+    assert run(*change("promote", models)).returncode == 0
+    assert run(*change("disable", models)).returncode == 0
+    newer = manifest()
+    assert served(newer) == (models["shadow"], {models["champion"], models["shadow"]})
+    registry_file.write_bytes(backup.read_bytes())  # the restore: fewer events than the manifest records
+    assert open_registry(Settings.from_env()).version().events < newer.registry_version  # type: ignore[operator]
+
+    workers = run("workers")
+    assert workers.returncode == 0, workers.stderr
+    text = " ".join(workers.stdout.split())
+    assert "in step" not in text and "is behind the registry" in text, text
+    assert f"champion {models['champion']} in the registry, {models['shadow']} served" in text
+    rerun = run("enable", models["other"])  # a registry command that changes nothing: it converges
+    assert rerun.returncode == 0 and "serving manifest rebuilt" in rerun.stderr, rerun.stderr
+    assert served(manifest()) == (models["champion"], set(models.values()))
+    assert "in step with the registry" in run("workers").stdout
