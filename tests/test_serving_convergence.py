@@ -312,3 +312,30 @@ def test_a_registry_restored_from_a_backup_is_not_outranked_by_the_newer_manifes
     assert rerun.returncode == 0 and "serving manifest rebuilt" in rerun.stderr, rerun.stderr
     assert served(manifest()) == (models["champion"], set(models.values()))
     assert "in step with the registry" in run("workers").stdout
+
+
+def test_a_worker_whose_registry_check_fails_says_so_rather_than_in_step(
+    models: dict[str, str], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The manifest is fine but the registry cannot be read (held by another writer here): the
+    worker keeps serving, and /status says its check failed and why; it said only
+    ``behind_registry: false`` with the last (stale) comparison, as if it had checked."""
+    import sys
+
+    fn = FunctionProcess.start("predict", worker_env, tmp_path)
+    holder = None
+    try:
+        wait_for(lambda: status(fn)["registry_check"], what="the worker's first check")
+        registry_file = Settings.from_env().registry_url.removeprefix("duckdb://")
+        hold = f"import duckdb, time; c = duckdb.connect({registry_file!r}); print('held', flush=True); time.sleep(60)"
+        holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        failed = wait_for(lambda: (s := status(fn)) and s.get("registry_check_error") and s, what="the failed check")
+        assert "busy or unreadable" in failed["registry_check_error"] and failed["champion"] == models["champion"]
+        holder.kill()
+        holder.wait()
+        wait_for(lambda: (s := status(fn)) and s.get("registry_check_error", "") is None, what="a good check again")
+    finally:
+        if holder is not None and holder.poll() is None:
+            holder.kill()
+        fn.stop()
