@@ -94,3 +94,11 @@ def test_an_actor_that_would_misattribute_the_audit_trail_is_refused(actor: str,
     out = modelctl("list", "--json", MODELCTL_ACTOR=actor)
     assert out.returncode == 5 and message in out.stderr, out.stderr
     assert modelctl("list", "--json", MODELCTL_ACTOR="ci-bot@example.org").returncode == 0
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_history_at_the_ends_of_the_calendar_answers(day: str) -> None:
+    """`history --at 9999-12-31` was exit 1 "unexpected error: OverflowError" (the day after)."""
+    assert modelctl("migrate").returncode == 0
+    out = modelctl("history", "--at", day)
+    assert out.returncode == 0 and f"Champion at end of {day}: none" in out.stdout, out.stderr

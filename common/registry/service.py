@@ -153,7 +153,10 @@ class RegistryService:
 
     def champion_at(self, day: date) -> str | None:
         """Which model was champion at the end of ``day`` (UTC)."""
-        until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+        if day == date.max:  # no day after it: its last instant
+            until = datetime.combine(day, time.max, tzinfo=UTC)
+        else:
+            until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
         events = self._store.champion_events_at(until)
         return events[0].model_id if events else None
 
