@@ -127,6 +127,8 @@ def test_http_predict_refuses_a_body_nested_too_deeply_for_the_parser(
         response = predict_app.post("/", data=body, content_type="application/json")
         assert response.status_code == 400 and "POST a JSON body like" in response.json["error"]
     assert predict_app.get("/status").status_code == 200
+    head = predict_app.head("/status")  # HEAD is GET without the body (a health check): it was 400
+    assert head.status_code == 200 and head.data == b""
     assert stored(Settings.from_env()) == {}
 
 

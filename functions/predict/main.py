@@ -57,7 +57,7 @@ def _error(exc: AppError) -> tuple[dict[str, Any], int]:
 def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
     try:
         worker = _worker()
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD: the status's headers (Flask drops the body)
             return worker.status(), 200
         try:
             body = request.get_json(silent=True)
