@@ -191,7 +191,7 @@ def serving_lag(registry: RegistryService, bucket: Bucket) -> ServingLag:
     behind = manifest.models != models
     was = f"serving manifest generation {generation} (registry version {built if built is not None else 'unknown'})"
     if not behind:
-        detail = f"{was} serves what the registry (version {version}) says; only its recorded version is older"
+        detail = f"{was} serves what the registry (version {version}) says; only its recorded version differs"
         return ServingLag(version.events, generation, built, False, True, detail)
     return ServingLag(version.events, generation, built, True, True, f"{was} is behind the registry "
                       f"(version {version}): {_difference(manifest.models, models)}")  # fmt: skip
