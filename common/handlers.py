@@ -56,7 +56,8 @@ def rebuild_manifest(msg: PubSubMessage, settings: Settings) -> str:
     try:
         registry = open_registry(settings)
         version = registry.version()  # before the list: the manifest never claims a state it lacks
-        manifest, changed = publish_manifest(registry.list(), open_bucket(settings.bucket_url), reason, version)
+        bucket = open_bucket(settings.bucket_url)
+        manifest, changed = publish_manifest(registry.list(), bucket, reason, version, holds=registry.holds)
     except (AppError, OSError) as exc:
         raise ServingBehind.rebuilding(exc) from exc
     state = "written" if changed else "unchanged"

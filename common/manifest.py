@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -65,9 +66,13 @@ class Manifest:
     def built_from(self, version: RegistryVersion) -> bool:
         return (self.registry_version, self.registry_event) == (version.events, version.last_event_id)
 
-    def newer_than(self, version: RegistryVersion) -> bool:
-        """Built from a later registry state than ``version`` (the audit trail only grows)."""
-        return self.registry_version is not None and self.registry_version > version.events
+    def newer_than(self, version: RegistryVersion, holds: Callable[[RegistryVersion], bool] | None = None) -> bool:
+        """Built from a later registry state than ``version`` (the audit trail only grows): more
+        events, and (given ``holds``, ``RegistryService.holds``) a state this registry has been in,
+        not one of a registry restored from a backup since, or of another registry."""
+        if self.registry_version is None or self.registry_version <= version.events:
+            return False
+        return holds is None or holds(RegistryVersion(self.registry_version, self.registry_event))
 
     def to_json(self) -> str:
         body = asdict(self)
@@ -109,18 +114,20 @@ def publish_manifest(
     reason: str,
     version: RegistryVersion | None = None,
     attempts: int = 5,
+    holds: Callable[[RegistryVersion], bool] | None = None,
 ) -> tuple[Manifest, bool]:
     """Write a new manifest if the serving set (or the registry version it records) changed.
 
     ``records`` must have been read *after* ``version``: the manifest then never claims a state
     it does not hold. One built from an older registry state than the current manifest's is not
-    written (a slow rebuild never undoes a newer one). Returns (manifest, written).
+    written (a slow rebuild never undoes a newer one; ``holds`` tells a newer state from a foreign
+    one, see ``Manifest.newer_than``). Returns (manifest, written).
     """
     models = build_models(records)
     champion = next((m.model_id for m in models if m.role == "champion"), None)
     for _ in range(attempts):
         current, object_generation = read_manifest(bucket)
-        if current is not None and version is not None and current.newer_than(version):
+        if current is not None and version is not None and current.newer_than(version, holds):
             return current, False
         candidate = Manifest(
             generation=(current.generation + 1) if current else 1,
@@ -179,12 +186,12 @@ def serving_lag(registry: RegistryService, bucket: Bucket) -> ServingLag:
     if manifest is None:
         detail = f"no serving manifest written yet (registry version {version}); workers read the registry"
         return ServingLag(version.events, None, None, False, True, detail)
-    if manifest.newer_than(version):  # the registry was read just before a rebuild finished
+    if manifest.newer_than(version, registry.holds):  # the registry was read just before a rebuild finished
         return ServingLag(version.events, generation, built, False, False, "in step with the registry")
     behind = manifest.models != models
     was = f"serving manifest generation {generation} (registry version {built if built is not None else 'unknown'})"
     if not behind:
-        detail = f"{was} serves what the registry (version {version}) says; only its recorded version is older"
+        detail = f"{was} serves what the registry (version {version}) says; only its recorded version differs"
         return ServingLag(version.events, generation, built, False, True, detail)
     return ServingLag(version.events, generation, built, True, True, f"{was} is behind the registry "
                       f"(version {version}): {_difference(manifest.models, models)}")  # fmt: skip

@@ -113,8 +113,9 @@ def _webhook(env: Mapping[str, str], name: str) -> str | None:
     try:
         parts = urlsplit(raw)
         host = parts.hostname
-        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
-    except ValueError:
+        if parts.port == 0 or "@" in parts.netloc:  # never reachable: urllib sends no userinfo, resolves it
+            host = None
+    except ValueError:  # a port out of range or not a number
         host, parts = None, None
     secure = parts is not None and (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK))
     if not host or not secure or any(c.isspace() or not c.isprintable() for c in raw):

@@ -232,4 +232,8 @@ class DuckDBEngine:
             return TransientError(f"registry write conflicted with another writer, retry: {first}")
         if isinstance(exc, duckdb.ConstraintException):
             return Conflict(f"registry {self.url} refused the write: {first}")
+        if isinstance(exc, (duckdb.BinderException, duckdb.ParserException)):  # as BigQuery's BadRequest: a
+            # statement this schema cannot take fails the same way on every retry
+            why = "schema out of date? `modelctl migrate`"
+            return ConfigError(f"registry {self.url} rejected a statement ({why}): {first}")
         return TransientError(f"registry {self.url} failed: {type(exc).__name__}: {first}")  # the default branch

@@ -52,6 +52,22 @@ def test_a_webhook_with_a_bad_port_is_a_configuration_error(port: str) -> None:
     assert SECRET not in out.stdout + out.stderr
 
 
+@pytest.mark.parametrize(
+    "webhook",
+    [
+        f"https://hooks.slack.com:0/services/T000/B000/{SECRET}",  # port 0: "unreachable", exit 6, retried
+        f"https://user:pw@hooks.slack.com/services/T000/B000/{SECRET}",  # urllib resolves "user:pw@hooks…"
+        f"http://bot@127.0.0.1:9/services/T000/B000/{SECRET}",
+    ],
+    ids=["port 0", "userinfo", "userinfo on the loopback"],
+)
+def test_a_webhook_that_can_never_be_reached_is_a_configuration_error(webhook: str) -> None:
+    out = modelctl("remind", SLACK_WEBHOOK_URL=webhook)
+    assert out.returncode == 5, out.stderr
+    assert "SLACK_WEBHOOK_URL is not a valid webhook URL" in out.stderr, out.stderr
+    assert SECRET not in out.stdout + out.stderr
+
+
 def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
     assert modelctl("migrate").returncode == 0
     out = modelctl("list", MODELCTL_ACTOR="a" * 100_000)
@@ -59,3 +75,30 @@ def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
     assert len(out.stderr) < 500, "the error quotes the bound, not the actor"
     fine = modelctl("list", "--json", MODELCTL_ACTOR="a" * MAX_ACTOR_CHARS)
     assert fine.returncode == 0 and json.loads(fine.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("actor", "message"),
+    [
+        ("bob\nroot", "MODELCTL_ACTOR contains a control character (U+000A)"),  # read as two actors
+        ("ev\x1b[31mil", "MODELCTL_ACTOR contains a control character (U+001B)"),
+        ("alice\u202e", "MODELCTL_ACTOR contains a control character (U+202E)"),
+        ("   ", "MODELCTL_ACTOR is blank"),  # an audit event by no one
+    ],
+    ids=["newline", "escape", "bidi override", "blank"],
+)
+def test_an_actor_that_would_misattribute_the_audit_trail_is_refused(actor: str, message: str) -> None:
+    """Such actors were stored raw in every audit event: a newline made one event read as two
+    people's in `history`, and a blank actor recorded a change by nobody."""
+    assert modelctl("migrate").returncode == 0
+    out = modelctl("list", "--json", MODELCTL_ACTOR=actor)
+    assert out.returncode == 5 and message in out.stderr, out.stderr
+    assert modelctl("list", "--json", MODELCTL_ACTOR="ci-bot@example.org").returncode == 0
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_history_at_the_ends_of_the_calendar_answers(day: str) -> None:
+    """`history --at 9999-12-31` was exit 1 "unexpected error: OverflowError" (the day after)."""
+    assert modelctl("migrate").returncode == 0
+    out = modelctl("history", "--at", day)
+    assert out.returncode == 0 and f"Champion at end of {day}: none" in out.stdout, out.stderr

@@ -168,3 +168,22 @@ def test_every_migration_runs_again_after_its_record_is_lost(engine_url: str) ->
         forget(engine_url, version)
         assert store.migrate(NOW) == [next(n for v, n, _ in migration_files() if v == version)]
     store.require_current_schema()
+
+
+def test_a_statement_the_schema_cannot_take_is_not_called_transient(tmp_path: Path) -> None:
+    """010's record lost after 016 added columns: its copy-back no longer fits the table. DuckDB's
+    Binder error was 'failed: … exit 6' (transient: retry), though a retry fails the same way."""
+    url = f"duckdb://{tmp_path / 'registry.duckdb'}"
+    RegistryStore.open(url).migrate(NOW)
+    forget(url, 10)
+
+    out = modelctl(url, "migrate")
+
+    assert out.returncode == 5, out.stderr  # a ConfigError, as BigQuery's BadRequest is
+    assert "rejected a statement" in out.stderr and "Binder Error" in out.stderr, out.stderr
+    store = RegistryStore.open(url)
+    assert 10 not in store.applied_versions()  # rolled back with its record: nothing half-applied
+    query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'player_prop_predictions'"
+    with duckdb.connect(str(tmp_path / "registry.duckdb"), read_only=True) as con:
+        columns = {name for (name,) in con.execute(query).fetchall()}
+    assert {"as_of", "over_price"} <= columns  # 016's columns are still there

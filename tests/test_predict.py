@@ -100,6 +100,8 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         ("2026-02-20", 400, "POST a JSON body like"),
         ({"game_date": "9999-12-31"}, 400, "date 9999-12-31 is out of range"),  # was "expected a date, got …"
         ({"game_date": "2026-01-15", "as_of": "after lunch"}, 400, "as_of must be an ISO timestamp"),
+        ({"game_date": "2026-02-30"}, 400, "game_date '2026-02-30' is not a calendar day"),  # was "POST … like"
+        ({"game_date": 20260220}, 400, "POST a JSON body like"),  # a number was read as 2026-02-20
     ],
     ids=[
         "not a date",
@@ -109,6 +111,8 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         "a JSON string",
         "a date out of range",
         "as_of not a moment",
+        "no such day",
+        "a number",
     ],  # fmt: skip
 )
 def test_http_predict_refuses_bad_requests_and_stores_nothing(
@@ -128,6 +132,8 @@ def test_http_predict_refuses_a_body_nested_too_deeply_for_the_parser(
         response = predict_app.post("/", data=body, content_type="application/json")
         assert response.status_code == 400 and "POST a JSON body like" in response.json["error"]
     assert predict_app.get("/status").status_code == 200
+    head = predict_app.head("/status")  # HEAD is GET without the body (a health check): it was 400
+    assert head.status_code == 200 and head.data == b""
     assert stored(Settings.from_env()) == {}
 
 

@@ -246,3 +246,96 @@ def test_a_rebuild_from_an_older_registry_state_never_overwrites_a_newer_manifes
     stale = RegistryVersion(newer.registry_version, "another registry's event")  # type: ignore[arg-type]
     written, changed = publish_manifest(registry.list(), bucket, "resync", stale)  # same set, other version
     assert changed and written.generation == newer.generation and written.registry_event == stale.last_event_id
+
+
+LEGACY = (
+    "catboost_v9_33f_train20251102-20260215_20260216_123456.cbm",
+    "catboost_v9_33f_train20251201-20260301_20260302_090000.cbm",
+)
+
+
+def test_import_legacy_with_a_read_only_bucket_applies_the_whole_plan_then_converges(isolated_env: Path) -> None:
+    """Legacy files already in the models bucket (gs:// at cutover): only the manifest write fails.
+    The import must not stop after its first change with the rest of the plan silently undone."""
+    assert run("migrate").returncode == 0
+    folder = bucket_dir() / "legacy"
+    folder.mkdir(parents=True)
+    for seed, name in enumerate(LEGACY, 41):
+        (folder / name).write_bytes(tiny_model_bytes(None, seed=seed, unnamed=True))
+    first, second = "catboost_v9_train1102_0215", "catboost_v9_train1201_0301"
+    monthly = {
+        first: {"train_start": "2025-11-02", "train_end": "2026-02-15", "model_path": f"file://{folder / LEGACY[0]}"},
+        second: {"train_start": "2025-12-01", "train_end": "2026-03-01", "model_path": f"file://{folder / LEGACY[1]}"},
+    }
+    monthly[first]["enabled"] = True
+    export = isolated_env / "MONTHLY_MODELS.json"
+    export.write_text(json.dumps(monthly))
+    argv = ["import-legacy", str(export), "--champion", f"file://{folder / LEGACY[1]}"]
+
+    out = run_readonly(bucket_dir(), [str(MODELCTL), *argv])
+
+    assert out.returncode == ServingBehind.exit_code, out.stdout + out.stderr
+    assert "5 registry changes committed; serving manifest not yet rebuilt" in out.stderr, out.stderr
+    registry = open_registry(Settings.from_env())
+    assert {(m.model_id, m.status, m.enabled) for m in registry.list()} == {
+        (first, "shadow", True),
+        (second, "champion", True),
+    }
+    assert not (bucket_dir() / MANIFEST_OBJECT).exists()
+    rerun = run(*argv)  # nothing left to import: the rerun still converges what serves
+    assert rerun.returncode == 0 and "Nothing to change" in rerun.stdout, rerun.stderr
+    assert "serving manifest rebuilt" in rerun.stderr
+    assert served(manifest()) == (second, {first, second})
+
+
+def test_a_registry_restored_from_a_backup_is_not_outranked_by_the_newer_manifest(models: dict[str, str]) -> None:
+    """The manifest was built from registry version N; the registry is restored from a copy with
+    fewer events (a backup, a point-in-time restore). The manifest's count is higher but its event
+    is not in this registry: it is not 'in step', and the next registry command rebuilds it (it
+    used to stay as it was, reported in step, while the registry's changes never reached serving)."""
+    registry_file = Path(Settings.from_env().registry_url.removeprefix("duckdb://"))
+    backup = registry_file.with_name("backup.duckdb")
+    backup.write_bytes(registry_file.read_bytes())  # champion served, other enabled
+    assert run(*change("promote", models)).returncode == 0
+    assert run(*change("disable", models)).returncode == 0
+    newer = manifest()
+    assert served(newer) == (models["shadow"], {models["champion"], models["shadow"]})
+    registry_file.write_bytes(backup.read_bytes())  # the restore: fewer events than the manifest records
+    assert open_registry(Settings.from_env()).version().events < newer.registry_version  # type: ignore[operator]
+
+    workers = run("workers")
+    assert workers.returncode == 0, workers.stderr
+    text = " ".join(workers.stdout.split())
+    assert "in step" not in text and "is behind the registry" in text, text
+    assert f"champion {models['champion']} in the registry, {models['shadow']} served" in text
+    rerun = run("enable", models["other"])  # a registry command that changes nothing: it converges
+    assert rerun.returncode == 0 and "serving manifest rebuilt" in rerun.stderr, rerun.stderr
+    assert served(manifest()) == (models["champion"], set(models.values()))
+    assert "in step with the registry" in run("workers").stdout
+
+
+def test_a_worker_whose_registry_check_fails_says_so_rather_than_in_step(
+    models: dict[str, str], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The manifest is fine but the registry cannot be read (held by another writer here): the
+    worker keeps serving, and /status says its check failed and why; it said only
+    ``behind_registry: false`` with the last (stale) comparison, as if it had checked."""
+    import sys
+
+    fn = FunctionProcess.start("predict", worker_env, tmp_path)
+    holder = None
+    try:
+        wait_for(lambda: status(fn)["registry_check"], what="the worker's first check")
+        registry_file = Settings.from_env().registry_url.removeprefix("duckdb://")
+        hold = f"import duckdb, time; c = duckdb.connect({registry_file!r}); print('held', flush=True); time.sleep(60)"
+        holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        failed = wait_for(lambda: (s := status(fn)) and s.get("registry_check_error") and s, what="the failed check")
+        assert "busy or unreadable" in failed["registry_check_error"] and failed["champion"] == models["champion"]
+        holder.kill()
+        holder.wait()
+        wait_for(lambda: (s := status(fn)) and s.get("registry_check_error", "") is None, what="a good check again")
+    finally:
+        if holder is not None and holder.poll() is None:
+            holder.kill()
+        fn.stop()

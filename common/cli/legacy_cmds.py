@@ -13,7 +13,8 @@ from common.settings import Settings
 
 
 def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
-    from common.app import registration_service
+    from common.app import batched_changes, registration_service
+    from common.cli.registry_cmds import announced, converge_after
     from common.registry.legacy_import import (
         MAX_EXPORT_CHARS,
         apply_import,
@@ -34,7 +35,13 @@ def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
     models = parse_monthly_models(text, source.resolve().parent)
     champion = resolve_path(args.champion, Path.cwd()) if args.champion else None
     plan = plan_import(service, models, champion, args.force)
-    done = plan.changes if args.dry_run else tuple(apply_import(service, plan))
+    if args.dry_run:
+        done = plan.changes
+    else:
+        heard = announced(service.registry)
+        with batched_changes():  # the whole plan is applied, then one manifest rebuild (exit 8 if it fails)
+            done = tuple(apply_import(service, plan))
+        converge_after(settings, service.registry, heard, "import-legacy")  # nothing to import: still repair the lag
     if args.json:
         render.print_json({"dry_run": args.dry_run, "changes": [asdict(s) for s in done]})
         return 0

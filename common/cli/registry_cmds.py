@@ -50,14 +50,14 @@ def cmd_feature_sets(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _announced(registry: RegistryService) -> list[RegistryChange]:
+def announced(registry: RegistryService) -> list[RegistryChange]:
     """The changes ``registry`` announces from now on (each one rebuilds the manifest)."""
     heard: list[RegistryChange] = []
     registry.subscribe(heard.append)
     return heard
 
 
-def _converge(settings: Settings, registry: RegistryService, heard: list[RegistryChange], command: str) -> None:
+def converge_after(settings: Settings, registry: RegistryService, heard: list[RegistryChange], command: str) -> None:
     """A registry command that announced nothing (it changed nothing) still repairs a serving
     manifest left behind by an earlier failed rebuild: the rerun converges."""
     if heard:
@@ -81,7 +81,7 @@ def cmd_register(args: argparse.Namespace, settings: Settings) -> int:
 
 def _register(args: argparse.Namespace, settings: Settings) -> RegistrationResult:
     service = registration_service(settings)
-    heard = _announced(service.registry)
+    heard = announced(service.registry)
     target = args.path_or_url
     bucket = service.bucket
     parsed = urlparse(target)
@@ -96,7 +96,7 @@ def _register(args: argparse.Namespace, settings: Settings) -> RegistrationResul
         from dataclasses import replace
 
         result = replace(result, record=service.registry.enable(result.record.model_id, reason="register --enable"))
-    _converge(settings, service.registry, heard, "register")
+    converge_after(settings, service.registry, heard, "register")
     return result
 
 
@@ -120,7 +120,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
     registry = open_registry(settings)
-    heard = _announced(registry)
+    heard = announced(registry)
     model_id = args.model_id
     action = args.command
     if action == "retire":
@@ -132,7 +132,7 @@ def cmd_transition(args: argparse.Namespace, settings: Settings) -> int:
             _promoted_on(registry, model_id)
     else:
         model = getattr(registry, action)(model_id, reason=getattr(args, "reason", None))
-    _converge(settings, registry, heard, action)
+    converge_after(settings, registry, heard, action)
     if args.json:
         render.print_json(model.to_json_dict())
     else:

@@ -122,9 +122,17 @@ def respond(request: flask.Request, settings: Settings) -> flask.Response:
 def close_static_route(app: flask.Flask, view: Callable[[], flask.Response]) -> None:
     """Send Flask's default static route (``/static/<file>`` from ``$CWD/static``, added when that
     folder exists) to ``view`` instead: functions-framework builds the deployed function's app
-    itself, so its rule cannot be left out, only answered by the dashboard (404, with headers)."""
+    itself, so its rule cannot be left out, only answered by the dashboard (404, with headers).
+    So are functions-framework's own ``/favicon.ico`` and ``/robots.txt`` (endpoint ``error``: a bare
+    404 without the security headers, on every method), whose view it sets only after loading this
+    module: they are answered before dispatch."""
     if "static" in app.view_functions:
         app.view_functions["static"] = lambda **_: view()
+
+    def answer_framework_routes() -> flask.Response | None:
+        return view() if flask.request.endpoint == "error" else None
+
+    app.before_request(answer_framework_routes)
 
 
 def make_app(settings: Settings) -> flask.Flask:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from common.errors import ConfigError, InvalidArgument, InvalidModel
+from common.text import CONTROL
 
 #: the embedded ``model_card`` JSON document, before it is parsed
 MAX_CARD_CHARS = 64 * 1024
@@ -167,9 +169,18 @@ def reason(value: str | None, what: str = "--reason") -> str | None:
 
 def actor(value: str, name: str = "MODELCTL_ACTOR") -> str:
     """Who acts, for the audit trail: at most ``MAX_ACTOR_CHARS`` (refused, not cut: a cut name
-    could read as someone else's)."""
+    could read as someone else's), one line of printable text (a newline made one audit event read
+    as two people's; a control character is never shown, so who acted would differ from what is
+    read), and not blank (a change by no one)."""
     if len(value) > MAX_ACTOR_CHARS:
         raise ConfigError(f"{name} is {len(value):,} characters long; at most {MAX_ACTOR_CHARS:,} are allowed")
+    bad = CONTROL.search(value) or re.search(r"[\t\n\r]", value)
+    if bad:
+        raise ConfigError(
+            f"{name} contains a control character (U+{ord(bad.group()):04X}); an actor is one line of printable text"
+        )
+    if not value.strip():
+        raise ConfigError(f"{name} is blank: set it to who acts (the audit trail records it)")
     return value
 
 

@@ -77,6 +77,7 @@ WHERE model_id = @model_id AND row_version = @row_version"""
 EVENT_COLUMNS = ", ".join(_columns(RegistryEvent))
 # The registry's version (``RegistryVersion``): the audit trail only grows, one event per change.
 REGISTRY_VERSION = "SELECT COUNT(*) AS events, MAX(event_id) AS last_event_id FROM model_registry_events"
+HAS_EVENT = "SELECT COUNT(*) AS n FROM model_registry_events WHERE event_id = @event_id"
 LIST_EVENTS = f"""
 SELECT {EVENT_COLUMNS} FROM model_registry_events
 WHERE (@model_id IS NULL OR model_id = @model_id)

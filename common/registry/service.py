@@ -137,6 +137,12 @@ class RegistryService:
         """The registry's state as a version (what the serving manifest records it was built from)."""
         return self._store.version()
 
+    def holds(self, version: RegistryVersion) -> bool:
+        """Whether this registry has been at ``version`` (its last event is in the audit trail): a
+        manifest built from a state it never held (a registry restored from a backup, another
+        registry's bucket) is not newer than it, whatever its event count."""
+        return version.last_event_id is not None and self._store.has_event(version.last_event_id)
+
     def champion(self) -> ModelRecord | None:
         return next((m for m in self._store.list() if m.is_champion), None)
 
@@ -150,7 +156,10 @@ class RegistryService:
 
     def champion_at(self, day: date) -> str | None:
         """Which model was champion at the end of ``day`` (UTC)."""
-        until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+        if day == date.max:  # no day after it: its last instant
+            until = datetime.combine(day, time.max, tzinfo=UTC)
+        else:
+            until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
         events = self._store.champion_events_at(until)
         return events[0].model_id if events else None
 

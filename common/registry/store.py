@@ -145,6 +145,9 @@ class RegistryStore:
         row = self.engine.query(q.REGISTRY_VERSION)[0]
         return RegistryVersion(int(row["events"] or 0), row["last_event_id"])
 
+    def has_event(self, event_id: str) -> bool:
+        return int(self.engine.query(q.HAS_EVENT, {"event_id": Param(event_id, "STRING")})[0]["n"]) > 0
+
     def champion_events_at(self, until: datetime) -> builtins.list[RegistryEvent]:
         rows = self.engine.query(q.CHAMPION_AT, {"until": until})
         return [from_row(RegistryEvent, r) for r in rows]

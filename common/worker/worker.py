@@ -72,6 +72,7 @@ class Worker:
         self._built_at = 0.0  # monotonic time of the last serving set built (swapped or not)
         self._lag: ServingLag | None = None  # the last comparison of the manifest with the registry
         self._ack_pending = False  # a reload whose acknowledgement is still to be written
+        self._check_error: str | None = None  # why the last comparison could not be made, if it could not
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -100,7 +101,8 @@ class Worker:
         """What this worker serves and what is wrong with it (``GET /status``)."""
         lag = self._lag.to_dict() if self._lag else None
         return {"worker_id": self.worker_id, **self._current.ack(), "problem": self.problem,
-                "behind_registry": self.behind is not None, "registry_check": lag}  # fmt: skip
+                "behind_registry": self.behind is not None, "registry_check": lag,
+                "registry_check_error": self._check_error}  # fmt: skip
 
     # -- loading -----------------------------------------------------------------------------
     def reload(self, force: bool = False, acknowledge: bool = True, manifest: Manifest | None = None) -> bool:
@@ -259,10 +261,12 @@ class Worker:
         try:
             registry = open_registry(self.settings)
             self._lag = lag = check_serving(self.settings, registry)
+            self._check_error = None
             if lag.needs_rebuild:
                 log.error("%s", lag.detail, extra={"worker_id": self.worker_id, "lag": lag.to_dict()})
                 registry.resync(reason=f"worker {self.worker_id}: {lag.detail}")
-        except AppError as exc:
+        except AppError as exc:  # the last comparison stays as it was; say it is not current
+            self._check_error = str(exc)
             log.warning("registry check: %s", exc, extra={"worker_id": self.worker_id})
         if self.behind != was:
             self.acknowledge()

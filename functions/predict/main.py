@@ -12,6 +12,7 @@ first request and then follows the serving manifest without restarting.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from datetime import date
 from typing import Any
@@ -32,6 +33,8 @@ setup_logging()
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, Worker] = {}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_LIKE = 'POST a JSON body like {"game_date": "2026-01-15"}'
 
 
 def _worker() -> Worker:
@@ -57,16 +60,19 @@ def _error(exc: AppError) -> tuple[dict[str, Any], int]:
 def predict(request: flask.Request) -> tuple[dict[str, Any], int]:
     try:
         worker = _worker()
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD: the status's headers (Flask drops the body)
             return worker.status(), 200
         try:
             body = request.get_json(silent=True)
         except RecursionError:  # a body nested too deeply for the parser: not a date either
             body = None
+        value = body.get("game_date") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):  # a number is not a date
+            return {"error": _LIKE}, 400
         try:
-            game_date = date.fromisoformat(str(body.get("game_date", "") if isinstance(body, dict) else ""))
-        except ValueError:
-            return {"error": 'POST a JSON body like {"game_date": "2026-01-15"}'}, 400
+            game_date = date.fromisoformat(value)
+        except ValueError as exc:  # shaped like one, but no such day
+            return {"error": f"game_date {value!r} is not a calendar day ({exc}); {_LIKE}"}, 400
         as_of = body.get("as_of")
         moment = None if as_of is None else parse_moment(as_of)
         with engine_session(worker.settings.registry_url):  # one registry connection per request
