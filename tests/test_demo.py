@@ -21,10 +21,13 @@ def test_demo_runs_the_lifecycle_in_its_sandbox_only(demo_run: DemoRun) -> None:
     assert demo_run.connections == []  # not one byte towards the production endpoints
     assert not (demo_run.sandbox / "stale.txt").exists()
     models = open_registry(demo_run.settings).list()
-    assert {m.model_family for m in models} == {"v12_noveg_mae", "v9_mae"}
+    assert {m.model_family for m in models} == {"v12_noveg_mae", "v9_mae", "v12_mae"}
     assert sum(m.is_champion for m in models) == 1
     assert open_registry(demo_run.settings).objectives() == {"v9_mae": "clv"}  # a family judged on CLV
     assert "Objective: clv" in demo_run.output and "insufficient evidence on CLV" in demo_run.output
+    # the champion's V12 without the lines against V12 with them, at the lead time, money with intervals
+    assert "$ modelctl compare catboost_v12_mae" in demo_run.output.replace("\n", "")
+    assert "units won (each bet at its price)" in demo_run.output and "95%" in demo_run.output
     assert "Demo finished" in demo_run.output
 
 

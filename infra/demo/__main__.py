@@ -59,12 +59,14 @@ def models() -> dict[str, str]:
     return {m.model_family: m.model_id for m in open_registry(Settings.from_env()).list()}
 
 
-def data_and_training(sandbox: Sandbox) -> tuple[str, str]:
+def data_and_training(sandbox: Sandbox) -> tuple[str, str, str]:
     step("1. Registry and a synthetic NBA season (embedded DuckDB under .local/demo/)")
     run("migrate")
     run("data", "generate", "--season", "2025-26", "--seed", "7")
     step("2. Train the future champion (V12 without betting lines): gates, upload, registration (disabled)")
     run("train", "--name", "demo-champion", "--feature-set", "v12", "--no-vegas", *TRAIN, "--iterations", "150")
+    console.print("[dim]and its twin that reads the betting lines (V12 with lines: the line as of the lead time)[/]")
+    run("train", "--name", "demo-v12-lines", "--feature-set", "v12", *TRAIN, "--iterations", "150")
     step("3. Train a challenger (V9, which sees the lines) without uploading; drop its .cbm into the bucket")
     out = sandbox.root / "train-out"
     # 300 iterations: graded at the lines as of the lead time, 150 leave V9 short of the edge-3+ gate
@@ -79,10 +81,10 @@ def data_and_training(sandbox: Sandbox) -> tuple[str, str]:
     run("watch", "--once")
     run("list")
     ids = models()
-    return ids["v12_noveg_mae"], ids["v9_mae"]
+    return ids["v12_noveg_mae"], ids["v9_mae"], ids["v12_mae"]
 
 
-def lifecycle(champion: str, challenger: str) -> None:
+def lifecycle(champion: str, challenger: str, lined: str) -> None:
     from common.worker.worker import Worker
 
     step("4. A human enables and promotes; a running worker hot-reloads")
@@ -103,6 +105,7 @@ def lifecycle(champion: str, challenger: str) -> None:
         f"[green]worker reloaded without restart in {time.monotonic() - started:.2f}s[/]: now serving "
         f"{[m.model_id for m in worker.current.models]} (generation {worker.current.generation})"
     )
+    run("enable", lined, "--reason", "shadow: V12 with the lines, beside the champion's V12 without")
     run("workers")
     step(
         "5. Champion and shadow predict every game as of PREDICT_LEAD_MINUTES (180) before its first tip-off, "
@@ -117,7 +120,7 @@ def lifecycle(champion: str, challenger: str) -> None:
         console.print(alert.message()[0], markup=False, highlight=False)
 
 
-def grading(challenger: str) -> None:
+def grading(challenger: str, champion: str, lined: str) -> None:
     from common.cli.grading_cmds import date_range
     from infra.demo.grading import predict_range, verdict
 
@@ -132,6 +135,8 @@ def grading(challenger: str) -> None:
     console.print(f"[dim]the team bets the {family} family: it is judged on CLV (no-vig), MAE and ROI only guard[/]")
     run("objective", "set", family, "clv", "--reason", "we bet this family: judge it on the closing line")
     run("objective")
+    console.print("[dim]the champion's V12 without the lines against its twin with them, both bet at the lead time[/]")
+    run("compare", lined, "--vs", champion)
     run("compare", challenger)
     comparison = verdict(settings, challenger)
     step("7. Promotion")
@@ -160,9 +165,9 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"[bold]{line}[/]")
     sandbox.enter()
     started = time.monotonic()
-    champion, challenger = data_and_training(sandbox)
-    lifecycle(champion, challenger)
-    grading(challenger)
+    champion, challenger, lined = data_and_training(sandbox)
+    lifecycle(champion, challenger, lined)
+    grading(challenger, champion, lined)
     staleness()
     run("history")
     console.print(f"[bold green]Demo finished in {time.monotonic() - started:.0f}s.[/] "
