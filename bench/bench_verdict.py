@@ -16,6 +16,10 @@ ROI 0.135 units per bet, no-vig CLV 0.009 per bet), under:
 
 Each cell has ``--seasons`` seasons (>= 1,000 for the figures) and a Wilson 95% interval.
 
+**Regime changes**: equal, then 0.4 points better (inverted intervals, restarts, time to PROMOTE);
+and **better, then worse** (0.3 points better for 40-60 nights, then 0.3 worse): does a PROMOTE
+earned before the change outlive it?
+
 **Nights to PROMOTE** at realistic true edges, each objective alone: MAE 0.3 points better
 (player-game simulation: points ``round(N(m, 5))``, predictions ``m + k (y - m) + N(0, 1.5)``, a
 per-date skill swing of 0.3 points; bets at -110 by ``common/betting.py``), CLV +1.5 percentage
