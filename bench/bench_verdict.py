@@ -16,6 +16,10 @@ ROI 0.135 units per bet, no-vig CLV 0.009 per bet), under:
 
 Each cell has ``--seasons`` seasons (>= 1,000 for the figures) and a Wilson 95% interval.
 
+**Regime changes**: equal, then 0.4 points better (inverted intervals, restarts, time to PROMOTE);
+and **better, then worse** (0.3 points better for 40-60 nights, then 0.3 worse): does a PROMOTE
+earned before the change outlive it?
+
 **Nights to PROMOTE** at realistic true edges, each objective alone: MAE 0.3 points better
 (player-game simulation: points ``round(N(m, 5))``, predictions ``m + k (y - m) + N(0, 1.5)``, a
 per-date skill swing of 0.3 points; bets at -110 by ``common/betting.py``), CLV +1.5 percentage
@@ -199,6 +203,24 @@ def regime_power(rng: np.random.Generator, seasons: int) -> None:
         print(f"  new: inverted intervals on {(seq.low > seq.high).mean():.1%} of nights; a contradiction reported "
               f"and the sequence restarted in {seq.contradicted.any(axis=-1).mean():.1%} of seasons; promoted by "
               f"night {NIGHTS} in {(new > 0).mean():.1%} (median night {_median(new, NIGHTS)})")  # fmt: skip
+    flip_power(rng, seasons)
+
+
+def flip_power(rng: np.random.Generator, seasons: int) -> None:
+    """0.3 points better for 40-60 nights, then 0.3 worse: does a PROMOTE outlive the change?"""
+    s = scenario(rng, "independent", seasons)
+    nights = np.arange(NIGHTS)
+    change = rng.integers(40, 61, (seasons, 1, 1))
+    s["mae"] = s["mae"] + np.where(nights < change, -0.3, 0.3)
+    today = today_codes(confidence_sequence(s["mae"], ALPHA / 2), confidence_sequence(s["roi"], ALPHA / 2), RULE)
+    seq = monitor(s["mae"], ALPHA / 4, METRICS["mae"].floor / np.sqrt(BLOCK_NIGHTS))
+    new = -seq.high > RULE.margin_mae
+    print(f"\nBetter, then worse (0.3 points better for 40-60 nights, then 0.3 worse), {seasons} seasons:")
+    for name, promoted in (("today", today), ("new", new)):
+        late = (promoted & (nights >= change + 30)).any(axis=-1).mean()
+        before = (promoted & (nights < change)).any(axis=-1).mean()
+        print(f"  {name}: PROMOTE before the change in {before:.1%}, still PROMOTE 30+ nights after it in "
+              f"{late:.1%}, on night {NIGHTS} in {promoted[..., -1].mean():.1%}")  # fmt: skip
 
 
 # -- nights to PROMOTE per objective ---------------------------------------------------------------

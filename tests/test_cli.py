@@ -96,6 +96,8 @@ def test_a_family_objective_is_declared_with_a_reason_and_audited(tmp_path: Path
     ]
     assert json.loads(history[0]["before_json"])["objective"] == "mae"
     assert "clv" in run("objective", "show", "v9_q43").stdout
+    shown = run("history", "family_v9_q43", env={**os.environ, "COLUMNS": "200"}).stdout
+    assert "mae → clv" in shown and "None/off" not in shown  # the objective's change, not a model's state
 
 
 @pytest.mark.parametrize(

@@ -315,3 +315,29 @@ def test_challenger_ranks_follow_registration_within_the_champions_reign() -> No
     assert [catalog.challenger_rank(m) for m in ("b", "gone", "d", "e")] == [1, 2, 3, 4]
     assert catalog.objective("e") == "clv" and catalog.objective("b") == "mae"
     assert catalog.objective("missing") == "mae"
+
+
+def test_a_promote_does_not_outlive_a_change_for_the_worse() -> None:
+    """Better for 45 nights, then as much worse: the verdict reads the latest confidence set of the
+    current segment, so a PROMOTE earned before the change goes within a few blocks of it (the
+    running intersection alone held it, its interval excluding its own estimate, for ~100 nights)."""
+    rng = np.random.default_rng(21)
+    x = np.r_[rng.normal(-0.5, 0.1, 45), rng.normal(0.5, 0.1, 45)]  # challenger's MAE 0.5 better, then 0.5 worse
+    frame = season(90, 5, 0.0, 0.0, 1).assign(err_a=lambda f: f["err_b"] + np.repeat(x, 5))
+    verdicts = {n: compare_pairs(frame[frame["game_date"] < frame["game_date"].min() + pd.Timedelta(days=n)], "b", "a")
+                for n in (45, 60, 75)}  # fmt: skip
+    assert verdicts[45].verdict == PROMOTE
+    for n in (60, 75):
+        c = verdicts[n]
+        assert c.verdict != PROMOTE, (n, c.reason)
+        if c.mae.low is not None and c.mae.high is not None:
+            assert c.mae.low <= c.mae.estimate <= c.mae.high  # the printed estimate lies in its printed interval
+    # seasons: 0.3 points better for 40-60 nights, then 0.3 worse (daily sd 0.36)
+    change = rng.integers(40, 61, 400)
+    nights = np.arange(160)
+    x = rng.normal(0, 0.36, (400, 160)) + np.where(nights < change[:, None], -0.3, 0.3)
+    seq = monitor(x, 0.025, METRICS["mae"].floor / np.sqrt(BLOCK_NIGHTS))
+    promote = -seq.high > 0.05
+    assert promote[nights < change[:, None]].any()  # it did promote before the change
+    assert promote[:, -1].mean() < 0.01  # and none still says so 100 nights after it
+    assert (promote & (nights >= change[:, None] + 30)).any(axis=1).mean() < 0.05

@@ -215,6 +215,8 @@ def _delta(before: dict | None, after: dict | None) -> str:
     def show(state: dict | None) -> str:
         if not state:
             return "∅"
+        if "objective" in state:  # a family's objective (modelctl objective set), not a model's state
+            return str(state["objective"])
         return f"{state.get('status')}/{'on' if state.get('enabled') else 'off'}"
 
     return f"{show(before)} → {show(after)}"

@@ -114,7 +114,7 @@ class Evidence:
     metric: str  # "MAE", "ROI" or "CLV"
     days: int  # dates with an observation in the current segment
     estimate: float | None  # mean daily difference over the current segment, challenger − champion
-    low: float | None  # running-intersection bounds of the current segment; None while unbounded
+    low: float | None  # the current segment's latest CS (sequential.monitor); None while unbounded
     high: float | None
     since: date | None = None  # the first date of the current segment (later than start after a restart)
     changed: date | None = None  # the last restart's estimated change: "the difference changed around" it

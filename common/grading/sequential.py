@@ -29,7 +29,9 @@ while ``t <= (r - 1) c`` and otherwise::
     xbar ± sqrt((r - 1) * SS * (t + c) / (t * (t - (r - 1) * c)))
 
 Because every ``CS_t`` holds at once, their **running intersection** is a CS
-too, and it only ever narrows (monotone): that is what the verdict reads.
+too; it only ever narrows, and an empty one is a contradiction (below). The verdict
+reads the latest ``CS_t`` (valid at every night all the same), which follows the data
+after a change the intersection would hide (:func:`monitor`).
 
 The unit is one graded *date*: the daily mean of the paired player-game
 differences. Dates are **not** independent: the same players, injuries and
@@ -145,7 +147,7 @@ def block_means(x: Any, size: int = BLOCK_NIGHTS) -> np.ndarray:
 class Monitored:
     """A monitored sequence, one entry per night (leading axes as the input's)."""
 
-    low: np.ndarray  # the current segment's running-intersection bounds (±inf while unbounded)
+    low: np.ndarray  # the current segment's latest CS (its last closed block's; ±inf while unbounded)
     high: np.ndarray
     segment: np.ndarray  # 1 + the restarts so far: the current segment runs at alpha * 2**-segment
     start: np.ndarray  # the night the current segment started on (a contradiction night: the night after)
@@ -155,7 +157,13 @@ class Monitored:
 def monitor(x: Any, alpha: Any, floor: float, size: int = BLOCK_NIGHTS, c: float = PRIOR_PRECISION) -> Monitored:
     """Lai's CS on ``size``-night block means with the variance ``floor``, restarted the night
     after an empty running intersection; segment ``j`` runs at ``alpha * 2**-j`` (``alpha``:
-    scalar, or one per sequence), so all segments together are wrong with probability <= alpha."""
+    scalar, or one per sequence), so all segments together are wrong with probability <= alpha.
+
+    The bounds reported each night are the current segment's *latest* CS, not the running
+    intersection: every ``CS_t`` holds at every night at once, so reading the latest is as valid
+    however often it is checked, and it follows the data after a change that has not (yet) emptied
+    the intersection; the intersection would keep a promotion earned before a change for the
+    worse, its interval excluding its own estimate, for a hundred nights (tests/test_grading_verdict.py)."""
     values = np.asarray(x, dtype=np.float64)
     if values.ndim == 0:
         raise ValueError("monitor needs a series of nights")
@@ -167,13 +175,13 @@ def monitor(x: Any, alpha: Any, floor: float, size: int = BLOCK_NIGHTS, c: float
     begin = np.zeros(values.shape[:-1] + (1,), dtype=np.int64)  # each sequence's current segment start
     for j in range(1, values.shape[-1] + 1):
         live = nights >= begin
-        seg_low, seg_high = confidence_sequence(
-            block_means(np.where(live, values, np.nan), size), level * 2.0**-j, c, floor=floor
+        own_low, own_high = confidence_sequence(
+            block_means(np.where(live, values, np.nan), size), level * 2.0**-j, c, intersect=False, floor=floor
         )
-        empty = live & (seg_low > seg_high)
+        empty = live & (np.maximum.accumulate(own_low, axis=-1) > np.minimum.accumulate(own_high, axis=-1))
         first = np.where(empty.any(axis=-1, keepdims=True), empty.argmax(axis=-1)[..., None], values.shape[-1])
         mine = live & (nights < first)  # the contradiction night shows the restarted (still open) sequence
-        low, high = np.where(mine, seg_low, low), np.where(mine, seg_high, high)
+        low, high = np.where(mine, own_low, low), np.where(mine, own_high, high)
         segment, start = np.where(mine, j, segment), np.where(mine, begin, start)
         hit = live & (nights == first)  # the next segment (still empty) is the one in force that night
         segment, start = np.where(hit, j + 1, segment), np.where(hit, first + 1, start)
