@@ -327,7 +327,15 @@ def test_a_worker_whose_registry_check_fails_says_so_rather_than_in_step(
     try:
         wait_for(lambda: status(fn)["registry_check"], what="the worker's first check")
         registry_file = Settings.from_env().registry_url.removeprefix("duckdb://")
-        hold = f"import duckdb, time; c = duckdb.connect({registry_file!r}); print('held', flush=True); time.sleep(60)"
+        hold = (  # the worker's own check may hold the file for a moment: take it as soon as it is free
+            "import duckdb, time\n"
+            "for _ in range(600):\n"
+            "    try:\n"
+            f"        c = duckdb.connect({registry_file!r}); break\n"
+            "    except duckdb.IOException:\n"
+            "        time.sleep(0.05)\n"
+            "print('held', flush=True); time.sleep(60)\n"
+        )
         holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         failed = wait_for(lambda: (s := status(fn)) and s.get("registry_check_error") and s, what="the failed check")
