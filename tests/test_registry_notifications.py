@@ -116,12 +116,14 @@ def test_outside_text_cannot_page_the_channel_and_long_bursts_stay_within_slacks
     from common.alerts.registry_changes import message
     from common.notify.blocks import SECTION_LIMIT
 
-    hostile = {"action": "rejected", "model_ids": ["gs://b/<x>.cbm"], "actor": "eve", "reason": "<!channel> & co"}
+    from common.events import RegistryChangeMessage
+
+    hostile = RegistryChangeMessage("rejected", ("gs://b/<x>.cbm",), "eve", reason="<!channel> & co")
     text, [block] = message([hostile])
     assert "<!channel>" not in text and "&lt;!channel&gt; &amp; co" in text and "&lt;x&gt;" in text
     assert block["text"]["text"] == text
     burst = [
-        {"action": "enabled", "model_ids": [f"model_{i:04d}"], "actor": "ci", "reason": "x" * 80} for i in range(200)
+        RegistryChangeMessage("enabled", (f"model_{i:04d}",), "ci", reason="x" * 80) for i in range(200)
     ]
     text, blocks = message(burst)
     assert text.startswith("Registry: 200 changes by ci")
