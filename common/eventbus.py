@@ -52,11 +52,6 @@ class InProcessBus:
         #: (function, delivery) of every delivery so far, for a publisher that reports them
         self.deliveries: list[tuple[str, Delivery]] = []
 
-    @property
-    def outcomes(self) -> list[tuple[str, str]]:
-        """(function, outcome) of every delivery so far."""
-        return [(fn, d.outcome) for fn, d in self.deliveries]
-
     def publish(self, topic: str, payload: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
         event = pubsub_cloud_event(
             self.settings.gcp_project, topic, payload, attributes, subscription=f"{topic}-inprocess"
