@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
 
 from common import inventory
 from common.errors import AppError, ServingBehind
-from common.eventbus import EventBus, open_bus
+from common.eventbus import EventBus, InProcessBus, open_bus
+from common.events import RegistryChangeMessage
 from common.manifest import ServingLag, serving_lag
 from common.registry.model import ModelRecord, PromotionEvidence, strict_dumps
 from common.registry.registration import RegistrationService
@@ -71,41 +71,46 @@ def change_publisher(settings: Settings, bus: EventBus | None = None) -> Callabl
     def publish(change: RegistryChange) -> None:
         if not holder:
             holder.append(open_bus(settings))
-        payload = {
-            "action": change.action,
-            "model_ids": list(change.model_ids),
-            "actor": change.actor,
-            "occurred_at": change.occurred_at.isoformat(),
-            "reason": change.reason,
-        }
+        message = RegistryChangeMessage(
+            change.action, change.model_ids, change.actor, change.occurred_at.isoformat(), change.reason
+        )
         pending = _BATCH.get()
         if pending is not None:
-            pending.append((holder[0], payload))
+            pending.append((holder[0], message))
             return
-        _deliver(holder[0], payload)
+        _deliver(holder[0], message)
 
     return publish
 
 
-def _deliver(bus: EventBus, payload: dict[str, Any]) -> None:
+def _deliver(bus: EventBus, message: RegistryChangeMessage) -> None:
     """Publish one registry-change message; a manifest rebuild that fails behind it (the in-process
-    bus runs it here) says the change itself is committed and how the lag is repaired."""
+    bus runs it here: raised when retryable, acknowledged and reported when permanent) says the
+    change itself is committed and how the lag is repaired."""
+    heard = len(bus.deliveries) if isinstance(bus, InProcessBus) else 0
     try:
-        bus.publish(inventory.REGISTRY_CHANGE, payload, {"action": payload["action"]})
+        bus.publish(inventory.REGISTRY_CHANGE, message.body(), {"action": message.action})
     except ServingBehind as exc:
-        ids = payload.get("model_ids") or []
-        if payload["action"] == "resync":
-            what = "serving manifest not yet rebuilt"
-        elif payload["action"] == "batch":
-            what = f"{len(payload.get('changes', []))} registry changes committed; serving manifest not yet rebuilt"
-        else:
-            what = f"{payload['action']} {ids[-1] if ids else ''} committed; serving manifest not yet rebuilt"
-        raise ServingBehind(
-            f"{what} ({exc.reason}); once that is fixed, rerun any registry command (or wait for the nightly "
-            "job or a worker's check) to rebuild it; `modelctl workers` shows the lag",
-            exc.reason,
-            exc.retryable,
-        ) from exc
+        raise _committed(message, exc) from exc
+    for _, delivery in bus.deliveries[heard:] if isinstance(bus, InProcessBus) else []:
+        if isinstance(delivery.error, ServingBehind):
+            raise _committed(message, delivery.error) from delivery.error
+
+
+def _committed(message: RegistryChangeMessage, exc: ServingBehind) -> ServingBehind:
+    ids = message.model_ids
+    if message.action == "resync":
+        what = "serving manifest not yet rebuilt"
+    elif message.action == "batch":
+        what = f"{len(message.changes)} registry changes committed; serving manifest not yet rebuilt"
+    else:
+        what = f"{message.action} {ids[-1] if ids else ''} committed; serving manifest not yet rebuilt"
+    return ServingBehind(
+        f"{what} ({exc.reason}); once that is fixed, rerun any registry command (or wait for the nightly "
+        "job or a worker's check) to rebuild it; `modelctl workers` shows the lag",
+        exc.reason,
+        exc.retryable,
+    )
 
 
 def check_serving(settings: Settings, registry: RegistryService) -> ServingLag:
@@ -128,7 +133,8 @@ def converge_serving(settings: Settings, registry: RegistryService, why: str) ->
     return lag
 
 
-_BATCH: ContextVar[list[tuple[EventBus, dict[str, Any]]] | None] = ContextVar("registry_change_batch", default=None)
+_Pending = list[tuple[EventBus, RegistryChangeMessage]]
+_BATCH: ContextVar[_Pending | None] = ContextVar("registry_change_batch", default=None)
 
 
 @contextmanager
@@ -142,7 +148,7 @@ def batched_changes() -> Iterator[None]:
     if _BATCH.get() is not None:  # nested: the outermost batch announces
         yield
         return
-    pending: list[tuple[EventBus, dict[str, Any]]] = []
+    pending: _Pending = []
     token = _BATCH.set(pending)
     try:
         yield
@@ -151,18 +157,17 @@ def batched_changes() -> Iterator[None]:
         _publish_batch(pending)
 
 
-def _publish_batch(pending: list[tuple[EventBus, dict[str, Any]]]) -> None:
-    by_bus: dict[int, tuple[EventBus, list[dict[str, Any]]]] = {}
-    for bus, payload in pending:
-        by_bus.setdefault(id(bus), (bus, []))[1].append(payload)
+def _publish_batch(pending: _Pending) -> None:
+    by_bus: dict[int, tuple[EventBus, list[RegistryChangeMessage]]] = {}
+    for bus, message in pending:
+        by_bus.setdefault(id(bus), (bus, []))[1].append(message)
     for bus, changes in by_bus.values():
         if len(changes) == 1:
             _deliver(bus, changes[0])
             continue
-        ids = list(dict.fromkeys(i for c in changes for i in c["model_ids"]))
-        batch = {"action": "batch", "model_ids": ids, "actor": changes[0]["actor"],
-                 "occurred_at": changes[-1]["occurred_at"], "changes": changes}  # fmt: skip
-        _deliver(bus, batch)
+        ids = tuple(dict.fromkeys(i for c in changes for i in c.model_ids))
+        _deliver(bus, RegistryChangeMessage("batch", ids, changes[0].actor, changes[-1].occurred_at,
+                                            changes=tuple(changes)))  # fmt: skip
 
 
 def registration_service(settings: Settings, registry: RegistryService | None = None) -> RegistrationService:

@@ -9,7 +9,7 @@ Every class says, once, what it means to each front door:
   and redelivers) or logs and acknowledges it.
 
 The CLI (``common/cli/main.py``), the HTTP functions and the event runner
-(``common/handlers.py:run_event``) read these attributes; none of them maps one
+(``common/runner.py:run_event``) read these attributes; none of them maps one
 transport onto another.
 """
 

@@ -4,9 +4,12 @@
   is set): google-cloud-pubsub.
 * ``inprocess://`` (the embedded default): the message becomes the same
   ``messagePublished`` CloudEvent Eventarc would deliver and goes, in this
-  process and under the publisher's settings, to the ``common/`` service of
-  every function the inventory subscribes to its topic. A failing service fails
-  the publish: the caller hears it, nothing is swallowed.
+  process and under the publisher's settings, through ``run_event`` (the
+  production contract, ``common/runner.py``) to the ``common/`` service of every
+  function the inventory subscribes to its topic. A stale event is dropped and a
+  permanent failure logged and acknowledged, as deployed; both are recorded in
+  ``deliveries`` for the publisher to report. A retryable failure fails the
+  publish: the publisher hears it, and its rerun is the redelivery.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any, Protocol
 from common import inventory
 from common.backends import load_backend
 from common.errors import AppError, ConfigError, InvalidArgument, TransientError
-from common.events import parse_pubsub_event, pubsub_cloud_event
+from common.eventarc import pubsub_cloud_event
+from common.events import parse_pubsub_event
+from common.runner import Delivery, deliver
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,27 +49,32 @@ class InProcessBus:
     def __init__(self, url: str, settings: Settings) -> None:
         self.url = url
         self.settings = settings
-        #: (function, outcome) of every delivery so far, for a caller that reports them
-        self.outcomes: list[tuple[str, str]] = []
+        #: (function, delivery) of every delivery so far, for a publisher that reports them
+        self.deliveries: list[tuple[str, Delivery]] = []
 
     def publish(self, topic: str, payload: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
         event = pubsub_cloud_event(
             self.settings.gcp_project, topic, payload, attributes, subscription=f"{topic}-inprocess"
         )
-        message_id = str(event["id"])
         for fn in inventory.subscribers(topic):
-            service = inventory.load_service(fn)
-            try:
-                outcome = service(parse_pubsub_event(event), self.settings)
-            except AppError as exc:
-                # The same error (class and attributes: the caller's exit code / status still says what
-                # went wrong), told where it happened.
-                exc.message = f"delivering {topic} to {fn.name} failed: {exc.message}"
-                exc.args = (exc.message,)
-                raise
-            self.outcomes.append((fn.name, str(outcome)))
-            log.info("in-process %s → %s: %s", topic, fn.name, outcome, extra={"topic": topic, "outcome": outcome})
-        return message_id
+            self.deliver(fn, event)
+        return str(event["id"])
+
+    def deliver(self, fn: inventory.Function, event: Any) -> Delivery:
+        """Deliver ``event`` to ``fn``'s service as its deployed function would (``run_event``)."""
+        service = inventory.load_service(fn)
+        try:
+            delivery = deliver(event, parse_pubsub_event, service, self.settings)
+        except AppError as exc:
+            # The same error (class and attributes: the caller's exit code / status still says what
+            # went wrong), told where it happened.
+            exc.message = f"delivering {fn.topic} to {fn.name} failed: {exc.message}"
+            exc.args = (exc.message,)
+            raise
+        self.deliveries.append((fn.name, delivery))
+        log.info("in-process %s → %s: %s", fn.topic, fn.name, delivery.outcome,
+                 extra={"topic": fn.topic, "outcome": delivery.outcome})  # fmt: skip
+        return delivery
 
 
 class PubSubBus:

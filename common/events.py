@@ -10,8 +10,7 @@ import base64
 import binascii
 import json
 import re
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -178,82 +177,6 @@ def parse_pubsub_event(event: Any) -> PubSubMessage:
     )
 
 
-# -- building events: what Eventarc delivers, through the cloudevents SDK ----------------------
-def rfc3339(moment: datetime | None = None) -> str:
-    """``moment`` (default now) as Eventarc writes times: UTC with a ``Z``."""
-    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def storage_cloud_event(data: Mapping[str, Any], event_id: str | None = None, time: str | None = None) -> Any:
-    """The ``…object.v1.finalized`` CloudEvent Eventarc delivers for the object resource ``data``
-    (GCS JSON API fields: ``bucket``, ``name``, ``generation``, ``size``, ``metadata``...)."""
-    from cloudevents.http import CloudEvent
-
-    bucket, name = str(data["bucket"]), str(data["name"])
-    attrs = {
-        "type": STORAGE_FINALIZED,
-        "source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
-        "subject": f"objects/{name}",
-        "id": event_id or uuid.uuid4().hex,
-        "time": time or str(data.get("updated") or rfc3339()),
-        "datacontenttype": "application/json",
-        "bucket": bucket,  # Eventarc's extension attribute
-    }
-    return CloudEvent(attrs, dict(data))
-
-
-def object_resource(
-    bucket: str, name: str, generation: str, size: int, metadata: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The GCS JSON API resource of an object, as a finalize notification carries it."""
-    now = rfc3339()
-    return {
-        "kind": "storage#object",
-        "id": f"{bucket}/{name}/{generation}",
-        "bucket": bucket,
-        "name": name,
-        "generation": str(generation),
-        "metageneration": "1",
-        "size": str(size),
-        "contentType": "application/octet-stream",
-        "metadata": dict(metadata or {}),
-        "timeCreated": now,
-        "updated": now,
-    }
-
-
-def pubsub_cloud_event(
-    project: str,
-    topic: str,
-    payload: Any,
-    attributes: Mapping[str, str] | None = None,
-    subscription: str | None = None,
-    message_id: str | None = None,
-) -> Any:
-    """The ``messagePublished`` CloudEvent Eventarc delivers for a JSON message on ``topic``."""
-    from cloudevents.http import CloudEvent
-
-    message_id = message_id or uuid.uuid4().hex
-    now = rfc3339()
-    data = {
-        "message": {
-            "data": base64.b64encode(json.dumps(payload).encode()).decode(),
-            "attributes": dict(attributes or {}),
-            "messageId": message_id,
-            "publishTime": now,
-        },
-        "subscription": f"projects/{project}/subscriptions/{subscription or topic + '-local'}",
-    }
-    attrs = {
-        "type": PUBSUB_PUBLISHED,
-        "source": f"//pubsub.googleapis.com/projects/{project}/topics/{topic}",
-        "id": message_id,
-        "time": now,
-        "datacontenttype": "application/json",
-    }
-    return CloudEvent(attrs, data)
-
-
 # -- the graded-games message: the producer ↔ update_performance contract ----------------------
 #: the nightly safety net's job (Cloud Scheduler): a body naming it and no date means "yesterday"
 GRADED_GAMES_NIGHTLY_JOB = "graded-games-nightly"
@@ -332,3 +255,104 @@ def _yesterday(msg: PubSubMessage, time_zone: str) -> date:
 
     stamp = msg.publish_time or msg.context.time or datetime.now(UTC)
     return stamp.astimezone(ZoneInfo(time_zone)).date() - timedelta(days=1)
+
+
+# -- the registry-change message: every registry change ↔ on_registry_change -----------------
+#: a registry-change action: a lower-case word (registered, enabled, promoted, resync, batch...)
+ACTION = re.compile(r"[a-z][a-z_]{0,31}")
+MAX_BATCH_CHANGES = 10_000
+
+
+@dataclass(frozen=True)
+class RegistryChangeMessage:
+    """A committed registry change (or, ``action == "batch"``, one command's ``changes``)."""
+
+    action: str
+    model_ids: tuple[str, ...] = ()  # the last is the model acted on (a promotion: old champion, new)
+    actor: str | None = None
+    occurred_at: str | None = None  # ISO 8601, as the registry's clock stamped it
+    reason: str | None = None
+    changes: tuple[RegistryChangeMessage, ...] = ()
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body the registry publishes (``batch``: its changes' bodies under ``changes``)."""
+        body: dict[str, Any] = {"action": self.action, "model_ids": list(self.model_ids), "actor": self.actor,
+                               "occurred_at": self.occurred_at, "reason": self.reason}  # fmt: skip
+        if self.action == "batch":
+            del body["reason"]
+            body["changes"] = [c.body() for c in self.changes]
+        return body
+
+
+def parse_registry_change(msg: PubSubMessage) -> RegistryChangeMessage:
+    """A registry-change message → ``RegistryChangeMessage``; anything malformed is ``InvalidEvent``."""
+    return _registry_change(msg.json(), f"registry-change message {msg.message_id}", batch_allowed=True)
+
+
+def _registry_change(payload: Any, what: str, batch_allowed: bool) -> RegistryChangeMessage:
+    if not isinstance(payload, dict):
+        raise InvalidEvent(f'{what} must be a JSON object such as {{"action": "enabled", "model_ids": ["<model id>"]}}')
+    action = payload.get("action")
+    if not isinstance(action, str) or not ACTION.fullmatch(action):
+        raise InvalidEvent(f"{what} has action {action!r:.80}; expected a lower-case word such as 'enabled'")
+    ids = payload.get("model_ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise InvalidEvent(f"{what}: model_ids must be a list of model ids (strings), not {ids!r:.80}")
+    fields = {k: _optional_text(payload, k, what) for k in ("actor", "occurred_at", "reason")}
+    if fields["occurred_at"] is not None:
+        try:
+            datetime.fromisoformat(fields["occurred_at"])
+        except ValueError:
+            raise InvalidEvent(f"{what}: occurred_at {fields['occurred_at']!r:.80} is not an ISO 8601 time") from None
+    changes: tuple[RegistryChangeMessage, ...] = ()
+    if action == "batch":
+        raw = payload.get("changes")
+        if not batch_allowed or not isinstance(raw, list) or not raw or len(raw) > MAX_BATCH_CHANGES:
+            raise InvalidEvent(f"{what}: a batch carries a list of 1-{MAX_BATCH_CHANGES} changes (not nested)")
+        changes = tuple(_registry_change(c, f"{what}, change {n}", False) for n, c in enumerate(raw, 1))
+    return RegistryChangeMessage(action, tuple(ids), changes=changes, **fields)
+
+
+def _optional_text(payload: dict[str, Any], key: str, what: str) -> str | None:
+    value = payload.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidEvent(f"{what}: {key} must be a string, not {type(value).__name__}")
+    return value
+
+
+# -- the retrain-reminder message: Cloud Scheduler (or `modelctl remind`) ↔ retrain_reminder --------
+RETRAIN_REMINDER_JOB = "retrain-reminder"
+
+
+@dataclass(frozen=True)
+class RetrainReminder:
+    """A retrain-reminder message: the day to report for."""
+
+    message_id: str
+    day: date
+    scheduled: bool  # no date named: the (UTC) day the message was published
+
+
+def retrain_reminder_body(day: date | None = None) -> dict[str, Any]:
+    """The body the scheduler job publishes (``{"job": "retrain-reminder"}``), or one naming ``day``."""
+    return {"job": RETRAIN_REMINDER_JOB, **({"date": day.isoformat()} if day else {})}
+
+
+def parse_retrain_reminder(msg: PubSubMessage) -> RetrainReminder:
+    """A retrain-reminder message → ``RetrainReminder``; anything malformed is ``InvalidEvent``."""
+    payload = msg.json()
+    what = f"retrain-reminder message {msg.message_id}"
+    if not isinstance(payload, dict):
+        raise InvalidEvent(f'{what} must be a JSON object such as {{"job": "{RETRAIN_REMINDER_JOB}"}}')
+    if payload.get("job", RETRAIN_REMINDER_JOB) != RETRAIN_REMINDER_JOB:
+        raise InvalidEvent(f"{what} is for job {payload['job']!r:.80}; this topic is {RETRAIN_REMINDER_JOB!r}'s")
+    raw = payload.get("date")
+    if raw is None:
+        stamp = msg.publish_time or msg.context.time or datetime.now(UTC)
+        return RetrainReminder(msg.message_id, stamp.date(), True)
+    try:
+        if not isinstance(raw, str) or not ISO_DAY.fullmatch(raw):
+            raise ValueError
+        return RetrainReminder(msg.message_id, date.fromisoformat(raw), False)
+    except ValueError:
+        raise InvalidEvent(f"{what}: date {raw!r:.80} is not YYYY-MM-DD (e.g. 2026-03-01)") from None

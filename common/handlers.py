@@ -9,7 +9,8 @@ import logging
 
 from common.app import open_registry, registration_service
 from common.errors import AppError, NotFound, ServingBehind
-from common.events import PubSubMessage, StorageObject
+from common.events import RegistryChangeMessage, StorageObject
+from common.log import bind
 from common.manifest import publish_manifest
 from common.registry.naming import STAGING_PREFIX
 from common.settings import Settings
@@ -37,6 +38,7 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
     except NotFound as exc:  # overwritten or deleted since the event: its own event covers it
         log.info("object gone: %s", exc, extra={"object": obj.name})
         return "gone"
+    bind(model_id=result.record.model_id)
     if not result.changed:
         # A redelivery after a failed publish: announce again (manifest rebuilds are idempotent).
         service.registry.resync(result.record.model_id)
@@ -44,15 +46,14 @@ def on_object_finalized(obj: StorageObject, settings: Settings) -> str:
 
 
 # -- on_registry_change --------------------------------------------------------------------
-def rebuild_manifest(msg: PubSubMessage, settings: Settings) -> str:
+def rebuild_manifest(change: RegistryChangeMessage, settings: Settings) -> str:
     """Rebuild the serving manifest from the registry.
 
     Whatever stops it (a read-only or unreachable bucket, a busy registry) is ``ServingBehind``:
     retryable when its cause is, so Pub/Sub redelivers, and the publishing command reports
     its committed change as not served yet.
     """
-    payload = msg.json()
-    reason = payload.get("action", "change") if isinstance(payload, dict) else "change"
+    reason = change.action
     try:
         registry = open_registry(settings)
         version = registry.version()  # before the list: the manifest never claims a state it lacks

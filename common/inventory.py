@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from common.errors import ConfigError, NotFound
-from common.events import GRADED_GAMES_NIGHTLY_JOB, PUBSUB_PUBLISHED, STORAGE_FINALIZED
+from common.events import (
+    GRADED_GAMES_NIGHTLY_JOB,
+    PUBSUB_PUBLISHED,
+    RETRAIN_REMINDER_JOB,
+    STORAGE_FINALIZED,
+    retrain_reminder_body,
+)
 
 Trigger = Literal["storage", "pubsub", "http"]
 
@@ -182,7 +188,7 @@ class Schedule:
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
-        "retrain-reminder-nightly", RETRAIN_REMINDER, "0 9 * * *", "America/New_York", {"job": "retrain-reminder"}
+        f"{RETRAIN_REMINDER_JOB}-nightly", RETRAIN_REMINDER, "0 9 * * *", "America/New_York", retrain_reminder_body()
     ),
     # The safety net for a box-score producer that forgot to publish: every morning, after the last
     # West-coast game is final, grade yesterday (the day before the publish time, in this time zone).

@@ -15,8 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from common.app import converge_serving, open_registry
-from common.errors import InvalidEvent
-from common.events import PubSubMessage
+from common.events import PubSubMessage, parse_retrain_reminder
 from common.notify import SlackPoster, deliver_once
 from common.registry.model import ModelRecord
 from common.settings import Settings
@@ -82,7 +81,7 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
 
 def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
     """The ``retrain_reminder`` service: post the per-family staleness reminder, once per day."""
-    today = _reminder_day(msg.json(), msg)
+    today = parse_retrain_reminder(msg).day
     registry = open_registry(settings)
     outcome = _remind(registry.list(), today, settings)
     # After the reminder, so a manifest that cannot be rebuilt yet (retried) never holds it back.
@@ -107,13 +106,3 @@ def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
         timedelta(seconds=settings.notify_lease_seconds),
     )
     return f"{result}: {len(stale)} stale of {len(families)}"
-
-
-def _reminder_day(payload: Any, msg: PubSubMessage) -> date:
-    if isinstance(payload, dict) and payload.get("date"):
-        try:
-            return date.fromisoformat(str(payload["date"]))
-        except ValueError:
-            raise InvalidEvent(f"reminder date {payload['date']!r} is not YYYY-MM-DD") from None
-    stamp = msg.publish_time or msg.context.time or datetime.now(UTC)
-    return stamp.date()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -13,15 +14,20 @@ import pytest
 from common import inventory
 from common.cli.main import main
 from common.errors import ConfigError, InvalidEvent, ServingBehind
+from common.eventarc import pubsub_cloud_event
 from common.eventbus import InProcessBus, PubSubBus, open_bus
 from common.events import (
     GRADED_GAMES_NIGHTLY_JOB,
+    RETRAIN_REMINDER_JOB,
     PubSubMessage,
+    RegistryChangeMessage,
     graded_games_attributes,
     graded_games_body,
     parse_graded_games,
     parse_pubsub_event,
-    pubsub_cloud_event,
+    parse_registry_change,
+    parse_retrain_reminder,
+    retrain_reminder_body,
 )
 from common.inventory import GRADED_GAMES
 from common.manifest import MANIFEST_OBJECT, Manifest
@@ -79,10 +85,93 @@ def test_a_failing_subscriber_fails_the_command_loudly(tmp_path: Path) -> None:
     out = run("enable", model_id, env=env)
     assert out.returncode == ServingBehind.exit_code == 8, out.stdout
     committed = f"enabled {model_id} committed; serving manifest not yet rebuilt (serving manifest is malformed"
-    assert committed in out.stderr
-    assert out.stderr.strip().count("\n") == 0
+    # As deployed, on_registry_change logs the permanent failure and acknowledges it (never redelivered);
+    # the publisher, here in the same process, hears it from the bus and says it in one line.
+    logged, said = out.stderr.strip().splitlines()
+    assert said.startswith(f"modelctl enable: error: {committed}")
+    record = json.loads(logged)
+    assert record["severity"] == "ERROR" and record["outcome"] == "rejected"
+    assert record["message"].startswith("permanent failure, acknowledged: serving manifest not yet rebuilt")
+    assert record["event_id"] and record["model_id"] == model_id
     shown = json.loads(run("show", model_id, "--json", env=env).stdout)
     assert shown["enabled"] is True  # the change itself was committed; the error says what did not follow
+
+
+# -- the in-process bus keeps the production contract (common/runner.py) ---------------------------
+def test_inprocess_delivery_drops_a_stale_event_and_runs_nothing(tmp_path: Path) -> None:
+    settings = Settings.from_env()
+    old = pubsub_cloud_event(settings.gcp_project, inventory.REGISTRY_CHANGE, {"action": "resync"})
+    old["time"] = "2026-02-16T12:35:01Z"  # days before the test's now: over MAX_EVENT_AGE_SECONDS
+    bus = InProcessBus("inprocess://", settings)
+    delivery = bus.deliver(inventory.function("on_registry_change"), old)
+    assert (delivery.outcome, delivery.error) == ("stale", None)
+    assert [(fn, d.outcome) for fn, d in bus.deliveries] == [("on_registry_change", "stale")]
+    bucket = Path(settings.bucket_url.removeprefix("file://"))
+    assert not (bucket / MANIFEST_OBJECT).exists()  # the service never ran (it would have written one)
+
+
+def test_inprocess_permanent_failure_is_logged_and_acknowledged(caplog: pytest.LogCaptureFixture) -> None:
+    bus = InProcessBus("inprocess://", Settings.from_env())
+    message_id = bus.publish(inventory.REGISTRY_CHANGE, {"action": "enabled", "model_ids": [7]})  # not ids
+    assert message_id  # published: a malformed message is not redelivered, so the publisher goes on
+    [(fn, delivery)] = bus.deliveries
+    assert (fn, delivery.outcome, type(delivery.error)) == ("on_registry_change", "rejected", InvalidEvent)
+    assert "model_ids must be a list of model ids (strings), not [7]" in str(delivery.error)
+    [record] = [r for r in caplog.records if r.getMessage().startswith("permanent failure, acknowledged")]
+    assert record.levelname == "ERROR" and record.outcome == "rejected"  # type: ignore[attr-defined]
+
+
+def test_inprocess_retryable_failure_reaches_the_publisher(tmp_path: Path) -> None:
+    """No registry yet (`modelctl migrate` not run): a ConfigError, retryable: the publish fails and
+    says where; the publisher's rerun is the redelivery."""
+    bus = InProcessBus("inprocess://", Settings(registry_url=f"duckdb://{tmp_path / 'none.duckdb'}"))
+    with pytest.raises(ConfigError, match=r"^delivering graded-games to update_performance failed: .*migrate"):
+        bus.publish(GRADED_GAMES, graded_games_body([date(2026, 2, 20)]), graded_games_attributes("modelctl"))
+    assert bus.deliveries == []
+
+
+# -- registry-change and retrain-reminder messages: typed, malformed ones refused with the reason -------
+def test_registry_change_messages_round_trip() -> None:
+    one = RegistryChangeMessage("promoted", ("old", "new"), "ana", "2026-03-01T09:00:00+00:00", "beat it")
+    batch = RegistryChangeMessage("batch", ("old", "new"), "ana", one.occurred_at, changes=(one, one))
+    for change in (one, batch, RegistryChangeMessage("resync")):
+        assert parse_registry_change(_message(change.body())) == change
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ([1], "must be a JSON object such as"),
+        ({"model_ids": ["m"]}, "has action None; expected a lower-case word"),
+        ({"action": "Enabled; drop"}, "expected a lower-case word"),
+        ({"action": "enabled", "model_ids": ["m", ""]}, "model_ids must be a list of model ids"),
+        ({"action": "enabled", "actor": 5}, "actor must be a string, not int"),
+        ({"action": "enabled", "occurred_at": "yesterday"}, "occurred_at 'yesterday' is not an ISO 8601 time"),
+        ({"action": "batch", "changes": {"action": "enabled"}}, "a batch carries a list of 1-10000 changes"),
+        ({"action": "batch", "changes": [{"action": "batch", "changes": [{"action": "x"}]}]}, "(not nested)"),
+        ({"action": "batch", "changes": [{"action": "enabled"}, "x"]}, ", change 2 must be a JSON object"),
+    ],
+)
+def test_bad_registry_change_messages_are_invalid_events(payload: object, reason: str) -> None:
+    with pytest.raises(InvalidEvent, match=re.escape(reason)):
+        parse_registry_change(_message(payload))
+
+
+def test_retrain_reminder_contract() -> None:
+    job = inventory.schedule(inventory.RETRAIN_REMINDER)
+    assert job.body == retrain_reminder_body() == {"job": RETRAIN_REMINDER_JOB}
+    scheduled = parse_retrain_reminder(_message(job.body, published="2026-03-01T14:00:00Z"))
+    assert (scheduled.day, scheduled.scheduled) == (date(2026, 3, 1), True)
+    named = parse_retrain_reminder(_message(retrain_reminder_body(date(2026, 2, 20))))
+    assert (named.day, named.scheduled) == (date(2026, 2, 20), False)
+    for payload, reason in [
+        ("x", "must be a JSON object such as"),
+        ({"job": "graded-games-nightly"}, "is for job 'graded-games-nightly'"),
+        ({"date": "2026-02-30"}, "date '2026-02-30' is not YYYY-MM-DD"),
+        ({"date": 20260220}, "date 20260220 is not YYYY-MM-DD"),
+    ]:
+        with pytest.raises(InvalidEvent, match=re.escape(reason)):
+            parse_retrain_reminder(_message(payload))
 
 
 # -- graded-games: the message contract and its route on the embedded default ----------------------

@@ -220,6 +220,24 @@ def test_bad_pubsub_messages_are_acknowledged(migrated: Settings, caplog, raw_da
     assert log_text in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("name", "payload", "log_text"),
+    [
+        ("on_registry_change", {"action": "enabled", "model_ids": "m1"}, "model_ids must be a list of model ids"),
+        ("on_registry_change", {"action": "batch", "changes": []}, "a batch carries a list of 1-10000 changes"),
+        ("retrain_reminder", {"job": "retrain-reminder", "date": "01/03/2026"}, "is not YYYY-MM-DD (e.g. 2026-03-01)"),
+        ("retrain_reminder", {"job": "graded-games-nightly"}, "is for job 'graded-games-nightly'"),
+    ],
+)
+def test_malformed_messages_are_acknowledged_with_the_reason(
+    migrated: Settings, bucket: FileBucket, caplog, name: str, payload: dict, log_text: str
+) -> None:
+    fixture = "pubsub_registry_change.json" if name == "on_registry_change" else "pubsub_scheduler_reminder.json"
+    assert post(client(name), pubsub_event(fixture, payload)).status_code == 200
+    assert "permanent failure, acknowledged" in caplog.text and log_text in caplog.text
+    assert not (bucket.root / MANIFEST_OBJECT).exists()  # nothing done
+
+
 # -- on_registry_change ----------------------------------------------------------------------
 def test_registry_change_rebuilds_the_manifest_idempotently(
     migrated: Settings, bucket: FileBucket, model_files: ModelFiles
@@ -308,3 +326,45 @@ def test_reminder_all_clear_and_silent_mode(migrated: Settings, monkeypatch: pyt
     monkeypatch.setenv("REMINDER_SILENT_WHEN_CLEAR", "true")
     assert post(app, pubsub_event("pubsub_scheduler_reminder.json", {"date": "2026-03-04"})).status_code == 200
     assert "silent" in caplog.text
+
+
+# -- one event's log lines all carry its id ----------------------------------------------------
+@pytest.fixture
+def json_log() -> Any:
+    """The JSON lines the functions write (``common/log.py``'s handler), into a buffer."""
+    import io
+    import logging
+
+    from common.log import setup_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    buffer = io.StringIO()
+    setup_logging("INFO", stream=buffer)
+    yield buffer
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_every_log_line_of_one_event_carries_its_id(
+    migrated: Settings, bucket: FileBucket, model_files: ModelFiles, json_log: Any
+) -> None:
+    """A finalize event through register_model: the registration, then (in-process) the registry-change
+    delivery it causes: every line names the event; the caused delivery's lines name it as their cause."""
+    import json
+
+    info = bucket.write("models/v9/v9_mae/m.cbm", model_files.v9_mae)
+    event = storage_event(bucket.name, info.name, info.generation, info.size)
+    assert post(client("register_model"), event).status_code == 200
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    event_id = event["id"]
+    ours = [r for r in lines if r.get("event_id") == event_id]
+    caused = [r for r in lines if r.get("caused_by") == event_id]
+    assert len(ours) >= 2 and caused, lines  # its own lines, and those of the delivery it caused
+    assert len(ours) + len(caused) == len(lines), [r for r in lines if r not in ours + caused]
+    assert {r["logger"] for r in ours} >= {"common.runner", "common.eventbus", "common.registry.registration"}
+    assert "common.manifest" in {r["logger"] for r in caused}  # modules that never pass an event id
+    [model] = open_registry(migrated).list()
+    assert ours[-1]["message"] == f"event {event_id}: registered:{model.model_id}"
+    assert ours[-1]["model_id"] == model.model_id  # bound by the service once it knew it
+    assert {r["event_id"] for r in caused} != {event_id} and all(r["model_id"] == model.model_id for r in caused)

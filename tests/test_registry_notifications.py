@@ -114,15 +114,14 @@ def test_a_rejected_registration_posts_once(slack: SlackStub, models: list[str],
 
 def test_outside_text_cannot_page_the_channel_and_long_bursts_stay_within_slacks_limits() -> None:
     from common.alerts.registry_changes import message
+    from common.events import RegistryChangeMessage
     from common.notify.blocks import SECTION_LIMIT
 
-    hostile = {"action": "rejected", "model_ids": ["gs://b/<x>.cbm"], "actor": "eve", "reason": "<!channel> & co"}
+    hostile = RegistryChangeMessage("rejected", ("gs://b/<x>.cbm",), "eve", reason="<!channel> & co")
     text, [block] = message([hostile])
     assert "<!channel>" not in text and "&lt;!channel&gt; &amp; co" in text and "&lt;x&gt;" in text
     assert block["text"]["text"] == text
-    burst = [
-        {"action": "enabled", "model_ids": [f"model_{i:04d}"], "actor": "ci", "reason": "x" * 80} for i in range(200)
-    ]
+    burst = [RegistryChangeMessage("enabled", (f"model_{i:04d}",), "ci", reason="x" * 80) for i in range(200)]
     text, blocks = message(burst)
     assert text.startswith("Registry: 200 changes by ci")
     assert len(blocks[1]["text"]["text"]) <= SECTION_LIMIT  # Slack would refuse more, on every redelivery

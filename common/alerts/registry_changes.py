@@ -15,8 +15,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from common.events import PubSubMessage
+from common.events import PubSubMessage, RegistryChangeMessage, parse_registry_change
 from common.handlers import rebuild_manifest
+from common.log import bind
 from common.notify import SlackPoster, deliver_once
 from common.notify.blocks import escape, header, section
 from common.settings import Settings
@@ -34,48 +35,48 @@ NOT_SERVING = ("rejected",)
 
 def handle_registry_change(msg: PubSubMessage, settings: Settings) -> str:
     """The ``on_registry_change`` service: rebuild the serving manifest, then tell the team."""
-    payload = msg.json()
-    action = payload.get("action") if isinstance(payload, dict) else None
-    outcome = "manifest untouched (a rejection)" if action in NOT_SERVING else rebuild_manifest(msg, settings)
-    return f"{outcome}; notification: {notify_registry_change(msg, settings)}"
+    change = parse_registry_change(msg)
+    if change.model_ids:
+        bind(model_id=change.model_ids[-1])
+    serving = change.action not in NOT_SERVING
+    outcome = rebuild_manifest(change, settings) if serving else "manifest untouched (a rejection)"
+    return f"{outcome}; notification: {notify_registry_change(change, settings)}"
 
 
-def changes_of(payload: Any) -> list[dict[str, Any]]:
+def changes_of(change: RegistryChangeMessage) -> list[RegistryChangeMessage]:
     """The notified changes a registry-change message carries (one, or a batch's)."""
-    if not isinstance(payload, dict):
-        return []
-    changes = payload.get("changes") if payload.get("action") == "batch" else [payload]
-    return [c for c in changes or [] if isinstance(c, dict) and c.get("action") in NOTIFIED and c.get("model_ids")]
+    changes = change.changes if change.action == "batch" else (change,)
+    return [c for c in changes if c.action in NOTIFIED and c.model_ids]
 
 
-def line(change: dict[str, Any]) -> str:
+def line(change: RegistryChangeMessage) -> str:
     """One change as a sentence: who did what to which model, and why."""
-    ids = [escape(i) for i in change["model_ids"]]
-    what = f"{change['action']} `{ids[-1]}`"
-    if change["action"] == "rejected":  # a registration that could not enter: ids hold the object
+    ids = [escape(i) for i in change.model_ids]
+    what = f"{change.action} `{ids[-1]}`"
+    if change.action == "rejected":  # a registration that could not enter: ids hold the object
         what = f"could not register `{ids[-1]}` (rejected)"
-    elif change["action"] == "promoted" and len(ids) > 1:
+    elif change.action == "promoted" and len(ids) > 1:
         what += f" (replacing champion `{ids[0]}`)"
-    why = escape(change["reason"]) if change.get("reason") else "no reason given"
-    return f"*{escape(change.get('actor') or 'unknown')}* {what} — {why}"
+    why = escape(change.reason) if change.reason else "no reason given"
+    return f"*{escape(change.actor or 'unknown')}* {what} — {why}"
 
 
-def message(changes: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+def message(changes: list[RegistryChangeMessage]) -> tuple[str, list[dict[str, Any]]]:
     """One change: one line. Several (a batch): a summary header and a line each."""
     lines = [line(c) for c in changes]
     if len(changes) == 1:
         text = f"Registry: {lines[0]}"
         return text, [section(text)]
-    actors = ", ".join(dict.fromkeys(escape(c.get("actor") or "unknown") for c in changes))
+    actors = ", ".join(dict.fromkeys(escape(c.actor or "unknown") for c in changes))
     title = f"Registry: {len(changes)} changes by {actors}"
     return "\n".join([title, *lines]), [header(title), section("\n".join(f"• {x}" for x in lines))]
 
 
-def notify_registry_change(msg: PubSubMessage, settings: Settings) -> str:
-    changes = changes_of(msg.json())
+def notify_registry_change(change: RegistryChangeMessage, settings: Settings) -> str:
+    changes = [c.body() for c in changes_of(change)]
     if not changes:
         return "none"
-    text, blocks = message(changes)
+    text, blocks = message(changes_of(change))
     digest = hashlib.sha256(json.dumps(changes, sort_keys=True, default=str).encode()).hexdigest()[:32]
     poster = SlackPoster.from_settings(settings)
     return deliver_once(

@@ -14,13 +14,8 @@ from typing import Any
 from common.cli import options as opt
 from common.cli import render
 from common.errors import AppError, InvalidArgument
-from common.events import (
-    object_resource,
-    parse_pubsub_event,
-    parse_storage_event,
-    pubsub_cloud_event,
-    storage_cloud_event,
-)
+from common.eventarc import object_resource, pubsub_cloud_event, storage_cloud_event
+from common.events import parse_pubsub_event, parse_storage_event, retrain_reminder_body
 from common.handlers import on_object_finalized
 from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
@@ -149,8 +144,7 @@ def _once_exit(watcher: Watcher) -> int:
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("INFO")  # without SLACK_WEBHOOK_URL the reminder goes to the log: show it
     job = next(s for s in SCHEDULES if s.topic == RETRAIN_REMINDER)
-    payload = {**job.body, **({"date": args.date.isoformat()} if args.date else {})}
-    event = scheduler_event(settings.gcp_project, job, payload)
+    event = scheduler_event(settings.gcp_project, job, retrain_reminder_body(args.date))
     outcome = run_event(event, parse_pubsub_event, on_retrain_reminder, settings)
     render.console.print(f"retrain reminder: {outcome}")
     # a permanent failure was logged above; the command still failed

@@ -22,13 +22,13 @@ from common.cli import render
 from common.cli.extensions import COMMANDS
 from common.cli.grading_cmds import date_range
 from common.errors import InvalidArgument, NotFound
+from common.eventarc import object_resource, pubsub_cloud_event, storage_cloud_event
 from common.eventbus import InProcessBus, open_bus
 from common.events import (
+    RegistryChangeMessage,
     graded_games_attributes,
     graded_games_body,
-    object_resource,
-    pubsub_cloud_event,
-    storage_cloud_event,
+    retrain_reminder_body,
 )
 from common.settings import Settings
 from common.storage import StoredObject, open_bucket
@@ -41,17 +41,20 @@ def cmd_publish_graded_games(args: argparse.Namespace, settings: Settings) -> in
     dates = date_range(args.date, args.to or args.date)
     bus = open_bus(settings)
     message_id = bus.publish(inventory.GRADED_GAMES, graded_games_body(dates), graded_games_attributes(args.origin))
-    outcomes = bus.outcomes if isinstance(bus, InProcessBus) else []
+    deliveries = bus.deliveries if isinstance(bus, InProcessBus) else []
     if args.json:
         render.print_json({"topic": inventory.GRADED_GAMES, "message_id": message_id, "bus": settings.event_bus_url,
                            "dates": [d.isoformat() for d in dates],
-                           "deliveries": [{"function": fn, "outcome": out} for fn, out in outcomes]})  # fmt: skip
-        return 0
-    span = f"{dates[0]}..{dates[-1]}" if len(dates) > 1 else str(dates[0])
-    render.console.print(f"published graded-games {span} on {settings.event_bus_url} (message {message_id})")
-    for fn, outcome in outcomes:
-        render.console.print(f"  {fn}: {outcome}")
-    return 0
+                           "deliveries": [{"function": fn, "outcome": d.outcome, "error": d.error and str(d.error)}
+                                          for fn, d in deliveries]})  # fmt: skip
+    else:
+        span = f"{dates[0]}..{dates[-1]}" if len(dates) > 1 else str(dates[0])
+        render.console.print(f"published graded-games {span} on {settings.event_bus_url} (message {message_id})")
+        for fn, d in deliveries:
+            render.console.print(f"  {fn}: {d.outcome}" + (f" ({d.error})" if d.error else ""))
+    # acknowledged, as deployed (never redelivered); the publisher here hears why and says so
+    refused = [d.error for _, d in deliveries if d.error]
+    return refused[0].exit_code if refused else 0
 
 
 # -- events sample ----------------------------------------------------------------------------
@@ -76,11 +79,11 @@ def sample_event(kind: str, settings: Settings, object_name: str | None = None, 
         obj = _object(settings, object_name) if object_name else _newest_model(settings)
         return storage_cloud_event(object_resource(obj.bucket, obj.name, obj.generation, obj.size, obj.metadata))
     if kind == "registry-change":
-        return pubsub_cloud_event(project, inventory.REGISTRY_CHANGE, {"action": "resync"}, {"action": "resync"})
+        resync = RegistryChangeMessage("resync", actor=settings.actor, occurred_at=datetime.now(UTC).isoformat())
+        return pubsub_cloud_event(project, inventory.REGISTRY_CHANGE, resync.body(), {"action": "resync"})
     if kind == "reminder":
         job = inventory.schedule(inventory.RETRAIN_REMINDER)
-        body = {**job.body, **({"date": day.isoformat()} if day else {})}
-        return pubsub_cloud_event(project, job.topic, body, {"origin": "cloud-scheduler"})
+        return pubsub_cloud_event(project, job.topic, retrain_reminder_body(day), {"origin": "cloud-scheduler"})
     day = day or datetime.now(UTC).date() - timedelta(days=1)
     return pubsub_cloud_event(
         project, inventory.GRADED_GAMES, graded_games_body([day]), graded_games_attributes("modelctl")

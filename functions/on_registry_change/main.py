@@ -4,7 +4,7 @@ Registry-change message (Pub/Sub) → a new serving manifest that every worker r
 Slack note of who changed what and why.
 
 Thin handler: the event is parsed into a typed object and handed to one service in
-`common/`; `run_event` owns the retry contract (see common/handlers.py).
+`common/`; `run_event` owns the retry contract (see common/runner.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 GCS object finalize on the models bucket → a disabled registry row (or a recorded rejection).
 
 Thin handler: the event is parsed into a typed object and handed to one service in
-`common/`; `run_event` owns the retry contract (see common/handlers.py).
+`common/`; `run_event` owns the retry contract (see common/runner.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Nightly Cloud Scheduler message (Pub/Sub) → the per-family retrain reminder on Slack.
 
 Thin handler: the event is parsed into a typed object and handed to one service in
-`common/`; `run_event` owns the retry contract (see common/handlers.py).
+`common/`; `run_event` owns the retry contract (see common/runner.py).
 """
 
 from __future__ import annotations

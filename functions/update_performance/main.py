@@ -5,7 +5,7 @@ final → every prediction of those dates is graded, per-model daily figures and
 registry's live evaluation are refreshed, and promotion advice is posted when earned.
 
 Thin handler: the event is parsed into a typed object and handed to one service in
-`common/`; `run_event` owns the retry contract (see common/handlers.py).
+`common/`; `run_event` owns the retry contract (see common/runner.py).
 """
 
 from __future__ import annotations

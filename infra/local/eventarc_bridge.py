@@ -45,7 +45,7 @@ from cloudevents.conversion import to_binary
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
-from common.events import storage_cloud_event
+from common.eventarc import storage_cloud_event
 
 logger = logging.getLogger(__name__)
 
