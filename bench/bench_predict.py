@@ -82,7 +82,8 @@ def child(passes: int) -> None:
 
 
 def one_pass(settings: Any, times: dict[str, list[float]], clock: Any) -> int:
-    """The stages of one `modelctl predict --date DAY`, each timed (its imports included when cold)."""
+    """The stages of one `modelctl predict --date DAY`, each timed with the imports it needs (paid
+    on the cold pass only, by the stage that first needs them)."""
 
     def timed(name: str, fn: Any) -> Any:
         t = clock()
@@ -90,27 +91,47 @@ def one_pass(settings: Any, times: dict[str, list[float]], clock: Any) -> int:
         times[name].append(clock() - t)
         return value
 
-    from common.data.store import load_season
-    from common.sql import open_engine
+    def season() -> Any:
+        from common.data.store import load_season
+        from common.sql import open_engine
 
-    season = timed("season load", lambda: load_season(open_engine(settings.registry_url)))
-    from common.worker.predictions import slate_features, store_predictions
+        return load_season(open_engine(settings.registry_url))
 
-    slate = timed("features", lambda: slate_features(settings, DAY, season=season))
-    from common.worker.worker import Worker
+    def features(data: Any) -> Any:
+        from common.worker.predictions import slate_features
 
-    worker = Worker(settings, worker_id="bench-predict", fuse=False)
-    timed("reload", lambda: worker.reload(acknowledge=False))
-    from common.worker.scoring import champion_picks, score_slate
+        return slate_features(settings, DAY, season=data)
 
+    def reload() -> Any:
+        from common.worker.worker import Worker
+
+        worker = Worker(settings, worker_id="bench-predict", fuse=False)
+        worker.reload(acknowledge=False)
+        return worker
+
+    def score(serving: Any, slate: Any) -> Any:
+        from common.worker.scoring import score_slate
+
+        return score_slate(serving, slate)
+
+    def store(rows: Any, ids: list[str]) -> None:
+        from common.worker.predictions import store_predictions
+
+        store_predictions(settings, DAY, rows, ids)
+
+    def alert(serving: Any, rows: Any) -> None:
+        from common.alerts.picks import alert_champion_picks
+        from common.worker.scoring import champion_picks
+
+        alert_champion_picks(settings, DAY, serving.champion, champion_picks(rows, serving.champion.model_id))
+
+    data = timed("season load", season)
+    slate = timed("features", lambda: features(data))
+    worker = timed("reload", reload)
     serving = worker.current
-    rows = timed("scoring", lambda: score_slate(serving, slate))
-    ids = [m.model_id for m in serving.models]
-    timed("store", lambda: store_predictions(settings, DAY, rows, ids))
-    from common.alerts.picks import alert_champion_picks
-
-    picks = champion_picks(rows, serving.champion.model_id)
-    timed("picks alert", lambda: alert_champion_picks(settings, DAY, serving.champion, picks))
+    rows = timed("scoring", lambda: score(serving, slate))
+    timed("store", lambda: store(rows, [m.model_id for m in serving.models]))
+    timed("picks alert", lambda: alert(serving, rows))
     timed("acknowledge", worker.acknowledge)
     return len(slate)
 
