@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +96,45 @@ def test_a_range_in_json_names_every_date_and_what_was_skipped(registry: dict[st
     assert scored["rows"] == 3 * players and scored["players"] == players
     assert scored["as_of"].startswith(LAST.isoformat())  # its own moment: before its first tip-off
     assert len(rows_of(LAST)) == 3 * players
+
+
+def test_a_backfill_killed_mid_range_keeps_every_finished_date_and_no_partial_one(
+    registry: dict[str, str], season: Any
+) -> None:
+    """kill -9 while a range is being scored: each date's rows are one transaction, so every date
+    is whole or absent; those reported are stored; a re-run of the range completes it."""
+    first, last = date(2025, 11, 1), date(2025, 12, 20)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [str(MODELCTL), "predict", "--from", first.isoformat(), "--to", last.isoformat()],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    reported = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "prediction rows" in line:
+                reported.append(date.fromisoformat(line.split(":")[0]))
+            if len(reported) == 2:
+                proc.kill()  # SIGKILL: no cleanup of any kind
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -9 and len(reported) == 2
+    engine = open_engine(Settings.from_env().registry_url)
+    counts = {
+        r["game_date"]: r["n"]
+        for r in engine.query("SELECT game_date, COUNT(*) AS n FROM player_prop_predictions GROUP BY 1")
+    }
+    for day in (first + timedelta(days=i) for i in range((last - first).days + 1)):
+        full = 3 * len(slate_targets(season, day))
+        assert counts.get(day, 0) in (0, full), f"{day}: {counts.get(day)} of {full} rows"
+        if day in reported:
+            assert counts.get(day) == full
+    assert max(counts) < last  # it was stopped before the end
+    rest = (reported[-1].isoformat(), (max(counts) + timedelta(days=2)).isoformat())
+    again = modelctl("predict", "--from", rest[0], "--to", rest[1])
+    assert again.returncode == 0, again.stderr
+    for day in (reported[-1] + timedelta(days=i) for i in range(3)):
+        assert len(rows_of(day)) == 3 * len(slate_targets(season, day))
