@@ -73,6 +73,40 @@ CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("predict negative top", ("predict", "--date", "2026-03-01", "--top", "-5"), BAD, "must be at least 0"),
     ("predict without season", ("predict", "--date", "2026-03-01"), MISSING, "modelctl data generate"),
     (
+        "predict date and range",
+        ("predict", "--date", "2026-03-01", "--from", "2026-03-01", "--to", "2026-03-02"),
+        BAD,
+        "give one or the other",
+    ),  # fmt: skip
+    ("predict from without to", ("predict", "--from", "2026-03-01"), BAD, "--from and --to go together"),
+    ("predict to without from", ("predict", "--to", "2026-03-01"), BAD, "--from and --to go together"),
+    ("predict bad from", ("predict", "--from", "2026-02-30", "--to", "2026-03-01"), BAD, "'2026-02-30' is not a date"),
+    (
+        "predict reversed range",
+        ("predict", "--from", "2026-03-01", "--to", "2026-02-01"),
+        BAD,
+        "--to 2026-02-01 is before --from 2026-03-01",
+    ),  # fmt: skip
+    ("predict huge range", ("predict", "--from", "2025-01-01", "--to", "2026-12-01"), BAD, "at most 400 dates"),
+    (
+        "predict range with as-of",
+        ("predict", "--from", "2026-03-01", "--to", "2026-03-02", "--as-of", "2026-03-01T12:00:00"),
+        BAD,
+        "--as-of is for one --date",
+    ),  # fmt: skip
+    (
+        "predict range with top",
+        ("predict", "--from", "2026-03-01", "--to", "2026-03-02", "--top", "3"),
+        BAD,
+        "--top shows one date's picks",
+    ),  # fmt: skip
+    (
+        "predict range without season",
+        ("predict", "--from", "2026-03-01", "--to", "2026-03-02"),
+        MISSING,
+        "modelctl data generate",
+    ),  # fmt: skip
+    (
         "predict unmigrated registry",
         ("--registry-url", "duckdb://{root}/unmigrated.duckdb", "predict", "--date", "2026-03-01"),
         CONFIG,

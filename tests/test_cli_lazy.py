@@ -85,7 +85,8 @@ def test_no_parser_accepts_abbreviated_options() -> None:
 @pytest.mark.parametrize(
     "argv, unknown",
     [
-        (["predict", "--date", "2026-01-15", "--to", "2026-01-20"], "--to"),  # once read as --top
+        (["predict", "--date", "2026-01-15", "--t", "3"], "--t"),  # once read as --top (now --to too)
+        (["predict", "--fro", "2026-01-15", "--to", "2026-01-20"], "--fro"),
         (["list", "--enab"], "--enab"),  # once read as --enabled
         (["list", "--registry", "duckdb:///x.duckdb"], "--registry"),  # once --registry-url
     ],

@@ -13,8 +13,7 @@ from rich.markup import escape
 from common.app import open_database, open_registry
 from common.cli import options as opt
 from common.cli import render
-from common.errors import InvalidArgument
-from common.events import MAX_GRADED_DATES
+from common.cli.options import date_range
 from common.grading.analysis import DEFAULT_DAYS, Performance, compare_models, performance
 from common.grading.catalog import REGISTRY, Catalog
 from common.grading.compare import ROI_DEFINITION, Comparison, VerdictRule, interval
@@ -26,14 +25,6 @@ def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
     """The grading tables and the registry's models (the CLI reports registry errors, no fallback)."""
     registry = open_registry(settings)
     return GradingStore(open_database(settings)), Catalog(tuple(registry.list()), REGISTRY, registry.objectives())
-
-
-def date_range(first: date, last: date) -> list[date]:
-    if last < first:
-        raise InvalidArgument(f"--to {last} is before --date {first}")
-    if (last - first).days >= MAX_GRADED_DATES:
-        raise InvalidArgument(f"at most {MAX_GRADED_DATES} dates per run")
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 # -- grade -------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from common.errors import AppError
+from common.errors import AppError, InvalidArgument
+from common.events import MAX_GRADED_DATES
 from common.registry.naming import check_model_id, parse_family
 
 
@@ -81,3 +82,13 @@ days = _bounded_int(1, MAX_DAYS)
 model_id = _checked(check_model_id)
 family = _checked(parse_family)
 port = _bounded_int(1, 65_535)
+
+
+def date_range(first: date, last: date, first_option: str = "--date") -> list[date]:
+    """Every day from ``first`` to ``last``, both included: at most MAX_GRADED_DATES of them, in order
+    (``InvalidArgument``, exit 2, naming the options otherwise)."""
+    if last < first:
+        raise InvalidArgument(f"--to {last} is before {first_option} {first}")
+    if (last - first).days >= MAX_GRADED_DATES:
+        raise InvalidArgument(f"at most {MAX_GRADED_DATES} dates per run, got {(last - first).days + 1}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

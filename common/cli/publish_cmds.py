@@ -20,7 +20,7 @@ from common import inventory
 from common.cli import options as opt
 from common.cli import render
 from common.cli.extensions import COMMANDS
-from common.cli.grading_cmds import date_range
+from common.cli.options import date_range
 from common.errors import InvalidArgument, NotFound
 from common.eventarc import object_resource, pubsub_cloud_event, storage_cloud_event
 from common.eventbus import InProcessBus, open_bus

@@ -22,15 +22,27 @@ Unknown figures are ``None``; renderers print them as unknown, never as zero.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 LEVEL = 0.95
-_Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
+
+
+@functools.cache
+def _quantile(df: int | None = None) -> float:
+    """The two-sided ``LEVEL`` quantile of the normal (``df`` None) or Student's t distribution.
+
+    SciPy is imported on first use: importing it costs 0.5-2 s, and the predict path imports
+    grading (the picks alert's record) without ever computing an interval.
+    """
+    from scipy import stats
+
+    q = 0.5 + LEVEL / 2
+    return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, df))
 
 
 @dataclass(frozen=True)
@@ -56,8 +68,9 @@ def wilson(hits: int, n: int) -> Interval:
     if n <= 0:
         return UNKNOWN
     p = hits / n
-    centre = (p + _Z**2 / (2 * n)) / (1 + _Z**2 / n)
-    half = _Z / (1 + _Z**2 / n) * math.sqrt(p * (1 - p) / n + _Z**2 / (4 * n * n))
+    z = _quantile()
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n * n))
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
 
 
@@ -83,7 +96,7 @@ def clustered_ratio(sums: Any, counts: Any) -> Interval:
         return Interval(ratio, None, None)
     residual = y - ratio * n
     var = clusters / (clusters - 1) * float(np.sum(residual**2)) / total**2
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, clusters - 1)) * math.sqrt(var)
+    half = _quantile(clusters - 1) * math.sqrt(var)
     return Interval(ratio, ratio - half, ratio + half)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,23 +14,28 @@ from common.sql import Param, open_engine
 from common.worker import queries as q
 from common.worker.slate import Slate
 
+if TYPE_CHECKING:
+    from common.data.synth import SeasonData
+
 PREDICTIONS_TABLE = "player_prop_predictions"
 
 
-def slate_features(settings: Settings, game_date: date, as_of: datetime | None = None) -> Slate:
+def slate_features(
+    settings: Settings, game_date: date, as_of: datetime | None = None, season: SeasonData | None = None
+) -> Slate:
     """Features for every player expected to play on ``game_date`` as of a moment: one vectorised
     pass, kept as the worker's float32 matrix.
 
     The moment is ``as_of``, else the rule of :mod:`common.features.market` (PREDICT_LEAD_MINUTES
     before the slate's first tip-off), for today's slate and a replay of a past date alike. Only
     what was known then is read: box scores final by then, and each prop's latest snapshot at or
-    before it.
+    before it. ``season``: the season data already loaded (a backfill reads it once), else read now.
     """
     from common.data.store import load_season
     from common.features import build_feature_frame, slate_targets
     from common.features.market import final_before, slate_as_of
 
-    season = load_season(open_engine(settings.registry_url))
+    season = season if season is not None else load_season(open_engine(settings.registry_url))
     targets = slate_targets(season, game_date)
     if targets.empty:
         raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")

@@ -32,7 +32,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -45,6 +45,9 @@ from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
 from common.worker.sources import current_manifest, resolve_plan
+
+if TYPE_CHECKING:
+    from common.data.synth import SeasonData
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +285,13 @@ class Worker:
         serving = self._current
         return serving, score_slate(serving, features)
 
-    def predict_date(self, game_date: date, as_of: datetime | None = None) -> tuple[ServingSet, pd.DataFrame]:
+    def predict_date(
+        self, game_date: date, as_of: datetime | None = None, season: SeasonData | None = None, alert: bool = True
+    ) -> tuple[ServingSet, pd.DataFrame]:
         """Features for the date's slate as of a moment (``as_of``, else PREDICT_LEAD_MINUTES before
         its first tip-off), every model, rows stored with the moment and the snapshot each used.
+        ``season``: the season data already loaded (else read now); ``alert=False``: no champion
+        picks alert (a backfill of played dates).
 
         Without a loaded champion nothing is scored or stored (``TransientError``: CLI exit 6,
         HTTP 503): shadows alone never produce user-facing picks. The rows replace the date's
@@ -296,8 +303,10 @@ class Worker:
         serving = self._current
         if serving.champion is None:
             raise TransientError(f"no champion loaded, nothing scored or stored for {game_date}: {self.problem}")
-        rows = score_slate(serving, slate_features(self.settings, game_date, as_of))
+        rows = score_slate(serving, slate_features(self.settings, game_date, as_of, season))
         store_predictions(self.settings, game_date, rows, [m.model_id for m in serving.models])
+        if not alert:
+            return serving, rows
         # the champion's picks alert, once per (date, champion sha256)
         alert_champion_picks(
             self.settings, game_date, serving.champion, champion_picks(rows, serving.champion.model_id)
