@@ -25,8 +25,12 @@ Settlement (at the bet's own price): a win pays ``100/|price|`` for a negative A
 ``price/100`` for a positive one, a loss costs 1 unit, a push returns the stake (neither a win nor a
 loss); ``BET_PRICE`` (default ``DEFAULT_BET_PRICE``) applies only where a row has no price.
 Closing-line value per bet: in points, the closing line minus the line bet, signed toward the pick;
-in probability, the pick side's no-vig probability at the close minus at the bet, the vig removed by
-``VIG_METHOD`` (multiplicative normalisation).
+in probability, the probability that the bet *as placed* (its side at its own line) wins, read from the
+closing market, minus its no-vig probability at the bet, the vig removed by ``VIG_METHOD``
+(multiplicative normalisation). The closing market is read at the bet's line by a logistic
+line-to-probability model (:func:`no_vig_at_line`), so a line that moved toward the pick is value
+gained even at the same closing prices; with an unmoved line it is the pick side's no-vig probability
+at the close minus at the bet.
 
 The ``sql_*`` functions emit SQL fragments (BigQuery dialect) over the column
 expressions they are given; ``common/grading/queries.py`` assembles them. They
@@ -117,6 +121,13 @@ def units(outcome: Any, payout: Any) -> np.ndarray:
 #: probability (its break-even) divided by the sum of both, so the two no-vig probabilities sum to 1
 #: ("multiplicative" or "basic" normalisation). The SQL fragments below use the same formula.
 VIG_METHOD = "multiplicative"
+#: Logistic scale, per square root of a point of the line, of a player's points around the market's
+#: estimate. A player's per-game points are an overdispersed Poisson count: their sd grows like the
+#: square root of their mean, σ ≈ 1.5·sqrt(line) points for NBA players (a Poisson sd of sqrt(mean)
+#: inflated by ~1.5 for overdispersion). The logistic that matches a normal of sd σ has scale
+#: σ/1.702, so s = 1.5/1.702 ≈ 0.88 per sqrt(point): at a line of 20.5 a one-point move shifts the
+#: over's log-odds by 1/(0.88·sqrt(20.5)) ≈ 0.25, about 6 points of probability near 50%.
+CLV_LOGISTIC_SCALE_PER_SQRT_POINT = 0.88
 
 
 def prices(price: Any, default: float = DEFAULT_BET_PRICE) -> np.ndarray:
@@ -173,21 +184,44 @@ def clv_points(bets: Bets, line: Any, closing_line: Any) -> np.ndarray:
     return np.where(bets.bet, np.where(bets.over, move, -move), np.nan)
 
 
+def no_vig_at_line(
+    line: Any, market_line: Any, over_price: Any, under_price: Any, default: float = DEFAULT_BET_PRICE
+) -> tuple[np.ndarray, np.ndarray]:
+    """(over, under) probabilities at ``line`` read from a market quoted at ``market_line``: with the
+    market's no-vig over-probability p at its line, P(over at line) = sigmoid(logit(p) + (market_line
+    - line) / s), s = ``CLV_LOGISTIC_SCALE_PER_SQRT_POINT`` * sqrt(max(market_line, 1)); under is 1 -
+    that. Computed as odds (``be_over * k / (be_over * k + be_under)``, k = exp((market_line - line) / s)),
+    so at ``line == market_line`` it is exactly :func:`no_vig`."""
+    ln, mkt = np.asarray(line, dtype=np.float64), np.asarray(market_line, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        k = np.exp((mkt - ln) / (CLV_LOGISTIC_SCALE_PER_SQRT_POINT * np.sqrt(np.maximum(mkt, 1.0))))
+    over, under = break_evens(over_price, default) * k, break_evens(under_price, default)
+    return over / (over + under), under / (over + under)
+
+
 def clv_prob(
-    bets: Bets, bet_prices: tuple[Any, Any], closing_prices: tuple[Any, Any], default: float = DEFAULT_BET_PRICE
+    bets: Bets,
+    line: Any,
+    closing_line: Any,
+    bet_prices: tuple[Any, Any],
+    closing_prices: tuple[Any, Any],
+    default: float = DEFAULT_BET_PRICE,
 ) -> np.ndarray:
-    """Closing-line value of each bet in probability: the pick side's no-vig probability at the close
-    minus its no-vig probability at the bet (``VIG_METHOD``); NaN for no bet or no closing market.
-    Missing prices at the bet are ``default`` (``BET_PRICE``) on both sides."""
+    """Closing-line value of each bet in probability: the probability that the bet as placed (its
+    side at ``line``) wins, read from the closing market (``closing_line`` and ``closing_prices``) by
+    :func:`no_vig_at_line`, minus the pick side's no-vig probability at the bet (``VIG_METHOD``);
+    NaN for no bet or no closing market (line or either price). Missing prices at the bet are
+    ``default`` (``BET_PRICE``) on both sides."""
     shape = bets.bet.shape
 
     def wide(values: Any) -> np.ndarray:
         return np.broadcast_to(np.asarray(values, dtype=np.float64), shape)
 
     at_bet = no_vig(wide(bet_prices[0]), wide(bet_prices[1]), default)
-    close_over, close_under = wide(closing_prices[0]), wide(closing_prices[1])
-    known = ~np.isnan(close_over) & ~np.isnan(close_under)
-    at_close = no_vig(np.where(known, close_over, default), np.where(known, close_under, default), default)
+    close_over, close_under, close_line = wide(closing_prices[0]), wide(closing_prices[1]), wide(closing_line)
+    known = ~np.isnan(close_over) & ~np.isnan(close_under) & np.isfinite(close_line)
+    at_close = no_vig_at_line(wide(line), np.where(known, close_line, 1.0), np.where(known, close_over, default),
+                              np.where(known, close_under, default), default)  # fmt: skip
     value = np.where(bets.over, at_close[0] - at_bet[0], at_close[1] - at_bet[1])
     return np.where(bets.bet & known, value, np.nan)
 
@@ -324,15 +358,31 @@ def sql_settled_units(is_correct: str, price: str) -> str:
     return f"CASE WHEN {is_correct} THEN {sql_win_payout(price)} WHEN NOT {is_correct} THEN -1.0 END"
 
 
-def sql_clv_prob(is_correct: str, recommendation: str, at_bet: tuple[str, str], at_close: tuple[str, str]) -> str:
-    """Closing-line value of a bet in probability (as :func:`clv_prob`): the pick side's no-vig
-    closing probability minus its no-vig probability at the bet; ``at_bet`` and ``at_close`` are
-    (over, under) FLOAT64 price expressions; NULL for no bet or no closing market."""
+def sql_no_vig_at_line(line: str, market_line: str, over_price: str, under_price: str) -> tuple[str, str]:
+    """(over, under) probabilities at ``line`` from a market quoted at ``market_line`` (FLOAT64
+    expressions): as :func:`no_vig_at_line`, the same odds form and constant (EXP and SQRT only)."""
+    scale = f"({_num(CLV_LOGISTIC_SCALE_PER_SQRT_POINT)} * SQRT(GREATEST({market_line}, 1.0)))"
+    over = f"({sql_break_even(over_price)} * EXP(({market_line} - {line}) / {scale}))"
+    under = sql_break_even(under_price)
+    return f"({over} / ({over} + {under}))", f"({under} / ({over} + {under}))"
+
+
+def sql_clv_prob(
+    is_correct: str, recommendation: str, lines: tuple[str, str], at_bet: tuple[str, str], at_close: tuple[str, str]
+) -> str:
+    """Closing-line value of a bet in probability (as :func:`clv_prob`): the probability that the bet
+    as placed wins, read from the closing market at the bet's line (:func:`sql_no_vig_at_line`), minus
+    the pick side's no-vig probability at the bet; ``lines`` is (bet line, closing line), ``at_bet``
+    and ``at_close`` are (over, under) FLOAT64 price expressions; NULL for no bet or no closing
+    market (a NULL price or a NULL, NaN or infinite closing line)."""
+    line, closing_line = lines
     bet_over, bet_under = at_bet
     close_over, close_under = at_close
-    over = f"{sql_no_vig(close_over, close_under)} - {sql_no_vig(bet_over, bet_under)}"
-    under = f"{sql_no_vig(close_under, close_over)} - {sql_no_vig(bet_under, bet_over)}"
+    won_over, won_under = sql_no_vig_at_line(line, closing_line, close_over, close_under)
+    over = f"{won_over} - {sql_no_vig(bet_over, bet_under)}"
+    under = f"{won_under} - {sql_no_vig(bet_under, bet_over)}"
     return (
-        f"CASE WHEN {is_correct} IS NULL OR {close_over} IS NULL OR {close_under} IS NULL THEN NULL "
+        f"CASE WHEN {is_correct} IS NULL OR {close_over} IS NULL OR {close_under} IS NULL "
+        f"OR NOT {sql_is_finite(closing_line)} THEN NULL "
         f"WHEN {recommendation} = '{OVER}' THEN {over} ELSE {under} END"
     )

@@ -3,7 +3,8 @@
 -- price (`units`: +100/|price| or +price/100 for a win, -1 for a loss, 0 for a push, NULL for no
 -- bet), the closing market (the last snapshot before tip-off) and the bet's closing-line value in
 -- points (closing line minus the bet line, signed toward the pick) and in no-vig probability (the
--- pick side's closing no-vig probability minus its no-vig probability at the bet).
+-- probability that the bet as placed wins, read from the closing market at the bet's line, minus its
+-- no-vig probability at the bet; the formula lives in common/betting.py).
 -- Per model per day, `clv_prob` is the mean probability CLV over the `n_clv` bets with both
 -- markets (`clv` stays the mean in points) and `break_even` the mean break-even probability of the
 -- day's bets at their prices, so that hit rates are held against what the prices bet need.

@@ -10,6 +10,7 @@ rows can hold exact pushes, edges of exactly ±1, ±3 and ±5, PASS zones and no
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -270,10 +271,52 @@ def test_no_vig_and_both_clvs_by_hand() -> None:
     graded = betting.grade([14.0, 6.0, 10.2], [12, 8, 12], [10.0, 10.0, 10.0])  # OVER won, UNDER won, PASS
     clv = betting.clv_points(graded, [10.0, 10.0, 10.0], [10.5, 10.5, 11.0])
     assert clv[:2].tolist() == [0.5, -0.5] and np.isnan(clv[2])
-    prob = betting.clv_prob(graded, ([-110.0, -110.0, -110.0], [-110.0, -110.0, -110.0]),
+    prob = betting.clv_prob(graded, [10.0] * 3, [10.0] * 3, ([-110.0, -110.0, -110.0], [-110.0, -110.0, -110.0]),
                             ([-130.0, -130.0, -130.0], [110.0, 110.0, 110.0]))  # fmt: skip
     close_over = (130 / 230) / (130 / 230 + 100 / 210)
     assert prob[:2].tolist() == pytest.approx([close_over - 0.5, (1 - close_over) - 0.5]) and np.isnan(prob[2])
+
+
+def _logistic_clv(side: str, line: float, close_line: float, close_fair_over: float, bet_fair: float) -> float:
+    """The documented model written out: P(over at line) = sigmoid(logit(p_c) + (L_c - L) / s)."""
+    s = betting.CLV_LOGISTIC_SCALE_PER_SQRT_POINT * math.sqrt(max(close_line, 1.0))  # ~ 1.5 sqrt(line) / 1.702
+    over = 1.0 / (1.0 + math.exp(-(math.log(close_fair_over / (1 - close_fair_over)) + (close_line - line) / s)))
+    return (over if side == "OVER" else 1.0 - over) - bet_fair
+
+
+def test_clv_prob_reads_the_close_at_the_bets_line() -> None:
+    """A line that moved toward the pick is value gained at the same prices (OVER 20.5 bet, the close
+    OVER 21.5 at -110/-110), one that moved against is value lost, an unmoved line is the old
+    difference of no-vig probabilities exactly, and an UNDER mirrors an OVER."""
+    assert pytest.approx(1.5 / 1.702, abs=0.005) == betting.CLV_LOGISTIC_SCALE_PER_SQRT_POINT
+    # OVER toward, OVER against, UNDER toward (line fell), UNDER against, OVER unmoved, UNDER unmoved
+    line = [20.5, 20.5, 20.5, 20.5, 20.5, 20.5]
+    close = [21.5, 19.5, 19.5, 21.5, 20.5, 20.5]
+    graded = betting.grade([25.0, 25.0, 16.0, 16.0, 25.0, 16.0], [30, 30, 10, 10, 30, 10], line)
+    even = ([-110.0] * 6, [-110.0] * 6)
+    prob = betting.clv_prob(graded, line, close, even, even)
+    toward = _logistic_clv("OVER", 20.5, 21.5, 0.5, 0.5)
+    assert 0.04 < toward < 0.08 and prob[0] == pytest.approx(toward, rel=1e-12)
+    assert prob[1] == pytest.approx(_logistic_clv("OVER", 20.5, 19.5, 0.5, 0.5), rel=1e-12) and prob[1] < -0.04
+    assert prob[2] == pytest.approx(_logistic_clv("UNDER", 20.5, 19.5, 0.5, 0.5), rel=1e-12)
+    # An UNDER mirrors an OVER: at the same even-priced close, its CLV is minus the OVER's.
+    assert (
+        prob[2] > 0.04
+        and prob[2] == pytest.approx(-prob[1], rel=1e-12)
+        and prob[3] == pytest.approx(-prob[0], rel=1e-12)
+    )
+    assert prob[4] == 0.0 and prob[5] == 0.0
+    # Unmoved, other prices: exactly the pick side's no-vig close minus at the bet (the old formula).
+    bet_p, close_p = ([-120.0] * 6, [100.0] * 6), ([-130.0] * 6, [110.0] * 6)
+    same = betting.clv_prob(graded, line, line, bet_p, close_p)
+    fair_bet, fair_close = betting.no_vig(-120.0, 100.0), betting.no_vig(-130.0, 110.0)
+    assert same[4] == fair_close[0][()] - fair_bet[0][()] and same[5] == fair_close[1][()] - fair_bet[1][()]
+    moved = betting.clv_prob(graded, line, close, bet_p, close_p)
+    assert moved[0] == pytest.approx(_logistic_clv("OVER", 20.5, 21.5, float(fair_close[0]), float(fair_bet[0])))
+    assert moved[2] == pytest.approx(_logistic_clv("UNDER", 20.5, 19.5, float(fair_close[0]), float(fair_bet[1])))
+    # No closing line (or no closing price) is no closing market.
+    gone = betting.clv_prob(graded, line, [np.nan, *close[1:]], even, ([-110.0, np.nan, *even[0][2:]], even[1]))
+    assert np.isnan(gone[:2]).all() and gone[2:].tolist() == pytest.approx(prob[2:].tolist(), rel=1e-12)
 
 
 def test_price_sql_equals_python(registry: RegistryService) -> None:
@@ -281,17 +324,24 @@ def test_price_sql_equals_python(registry: RegistryService) -> None:
     on both engines: payout, break-even, no-vig probability and probability CLV at many prices."""
     grid = [-300.0, -130.0, -125.0, -110.0, -105.0, -100.0, 100.0, 105.0, 120.0, 250.0]
     sql = (
-        f"SELECT o, u, {betting.sql_win_payout('o')} AS payout, {betting.sql_break_even('o')} AS even, "
+        f"SELECT o, u, c, {betting.sql_win_payout('o')} AS payout, {betting.sql_break_even('o')} AS even, "
         f"{betting.sql_no_vig('o', 'u')} AS fair, "
         f"{betting.sql_settled_units('TRUE', betting.sql_pick_price(repr(betting.UNDER), 'o', 'u', '-110.0'))} AS won, "
-        f"{betting.sql_clv_prob('TRUE', repr(betting.OVER), ('-110.0', '-110.0'), ('o', 'u'))} AS clv "
-        "FROM UNNEST(@grid) AS o CROSS JOIN UNNEST(@grid) AS u"
+        f"{betting.sql_clv_prob('TRUE', repr(betting.OVER), ('20.5', 'c'), ('-110.0', '-110.0'), ('o', 'u'))} AS clv, "
+        f"{betting.sql_clv_prob('TRUE', repr(betting.UNDER), ('20.5', 'c'), ('-110.0', '-110.0'), ('o', 'u'))} AS uclv "
+        "FROM UNNEST(@grid) AS o CROSS JOIN UNNEST(@grid) AS u CROSS JOIN UNNEST(@closes) AS c"
     )
-    rows = engine_of(registry).query(sql, {"grid": grid})
-    assert len(rows) == len(grid) ** 2
-    o, u = np.array([r["o"] for r in rows]), np.array([r["u"] for r in rows])
+    closes = [0.5, 3.5, 18.5, 20.5, 21.5, 26.5]
+    rows = engine_of(registry).query(sql, {"grid": grid, "closes": closes})
+    assert len(rows) == len(grid) ** 2 * len(closes)
+    o, u, c = (np.array([r[k] for r in rows], dtype=np.float64) for k in ("o", "u", "c"))
     over_fair = betting.no_vig(o, u)[0]
+    clv = betting.clv_prob(betting.grade(np.full(len(c), 25.0), np.full(len(c), 30.0), np.full(len(c), 20.5)),
+                           20.5, c, (-110.0, -110.0), (o, u))  # fmt: skip
+    uclv = betting.clv_prob(betting.grade(np.full(len(c), 16.0), np.full(len(c), 10.0), np.full(len(c), 20.5)),
+                            20.5, c, (-110.0, -110.0), (o, u))  # fmt: skip
     for name, want in (("payout", betting.win_payouts(o)), ("even", betting.break_evens(o)), ("fair", over_fair),
-                       ("won", betting.win_payouts(u)), ("clv", over_fair - 0.5)):  # fmt: skip
+                       ("won", betting.win_payouts(u)), ("clv", clv), ("uclv", uclv)):  # fmt: skip
         got = np.array([r[name] for r in rows], dtype=np.float64)
         assert got == pytest.approx(want, rel=1e-9, abs=1e-9), name  # the emulator returns 10 decimals
+    assert np.array([r["clv"] for r in rows])[c == 20.5] == pytest.approx((over_fair - 0.5)[c == 20.5], abs=1e-9)

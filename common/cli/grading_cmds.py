@@ -193,7 +193,8 @@ def cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
     render.table(
         f"Live performance of active models ({span}, out-of-sample days only; each bet settled at its own "
         "line and price, BET_PRICE where it has none; ROI pooled: units over bets; CLV: closing minus bet line "
-        "toward the pick, and the pick's no-vig closing minus bet probability (multiplicative); [low, high]: "
+        "toward the pick, and the bet's win probability read from the close at its line minus its no-vig "
+        "probability at the bet (multiplicative); [low, high]: "
         "95% intervals clustered by date, hit rate: Wilson)",
         PERFORMANCE_COLUMNS,
         [_performance_row(*row) for row in result.figures],

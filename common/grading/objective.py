@@ -5,8 +5,8 @@ kept in the registry's ``family_objectives`` with an audit event):
 
 * ``mae``: accuracy, the daily mean of ``|err_challenger| - |err_champion|`` (lower is better);
 * ``clv``: the market's verdict, the daily difference of the mean no-vig probability CLV per
-  bet (``model_performance_daily.clv_prob``: the pick side's closing no-vig probability minus
-  its no-vig probability at the bet; higher is better);
+  bet (``model_performance_daily.clv_prob``: the probability that the bet as placed wins, read
+  from the closing market at the bet's line, minus its no-vig probability at the bet; higher is better);
 * ``roi``: realised money, the daily difference of units per bet (higher is better).
 
 **Default ``mae`` for a new family**: it is the only metric every graded prediction has, so a

@@ -49,7 +49,7 @@ _IS_CORRECT = betting.sql_is_correct("p.recommendation", "g.points", "p.line")
 # The bet's prices (@bet_price where the prediction row has none) and the closing market's.
 _AT_BET = (betting.sql_price("p.over_price", "@bet_price"), betting.sql_price("p.under_price", "@bet_price"))
 _AT_CLOSE = ("CAST(c.over_price AS FLOAT64)", "CAST(c.under_price AS FLOAT64)")
-_CLV_PROB = betting.sql_clv_prob(_IS_CORRECT, "p.recommendation", _AT_BET, _AT_CLOSE)
+_CLV_PROB = betting.sql_clv_prob(_IS_CORRECT, "p.recommendation", ("p.line", "c.line"), _AT_BET, _AT_CLOSE)
 GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
@@ -68,7 +68,7 @@ SELECT
   {betting.sql_settled_units(_IS_CORRECT, betting.sql_pick_price("p.recommendation", *_AT_BET, "@bet_price"))},
   c.line, c.over_price, c.under_price,
   {betting.sql_clv(_IS_CORRECT, "p.recommendation", "p.line", "c.line")},
-  IF({betting.sql_is_finite("c.line")}, {_CLV_PROB}, NULL)
+  {_CLV_PROB}
 FROM player_prop_predictions AS p
 JOIN player_games AS g
   ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date

@@ -111,7 +111,7 @@ class IntervalFields:
     """The counts and 95% intervals every figure a user reads carries beside it (``performance``'s
     ``Figures``, ``compare``'s ``Side``): None is unknown."""
 
-    clv_prob: float | None = None  # mean no-vig closing minus bet probability of the pick side
+    clv_prob: float | None = None  # mean win probability from the close at the bet's line minus at the bet
     break_even: float | None = None  # percent: the hit rate the prices bet need
     above_break_even: bool | None = None  # the hit-rate interval lies entirely above break-even
     n_dates: int = 0  # dates with bets: the clusters of the ROI, units and CLV intervals

@@ -10,6 +10,7 @@ must be ignored; a few player-games get no snapshots at all (bets without CLV).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,6 +68,15 @@ def _no_vig(own: float, other: float) -> float:
     return own_p / (own_p + other_p)
 
 
+def _won_at_close(side: str, line: float, close: dict[str, Any]) -> float:
+    """P(the bet as placed wins) from the closing market, written out: the closing no-vig over-probability
+    moved from the closing line to the bet's by a logistic of scale 0.88 * sqrt(closing line) points."""
+    p_close = _no_vig(close["over_price"], close["under_price"])
+    scale = 0.88 * math.sqrt(max(close["line"], 1.0))
+    over = 1.0 / (1.0 + math.exp(-(math.log(p_close / (1.0 - p_close)) + (close["line"] - line) / scale)))
+    return over if side == "OVER" else 1.0 - over
+
+
 def settle_by_hand(engine: Engine, bet_price: float) -> dict[tuple[Any, str], dict[str, Any]]:
     """Per (date, system_id): units, n_bets, n_pushes, roi, n_clv, clv and clv_prob, the long way."""
     preds = engine.query("SELECT * FROM player_prop_predictions")
@@ -101,10 +111,10 @@ def settle_by_hand(engine: Engine, bet_price: float) -> dict[tuple[Any, str], di
         close = max(before, key=lambda s: s["captured_at"])
         if side == "OVER":
             fig["clv"].append(close["line"] - line)
-            fig["clv_prob"].append(_no_vig(close["over_price"], close["under_price"]) - _no_vig(over, under))
+            fig["clv_prob"].append(_won_at_close(side, line, close) - _no_vig(over, under))
         else:
             fig["clv"].append(line - close["line"])
-            fig["clv_prob"].append(_no_vig(close["under_price"], close["over_price"]) - _no_vig(under, over))
+            fig["clv_prob"].append(_won_at_close(side, line, close) - _no_vig(under, over))
     for fig in out.values():
         fig["roi"] = fig["units"] / fig["n_bets"] if fig["n_bets"] else None
         fig["n_clv"] = len(fig["clv"])
