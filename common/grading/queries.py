@@ -37,9 +37,11 @@ WHERE t.game_date IN UNNEST(@dates)
 
 DELETE_ACCURACY = _delete_regraded("prediction_accuracy")
 # The closing market of each player-game of @dates: its last snapshot at or before the game's tip-off
-# (the last of the date where the tip-off is unknown), k = 1.
-_CLOSING = """(
-  SELECT s.game_id, s.game_date, s.player_id, s.line, s.over_price, s.under_price,
+# (the last of the date where the tip-off is unknown), k = 1. Snapshots reach the table after the
+# predictions were validated and made, so a closing price that is not American odds is no price.
+_CLOSING = f"""(
+  SELECT s.game_id, s.game_date, s.player_id, s.line,
+    {betting.sql_odds("s.over_price")} AS over_price, {betting.sql_odds("s.under_price")} AS under_price,
     ROW_NUMBER() OVER (PARTITION BY s.game_date, s.game_id, s.player_id ORDER BY s.captured_at DESC) AS k
   FROM betting_line_snapshots AS s
   LEFT JOIN games AS t ON t.game_id = s.game_id AND t.game_date = s.game_date AND t.game_date IN UNNEST(@dates)
