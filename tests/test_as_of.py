@@ -160,3 +160,14 @@ def test_json_reports_the_moment(tmp_path: Path, early_season: SeasonData, line_
     body: dict[str, Any] = json.loads(done.stdout)
     assert body["as_of"] == "2025-11-12T20:00:00+00:00"
     assert 0 < body["players_with_line"] <= body["players"]
+
+
+def test_train_help_says_production_lines_are_the_lines_as_of_the_lead_time() -> None:
+    """--use-production-lines grades at each row's snapshot as of PREDICT_LEAD_MINUTES before the first
+    tip-off (the line production bets); its help said 'the closing lines actually offered'."""
+    done = subprocess.run([str(MODELCTL), "train", "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "300"})  # fmt: skip
+    assert done.returncode == 0
+    options = done.stdout.split("\n  --")  # one block per option
+    [text] = [" ".join(o.split()) for o in options if o.startswith("use-production-lines")]
+    assert "closing" not in text and "PREDICT_LEAD_MINUTES" in text, text
