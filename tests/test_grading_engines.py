@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from common.grading.analysis import compare_models
@@ -112,7 +113,8 @@ def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryS
 def test_a_closing_price_that_is_not_american_odds_is_unknown(registry: RegistryService) -> None:
     """Snapshots arrive after the predictions were made, unvalidated: a closing price of +50 or -50
     (no such American odds) was settled into clv_prob as if it paid 0.5. It is now no closing price:
-    clv_prob unknown for that bet, its closing line and points CLV kept, every other bet unchanged."""
+    clv_prob unknown for that bet, its closing line and points CLV kept, every other bet unchanged, and
+    the day's mean probability CLV over the bets that have one."""
     store = hand_fixture(registry)
     price_the_market(store.engine, seed=11)
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
@@ -132,3 +134,11 @@ def test_a_closing_price_that_is_not_american_odds_is_unknown(registry: Registry
     assert (after.loc[hit, "clv_points"].to_numpy() == before.loc[hit, "clv_points"].to_numpy()).all()
     others = ["clv_prob", "units", "clv_points"]
     assert after.loc[~hit, others].equals(before.loc[~hit, others])
+    # The day's clv_prob is the mean over the bets that have one, not their sum over n_clv (every bet
+    # with a closing line), which pulled it toward zero.
+    bets = after[after["is_correct"].notna()].assign(game_date=lambda f: pd.to_datetime(f["game_date"]).dt.date)
+    want = bets.groupby(["game_date", "system_id"])["clv_prob"].mean()
+    daily = GradingStore(store.engine).daily_between(D1, D2)
+    daily["game_date"] = pd.to_datetime(daily["game_date"]).dt.date
+    got = daily.set_index(["game_date", "system_id"])["clv_prob"].reindex(want.index)
+    assert got.to_numpy() == pytest.approx(want.to_numpy(), abs=1e-9, nan_ok=True)  # emulator: 10 decimals
