@@ -326,6 +326,12 @@ def sql_clv(is_correct: str, recommendation: str, opening: str, closing: str) ->
     )
 
 
+def sql_odds(price: str) -> str:
+    """``price`` when it is American odds (``<= -100`` or ``>= +100``), else NULL: a price no book
+    can quote (``+50``, ``0``) is no price at all, never settled as if it paid ``price/100``."""
+    return f"IF(ABS({price}) >= 100, {price}, NULL)"
+
+
 def sql_price(price: str, default: str) -> str:
     """A price column as FLOAT64, ``default`` (a query parameter: ``BET_PRICE``) where it is NULL."""
     return f"COALESCE(CAST({price} AS FLOAT64), {default})"

@@ -134,12 +134,20 @@ def test_snapshots_after_as_of_change_nothing_made_as_of_then(
     assert not np.allclose(close["predicted_points"], before["predicted_points"])
 
 
-def test_as_of_is_refused_when_not_a_timestamp() -> None:
+@pytest.mark.parametrize(
+    "moment, message",
+    [
+        ("tomorrow-ish", "ISO timestamp"),
+        ("9999-12-31T23:59:59-05:00", "as_of is out of range"),  # was a traceback (OverflowError)
+        ("3000-01-01", "as_of is out of range"),  # was 'unexpected error: OutOfBoundsDatetime', exit 1
+    ],
+)
+def test_as_of_is_refused_when_not_a_timestamp(moment: str, message: str) -> None:
     done = subprocess.run(
-        [str(MODELCTL), "predict", "--date", DAY.isoformat(), "--as-of", "tomorrow-ish"],
+        [str(MODELCTL), "predict", "--date", DAY.isoformat(), "--as-of", moment],
         capture_output=True, text=True, timeout=60, env=dict(os.environ),
     )  # fmt: skip
-    assert done.returncode == 2 and "ISO timestamp" in done.stderr
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
 
 
 def test_json_reports_the_moment(tmp_path: Path, early_season: SeasonData, line_model: bytes) -> None:
@@ -152,3 +160,14 @@ def test_json_reports_the_moment(tmp_path: Path, early_season: SeasonData, line_
     body: dict[str, Any] = json.loads(done.stdout)
     assert body["as_of"] == "2025-11-12T20:00:00+00:00"
     assert 0 < body["players_with_line"] <= body["players"]
+
+
+def test_train_help_says_production_lines_are_the_lines_as_of_the_lead_time() -> None:
+    """--use-production-lines grades at each row's snapshot as of PREDICT_LEAD_MINUTES before the first
+    tip-off (the line production bets); its help said 'the closing lines actually offered'."""
+    done = subprocess.run([str(MODELCTL), "train", "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "300"})  # fmt: skip
+    assert done.returncode == 0
+    options = done.stdout.split("\n  --")  # one block per option
+    [text] = [" ".join(o.split()) for o in options if o.startswith("use-production-lines")]
+    assert "closing" not in text and "PREDICT_LEAD_MINUTES" in text, text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from common.grading.analysis import compare_models
@@ -107,3 +108,37 @@ def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryS
     assert with_clv["clv_prob"].map(math.isfinite).all()
     rows = store.engine.query("SELECT clv_points, clv_prob FROM prediction_accuracy WHERE game_date = @d", {"d": D1})
     assert all((r["clv_points"] is None) == (r["clv_prob"] is None) for r in rows)
+
+
+def test_a_closing_price_that_is_not_american_odds_is_unknown(registry: RegistryService) -> None:
+    """Snapshots arrive after the predictions were made, unvalidated: a closing price of +50 or -50
+    (no such American odds) was settled into clv_prob as if it paid 0.5. It is now no closing price:
+    clv_prob unknown for that bet, its closing line and points CLV kept, every other bet unchanged, and
+    the day's mean probability CLV over the bets that have one."""
+    store = hand_fixture(registry)
+    price_the_market(store.engine, seed=11)
+    grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
+    before = store.engine.query_frame("SELECT * FROM prediction_accuracy ORDER BY system_id, game_date, player_id")
+    bet = before[before["clv_prob"].notna()].iloc[0]
+    store.engine.run_atomic([(
+        "UPDATE betting_line_snapshots SET over_price = 50, under_price = -50 "
+        "WHERE game_id = @g AND player_id = @p AND game_date = @d AND captured_at = ("
+        "  SELECT MAX(captured_at) FROM betting_line_snapshots AS s JOIN games AS t ON t.game_id = s.game_id "
+        "  WHERE s.game_id = @g AND s.player_id = @p AND s.game_date = @d AND s.captured_at <= t.tip_off)",
+        {"g": bet["game_id"], "p": int(bet["player_id"]), "d": bet["game_date"]},
+    )])  # fmt: skip
+    grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
+    after = store.engine.query_frame("SELECT * FROM prediction_accuracy ORDER BY system_id, game_date, player_id")
+    hit = (after["game_id"] == bet["game_id"]) & (after["player_id"] == bet["player_id"])
+    assert after.loc[hit, "clv_prob"].isna().all() and after.loc[hit, "closing_over_price"].isna().all()
+    assert (after.loc[hit, "clv_points"].to_numpy() == before.loc[hit, "clv_points"].to_numpy()).all()
+    others = ["clv_prob", "units", "clv_points"]
+    assert after.loc[~hit, others].equals(before.loc[~hit, others])
+    # The day's clv_prob is the mean over the bets that have one, not their sum over n_clv (every bet
+    # with a closing line), which pulled it toward zero.
+    bets = after[after["is_correct"].notna()].assign(game_date=lambda f: pd.to_datetime(f["game_date"]).dt.date)
+    want = bets.groupby(["game_date", "system_id"])["clv_prob"].mean()
+    daily = GradingStore(store.engine).daily_between(D1, D2)
+    daily["game_date"] = pd.to_datetime(daily["game_date"]).dt.date
+    got = daily.set_index(["game_date", "system_id"])["clv_prob"].reindex(want.index)
+    assert got.to_numpy() == pytest.approx(want.to_numpy(), abs=1e-9, nan_ok=True)  # emulator: 10 decimals

@@ -102,6 +102,10 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         ({"game_date": "2026-01-15", "as_of": "after lunch"}, 400, "as_of must be an ISO timestamp"),
         ({"game_date": "2026-02-30"}, 400, "game_date '2026-02-30' is not a calendar day"),  # was "POST … like"
         ({"game_date": 20260220}, 400, "POST a JSON body like"),  # a number was read as 2026-02-20
+        ({"game_date": "2026-01-15", "as_of": "9999-12-31T23:59:59-05:00"}, 400, "as_of is out of range"),
+        ({"game_date": "2026-01-15", "as_of": "3000-01-01T00:00:00Z"}, 400, "as_of is out of range"),
+        ({"game_date": "2026-01-15", "as_of": 20260115}, 400, "as_of must be an ISO timestamp string"),
+        ({"game_date": "2026-01-15", "as_of": ["2026-01-15T21:00:00Z"]}, 400, "as_of must be an ISO timestamp string"),
     ],
     ids=[
         "not a date",
@@ -113,6 +117,10 @@ def test_http_predict_scores_every_model_stores_rows_once_and_reports(
         "as_of not a moment",
         "no such day",
         "a number",
+        "as_of past the calendar",  # was an OverflowError: 500, redelivered
+        "as_of past what a timestamp holds",  # was pandas' OutOfBoundsDatetime: 500
+        "as_of a number",  # was read as the basic ISO date 2026-01-15
+        "as_of a list",
     ],  # fmt: skip
 )
 def test_http_predict_refuses_bad_requests_and_stores_nothing(

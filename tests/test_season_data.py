@@ -174,3 +174,12 @@ def test_migration_018_converges_when_rerun_and_keeps_one_season_data(engine_url
     write_season(store.engine, day, into_production=True)  # a bigquery:// URL here is the emulator
     teams = store.engine.query("SELECT DISTINCT season FROM teams")
     assert teams == [{"season": "2025-26"}]
+
+
+@pytest.mark.parametrize("label", ["1600-01", "2299-00"])
+def test_a_season_out_of_range_is_refused_and_writes_nothing(label: str) -> None:
+    """A well-formed label whose dates no timestamp holds was 'unexpected error: OutOfBoundsDatetime'."""
+    url = _migrated()
+    done = modelctl("data", "generate", "--season", label)
+    assert done.returncode == 2 and "season" in done.stderr and "out of range" in done.stderr, done.stderr
+    assert open_engine(url).query("SELECT COUNT(*) AS n FROM games")[0]["n"] == 0

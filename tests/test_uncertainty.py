@@ -84,3 +84,16 @@ def test_a_window_with_unknown_units_shows_unknown_roi_and_intervals() -> None:
     unknown = window_figures(daily.assign(units=[1.5, np.nan, -0.5]), days[0], days[-1])["m"]
     assert (unknown.units, unknown.roi, unknown.roi_low, unknown.units_high) == (None, None, None, None)
     assert unknown.hit_rate_low is not None  # the hit rate does not need units
+
+
+def test_no_spread_between_dates_is_an_unknown_interval_not_a_certain_one() -> None:
+    """Two nights of one bet each, both lost: ROI -1 with the interval [-1, -1] claimed certainty from
+    two bets. As the module says, no spread to estimate from is an unknown interval, never zero width."""
+    m = money([0, 0], [1, 1], [-1.0, -1.0], [0.5, 0.5], ([0.0, 0.0], [1, 1]), ([0.0, 0.0], [1, 1]))
+    assert m.roi.estimate == -1.0 and (m.roi.low, m.roi.high) == (None, None)
+    assert m.units.estimate == -2.0 and (m.units.low, m.units.high) == (None, None)
+    assert m.clv.estimate == 0.0 and (m.clv.low, m.clv.high) == (None, None)  # no line ever moved
+    flat = m.flat()
+    assert flat["roi_low"] is None and flat["clv_prob_high"] is None
+    spread = clustered_ratio([-1.0, 10 / 11], [1, 1])  # one lost, one won at -110: a spread, an interval
+    assert spread.low is not None and spread.low < spread.estimate < spread.high

@@ -179,8 +179,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--use-production-lines",
         action="store_true",
-        help="grade against the closing lines actually offered (default: the opening lines, which are "
-        "noisier, so hit rates come out higher)",
+        help="grade and settle at the line and prices production would have bet: each row's snapshot as of "
+        "PREDICT_LEAD_MINUTES before its date's first tip-off (default: the opening lines)",
     )
     p.add_argument("--skip-auto-upload", action="store_true", help="do not upload (implies no registration)")
     p.add_argument(

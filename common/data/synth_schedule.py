@@ -20,6 +20,8 @@ from common.data.synth_roster import N_TEAMS, TEAMS
 from common.errors import InvalidArgument
 
 N_GAMES = 82
+# First years a season may start in: its dates, tip-offs and snapshots fit nanosecond timestamps.
+SEASON_YEARS = (1900, 2200)
 # Relative nightly game counts, Monday..Sunday (Thursday is light, Wednesday heavy).
 WEEKDAY_WEIGHT = np.array([7.7, 6.2, 9.4, 4.6, 8.6, 7.2, 6.8])
 
@@ -30,6 +32,8 @@ def season_dates(season: str) -> tuple[date, date]:
     if not match or (int(match[1]) + 1) % 100 != int(match[2]):
         raise InvalidArgument(f"season must look like '2025-26', got {season!r}")
     year = int(match[1])
+    if not SEASON_YEARS[0] <= year <= SEASON_YEARS[1]:
+        raise InvalidArgument(f"season {season!r} is out of range (first year {SEASON_YEARS[0]}..{SEASON_YEARS[1]})")
     start = date(year, 10, 20)
     end = date(year + 1, 4, 10)
     start += timedelta(days=(1 - start.weekday()) % 7)

@@ -37,14 +37,25 @@ MARKET_COLUMNS = ("as_of", "line", "over_price", "under_price", "line_captured_a
 
 def parse_moment(text: object) -> datetime:
     """An ISO 8601 moment (``2026-01-15T21:00:00Z``, ``2026-01-15 16:00-05:00``); without an
-    offset it is UTC. The CLI's ``--as-of`` and the predict function's ``as_of`` read it."""
+    offset it is UTC. The CLI's ``--as-of`` and the predict function's ``as_of`` read it. Only a
+    string is read (a JSON number such as ``20260115`` is refused, not taken for a basic-format
+    date), and the moment must fit a nanosecond timestamp (years 1677..2262), as features hold it."""
+    if not isinstance(text, str):
+        raise InvalidArgument(
+            f"as_of must be an ISO timestamp string like 2026-01-15T21:00:00Z, got a {type(text).__name__}"
+        )
     try:
-        moment = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidArgument(
-            f"as_of must be an ISO timestamp like 2026-01-15T21:00:00Z, got {str(text)[:60]!r}"
+            f"as_of must be an ISO timestamp string like 2026-01-15T21:00:00Z, got {text[:60]!r}"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        pd.Timestamp(moment).as_unit("ns")
+    except (OverflowError, ValueError):  # pandas' OutOfBoundsDatetime is a ValueError
+        raise InvalidArgument(f"as_of is out of range (years 1677..2262), got {text[:60]!r}") from None
+    return moment
 
 
 def utc(values: Any) -> Any:

@@ -80,7 +80,8 @@ def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> 
     Pinball loss at alpha from the aggregates: mean(u (alpha - 1{u<0})) with u = actual - prediction
     is ``alpha * (-bias) - shortfall``, shortfall = mean(min(u, 0)).
     """
-    numbers = ("mae", "bias", "share_below", "shortfall", "units", "clv_sum", "clv_prob_sum", "break_even")
+    numbers = ("mae", "bias", "share_below", "shortfall", "units", "clv_sum", "clv_prob_sum", "n_clv_prob",
+               "break_even")  # fmt: skip
     frame = _with_columns(inputs, ("game_date", "system_id", "role", *_COUNTS, *numbers))
     for column in _COUNTS:
         frame[column] = frame[column].fillna(0).astype(np.int64)
@@ -91,7 +92,9 @@ def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["roi"] = np.where(frame["n_bets"] > 0, frame["units"] / np.maximum(frame["n_bets"], 1), np.nan)
         frame["clv"] = np.where(frame["n_clv"] > 0, frame["clv_sum"] / np.maximum(frame["n_clv"], 1), np.nan)
-        frame["clv_prob"] = np.where(frame["n_clv"] > 0, frame["clv_prob_sum"] / np.maximum(frame["n_clv"], 1), np.nan)
+        # over the bets with a closing price (a closing line whose prices are not odds has no probability CLV)
+        n_prob = frame["n_clv_prob"].fillna(0)
+        frame["clv_prob"] = np.where(n_prob > 0, frame["clv_prob_sum"] / np.maximum(n_prob, 1), np.nan)
     frame["break_even"] = np.where(frame["n_bets"] > 0, frame["break_even"], np.nan)
     frame["hit_rate_edge_3plus"] = _rate(frame["n_hits_edge_3plus"], frame["n_edge_3plus"])
     alpha = {m.model_id: m.quantile_alpha for m in catalog.models if m.loss_function == "Quantile"}

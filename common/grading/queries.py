@@ -37,9 +37,11 @@ WHERE t.game_date IN UNNEST(@dates)
 
 DELETE_ACCURACY = _delete_regraded("prediction_accuracy")
 # The closing market of each player-game of @dates: its last snapshot at or before the game's tip-off
-# (the last of the date where the tip-off is unknown), k = 1.
-_CLOSING = """(
-  SELECT s.game_id, s.game_date, s.player_id, s.line, s.over_price, s.under_price,
+# (the last of the date where the tip-off is unknown), k = 1. Snapshots reach the table after the
+# predictions were validated and made, so a closing price that is not American odds is no price.
+_CLOSING = f"""(
+  SELECT s.game_id, s.game_date, s.player_id, s.line,
+    {betting.sql_odds("s.over_price")} AS over_price, {betting.sql_odds("s.under_price")} AS under_price,
     ROW_NUMBER() OVER (PARTITION BY s.game_date, s.game_id, s.player_id ORDER BY s.captured_at DESC) AS k
   FROM betting_line_snapshots AS s
   LEFT JOIN games AS t ON t.game_id = s.game_id AND t.game_date = s.game_date AND t.game_date IN UNNEST(@dates)
@@ -81,7 +83,8 @@ WHERE p.game_date IN UNNEST(@dates) AND g.game_date IN UNNEST(@dates) AND g.stat
 # what could not be, because the game has no result yet (pending) or the player did not play (void).
 # Betting value from the settled rows: units at each bet's own price, the mean break-even probability
 # of the bets at their prices (@bet_price where a row has none), closing-line value in points and in
-# no-vig probability over the n_clv bets with a closing market, and the shortfall sum pinball loss
+# no-vig probability over the n_clv bets with a closing line (probability: the n_clv_prob of them whose
+# closing prices are American odds), and the shortfall sum pinball loss
 # is built from.
 _BET_PRICE = betting.sql_pick_price("recommendation", "over_price", "under_price", "@bet_price")
 DAILY_INPUTS = f"""
@@ -112,7 +115,8 @@ graded AS (
     AVG(IF(is_correct IS NULL, NULL, {betting.sql_break_even(_BET_PRICE)})) AS break_even,
     COUNTIF(is_correct IS NOT NULL AND clv_points IS NOT NULL) AS n_clv,
     SUM(IF(is_correct IS NULL, NULL, clv_points)) AS clv_sum,
-    SUM(IF(is_correct IS NULL OR clv_points IS NULL, NULL, clv_prob)) AS clv_prob_sum
+    SUM(IF(is_correct IS NULL OR clv_points IS NULL, NULL, clv_prob)) AS clv_prob_sum,
+    COUNTIF(is_correct IS NOT NULL AND clv_points IS NOT NULL AND clv_prob IS NOT NULL) AS n_clv_prob
   FROM prediction_accuracy AS a
   WHERE a.game_date IN UNNEST(@dates)
   GROUP BY a.game_date, system_id
@@ -123,7 +127,7 @@ SELECT
   COALESCE(g.n_pushes, 0) AS n_pushes, COALESCE(g.n_pass, 0) AS n_pass,
   COALESCE(g.n_edge_3plus, 0) AS n_edge_3plus, COALESCE(g.n_hits_edge_3plus, 0) AS n_hits_edge_3plus,
   g.share_below, g.shortfall, COALESCE(g.units, 0.0) AS units, g.break_even, COALESCE(g.n_clv, 0) AS n_clv,
-  g.clv_sum, g.clv_prob_sum
+  g.clv_sum, g.clv_prob_sum, COALESCE(g.n_clv_prob, 0) AS n_clv_prob
 FROM predicted AS u
 LEFT JOIN graded AS g ON g.game_date = u.game_date AND g.system_id = u.system_id
 ORDER BY u.game_date, u.system_id"""

@@ -83,7 +83,8 @@ def above(interval: Interval, threshold: float | None) -> bool | None:
 
 def clustered_ratio(sums: Any, counts: Any) -> Interval:
     """``sum(sums) / sum(counts)`` with its 95% cluster-robust interval, one cluster per element
-    (a date): see the module docstring. Clusters with a zero count and a NaN sum are left out."""
+    (a date): see the module docstring. Clusters with a zero count and a NaN sum are left out; fewer
+    than two dates, or dates that all sit at the ratio (no spread), give an unknown interval."""
     y, n = np.asarray(sums, dtype=np.float64), np.asarray(counts, dtype=np.float64)
     keep = (n > 0) & ~np.isnan(y)
     y, n = y[keep], n[keep]
@@ -95,6 +96,8 @@ def clustered_ratio(sums: Any, counts: Any) -> Interval:
     if clusters < 2:
         return Interval(ratio, None, None)
     residual = y - ratio * n
+    if not (np.abs(residual) > 1e-12 * np.maximum(np.abs(y), n)).any():  # every date at the ratio: no spread
+        return Interval(ratio, None, None)
     var = clusters / (clusters - 1) * float(np.sum(residual**2)) / total**2
     half = _quantile(clusters - 1) * math.sqrt(var)
     return Interval(ratio, ratio - half, ratio + half)

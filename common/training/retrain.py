@@ -2,8 +2,8 @@
 
 For a family, the configuration comes from its latest (non-retired) model: feature
 set, loss and alpha from the family, and the length of that model's training
-window. The new run evaluates on the last ``eval_days`` days of data (graded
-against the closing lines, as production is) and trains on the window of the same
+window. The new run evaluates on the last ``eval_days`` days of data (graded at the
+lines as of the lead time, as production bets) and trains on the window of the same
 length that ends the day before.
 """
 
