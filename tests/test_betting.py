@@ -345,3 +345,19 @@ def test_price_sql_equals_python(registry: RegistryService) -> None:
         got = np.array([r[name] for r in rows], dtype=np.float64)
         assert got == pytest.approx(want, rel=1e-9, abs=1e-9), name  # the emulator returns 10 decimals
     assert np.array([r["clv"] for r in rows])[c == 20.5] == pytest.approx((over_fair - 0.5)[c == 20.5], abs=1e-9)
+
+
+def test_training_settles_the_opening_line_at_bet_price_not_at_the_lead_time_snapshots_prices() -> None:
+    """The rows' prices belong to the lead-time snapshot (``line``): graded against the opening line
+    (training without --use-production-lines) a bet is settled at BET_PRICE, never at a price posted
+    for another line; graded against ``line`` it is settled at that snapshot's price."""
+    from common.training.metrics import market_of
+
+    rows = pd.DataFrame({"line": [20.5, 20.5], "opening_line": [19.5, 19.5], "over_price": [120, 120],
+                         "under_price": [-140, -140], "closing_line": [21.5, 21.5]})  # fmt: skip
+    pred, actual = np.array([25.0, 25.0]), np.array([24, 24])  # two OVERs that win at either line
+    at_lead = evaluate(pred, actual, rows["line"], False, **market_of(rows, "line"))
+    at_open = evaluate(pred, actual, rows["opening_line"], False, **market_of(rows, "opening_line"))
+    assert at_lead.units == pytest.approx(2 * 1.2)  # +120 pays 1.2 units
+    assert at_open.units == pytest.approx(2 * 100 / 110)  # BET_PRICE -110
+    assert at_open.clv == pytest.approx(2.0)  # the closing line stays: 21.5 - 19.5 toward the OVER

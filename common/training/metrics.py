@@ -87,12 +87,22 @@ def coverage(pred: Any, actual: Any) -> float | None:
     return float(np.mean(a < p)) if len(p) else None
 
 
-def market_of(rows: Any) -> dict[str, np.ndarray]:
+#: The column of the line whose snapshot the rows' ``over_price`` / ``under_price`` belong to.
+PRICED_LINE = "line"
+
+
+def market_of(rows: Any, graded_line: str = PRICED_LINE) -> dict[str, np.ndarray]:
     """``evaluate``'s market keywords from evaluation rows: ``over_price``, ``under_price`` and
-    ``closing_line``, NaN (prices: ``DEFAULT_BET_PRICE``) where a row or the frame has none."""
+    ``closing_line``, NaN (prices: ``DEFAULT_BET_PRICE``) where a row or the frame has none.
+
+    The prices are those of the lead-time snapshot (``line``): bets graded against another line
+    (the opening line, without ``--use-production-lines``) are settled at ``DEFAULT_BET_PRICE``,
+    never at a price that was posted for a different line."""
     columns = getattr(rows, "columns", ())
+    priced = graded_line == PRICED_LINE
     return {
-        c: np.asarray(pd.to_numeric(rows[c], errors="coerce"), dtype=np.float64) if c in columns
+        c: np.asarray(pd.to_numeric(rows[c], errors="coerce"), dtype=np.float64)
+        if c in columns and (priced or c == "closing_line")
         else np.full(len(rows), np.nan)
         for c in ("over_price", "under_price", "closing_line")
     }  # fmt: skip

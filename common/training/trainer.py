@@ -103,7 +103,9 @@ def train(
         model = cb.fit(train_rows, request, advance)
     pred = cb.predict(model, eval_rows, request.feature_set)
     actual, line = eval_rows[cb.TARGET].to_numpy(), eval_rows[request.grading_line].to_numpy()
-    metrics = evaluate(pred, actual, line, request.loss_function == "Quantile", **market_of(eval_rows))
+    metrics = evaluate(
+        pred, actual, line, request.loss_function == "Quantile", **market_of(eval_rows, request.grading_line)
+    )
     ref = reference(eval_rows, request)
     gates = tuple(evaluate_gates(metrics, request.quantile_alpha, ref, request.gates))
     folds = tuple(run_folds(frame, request, window, progress)) if request.walkforward else ()

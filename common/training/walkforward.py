@@ -70,7 +70,7 @@ def run_folds(
                 eval_rows[cb.TARGET],
                 eval_rows[request.grading_line],
                 request.loss_function == "Quantile",
-                **market_of(eval_rows),
+                **market_of(eval_rows, request.grading_line),
             )
             folds.append(Fold(index, ts, te, es, ee, len(train_rows), metrics))
             advance_fold(1)
