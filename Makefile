@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Two workers, one test file each at a time (module fixtures stay in one process): 6m48 vs 15m07 serial here.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=20
 
 .DEFAULT_GOAL := help
 

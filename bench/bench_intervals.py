@@ -44,6 +44,13 @@ def window(rng: np.random.Generator, dates: int) -> tuple[np.ndarray, np.ndarray
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser.add_argument("--quick", action="store_true", help="200 windows per row: `make bench`'s check that it runs")
+    global REPS
+    if parser.parse_args().quick:
+        REPS = 200
     rng = np.random.default_rng(20)
     began = time.perf_counter()
     print(f"{REPS} windows per row; night shock sd {NIGHT_SD} on a {BASE_WIN:.0%} win probability")

@@ -116,10 +116,15 @@ def model_rows(seed: int, iterations: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 11])
     parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument(
+        "--quick", action="store_true", help="one seed, 200 iterations: `make bench`'s check that it runs"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.iterations = args.seeds[:1], min(args.iterations, 200)
     print("| seed | lined player-games | MAE opening | MAE as of lead (180 min) | MAE closing | hold "
           "| favourite's price | nightly clustering | generate |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
