@@ -1,10 +1,11 @@
 """Staging: one self-contained source folder per function, ``dist/<function>/``.
 
 Cloud Functions (and Cloud Run from source) upload one folder with ``main.py`` and
-``requirements.txt``. Each staged folder gets the function's own files, the pinned
-runtime ``requirements.txt``, and the ``common/`` and ``migrations/`` the tests
-import (``common/sql.py`` finds migrations next to ``common/``), so a deployed
-function runs exactly the code the suite ran. No tests, no caches.
+``requirements.txt``. Each staged folder gets the function's own files and only what they
+run (:mod:`infra.deploy.closure`): the ``common/`` modules its import closure reaches, with
+their data files, ``migrations/`` when ``common.sql`` is among them (it finds them next to
+``common/``), and a ``requirements.txt`` of the pinned lines those modules import. No
+tools (CLI, training, synthetic data), no tests, no caches.
 
     python -m infra.deploy.stage [--dist dist] [register_model ...]   # default: every function
 """
@@ -18,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common.errors import AppError, ConfigError
+from infra.deploy.closure import REPO_ROOT, Shipment, shipment
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "test_*.py", "*_test.py", ".*")
 # gcloud uploads what is not ignored; the staged folder already holds only what must ship.
@@ -31,7 +32,7 @@ def available_functions(root: Path = REPO_ROOT) -> list[str]:
     return sorted(p.parent.name for p in (root / "functions").glob("*/main.py"))
 
 
-def stage_function(source: str, dist: Path, root: Path = REPO_ROOT) -> Path:
+def stage_function(source: str, dist: Path, root: Path = REPO_ROOT, shipped: Shipment | None = None) -> Path:
     """Build ``dist/<source>/`` from scratch and return it; the old folder is replaced at the end."""
     src = root / "functions" / source
     if not (src / "main.py").is_file():
@@ -40,9 +41,11 @@ def stage_function(source: str, dist: Path, root: Path = REPO_ROOT) -> Path:
     tmp = dist / f".{source}.staging"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp, ignore=IGNORE)
-    shutil.copy2(root / "requirements.txt", tmp / "requirements.txt")
-    shutil.copytree(root / "common", tmp / "common", ignore=IGNORE)
-    shutil.copytree(root / "migrations", tmp / "migrations", ignore=IGNORE)
+    shipped = shipped or shipment(source, root)
+    for name in shipped.files:
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, tmp / name)
+    (tmp / "requirements.txt").write_text("".join(f"{line}\n" for line in shipped.requirements))
     (tmp / ".gcloudignore").write_text(GCLOUDIGNORE)
     out = dist / source
     shutil.rmtree(out, ignore_errors=True)
@@ -51,11 +54,19 @@ def stage_function(source: str, dist: Path, root: Path = REPO_ROOT) -> Path:
 
 
 def stage(sources: Sequence[str], dist: Path, root: Path = REPO_ROOT) -> list[Path]:
-    """Stage each of ``sources`` (all of them are checked first, so a typo stages nothing)."""
+    """Stage each of ``sources`` (all of them are checked and resolved first, so a typo stages nothing)."""
     missing = [s for s in sources if not (root / "functions" / s / "main.py").is_file()]
     if missing:
         raise ConfigError(f"no functions/<name>/main.py for: {', '.join(missing)}")
-    return [stage_function(source, dist, root) for source in sources]
+    shipments = [shipment(source, root) for source in sources]  # an unmapped import stages nothing
+    return [stage_function(s.function, dist, root, s) for s in shipments]
+
+
+def describe(path: Path) -> str:
+    """One staged folder in a line: where, how many modules of ``common``, which requirements."""
+    modules = [p for p in (path / "common").rglob("*.py")]
+    names = [line.split("==")[0] for line in (path / "requirements.txt").read_text().splitlines()]
+    return f"staged {path}: {len(modules)} common modules; requirements: {', '.join(names)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dist = Path.cwd() / dist
     try:
         for path in stage(args.functions or available_functions(), dist):
-            print(f"staged {path}")
+            print(describe(path))
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
