@@ -88,11 +88,13 @@ def is_tool(module: str) -> bool:
 
 @dataclass(frozen=True)
 class Import:
-    """One import (or ``"module:attr"`` reference) of ``source``: the dotted ``name`` at ``line``."""
+    """One import of ``source``: the dotted ``name`` at ``line``; a ``reference`` is a
+    ``"common.module:attr"`` string, a module loaded by name when it is called for."""
 
     source: str
     name: str
     line: int
+    reference: bool = False
 
 
 @dataclass
@@ -112,8 +114,11 @@ class Tree:
                 tree.files[_dotted(path.relative_to(extra))] = path
         return tree
 
-    def resolve(self, name: str) -> str | None:
-        """The module ``name`` refers to: itself, or the longest prefix that is a module here."""
+    def resolve(self, name: str, reference: bool = False) -> str | None:
+        """The module ``name`` refers to: itself, or (unless a ``reference``, which names a module
+        exactly) the longest prefix that is a module here."""
+        if reference:
+            return name if name in self.files else None
         bits = name.split(".")
         for n in range(len(bits), 0, -1):
             if (candidate := ".".join(bits[:n])) in self.files:
@@ -139,12 +144,13 @@ def _dotted(relative: Path) -> str:
 
 
 def imports_of(path: Path, module: str, is_package: bool = False) -> Iterator[Import]:
-    """Every import in ``path`` at any depth, relative ones made absolute, plus ``common.*`` strings.
+    """Every import in ``path`` at any depth, relative ones made absolute, plus ``common.*`` strings;
+    not those under ``if TYPE_CHECKING:``, which never run.
 
     ``from a import b`` yields ``a.b`` (``b`` may be a module or a name in ``a``: resolve it).
     """
     package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             yield from (Import(module, alias.name, node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -152,7 +158,24 @@ def imports_of(path: Path, module: str, is_package: bool = False) -> Iterator[Im
             if base != "__future__":
                 yield from (Import(module, f"{base}.{a.name}" if base else a.name, node.lineno) for a in node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _REFERENCE.fullmatch(node.value):
-            yield Import(module, node.value.partition(":")[0], node.lineno)
+            yield Import(module, node.value.partition(":")[0], node.lineno, reference=True)
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` (their ``else`` runs)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    name = test.attr if isinstance(test, ast.Attribute) else test.id if isinstance(test, ast.Name) else ""
+    return name == "TYPE_CHECKING"
 
 
 def _absolute(node: ast.ImportFrom, package: str) -> str:
@@ -177,7 +200,7 @@ def closure(tree: Tree, entries: Iterable[str]) -> set[str]:
         parent = module.rpartition(".")[0]
         if parent and parent in tree.files:
             todo.append(parent)
-        todo.extend(r for imp in tree.imports(module) if (r := tree.resolve(imp.name)) and r not in seen)
+        todo.extend(r for i in tree.imports(module) if (r := tree.resolve(i.name, i.reference)) and r not in seen)
     return seen
 
 
@@ -187,7 +210,7 @@ def externals(tree: Tree, modules: Iterable[str]) -> list[Import]:
     for module in sorted(modules):
         for imp in tree.imports(module):
             top = imp.name.split(".")[0]
-            if tree.resolve(imp.name) is None and top not in sys.stdlib_module_names and top != PACKAGE:
+            if not imp.reference and tree.resolve(imp.name) is None and top not in (*sys.stdlib_module_names, PACKAGE):
                 found.append(imp)
     return found
 
