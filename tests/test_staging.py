@@ -29,6 +29,7 @@ from common.registry.store import RegistryStore
 from common.storage import FileBucket
 from infra.deploy.closure import REPO_ROOT, TOOLS, Import, distributions, is_tool, shipment
 from infra.deploy.stage import available_functions, stage
+from infra.deploy.stage import main as stage_main
 from infra.local.processes import http
 from tests.support.events import pubsub_event, storage_event
 from tests.support.fnproc import FunctionProcess, staged_env
@@ -234,3 +235,15 @@ def test_each_function_runs_from_its_staged_folder(running: tuple[dict[str, Func
     assert status == 200 and b"catboost_v9" in body
     for proc in procs.values():
         assert "Traceback" not in proc.output(), proc.output()[-3000:]
+
+
+def test_list_prints_what_would_ship_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert stage_main(["--list", "--dist", "out", "dashboard"]) == 0
+    out = capsys.readouterr().out
+    assert "  common/dashboard/templates/models.html" in out and "  Jinja2==" in out and "  rich==" not in out
+    assert not (tmp_path / "out").exists()
+    assert stage_main(["--list", "no_such_function"]) == ConfigError.exit_code
+    assert "functions/no_such_function/main.py not found" in capsys.readouterr().err

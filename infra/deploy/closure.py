@@ -261,6 +261,8 @@ class Shipment:
 def shipment(name: str, root: Path = REPO_ROOT) -> Shipment:
     """The closure of function ``name`` (its folder's modules and its inventory service)."""
     folder = root / "functions" / name
+    if not (folder / "main.py").is_file():
+        raise ConfigError(f"functions/{name}/main.py not found: nothing to stage for {name!r}")
     tree = Tree.of(root, folder)
     entries = [m for m in tree.files if m.split(".")[0] != PACKAGE]
     listed = [fn for fn in inventory.FUNCTIONS if fn.name == name]

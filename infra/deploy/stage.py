@@ -8,6 +8,7 @@ their data files, ``migrations/`` when ``common.sql`` is among them (it finds th
 tools (CLI, training, synthetic data), no tests, no caches.
 
     python -m infra.deploy.stage [--dist dist] [register_model ...]   # default: every function
+    python -m infra.deploy.stage --list [register_model ...]          # what would ship, nothing written
 """
 
 from __future__ import annotations
@@ -63,10 +64,24 @@ def stage(sources: Sequence[str], dist: Path, root: Path = REPO_ROOT) -> list[Pa
 
 
 def describe(path: Path) -> str:
-    """One staged folder in a line: where, how many modules of ``common``, which requirements."""
-    modules = [p for p in (path / "common").rglob("*.py")]
+    """One staged folder in a line: where, how many modules (and lines) of ``common``, which requirements."""
+    modules = list((path / "common").rglob("*.py"))
+    lines = sum(len(p.read_text().splitlines()) for p in modules)
     names = [line.split("==")[0] for line in (path / "requirements.txt").read_text().splitlines()]
-    return f"staged {path}: {len(modules)} common modules; requirements: {', '.join(names)}"
+    return f"staged {path}: {len(modules)} common modules ({lines} lines); requirements: {', '.join(names)}"
+
+
+def listing(sources: Sequence[str], root: Path = REPO_ROOT) -> str:
+    """What staging would write, per function: every file besides its own folder, then its
+    requirements.txt (``--list``: nothing is written)."""
+    out = []
+    for source in sources:
+        shipped = shipment(source, root)
+        out.append(f"== {source}: {len(shipped.modules)} common modules, {len(shipped.files)} files")
+        out.extend(f"  {name}" for name in shipped.files)
+        out.append(f"== {source}/requirements.txt")
+        out.extend(f"  {line}" for line in shipped.requirements)
+    return "\n".join(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,12 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m infra.deploy.stage", description=__doc__.splitlines()[0], allow_abbrev=False
     )
     parser.add_argument("--dist", default=str(REPO_ROOT / "dist"), help="output folder (default: dist/)")
+    parser.add_argument("--list", action="store_true", help="print what each function would ship; write nothing")
     parser.add_argument("functions", nargs="*", help="folders under functions/ (default: all)")
     args = parser.parse_args(argv)
     dist = Path(args.dist)
     if not dist.is_absolute():
         dist = Path.cwd() / dist
     try:
+        if args.list:
+            print(listing(args.functions or available_functions()))
+            return 0
         for path in stage(args.functions or available_functions(), dist):
             print(describe(path))
     except AppError as exc:
