@@ -21,6 +21,7 @@ synthetic data, the demo): what runs on a workstation and never in a function.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -128,8 +129,15 @@ class Tree:
     def is_package(self, module: str) -> bool:
         return self.files[module].name == "__init__.py"
 
-    def imports(self, module: str) -> list[Import]:
-        return list(imports_of(self.files[module], module, self.is_package(module)))
+    def imports(self, module: str) -> tuple[Import, ...]:
+        path = self.files[module]
+        stat = path.stat()  # a file changed since it was parsed is parsed again
+        return _parsed(path, module, self.is_package(module), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(path: Path, module: str, is_package: bool, _mtime_ns: int, _size: int) -> tuple[Import, ...]:
+    return tuple(imports_of(path, module, is_package))
 
 
 def _python_files(folder: Path) -> Iterator[Path]:
