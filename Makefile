@@ -56,7 +56,7 @@ stack-up: venv ## start the emulator stack (Pub/Sub, fake GCS, functions, bridge
 stack-down: ## stop the emulator stack
 	$(BIN)/python -m infra.local.stack down
 
-stage: venv ## stage each function with common/ and migrations/ into dist/<function>/
+stage: venv ## stage each function into dist/<function>/ with the common/ modules it imports and its requirements
 	$(BIN)/python -m infra.deploy.stage
 
 deploy: venv ## deploy to Google Cloud: make deploy PROJECT=p REGION=r [DRY_RUN=1]

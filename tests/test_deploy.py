@@ -14,9 +14,8 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -317,45 +316,9 @@ def test_render_keeps_variables_expandable_and_quotes_the_rest() -> None:
     assert render_plan([step]).startswith("#!/usr/bin/env bash\n")
 
 
-# -- staging --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def dist() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="dist-") as tmp:
-        out = Path(tmp) / "dist"
-        stage(available_functions(), out)
-        yield out
-
-
+# -- staging (what a staged folder holds and that it runs alone: tests/test_staging.py) -------
 def test_every_planned_function_has_a_source_folder() -> None:
     assert {fn.source for fn in CFG.functions} <= set(available_functions())
-
-
-@pytest.mark.parametrize("fn", CFG.functions, ids=lambda fn: fn.source)
-def test_staged_folder_imports_its_own_common(dist: Path, fn) -> None:  # type: ignore[no-untyped-def]
-    folder = dist / fn.source
-    assert (folder / "requirements.txt").read_text() == (REPO_ROOT / "requirements.txt").read_text()
-    assert sorted(p.name for p in (folder / "migrations").glob("*.sql")) == sorted(
-        p.name for p in (REPO_ROOT / "migrations").glob("*.sql")
-    )
-    assert (folder / "common" / "registry" / "builtin_models.json").is_file()
-    assert not list(folder.rglob("__pycache__")) and not list(folder.rglob("tests"))
-    # only what the function runs: no demo, no test helpers, no deployment shell
-    shipped = {p.relative_to(folder).as_posix() for p in folder.rglob("*.py")}
-    assert not {p for p in shipped if "demo" in p or p.endswith("tiny.py") or p.startswith(("infra/", "bench/"))}
-    code = (
-        "import importlib, pkgutil, sys, main, common, common.sql;"
-        f"assert callable(getattr(main, {fn.target!r}));"
-        # every staged module imports inside the staged folder alone
-        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(common.__path__, 'common.')];"
-        "print(common.__file__); print(common.sql.MIGRATIONS_DIR)"
-    )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(dist), "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run(
-        [str(REPO_ROOT / ".venv" / "bin" / "python"), "-c", code], cwd=folder, env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
-    common_file, migrations = proc.stdout.split()
-    assert Path(common_file).is_relative_to(folder) and Path(migrations) == folder / "migrations"
 
 
 def test_staging_replaces_stale_files_and_refuses_unknown_functions(tmp_path: Path) -> None:

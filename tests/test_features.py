@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import SeasonData, generate_season
+from common.data.synth import SeasonData, generate_season
 from common.errors import InvalidArgument, InvalidModel
 from common.feature_sets import BETTING_LINE_FEATURES, FEATURE_SETS, V9_FEATURES, V12_FEATURES
 from common.features import (

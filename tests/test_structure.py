@@ -1,12 +1,19 @@
 """The shape rules of the house style, checked on the tree: small modules and functions,
-no import cycle between ``common/`` subpackages, and ``common/`` (what every function
-deploys) never reaching into ``functions/``, ``infra/``, ``tests/`` or ``bench/``."""
+no import cycle in ``common/`` (between modules, and between subpackages and top-level
+modules), no runtime code (what a function reaches) importing tools code (CLI, training,
+legacy import, synthetic data, demo), and ``common/`` never reaching into ``functions/``,
+``infra/``, ``tests/`` or ``bench/``. The import graph is :mod:`infra.deploy.closure`'s, the one
+the staging ships by."""
 
 from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+
+from common import inventory
+from infra.deploy.closure import Tree, is_tool, shipment
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MODULE_LINES = 400
@@ -16,16 +23,6 @@ CHECKED = ("common", "functions", "infra")
 
 def _modules() -> list[Path]:
     return sorted(p for top in CHECKED for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts)
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
 
 
 def test_modules_stay_small() -> None:
@@ -47,34 +44,73 @@ def test_functions_stay_small() -> None:
 
 
 def test_common_never_imports_the_deployment_shell() -> None:
+    tree = Tree.of(ROOT)
     offenders = {
-        str(p.relative_to(ROOT)): sorted(
-            m for m in _imports(p) if m.split(".")[0] in ("functions", "infra", "tests", "bench")
-        )
-        for p in (ROOT / "common").rglob("*.py")
+        f"{tree.files[m].relative_to(ROOT)}:{imp.line}": imp.name
+        for m in tree.files
+        for imp in tree.imports(m)
+        if imp.name.split(".")[0] in ("functions", "infra", "tests", "bench")
     }
-    assert {k: v for k, v in offenders.items() if v} == {}
+    assert offenders == {}
 
 
-def test_no_import_cycle_between_common_subpackages() -> None:
-    """Edges package → package from every import, at any depth (lazy imports count too)."""
+def _graph(granularity: Callable[[str], str]) -> dict[tuple[str, str], list[str]]:
+    """Edges node → node of ``common`` (each module mapped by ``granularity``), each with the imports
+    that make it ("common/x.py:12 imports common.y"). Every import counts, lazy ones too; not a
+    ``"module:attr"`` string a backend or service is loaded by when called for, nor ``if TYPE_CHECKING:``."""
+    tree = Tree.of(ROOT)
+    edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for module in tree.files:
+        for imp in tree.imports(module):
+            target = tree.resolve(imp.name, imp.reference)
+            if target and not imp.reference and granularity(target) != granularity(module):
+                where = f"{tree.files[module].relative_to(ROOT)}:{imp.line} imports {imp.name}"
+                edges[granularity(module), granularity(target)].append(where)
+    return edges
+
+
+def _cycles(edges: dict[tuple[str, str], list[str]]) -> list[str]:
+    """Each cycle once, as its path with the first import of each step."""
     graph: dict[str, set[str]] = defaultdict(set)
-    for path in (ROOT / "common").rglob("*.py"):
-        parts = path.relative_to(ROOT).with_suffix("").parts
-        source = parts[1] if len(parts) > 2 else "<top>"
-        for name in _imports(path):
-            bits = name.split(".")
-            inside = bits[0] == "common" and len(bits) > 2 and (ROOT / "common" / bits[1]).is_dir()
-            if inside and bits[1] != source:
-                graph[source].add(bits[1])
-    cycles = []
-    for start in list(graph):
+    for source, target in edges:
+        graph[source].add(target)
+    found: dict[frozenset[str], str] = {}
+    for start in sorted(graph):
         stack = [(start, [start])]
         while stack:
             node, path = stack.pop()
-            for nxt in graph.get(node, ()):
-                if nxt == start:
-                    cycles.append(" → ".join([*path, nxt]))
-                elif nxt not in path:
+            for nxt in sorted(graph.get(node, ())):
+                if nxt == start and frozenset(path) not in found:
+                    steps = zip(path, [*path[1:], start], strict=True)
+                    found[frozenset(path)] = " → ".join(edges[step][0] for step in steps)
+                elif nxt not in path and nxt > start:  # each cycle from its smallest node only
                     stack.append((nxt, [*path, nxt]))
-    assert sorted(set(cycles)) == []
+    return sorted(found.values())
+
+
+def test_no_import_cycle_between_common_modules() -> None:
+    """Every module of ``common`` (top-level ones included): no cycle between modules."""
+    cycles = _cycles(_graph(lambda module: module))
+    assert not cycles, "import cycles between modules:\n" + "\n".join(cycles)
+
+
+def test_no_import_cycle_between_common_subpackages() -> None:
+    """Each subpackage of ``common`` one node, each top-level module its own node: no cycle."""
+    cycles = _cycles(_graph(lambda module: ".".join(module.split(".")[:2])))
+    assert not cycles, "import cycles between subpackages / top-level modules:\n" + "\n".join(cycles)
+
+
+def test_no_runtime_code_imports_tools_code() -> None:
+    """Runtime = every module a function reaches (its staged closure); tools = TOOLS (the CLI,
+    training, the legacy import, the synthetic data, the demo). No runtime module imports a tool."""
+    tree = Tree.of(ROOT)
+    runtime = {m for fn in inventory.FUNCTIONS for m in shipment(fn.name).modules}
+    offenders = [
+        f"{tree.files[m].relative_to(ROOT)}:{imp.line} imports {target} (tools code; runtime modules may not)"
+        for m in sorted(runtime)
+        if not is_tool(m)  # the way in names the offence; what the tool imports in turn does not
+        for imp in tree.imports(m)
+        if (target := tree.resolve(imp.name, imp.reference)) and is_tool(target)
+    ]
+    assert not offenders, "runtime code imports tools code:\n" + "\n".join(offenders)
+    assert "common.worker.worker" in runtime and "common.cli.main" in tree.files  # both sides are really there

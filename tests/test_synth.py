@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import SeasonData, generate_season, season_dates
+from common.data.synth import SeasonData, generate_season, season_dates
 from common.errors import InvalidArgument
 
 

@@ -25,7 +25,7 @@ from common.dashboard.data import DashboardData
 from common.dashboard.views import num, role
 from common.errors import AppError, NotFound
 from common.grading.compare import Comparison, VerdictRule
-from common.grading.plot import ROLLING_DAYS, rolling
+from common.grading.rolling import ROLLING_DAYS, rolling
 from common.registry.model import ModelRecord, RegistryEvent
 from common.registry.modelfile import load_model_bytes
 from common.settings import Settings

@@ -1,5 +1,2 @@
-"""Synthetic season data (see :mod:`common.data.synth`)."""
-
-from common.data.synth import SeasonData, generate_season, season_dates
-
-__all__ = ["SeasonData", "generate_season", "season_dates"]
+"""Season data: its types (:mod:`common.data.season`), its store, and the synthetic generator
+(:mod:`common.data.synth`, a tool: no function imports it)."""

@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from common.data.queries import DATA_RANGE, LOAD, REPLACE_SEASON, TABLES
-from common.data.synth import SeasonData
-from common.data.synth_schedule import season_dates
+from common.data.season import SeasonData, season_dates
 from common.data.validate import check_season
 from common.errors import ConfigError, InvalidArgument, MissingTable, NotFound
 from common.sql import Engine

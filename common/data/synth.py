@@ -70,12 +70,9 @@ ties them together in :func:`generate_season` and re-exports their public consta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 import numpy as np
-import pandas as pd
 
+from common.data.season import SeasonData, season_dates
 from common.data.synth_games import (
     CLOSING_SD,
     INJURY_HAZARD,
@@ -101,7 +98,7 @@ from common.data.synth_roster import (
     make_roster,
     make_teams,
 )
-from common.data.synth_schedule import N_GAMES, WEEKDAY_WEIGHT, make_schedule, season_dates, team_games
+from common.data.synth_schedule import N_GAMES, WEEKDAY_WEIGHT, make_schedule, team_games
 from common.errors import InvalidArgument
 
 __all__ = [
@@ -129,24 +126,6 @@ __all__ = [
     "generate_season",
     "season_dates",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class SeasonData:
-    """One or more seasons: the (latest) season label and the frames of the season tables."""
-
-    season: str
-    teams: pd.DataFrame
-    players: pd.DataFrame
-    games: pd.DataFrame
-    player_games: pd.DataFrame
-    betting_lines: pd.DataFrame  # opening and closing line per prop, derived from the snapshots
-    betting_line_snapshots: pd.DataFrame  # every capture of every prop: line and both prices (American odds)
-
-    @property
-    def latest_game_date(self) -> date:
-        """Date of the last scheduled game in the season."""
-        return self.games["game_date"].max().date()
 
 
 def generate_season(season: str = "2025-26", seed: int = 7) -> SeasonData:

@@ -1,7 +1,7 @@
-"""The calendar of the synthetic season: its date window and its 1230-game schedule.
+"""The schedule of the synthetic season: its 1230 games on the game days of the season's window.
 
-:func:`season_dates` gives the regular-season window for a ``'YYYY-YY'`` label;
-:func:`make_schedule` lays 82 games per team (41 at home) on the game days of that window,
+:func:`make_schedule` lays 82 games per team (41 at home) on the game days of the season's window
+(:func:`common.data.season.season_dates`),
 skipping Thanksgiving, Christmas Eve and the All-Star break, with weekday-dependent nightly
 counts, back-to-backs but never three games in three days; :func:`team_games` reshapes the
 schedule into each team's games in date order for the game simulation. The model as a whole is
@@ -10,35 +10,17 @@ described in :mod:`common.data.synth`, the public entry point.
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from common.data.season import season_dates
 from common.data.synth_roster import N_TEAMS, TEAMS
-from common.errors import InvalidArgument
 
 N_GAMES = 82
-# First years a season may start in: its dates, tip-offs and snapshots fit nanosecond timestamps.
-SEASON_YEARS = (1900, 2200)
 # Relative nightly game counts, Monday..Sunday (Thursday is light, Wednesday heavy).
 WEEKDAY_WEIGHT = np.array([7.7, 6.2, 9.4, 4.6, 8.6, 7.2, 6.8])
-
-
-def season_dates(season: str) -> tuple[date, date]:
-    """Regular-season window for ``'YYYY-YY'``: Tuesday on/after 20 Oct to Sunday on/after 10 Apr."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", season) if isinstance(season, str) else None
-    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
-        raise InvalidArgument(f"season must look like '2025-26', got {season!r}")
-    year = int(match[1])
-    if not SEASON_YEARS[0] <= year <= SEASON_YEARS[1]:
-        raise InvalidArgument(f"season {season!r} is out of range (first year {SEASON_YEARS[0]}..{SEASON_YEARS[1]})")
-    start = date(year, 10, 20)
-    end = date(year + 1, 4, 10)
-    start += timedelta(days=(1 - start.weekday()) % 7)
-    end += timedelta(days=(6 - end.weekday()) % 7)
-    return start, end
 
 
 def _game_days(season: str) -> list[date]:

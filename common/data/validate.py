@@ -26,7 +26,7 @@ import pandas as pd
 from common.errors import InvalidData
 
 if TYPE_CHECKING:
-    from common.data.synth import SeasonData
+    from common.data.season import SeasonData
 
 STATUSES = ("played", "injured", "rest", "dnp")
 MAX_MINUTES = 70.0  # 48 minutes plus four overtimes, with room

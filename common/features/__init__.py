@@ -76,7 +76,7 @@ from common.features.market import (
 from common.features.player import availability_features, player_features
 
 if TYPE_CHECKING:
-    from common.data.synth import SeasonData
+    from common.data.season import SeasonData
 
 KEY_COLUMNS = ("game_id", "game_date", "player_id", "team_id", "opponent_team_id")
 TARGET_COLUMNS = (*KEY_COLUMNS, "is_home")

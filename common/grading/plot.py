@@ -9,57 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from common.betting import break_even
 from common.errors import ConfigError, InvalidArgument
-
-ROLLING_DAYS = 7
-
-
-def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.DataFrame:
-    """One model's trailing ``days``-day MAE, hit rate and break-even hit rate of the prices it bet
-    (percent; BET_PRICE's for days graded before prices were stored) per calendar date (out-of-sample
-    rows only)."""
-    rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
-    if rows.empty:
-        return pd.DataFrame(columns=["mae", "hit_rate", "break_even"])
-    bets = rows["n_bets"].to_numpy(np.float64)
-    even = (
-        pd.to_numeric(rows["break_even"], errors="coerce").to_numpy(np.float64)
-        if "break_even" in rows
-        else bets * np.nan
-    )
-    frame = pd.DataFrame(
-        {
-            "abs_sum": rows["mae"].to_numpy(np.float64) * rows["n"].to_numpy(np.float64),
-            "n": rows["n"].to_numpy(np.float64),
-            "hits": rows["n_hits"].to_numpy(np.float64),
-            "bets": bets,
-            "even": np.where(np.isnan(even), break_even(), even) * bets,
-        },
-        index=pd.to_datetime(rows["game_date"]),
-    )
-    frame = frame.groupby(level=0).sum().asfreq("D", fill_value=0.0)
-    sums = frame.rolling(days, min_periods=1).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
-            {
-                "mae": sums["abs_sum"] / sums["n"],
-                "hit_rate": 100.0 * sums["hits"] / sums["bets"],
-                "break_even": 100.0 * sums["even"] / sums["bets"],
-            },
-            index=sums.index,
-        )
-    return out.replace([np.inf, -np.inf], np.nan)
-
-
-def cumulative_units(daily: pd.DataFrame, model_id: str) -> pd.Series:
-    """One model's units won, summed over its out-of-sample graded days in date order."""
-    rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
-    units = pd.Series(np.nan_to_num(rows["units"].to_numpy(np.float64)), index=pd.to_datetime(rows["game_date"]))
-    return units.groupby(level=0).sum().sort_index().cumsum()
+from common.grading.rolling import ROLLING_DAYS, cumulative_units, rolling
 
 
 def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days: int = ROLLING_DAYS) -> Path:

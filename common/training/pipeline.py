@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from common.app import open_database, open_registry, registration_service
+from common.data.season import SeasonData
 from common.data.store import load_season
-from common.data.synth import SeasonData
 from common.registry.service import RegistryService
 from common.settings import Settings
 from common.training import model as cb

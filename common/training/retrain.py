@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from common.app import open_database
+from common.data.season import SeasonData
 from common.data.store import DataRange, load_season
-from common.data.synth import SeasonData
 from common.errors import AppError, InvalidArgument, NotFound
 from common.registry.model import ModelRecord
 from common.registry.naming import parse_family

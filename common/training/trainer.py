@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.data.season import SeasonData
 from common.data.store import season_fingerprint
-from common.data.synth import SeasonData
 from common.errors import GateFailed, InvalidArgument
 from common.features import build_training_frame
 from common.registry.modelfile import ModelCard

@@ -15,7 +15,7 @@ from common.worker import queries as q
 from common.worker.slate import Slate
 
 if TYPE_CHECKING:
-    from common.data.synth import SeasonData
+    from common.data.season import SeasonData
 
 PREDICTIONS_TABLE = "player_prop_predictions"
 

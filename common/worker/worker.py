@@ -47,7 +47,7 @@ from common.worker.slate import Slate
 from common.worker.sources import current_manifest, resolve_plan
 
 if TYPE_CHECKING:
-    from common.data.synth import SeasonData
+    from common.data.season import SeasonData
 
 log = logging.getLogger(__name__)
 

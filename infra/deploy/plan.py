@@ -283,7 +283,8 @@ def _registry(cfg: DeployConfig) -> list[Step]:
 def _stage(cfg: DeployConfig) -> list[Step]:
     sources = [fn.source for fn in cfg.functions]
     argv = (cfg.python, "-m", "infra.deploy.stage", f"--dist={cfg.dist}", *sources)
-    return [Step("stage", f"stage {', '.join(sources)} with common/ and migrations/ into {cfg.dist}/", argv)]
+    what = f"stage {', '.join(sources)} into {cfg.dist}/, each with the common/ modules it imports and its requirements"
+    return [Step("stage", what, argv)]
 
 
 def _scheduler(cfg: DeployConfig) -> list[Step]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -32,16 +33,29 @@ class FunctionProcess:
 
     @classmethod
     def start(
-        cls, name: str, env: Mapping[str, str], workdir: Path, timeout: float = 60.0, wrap: Sequence[str] = ()
+        cls,
+        name: str,
+        env: Mapping[str, str],
+        workdir: Path,
+        timeout: float = 60.0,
+        wrap: Sequence[str] = (),
+        staged: Path | None = None,
     ) -> FunctionProcess:
-        """``wrap``: a command prefix the function runs under (``tests/support/readonly.py``)."""
+        """``wrap``: a command prefix the function runs under (``tests/support/readonly.py``).
+
+        ``staged``: serve that staged folder (``infra/deploy/stage.py``) alone, as Cloud Functions
+        does: cwd there, Python without ``site`` (so the venv's editable install of the repo is
+        not seen), a PYTHONPATH of the folder and the venv's site-packages, and of the parent's
+        environment nothing but what ``env`` gives."""
         port = free_port()
         log = workdir / f"{name}-{port}.log"
-        source = ROOT / "functions" / name / "main.py"
-        full_env = {**os.environ, **function_env(name, name), **env}
+        source = (staged or ROOT / "functions" / name) / "main.py"
+        base = staged_env(staged) if staged else {}
+        full_env = {**(os.environ if staged is None else {}), **function_env(name, name), **base, **env}
         signature = "http" if name in ("predict", "dashboard") else "cloudevent"
-        cmd = [*wrap, *function_cmd(name, source, port, signature)]
-        _, popen = launch(name, cmd, port, log, full_env, ROOT)
+        python, *args = function_cmd(name, source, port, signature)
+        cmd = [*wrap, python, *(["-S"] if staged else []), *args]
+        _, popen = launch(name, cmd, port, log, full_env, staged or ROOT)
         proc = cls(name, port, log, popen)
         proc._wait_ready(timeout)
         return proc
@@ -90,3 +104,15 @@ class FunctionProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.name} did not start in {timeout} s:\n{log_tail(self.log)}")
+
+
+def staged_env(folder: Path) -> dict[str, str]:
+    """What a staged folder runs with besides settings: the folder and the installed packages
+    on the path (never the repository), no bytecode written into the folder."""
+    paths = dict.fromkeys([str(folder), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(folder.parent),
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
