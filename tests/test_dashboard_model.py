@@ -211,7 +211,7 @@ def test_model_and_picks_pages_on_each_engine(
     store = hand_fixture(registry)
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
     client = client_for(monkeypatch, engine_url, bucket.url)
-    calls = _counting(monkeypatch, store.engine)
+    calls, pages = _counting(monkeypatch, store.engine), {}
     for page, path in (("model", f"/models/{B}"), ("champion", f"/models/{A}"), ("picks", f"/picks?date={D2}"),
                        ("picks_latest", "/picks")):  # fmt: skip
         calls.clear()
@@ -219,11 +219,12 @@ def test_model_and_picks_pages_on_each_engine(
         assert response.status_code == 200, (path, text(response)[:3000])
         assert_safe_page(response)
         assert len(calls) == PAGE_QUERIES[page], (page, calls)
-    picks = html.unescape(text(client.get(f"/picks?date={D2}")))
+        pages[page] = html.unescape(text(response))
+    picks = pages["picks"]
     # D2, champion A: 27 vs 24.5 OVER (scored 30: won), 13 vs 11.5 OVER (dnp: no result), 18 vs 12.5 OVER
     # (scored 8: lost), 21 vs 20.5 PASS
     assert "1 – 1 – 0" in picks and picks.count('class="result-') == 3 and "(1 predictions passed" in picks
-    model = html.unescape(text(client.get(f"/models/{B}")))
+    model = pages["model"]
     # B's bets: UNDER 1-2 twice (both lost), UNDER 3-5 twice (both won); the 4.0 on a line of 10 pushed
     cal = _section(model, 'id="calibration-h"')
     assert '<th scope="row">UNDER</th><td>1-2</td><td class="num">2</td><td class="num">0</td>' in cal

@@ -26,7 +26,7 @@ MAX_FILES = 64
 HYPERPARAMETERS = ("iterations", "depth", "learning_rate", "loss_function", "l2_leaf_reg", "random_seed",
                    "border_count", "grow_policy", "bootstrap_type", "min_data_in_leaf")  # fmt: skip
 #: card keys shown elsewhere on the page (facts, backtest table, splits), not repeated in "other"
-_SHOWN = {"model_family", "feature_set", "loss_function", "quantile_alpha", "train_start", "train_end", "description",
+_SHOWN = {"model_family", "feature_set", "loss_function", "quantile_alpha", "train_start", "train_end",
           "backtest_mae", "backtest_hit_rate_all", "backtest_hit_rate_edge_3plus", "backtest_n_edge_3plus",
           "strengths", "eval_start", "eval_end"}  # fmt: skip
 _SPLITS = (("over_all", "OVER", "all bets"), ("over_edge_3plus", "OVER", "edge 3+"),
