@@ -14,7 +14,7 @@ from typing import Any
 
 from common.betting import EDGE_BUCKET_BOUNDS, EDGE_BUCKETS, MIN_EDGE, OVER, UNDER
 from common.dashboard import queries as q
-from common.dashboard.charts import nice_ticks, tick_format
+from common.dashboard.charts import Plot, nice_ticks, tick_format
 from common.grading.uncertainty import wilson
 from common.sql import Engine, Param
 
@@ -43,7 +43,7 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(Plot):
     cells: tuple[Cell, ...]  # SIDES × BET_BUCKETS, in that order
     start: date | None
     end: date | None
@@ -51,12 +51,6 @@ class Calibration:
     ref_y: float
     y_ticks: tuple[tuple[float, str], ...]
     x_ticks: tuple[tuple[float, str], ...]
-    width: int = W
-    height: int = H
-    left: int = LEFT
-    right_edge: int = W - RIGHT
-    top: int = TOP
-    bottom_edge: int = H - BOTTOM
 
     @property
     def empty(self) -> bool:
@@ -108,4 +102,5 @@ def calibration(rows: list[Any], start: date | None, end: date | None) -> Calibr
         ref_y=y(even) if even is not None else -1.0,
         y_ticks=tuple((y(v), fmt(v)) for v in ticks),
         x_ticks=tuple((LEFT + slot * (i + 0.5), b) for i, b in enumerate(BET_BUCKETS)),
+        width=W, height=H, left=LEFT, right_edge=W - RIGHT, top=TOP, bottom_edge=H - BOTTOM,
     )  # fmt: skip

@@ -43,8 +43,20 @@ class Mark:
     label: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Plot:
+    """A plot's frame in a ``width`` × ``height`` viewBox: the edges its axes are drawn on."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    right_edge: int = WIDTH - RIGHT
+    top: int = TOP
+    bottom_edge: int = HEIGHT - BOTTOM
+
+
 @dataclass(frozen=True)
-class Chart:
+class Chart(Plot):
     """A chart's geometry in a ``width`` × ``height`` viewBox."""
 
     key: str  # an id for aria-labelledby
@@ -56,12 +68,6 @@ class Chart:
     ref: tuple[float, str] | None  # (y, label) of a reference line
     start: date | None
     end: date | None
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right_edge: int = WIDTH - RIGHT
-    top: int = TOP
-    bottom_edge: int = HEIGHT - BOTTOM
     band: str = ""  # polygon points of a shaded 95% interval band ("" for none)
     band_label: str = ""
     bars: tuple[tuple[float, float, float, float], ...] = ()  # (x, y, width, height) in the bar strip
