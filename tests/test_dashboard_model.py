@@ -112,8 +112,9 @@ def test_money_and_verdict_equal_the_cli(demo: tuple[FlaskClient, DemoRun], caps
     # the verdict section: every metric's CS as compare prints it, the objective first, the note
     compare = _cli_json(run, capsys, "compare", challenger.model_id)
     verdict = _section(page, 'id="verdict-h"')
-    rows = re.findall(r"<tr><th scope=\"row\">(MAE|CLV|ROI)</th><td>(objective|guard)</td>", verdict)
-    assert rows[0] == (compare["mae"]["metric"], "objective") and len(rows) == 3
+    role = r"<td data-label=\"Role\">(objective|guard)</td>"
+    rows = re.findall(r"<tr><th scope=\"row\">(MAE|CLV|ROI)</th>" + role, verdict)
+    assert rows[0] == (compare["objective"].upper(), "objective") and len(rows) == 3
     for key in ("mae", "clv", "roi"):
         e = compare[key]
         low = "-inf" if e["low"] is None else f"{e['low']:+.3f}"
