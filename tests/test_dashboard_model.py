@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import time
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -188,6 +190,12 @@ def test_picks_page_lists_the_champions_picks_of_a_date(demo: tuple[FlaskClient,
     assert bad.status_code == 400 and "?date=YYYY-MM-DD" in text(bad)
     assert_safe_page(bad)
     assert "No picks on 2030-01-01" in text(client.get("/picks?date=2030-01-01"))
+    challenger = next(m for m in open_registry(run.settings).list() if not m.is_champion)
+    for path in (f"/models/{challenger.model_id}", f"/picks?date={SAMPLE_PARAMS['date']}"):
+        client.get(path)  # warm: the model file's card and importance are cached
+        started = time.perf_counter()
+        assert client.get(path).status_code == 200
+        print(f"{path}: {1000 * (time.perf_counter() - started):.0f} ms warm (load {os.getloadavg()[0]:.1f})")
 
 
 # -- both engines: the queries each page costs ----------------------------------------------------
