@@ -179,7 +179,11 @@ def model_page(data: DashboardData, model_id: str, settings: Settings) -> ModelP
         money_charts=money,
         figures=window_figures(daily, *window).get(model_id) if window else None,
         drawdown=drawdown,
-        calibration=cal.calibration(rows, *(window or (None, None))),
+        calibration=cal.calibration(
+            rows,
+            max(window[0], record.train_end + timedelta(days=1)) if window else None,
+            window[1] if window else None,
+        ),
         champion_id=champion_id,
         comparison=comparison,
         differences=differences(comparison) if comparison else (),
