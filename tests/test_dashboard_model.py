@@ -107,8 +107,10 @@ def test_money_and_verdict_equal_the_cli(demo: tuple[FlaskClient, DemoRun], caps
     # the band's last point is performance's interval; the bars sum to its bets
     units_table = money[money.index('id="chart-units"') : money.index("</figure>", money.index('id="chart-units"'))]
     last = re.findall(r"<tr><th scope=\"row\">([0-9-]+)</th>((?:<td class=\"num\">[^<]*</td>)+)</tr>", units_table)
-    cells = re.findall(r">([^<]*)</td>", last[-1][1])
-    assert cells[:3] == [f"{f['units']:.1f}", f"{f['units_low']:.1f}", f"{f['units_high']:.1f}"]
+    cells = re.findall(r">([^<]*)</td>", last[-1][1])  # this model, the champion, the band, bets
+    assert [cells[0], *cells[2:4]] == [f"{f['units']:.1f}", f"{f['units_low']:.1f}", f"{f['units_high']:.1f}"]
+    champion = next(m["figures"] for m in perf["models"] if m["role"] == "champion")
+    assert cells[1] == f"{champion['units']:.1f}"
     assert last[-1][0] == perf["end"]
     assert "max drawdown" in money and '<polygon class="band"' in money and money.count('<rect class="bar"') >= 10
     # the verdict section: every metric's CS as compare prints it, the objective first, the note

@@ -108,14 +108,16 @@ def money_charts(
     path = units_path(daily, model_id, *window)
     dd = max_drawdown(path.cumulative)
     words = "units never fell" if dd is None else f"{dd.size:.1f} units, {dd.peak} → {dd.trough}"
+    ids = [model_id] + ([champion_id] if champion_id and champion_id != model_id else [])
+    lines = [(model_id, path.cumulative)] + [(i, units_path(daily, i, *window).cumulative) for i in ids[1:]]
     units = line_chart(
-        "units", "Cumulative units at the prices bet, with the 95% interval (clustered by date)", "units",
-        [(model_id, path.cumulative)], lambda v: f"{v:+.1f}", (0.0, "0"), band=(path.low, path.high),
+        "units", "Cumulative units at the prices bet, with this model's 95% interval (clustered by date)", "units",
+        lines, lambda v: f"{v:+.1f}", (0.0, "0"), band=(path.low, path.high),
         bars=path.bets, sign=True, mark=(dd.peak, dd.trough, f"max drawdown {dd.size:.1f}") if dd else None,
     )  # fmt: skip
-    table = [(model_id, path.cumulative), ("95% low", path.low), ("95% high", path.high), ("bets", path.bets)]
-    units = _with_table(units, f"this model's graded dates; maximum drawdown: {words}", table, 1)
-    ids = [model_id] + ([champion_id] if champion_id and champion_id != model_id else [])
+    table = [*lines, ("95% low", path.low), ("95% high", path.high), ("bets", path.bets)]
+    whose = "each model's own graded dates" if len(ids) > 1 else "this model's graded dates"
+    units = _with_table(units, f"{whose}; bets per day and the maximum drawdown ({words}) are this model's", table, 1)
     clv = [(i, rolling_clv(daily, i, ROLLING_DAYS)) for i in ids]
     clv_chart = line_chart(
         "clv", f"Probability CLV per bet, rolling {ROLLING_DAYS} days", "percentage points", clv,
