@@ -192,6 +192,9 @@ def test_picks_page_lists_the_champions_picks_of_a_date(demo: tuple[FlaskClient,
     assert bad.status_code == 400 and "?date=YYYY-MM-DD" in text(bad)
     assert_safe_page(bad)
     assert "No picks on 2030-01-01" in text(client.get("/picks?date=2030-01-01"))
+    for edge in ("0001-01-01", "9999-12-31"):  # the calendar's ends: no link past them, no 500
+        assert client.get(f"/picks?date={edge}").status_code == 200
+    assert client.get("/picks?date=" + "9" * 5000).status_code == 400
     challenger = next(m for m in open_registry(run.settings).list() if not m.is_champion)
     for path in (f"/models/{challenger.model_id}", f"/picks?date={SAMPLE_PARAMS['date']}"):
         client.get(path)  # warm: the model file's card and importance are cached

@@ -153,7 +153,7 @@ def picks_page(data: DashboardData, raw_day: str | None, bet_price: float) -> Pi
         passes=sum(r["recommendation"] not in (OVER, UNDER) for r in rows),
         results=results,
         models=tuple(sorted({p.model_id for p in picks})),
-        previous=None if day is None else day - timedelta(days=1),
-        next=None if day is None else day + timedelta(days=1),
+        previous=None if day is None or day == date.min else day - timedelta(days=1),
+        next=None if day is None or day == date.max else day + timedelta(days=1),
         bet_price=bet_price,
     )
