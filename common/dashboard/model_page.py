@@ -1,40 +1,42 @@
-"""One model's page: its card, audit history, rolling charts against the champion, verdict and commands.
+"""One model's page: its card, lineage, audit history, the verdict's evidence, money and rolling
+charts against the champion, calibration, and commands.
 
-Queries (BigQuery): the schema check, the model list (the record, the champion and the
-catalog compare needs), the model's audit events, the latest graded date (two small reads
-that give the partitioned reads their constant bound), the daily rows of the ``CHART_DAYS``
-days up to it (``DAILY_RECENT``), the paired sample of every shared day (``PAIRED``), the
-families' objectives and both models' daily no-vig CLV (``DAILY_CLV_PAIRS``): 9
-(``web.PAGE_QUERIES``). The card is read from the model file itself.
+Queries (BigQuery): the schema check, the model list (the record, the champion, lineage and the
+catalog compare needs), the model's audit events, the latest graded date (two small reads that
+give the partitioned reads their constant bound), the daily rows of the ``CHART_DAYS`` days up to
+it (``DAILY_RECENT``), the paired sample of every shared day (``PAIRED``), the families' objectives,
+both models' daily no-vig CLV (``DAILY_CLV_PAIRS``) and the model's bets per edge bucket and side
+(``CALIBRATION``): 10 (``web.PAGE_QUERIES``; 7 for the champion, which has no verdict). The card,
+feature importance and hyperparameters are read from the model file itself (cached by sha256).
+
+The money figures are ``modelctl performance --days CHART_DAYS`` for this model (the same
+``window_figures`` on the same daily rows), so the page and the CLI never disagree.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shlex
-import threading
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, timedelta
 
 import pandas as pd
 
 from common.betting import break_even
+from common.dashboard import calibration as cal
+from common.dashboard.card import Card, card_view, read_file_facts, retrained_from
 from common.dashboard.charts import Chart, line_chart
 from common.dashboard.data import DashboardData
+from common.dashboard.money import complete_windows, max_drawdown, rolling_clv, units_path
+from common.dashboard.verdict import Difference, differences
 from common.dashboard.views import num, role
-from common.errors import AppError, NotFound
+from common.errors import NotFound
 from common.grading.compare import Comparison, VerdictRule
+from common.grading.figures import Figures, window_figures
 from common.grading.rolling import ROLLING_DAYS, rolling
 from common.registry.model import ModelRecord, RegistryEvent
-from common.registry.modelfile import load_model_bytes
 from common.settings import Settings
-from common.storage import read_uri
 
-CHART_DAYS = 60
-_CARDS: dict[str, dict[str, Any]] = {}  # sha256 → card: a model file never changes under its hash
-_CARDS_LOCK = threading.Lock()
-_MAX_CARDS = 64
+CHART_DAYS = 180  # about a season: the money charts, the rolling charts and calibration read these days
 
 
 @dataclass(frozen=True)
@@ -47,83 +49,82 @@ class Command:
 class ModelPage:
     record: ModelRecord
     role: str
-    card: tuple[tuple[str, str], ...]
-    card_error: str | None
+    card: Card
     events: tuple[RegistryEvent, ...]
     charts: tuple[Chart, ...]
+    money_charts: tuple[Chart, ...]
+    figures: Figures | None  # performance --days CHART_DAYS for this model
+    drawdown: str
+    calibration: cal.Calibration
     champion_id: str | None
     comparison: Comparison | None
+    differences: tuple[Difference, ...]
     verdict_note: str
     commands: tuple[Command, ...]
     chart_days: int
     rolling_days: int
+    window: tuple[date, date] | None
+    previous: ModelRecord | None  # lineage: retrained from
 
 
-def read_card(record: ModelRecord, max_bytes: int) -> tuple[dict[str, Any] | None, str | None]:
-    """The model card embedded in the registered file (cached by sha256), or why it could not be read."""
-    if record.sha256 and record.sha256 in _CARDS:
-        return _CARDS[record.sha256], None
-    try:
-        data = read_uri(record.model_path, max_bytes=max_bytes)
-    except AppError as exc:
-        return None, f"model file unreadable: {exc}"
-    actual = hashlib.sha256(data).hexdigest()
-    if record.sha256 and actual != record.sha256:
-        return None, f"the file at {record.model_path} has sha256 {actual}, the registry says {record.sha256}"
-    try:
-        card = load_model_bytes(data).card
-    except AppError as exc:
-        return None, str(exc)
-    if card is None:
-        return None, "this file carries no embedded model card (a legacy file: the registry row below is all there is)"
-    with _CARDS_LOCK:
-        if len(_CARDS) >= _MAX_CARDS:
-            _CARDS.pop(next(iter(_CARDS)))
-        _CARDS[actual] = card
-    return card, None
-
-
-def _card_items(card: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    if not card:
-        return ()
-    return tuple(
-        (str(k), v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)) for k, v in card.items()
-    )
-
-
-def _units_by_day(daily: pd.DataFrame, model_id: str) -> pd.Series:
-    rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
-    rows = rows[rows["units"].notna()]  # days graded before migration 012 carry no units until regraded
-    return (
-        pd.Series(rows["units"].to_numpy(dtype=float), index=pd.to_datetime(rows["game_date"])).groupby(level=0).sum()
-    )
+def _dates(series: pd.Series | pd.DataFrame) -> list[str]:
+    return [pd.Timestamp(d).date().isoformat() for d in series.index]
 
 
 def charts(daily: pd.DataFrame, model_id: str, champion_id: str | None, price: float) -> tuple[Chart, ...]:
-    """Rolling MAE and hit rate, and cumulative units (as graded, at ``price``), of the model and the
-    champion over the model's dates."""
+    """Rolling MAE and hit rate of the model and the champion over the model's dates, complete
+    windows only (a window that reaches back before the first graded date is left out)."""
     ids = [model_id] + ([champion_id] if champion_id and champion_id != model_id else [])
     mine = rolling(daily, model_id)
-    series = {i: rolling(daily, i).reindex(mine.index) for i in ids}
-    by_day = {i: _units_by_day(daily, i) for i in ids}
-    shared = by_day[model_id].index
-    for other in ids[1:]:
-        shared = shared.intersection(by_day[other].index)
-    cumulative = [(i, by_day[i].reindex(shared).cumsum()) for i in ids]
+    series = {i: complete_windows(rolling(daily, i), ROLLING_DAYS).reindex(mine.index) for i in ids}
     bet = series[model_id]["break_even"].dropna() if "break_even" in series[model_id] else pd.Series(dtype=float)
     even = float(bet.iloc[-1]) if len(bet) else 100.0 * break_even(price)  # the prices this model bet, latest
-    return (
-        line_chart("mae", f"MAE, rolling {ROLLING_DAYS} days", "points", [(i, series[i]["mae"]) for i in ids], num),
-        line_chart(
-            "hit", f"Hit rate, rolling {ROLLING_DAYS} days", "%", [(i, series[i]["hit_rate"]) for i in ids],
-            lambda v: f"{v:.1f}", (even, f"break-even of the prices bet ({even:.1f}%)"),
-        ),
-        line_chart(
-            "units", f"Cumulative units at the prices bet ({price:+g} where none), dates both models were graded",
-            "units", cumulative,
-            lambda v: f"{v:+.1f}", (0.0, "0"),
-        ),
+    note = f"a point once its {ROLLING_DAYS}-day window is complete (none on the first {ROLLING_DAYS - 1} dates)"
+    mae = line_chart("mae", f"MAE, rolling {ROLLING_DAYS} days", "points", [(i, series[i]["mae"]) for i in ids], num)
+    hit = line_chart(
+        "hit", f"Hit rate, rolling {ROLLING_DAYS} days", "%", [(i, series[i]["hit_rate"]) for i in ids],
+        lambda v: f"{v:.1f}", (even, f"break-even of the prices bet ({even:.1f}%)"),
     )  # fmt: skip
+    return tuple(
+        _with_table(c, note, [(i, series[i][col]) for i in ids]) for c, col in ((mae, "mae"), (hit, "hit_rate"))
+    )
+
+
+def _with_table(chart: Chart, note: str, lines: list[tuple[str, pd.Series]], digits: int = 2) -> Chart:
+    """``chart`` with its caption note and its data-table fallback (a row per date, a column per line)."""
+    from dataclasses import replace
+
+    days = sorted({d for _, s in lines for d in _dates(s.dropna())})
+    values = [{pd.Timestamp(k).date().isoformat(): v for k, v in s.dropna().items()} for _, s in lines]
+    rows = tuple((d, *(("–" if d not in v else f"{v[d]:.{digits}f}") for v in values)) for d in days)
+    return replace(chart, note=note, table=(("date", *(label for label, _ in lines)), *rows))
+
+
+def money_charts(
+    daily: pd.DataFrame, model_id: str, champion_id: str | None, window: tuple[date, date]
+) -> tuple[tuple[Chart, ...], str]:
+    """This model's cumulative units with their 95% band, bets per day as bars and the maximum
+    drawdown marked; and the rolling probability CLV of the model and the champion."""
+    path = units_path(daily, model_id, *window)
+    dd = max_drawdown(path.cumulative)
+    words = "units never fell" if dd is None else f"{dd.size:.1f} units, {dd.peak} → {dd.trough}"
+    ids = [model_id] + ([champion_id] if champion_id and champion_id != model_id else [])
+    lines = [(model_id, path.cumulative)] + [(i, units_path(daily, i, *window).cumulative) for i in ids[1:]]
+    units = line_chart(
+        "units", "Cumulative units at the prices bet, with this model's 95% interval (clustered by date)", "units",
+        lines, lambda v: f"{v:+.1f}", (0.0, "0"), band=(path.low, path.high),
+        bars=path.bets, sign=True, mark=(dd.peak, dd.trough, f"max drawdown {dd.size:.1f}") if dd else None,
+    )  # fmt: skip
+    table = [*lines, ("95% low", path.low), ("95% high", path.high), ("bets", path.bets)]
+    whose = "each model's own graded dates" if len(ids) > 1 else "this model's graded dates"
+    units = _with_table(units, f"{whose}; bets per day and the maximum drawdown ({words}) are this model's", table, 1)
+    clv = [(i, rolling_clv(daily, i, ROLLING_DAYS)) for i in ids]
+    clv_chart = line_chart(
+        "clv", f"Probability CLV per bet, rolling {ROLLING_DAYS} days", "percentage points", clv,
+        lambda v: f"{v:+.2f}", (0.0, "0"), sign=True,
+    )  # fmt: skip
+    note = "each bet's win probability read from the close minus its no-vig probability at the bet; complete windows"
+    return (units, _with_table(clv_chart, note, clv)), words
 
 
 def commands(record: ModelRecord, comparison: Comparison | None) -> tuple[Command, ...]:
@@ -165,21 +166,33 @@ def model_page(data: DashboardData, model_id: str, settings: Settings) -> ModelP
     if record is None:
         raise NotFound(f"no model {model_id!r} in the registry")
     champion = next((m for m in models if m.is_champion), None)
+    champion_id = champion.model_id if champion else None
     comparison, note = _verdict(data, models, record, VerdictRule.from_settings(settings))
-    card, card_error = read_card(record, settings.max_model_bytes)
+    end, daily = data.grading.recent_daily(CHART_DAYS)
+    window = (end - timedelta(days=CHART_DAYS - 1), end) if end else None
+    money, drawdown = money_charts(daily, model_id, champion_id, window) if window else ((), "")
+    rows = cal.read(data.engine, model_id, record.train_end, *window, settings.bet_price) if window else []
     return ModelPage(
         record=record,
         role=role(record),
-        card=_card_items(card),
-        card_error=card_error,
+        card=card_view(*read_file_facts(record, settings.max_model_bytes)),
         events=tuple(reversed(data.events(model_id))),
-        charts=charts(
-            data.recent_daily(CHART_DAYS), model_id, champion.model_id if champion else None, settings.bet_price
+        charts=charts(daily, model_id, champion_id, settings.bet_price),
+        money_charts=money,
+        figures=window_figures(daily, *window).get(model_id) if window else None,
+        drawdown=drawdown,
+        calibration=cal.calibration(
+            rows,
+            max(window[0], record.train_end + timedelta(days=1)) if window else None,
+            window[1] if window else None,
         ),
-        champion_id=champion.model_id if champion else None,
+        champion_id=champion_id,
         comparison=comparison,
+        differences=differences(comparison) if comparison else (),
         verdict_note=note,
         commands=commands(record, comparison),
         chart_days=CHART_DAYS,
         rolling_days=ROLLING_DAYS,
+        window=window,
+        previous=retrained_from(record, models),
     )

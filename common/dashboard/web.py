@@ -9,9 +9,13 @@ Queries per page on BigQuery (each date-bounded read touches only the days the p
 page                      count  what
 ========================  =====  ==========================================================
 ``/`` (models)            3      schema check, models, live evaluation columns
-``/models/<id>``          7      schema check, models, the model's audit events, the latest
+``/models/<id>``          10     schema check, models, the model's audit events, the latest
                                  graded date (2), daily rows of the charted days, the paired
-                                 sample of the verdict days (6 for the champion: no verdict)
+                                 sample of the verdict days, the objectives, both models' daily
+                                 CLV, bets per edge bucket (7 for the champion: no verdict)
+``/picks?date=D``         3      schema check, the champion's picks of D, the players' names
+                                 (6 without ``date``: the latest graded date (2) and the latest
+                                 date with picks first)
 ``/timeline``             2      schema check, audit events
 ``/operations``           8      schema check, rejections, worker acks, last reminder, the
                                  latest graded date (2), daily rows of the last 14 days, the
@@ -35,13 +39,15 @@ from markupsafe import Markup
 from common.dashboard import views
 from common.dashboard.data import DashboardData
 from common.dashboard.model_page import model_page
+from common.dashboard.picks import picks_page
 from common.errors import AppError, NotFound
 from common.settings import Settings
 from common.text import clean
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PAGE_QUERIES = {"models": 3, "model": 9, "timeline": 2, "operations": 8}
+PAGE_QUERIES = {"models": 3, "model": 10, "champion": 7, "picks": 3, "picks_latest": 6, "timeline": 2,
+                "operations": 8}  # fmt: skip
 #: nothing from elsewhere, no script at all, styles only from our own stylesheet
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -90,9 +96,14 @@ def _page(path: str, args: Any, settings: Settings) -> flask.Response:
         data = DashboardData.open(settings)
         page = views.models_page(data, args.get("family", ""), args.get("role", ""), today, settings.reminder_levels)
         return _render("models.html", page=page, nav="models")
-    if path.startswith("/models/"):
+    # -- a model's page and the picks page (dashmodel) -----------------------------------------
+    if path.startswith("/models/"):  # not aria-current "Models": this is one model, not the list
         one = model_page(DashboardData.open(settings), path[len("/models/") :], settings)
-        return _render("model.html", page=one, nav="models")
+        return _render("model.html", page=one, nav="model")
+    if path == "/picks":  # ?date=YYYY-MM-DD (picks.SAMPLE_PARAMS); without it, the latest date with picks
+        picks = picks_page(DashboardData.open(settings), args.get("date"), settings.bet_price)
+        return _render("picks.html", page=picks, nav="picks")
+    # -- end of dashmodel's block -----------------------------------------------------------------
     if path == "/timeline":
         return _render("timeline.html", reigns=views.timeline(DashboardData.open(settings)), nav="timeline")
     if path == "/operations":
