@@ -14,10 +14,11 @@ from functions_framework import create_app
 
 from common.app import open_registry
 from common.cli.main import main as modelctl
-from common.dashboard.web import CSP, PAGE_QUERIES
+from common.dashboard.web import CSP, PAGE_QUERIES, PER_CHALLENGER
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
+from common.sql_bigquery import BigQueryEngine
 from common.sql_duckdb import DuckDBEngine
 from common.storage import FileBucket
 from tests.conftest import ModelFiles
@@ -45,6 +46,12 @@ def demo(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[F
 
 def text(response: Any) -> str:
     return str(response.get_data(as_text=True))
+
+
+def leaderboard(page: str) -> str:
+    """The home page's leaderboard table alone."""
+    start = page.index('<table class="models board">')
+    return page[start : page.index("</table>", start)]
 
 
 def assert_safe_page(response: Any) -> None:
@@ -105,14 +112,35 @@ def test_unknown_pages_and_models_answer_404_and_writes_405(demo: tuple[FlaskCli
 def test_filters_by_family_and_role(demo: tuple[FlaskClient, DemoRun]) -> None:
     client, run = demo
     models = open_registry(run.settings).list()
-    for m in models:
-        body = text(client.get(f"/?family={m.model_family}"))
+    for m in models:  # the leaderboard (the now-strip and staleness panel show every family)
+        body = leaderboard(text(client.get(f"/?family={m.model_family}")))
         assert f'href="/models/{m.model_id}"' in body
         assert all(f'href="/models/{o.model_id}"' not in body for o in models if o.model_family != m.model_family)
     champion = next(m for m in models if m.is_champion)
-    shadows = text(client.get("/?role=shadow"))
+    shadows = leaderboard(text(client.get("/?role=shadow")))
     assert f'href="/models/{champion.model_id}"' not in shadows
     assert "No model matches." in text(client.get("/?role=retired"))
+
+
+def count_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement either engine runs from now on (the list is cleared by the caller)."""
+    calls: list[str] = []
+    for engine in (DuckDBEngine, BigQueryEngine):
+        for name in ("query", "query_frame"):
+            original = getattr(engine, name)
+
+            def counted(self: Any, sql: str, params: Any = None, _original: Any = original) -> Any:
+                calls.append(sql)
+                return _original(self, sql, params)
+
+            monkeypatch.setattr(engine, name, counted)
+    return calls
+
+
+def stated_queries(page: str, models: list[Any]) -> int:
+    """``PAGE_QUERIES`` plus what the page adds per enabled challenger."""
+    challengers = sum(1 for m in models if m.serves and not m.is_champion) if any(m.is_champion for m in models) else 0
+    return PAGE_QUERIES[page] + PER_CHALLENGER.get(page, 0) * challengers
 
 
 @pytest.mark.slow
@@ -120,25 +148,21 @@ def test_each_page_costs_the_stated_number_of_queries(
     demo: tuple[FlaskClient, DemoRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, run = demo
-    calls: list[str] = []
-    for name in ("query", "query_frame"):
-        original = getattr(DuckDBEngine, name)
-
-        def counted(self: DuckDBEngine, sql: str, params: Any = None, _original: Any = original) -> Any:
-            calls.append(sql)
-            return _original(self, sql, params)
-
-        monkeypatch.setattr(DuckDBEngine, name, counted)
-    challenger = next(m for m in open_registry(run.settings).list() if not m.is_champion)
+    calls = count_queries(monkeypatch)
+    models = open_registry(run.settings).list()
+    challenger = next(m for m in models if not m.is_champion)
     for page, path in (
         ("models", "/"),
+        ("models", "/?window=season&sort=roi"),
         ("model", f"/models/{challenger.model_id}"),
         ("timeline", "/timeline"),
         ("operations", "/operations"),
+        ("activity", "/activity"),
+        ("activity", f"/activity?family={challenger.model_family}&page=2"),
     ):
         calls.clear()
         assert client.get(path).status_code == 200
-        assert len(calls) == PAGE_QUERIES[page], (page, calls)
+        assert len(calls) == stated_queries(page, models), (page, calls)
 
 
 def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -198,10 +222,18 @@ def test_every_page_runs_the_same_services_on_each_engine(
     registry.promote(champion, reason="first champion")
     registry.enable(shadow, reason=HOSTILE)
     client = client_for(monkeypatch, engine_url, bucket.url)
-    for path in ("/", "/timeline", "/operations", f"/models/{champion}", f"/models/{shadow}"):
+    models = registry.list()
+    calls = count_queries(monkeypatch)
+    for path in ("/", "/timeline", "/operations", "/activity", f"/models/{champion}", f"/models/{shadow}"):
+        calls.clear()
         response = client.get(path)
         assert response.status_code == 200, (path, text(response)[:2000])
         assert_safe_page(response)
+        page = {"/": "models", "/timeline": "timeline", "/operations": "operations", "/activity": "activity"}
+        if path in page:  # bounded on each engine: the stated count, -1 before anything is graded (no daily
+            # rows to read), +1 when the manifest records another registry version (the models)
+            stated = stated_queries(page[path], models)
+            assert stated - 1 <= len(calls) <= stated + 1, (path, stated, calls)
     page = text(client.get(f"/models/{shadow}"))
     assert "KEEP WATCHING" in page and "insufficient evidence" in page  # nothing graded: the verdict says so
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

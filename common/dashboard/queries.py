@@ -1,14 +1,14 @@
-"""The dashboard's read-only queries that no other queries module holds yet (BigQuery SQL, named parameters).
+"""The dashboard's read-only queries that no other queries module holds (BigQuery SQL, named parameters).
 
-Everything else the dashboard shows comes through the registry's, grading's and the
-notify store's own services and queries. This one reads a table whose store is being
-given its own queries module (worker acks: the worker's store); when it lands, this
-statement moves there and this module imports it.
+Everything else the dashboard shows comes through the registry's, grading's, the worker's
+and the notify store's own services and queries.
 """
 
 from __future__ import annotations
 
-# What each prediction worker last acknowledged serving, newest first (one row per worker).
-WORKER_ACKS = """
-SELECT worker_id, generation, source, champion, models_json, acked_at FROM worker_acks
-ORDER BY acked_at DESC, worker_id LIMIT @limit"""
+# How many predictions one game date has, and how many of them are graded: the now-strip's
+# "yesterday" flag. Each count reads one date partition.
+DAY_COUNTS = """
+SELECT
+  (SELECT COUNT(*) FROM player_prop_predictions WHERE game_date = @day) AS predicted,
+  (SELECT COUNT(*) FROM prediction_accuracy WHERE game_date = @day) AS graded"""
