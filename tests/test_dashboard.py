@@ -303,10 +303,12 @@ def test_no_static_route_and_options_is_refused_with_the_headers(
         static = client.get("/static/secret.txt")
         assert static.status_code == 404 and "secret" not in text(static).replace("secret.txt", "")
         assert_safe_page(static)
-        for method in ("OPTIONS", "TRACE", "DELETE"):
-            response = client.open("/", method=method)
-            assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD", method
-            assert_safe_page(response)
+        for path in ("/", "/?window=7", "/models/x", "/timeline", "/operations", "/activity", "/assets/dashboard.css",
+                     "/nope"):  # fmt: skip
+            for method in ("OPTIONS", "TRACE", "DELETE"):  # every route: refused, with the headers
+                response = client.open(path, method=method)
+                assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD", (path, method)
+                assert_safe_page(response)
         for path in ("/favicon.ico", "/robots.txt"):  # functions-framework's own 404 routes: no headers
             for method in ("GET", "OPTIONS"):
                 response = client.open(path, method=method)
@@ -315,3 +317,45 @@ def test_no_static_route_and_options_is_refused_with_the_headers(
         css = client.get("/assets/dashboard.css")  # the dashboard's own stylesheet is still served
         assert css.status_code == 200 and css.mimetype == "text/css" and b"{" in css.data
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.slow
+def test_the_home_side_on_the_demo(demo: tuple[FlaskClient, DemoRun], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staleness counted to the latest graded date (the reminder's rule), the worker acks' problem
+    column, the activity feed filtered and paged, and bad query values refused with the valid ones."""
+    from common.dashboard import views
+    from common.grading.store import GradingStore
+    from common.reminder import staleness
+    from common.sql import open_engine
+
+    client, run = demo
+    models = open_registry(run.settings).list()
+    end = GradingStore(open_engine(run.settings.registry_url)).latest_graded()
+    assert end is not None
+    home = text(client.get("/"))
+    for family in staleness(models, end, run.settings.reminder_levels):
+        assert f'<th scope="row">{family.family}</th><td class="num" data-label="Days">{family.days}</td>' in home
+        assert f"<code>{family.command}</code>" in home
+    assert f"counted to the latest graded date ({end})" in home
+    operations = text(client.get("/operations"))
+    assert '<th scope="col">Problem</th>' in operations and 'id="manifest-generation"' in operations
+    assert '<th scope="col" class="num">Graded</th>' in operations  # numbers and their headers both right-aligned
+    assert "file://" not in text(client.get("/activity")) + operations
+    family = models[0].model_family
+    feed = text(client.get(f"/activity?family={family}"))
+    assert all(f">{m.model_id}</a>" not in feed for m in models if m.model_family != family)
+    assert f">{models[0].model_id}</a>" in feed
+    monkeypatch.setattr(views, "ACTIVITY_PAGE", 2)
+    first, second = text(client.get("/activity")), text(client.get("/activity?page=2"))
+    assert first.count('<tr class="event">') == 2 and second.count('<tr class="event">') == 2
+    assert 'href="/activity?page=2" rel="next"' in first and 'rel="prev"' in second
+    refused = (
+        ("/?window=9", "window must be one of 7, 14, 30, season"),
+        ("/?sort=x", "sort must be one of"),
+        ("/activity?page=0", "page must be a whole number"),
+        ("/activity?page=x", "page must be"),
+    )
+    for bad, why in refused:
+        response = client.get(bad)
+        assert response.status_code == 400 and why in text(response), bad
+        assert_safe_page(response)

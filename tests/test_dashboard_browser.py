@@ -182,6 +182,7 @@ def _axe(driver: Any) -> list[str]:
 def _warm_ms(url: str) -> float:
     with urllib.request.urlopen(url, timeout=30) as response:  # cold: opens the registry, caches files
         response.read()
+        assert response.headers.get_all("Server") == ["dashboard"], response.headers  # no Werkzeug, no Python
     started = time.perf_counter()
     with urllib.request.urlopen(url, timeout=30) as response:
         response.read()
