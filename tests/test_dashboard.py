@@ -175,7 +175,7 @@ def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     reason = '"><img src=x onerror=alert(2)>'
     assert modelctl(["enable", record.model_id, "--reason", reason]) == 0
     client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
-    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations"):
+    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations", "/activity"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert_safe_page(response)
@@ -184,6 +184,8 @@ def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2
     assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
     assert "<img" not in page
+    feed = text(client.get("/activity"))
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in feed and "<img" not in feed
 
 
 def test_pages_answer_on_an_empty_registry_and_explain_an_unmigrated_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -276,12 +278,12 @@ def test_bidirectional_controls_never_reach_the_page(monkeypatch: pytest.MonkeyP
     older.promote(record.model_id, reason=f"crowned {BIDI}")
     assert "\u202e" in (record.description or "")  # stored as given
     client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
-    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations"):
+    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations", "/activity"):
         page = text(client.get(path))
         assert not [c for c in BIDI_CHARS if c in page], (path, [hex(ord(c)) for c in BIDI_CHARS if c in page])
     page = text(client.get(f"/models/{record.model_id}"))
     assert "desc evil isolated mark" in page and "why evil" in page and "opsevil" in page
-    assert "crowned evil" in text(client.get("/timeline"))
+    assert "crowned evil" in text(client.get("/timeline")) and "crowned evil" in text(client.get("/activity"))
 
 
 def test_no_static_route_and_options_is_refused_with_the_headers(
