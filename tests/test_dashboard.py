@@ -14,10 +14,11 @@ from functions_framework import create_app
 
 from common.app import open_registry
 from common.cli.main import main as modelctl
-from common.dashboard.web import CSP, PAGE_QUERIES
+from common.dashboard.web import CSP, PAGE_QUERIES, PER_CHALLENGER
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
+from common.sql_bigquery import BigQueryEngine
 from common.sql_duckdb import DuckDBEngine
 from common.storage import FileBucket
 from tests.conftest import ModelFiles
@@ -45,6 +46,12 @@ def demo(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[F
 
 def text(response: Any) -> str:
     return str(response.get_data(as_text=True))
+
+
+def leaderboard(page: str) -> str:
+    """The home page's leaderboard table alone."""
+    start = page.index('<table class="models board">')
+    return page[start : page.index("</table>", start)]
 
 
 def assert_safe_page(response: Any) -> None:
@@ -105,14 +112,35 @@ def test_unknown_pages_and_models_answer_404_and_writes_405(demo: tuple[FlaskCli
 def test_filters_by_family_and_role(demo: tuple[FlaskClient, DemoRun]) -> None:
     client, run = demo
     models = open_registry(run.settings).list()
-    for m in models:
-        body = text(client.get(f"/?family={m.model_family}"))
+    for m in models:  # the leaderboard (the now-strip and staleness panel show every family)
+        body = leaderboard(text(client.get(f"/?family={m.model_family}")))
         assert f'href="/models/{m.model_id}"' in body
         assert all(f'href="/models/{o.model_id}"' not in body for o in models if o.model_family != m.model_family)
     champion = next(m for m in models if m.is_champion)
-    shadows = text(client.get("/?role=shadow"))
+    shadows = leaderboard(text(client.get("/?role=shadow")))
     assert f'href="/models/{champion.model_id}"' not in shadows
     assert "No model matches." in text(client.get("/?role=retired"))
+
+
+def count_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement either engine runs from now on (the list is cleared by the caller)."""
+    calls: list[str] = []
+    for engine in (DuckDBEngine, BigQueryEngine):
+        for name in ("query", "query_frame"):
+            original = getattr(engine, name)
+
+            def counted(self: Any, sql: str, params: Any = None, _original: Any = original) -> Any:
+                calls.append(sql)
+                return _original(self, sql, params)
+
+            monkeypatch.setattr(engine, name, counted)
+    return calls
+
+
+def stated_queries(page: str, models: list[Any]) -> int:
+    """``PAGE_QUERIES`` plus what the page adds per enabled challenger."""
+    challengers = sum(1 for m in models if m.serves and not m.is_champion) if any(m.is_champion for m in models) else 0
+    return PAGE_QUERIES[page] + PER_CHALLENGER.get(page, 0) * challengers
 
 
 @pytest.mark.slow
@@ -120,25 +148,21 @@ def test_each_page_costs_the_stated_number_of_queries(
     demo: tuple[FlaskClient, DemoRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, run = demo
-    calls: list[str] = []
-    for name in ("query", "query_frame"):
-        original = getattr(DuckDBEngine, name)
-
-        def counted(self: DuckDBEngine, sql: str, params: Any = None, _original: Any = original) -> Any:
-            calls.append(sql)
-            return _original(self, sql, params)
-
-        monkeypatch.setattr(DuckDBEngine, name, counted)
-    challenger = next(m for m in open_registry(run.settings).list() if not m.is_champion)
+    calls = count_queries(monkeypatch)
+    models = open_registry(run.settings).list()
+    challenger = next(m for m in models if not m.is_champion)
     for page, path in (
         ("models", "/"),
+        ("models", "/?window=season&sort=roi"),
         ("model", f"/models/{challenger.model_id}"),
         ("timeline", "/timeline"),
         ("operations", "/operations"),
+        ("activity", "/activity"),
+        ("activity", f"/activity?family={challenger.model_family}&page=2"),
     ):
         calls.clear()
         assert client.get(path).status_code == 200
-        assert len(calls) == PAGE_QUERIES[page], (page, calls)
+        assert len(calls) == stated_queries(page, models), (page, calls)
 
 
 def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -151,7 +175,7 @@ def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     reason = '"><img src=x onerror=alert(2)>'
     assert modelctl(["enable", record.model_id, "--reason", reason]) == 0
     client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
-    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations"):
+    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations", "/activity"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert_safe_page(response)
@@ -160,6 +184,8 @@ def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2
     assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
     assert "<img" not in page
+    feed = text(client.get("/activity"))
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in feed and "<img" not in feed
 
 
 def test_pages_answer_on_an_empty_registry_and_explain_an_unmigrated_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,10 +224,18 @@ def test_every_page_runs_the_same_services_on_each_engine(
     registry.promote(champion, reason="first champion")
     registry.enable(shadow, reason=HOSTILE)
     client = client_for(monkeypatch, engine_url, bucket.url)
-    for path in ("/", "/timeline", "/operations", f"/models/{champion}", f"/models/{shadow}"):
+    models = registry.list()
+    calls = count_queries(monkeypatch)
+    for path in ("/", "/timeline", "/operations", "/activity", f"/models/{champion}", f"/models/{shadow}"):
+        calls.clear()
         response = client.get(path)
         assert response.status_code == 200, (path, text(response)[:2000])
         assert_safe_page(response)
+        page = {"/": "models", "/timeline": "timeline", "/operations": "operations", "/activity": "activity"}
+        if path in page:  # bounded on each engine: the stated count, -1 before anything is graded (no daily
+            # rows to read), +1 when the manifest records another registry version (the models)
+            stated = stated_queries(page[path], models)
+            assert stated - 1 <= len(calls) <= stated + 1, (path, stated, calls)
     page = text(client.get(f"/models/{shadow}"))
     assert "KEEP WATCHING" in page and "insufficient evidence" in page  # nothing graded: the verdict says so
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -244,12 +278,12 @@ def test_bidirectional_controls_never_reach_the_page(monkeypatch: pytest.MonkeyP
     older.promote(record.model_id, reason=f"crowned {BIDI}")
     assert "\u202e" in (record.description or "")  # stored as given
     client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
-    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations"):
+    for path in ("/", f"/models/{record.model_id}", "/timeline", "/operations", "/activity"):
         page = text(client.get(path))
         assert not [c for c in BIDI_CHARS if c in page], (path, [hex(ord(c)) for c in BIDI_CHARS if c in page])
     page = text(client.get(f"/models/{record.model_id}"))
     assert "desc evil isolated mark" in page and "why evil" in page and "opsevil" in page
-    assert "crowned evil" in text(client.get("/timeline"))
+    assert "crowned evil" in text(client.get("/timeline")) and "crowned evil" in text(client.get("/activity"))
 
 
 def test_no_static_route_and_options_is_refused_with_the_headers(
@@ -271,10 +305,12 @@ def test_no_static_route_and_options_is_refused_with_the_headers(
         static = client.get("/static/secret.txt")
         assert static.status_code == 404 and "secret" not in text(static).replace("secret.txt", "")
         assert_safe_page(static)
-        for method in ("OPTIONS", "TRACE", "DELETE"):
-            response = client.open("/", method=method)
-            assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD", method
-            assert_safe_page(response)
+        for path in ("/", "/?window=7", "/models/x", "/timeline", "/operations", "/activity", "/assets/dashboard.css",
+                     "/nope"):  # fmt: skip
+            for method in ("OPTIONS", "TRACE", "DELETE"):  # every route: refused, with the headers
+                response = client.open(path, method=method)
+                assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD", (path, method)
+                assert_safe_page(response)
         for path in ("/favicon.ico", "/robots.txt"):  # functions-framework's own 404 routes: no headers
             for method in ("GET", "OPTIONS"):
                 response = client.open(path, method=method)
@@ -283,3 +319,45 @@ def test_no_static_route_and_options_is_refused_with_the_headers(
         css = client.get("/assets/dashboard.css")  # the dashboard's own stylesheet is still served
         assert css.status_code == 200 and css.mimetype == "text/css" and b"{" in css.data
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.slow
+def test_the_home_side_on_the_demo(demo: tuple[FlaskClient, DemoRun], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staleness counted to the latest graded date (the reminder's rule), the worker acks' problem
+    column, the activity feed filtered and paged, and bad query values refused with the valid ones."""
+    from common.dashboard import views
+    from common.grading.store import GradingStore
+    from common.reminder import staleness
+    from common.sql import open_engine
+
+    client, run = demo
+    models = open_registry(run.settings).list()
+    end = GradingStore(open_engine(run.settings.registry_url)).latest_graded()
+    assert end is not None
+    home = text(client.get("/"))
+    for family in staleness(models, end, run.settings.reminder_levels):
+        assert f'<th scope="row">{family.family}</th><td class="num" data-label="Days">{family.days}</td>' in home
+        assert f"<code>{family.command}</code>" in home
+    assert f"counted to the latest graded date ({end})" in home
+    operations = text(client.get("/operations"))
+    assert '<th scope="col">Problem</th>' in operations and 'id="manifest-generation"' in operations
+    assert '<th scope="col" class="num">Graded</th>' in operations  # numbers and their headers both right-aligned
+    assert "file://" not in text(client.get("/activity")) + operations
+    family = models[0].model_family
+    feed = text(client.get(f"/activity?family={family}"))
+    assert all(f">{m.model_id}</a>" not in feed for m in models if m.model_family != family)
+    assert f">{models[0].model_id}</a>" in feed
+    monkeypatch.setattr(views, "ACTIVITY_PAGE", 2)
+    first, second = text(client.get("/activity")), text(client.get("/activity?page=2"))
+    assert first.count('<tr class="event">') == 2 and second.count('<tr class="event">') == 2
+    assert 'href="/activity?page=2" rel="next"' in first and 'rel="prev"' in second
+    refused = (
+        ("/?window=9", "window must be one of 7, 14, 30, season"),
+        ("/?sort=x", "sort must be one of"),
+        ("/activity?page=0", "page must be a whole number"),
+        ("/activity?page=x", "page must be"),
+    )
+    for bad, why in refused:
+        response = client.get(bad)
+        assert response.status_code == 400 and why in text(response), bad
+        assert_safe_page(response)

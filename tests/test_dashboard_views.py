@@ -77,3 +77,41 @@ def test_the_timeline_follows_every_promotion(
     assert reigns[0].end is None and all(r.end is not None for r in reigns[1:])
     assert reigns[2].end and reigns[2].end <= reigns[1].start  # demoted in the promotion's transaction
     assert reigns[2].ended_by == "better MAE" and reigns[1].ended_by == "back again"
+
+
+def test_home_pieces_pin_the_champion_flag_workers_behind_and_hide_local_paths() -> None:
+    from datetime import UTC, datetime
+
+    from common.dashboard.home import BoardRow, _sorted, day_flags, season_start, worker_flags
+    from common.dashboard.views import local_paths
+    from common.manifest import ServingLag
+    from common.worker.acks import WorkerAck
+
+    assert season_start(date(2026, 3, 7)) == date(2025, 10, 1) == season_start(date(2025, 10, 1))
+    assert season_start(date(2026, 9, 30)) == date(2025, 10, 1)
+
+    def row(model_id: str, role: str, roi: float | None, mae: float) -> BoardRow:
+        return BoardRow(model_id, role, "f", "", "", "", "", "", "", "", "", "", {"roi": roi, "mae": mae})
+
+    rows = [row("a", "shadow", 0.05, 4.0), row("b", "shadow", None, 3.0), row("c", "champion", -0.1, 5.0),
+            row("d", "shadow", 0.02, 4.5)]  # fmt: skip
+    assert [r.model_id for r in _sorted(rows, "roi")] == ["c", "a", "d", "b"]  # pinned, best first, unknown last
+    assert [r.model_id for r in _sorted(rows, "mae")] == ["c", "b", "a", "d"]  # lower MAE is better
+
+    now = datetime(2026, 3, 8, tzinfo=UTC)
+    acks = [WorkerAck("w1", 4, "manifest", "m", {}, None, now), WorkerAck("w2", 5, "manifest", "m", {}, None, now),
+            WorkerAck("w3", 0, "registry", "m", {}, "cannot read the manifest", now)]  # fmt: skip
+    lag = ServingLag(9, 5, 9, False, False, "in step with the registry")
+    flags = [f.text for f in worker_flags(acks, lag, lag.detail)]
+    assert flags == [
+        "worker w1 serves generation 4; the manifest is at generation 5",
+        "worker w3: cannot read the manifest",
+    ]
+    assert [f.text for f in worker_flags(acks[1:2], None, "cannot compare")][-1].endswith("cannot compare")
+    assert [f.text for f in day_flags(date(2026, 3, 7), 0, 0)] == ["no predictions for 2026-03-07"]
+    assert [f.text for f in day_flags(date(2026, 3, 7), 40, 0)] == ["40 predictions for 2026-03-07 are not graded"]
+    assert day_flags(date(2026, 3, 7), 40, 40) == []
+
+    bucket = "file:///home/me/work/bucket"
+    text = f"registered from {bucket}/models/a.cbm, then file:///elsewhere/b.cbm; gs://x/y.cbm stays"
+    assert local_paths(text, bucket) == "registered from models/a.cbm, then b.cbm; gs://x/y.cbm stays"

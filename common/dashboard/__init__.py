@@ -1,4 +1,5 @@
-"""The read-only dashboard: models, a model's page, the champion timeline, operations.
+"""The read-only dashboard: the home page (now-strip, leaderboard, staleness), a model's page, the champion
+timeline, operations, the activity feed.
 
 Served by the ``dashboard`` HTTP function (``functions/dashboard``) and by ``modelctl
 dashboard``; ``web.respond`` answers both. View models are built from the registry and

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -22,24 +22,15 @@ from common.grading.analysis import compare_models
 from common.grading.catalog import REGISTRY, Catalog
 from common.grading.compare import Comparison, VerdictRule
 from common.grading.store import GradingStore
+from common.manifest import ServingLag
 from common.notify.store import NotificationStore
-from common.registry.model import ModelRecord, RegistryEvent, Rejection
+from common.registry.model import Activity, ModelRecord, RegistryEvent, Rejection
 from common.registry.service import RegistryService
+from common.registry.store import RegistryStore
 from common.reminder import KIND as REMINDER_KIND
 from common.settings import Settings
-from common.sql import open_engine
-
-
-@dataclass(frozen=True)
-class WorkerAck:
-    """What one prediction worker last acknowledged serving."""
-
-    worker_id: str
-    generation: int | None
-    source: str | None
-    champion: str | None
-    models: dict[str, str]  # model id → sha256
-    acked_at: datetime | None
+from common.sql import Param, open_engine
+from common.worker.acks import AckStore, WorkerAck
 
 
 @dataclass(frozen=True)
@@ -89,28 +80,28 @@ class DashboardData:
         """Daily rows of the last ``days`` days up to the latest graded date."""
         return self.grading.recent_daily(days)[1]
 
+    def latest_graded(self) -> date | None:
+        """The latest graded date (2 queries, then cached for the request)."""
+        return self.grading.latest_graded()
+
+    def day_counts(self, day: date) -> tuple[int, int]:
+        """(predictions made, predictions graded) for one game date: one query on that date's partitions."""
+        rows = self.engine.query(q.DAY_COUNTS, {"day": Param(day, "DATE")})
+        return (int(rows[0]["predicted"] or 0), int(rows[0]["graded"] or 0)) if rows else (0, 0)
+
     def verdict(self, catalog: Catalog, model_id: str, rule: VerdictRule) -> Comparison:
         """The sequential verdict against the current champion over every shared graded day: the
         same evidence ``promote`` relies on."""
         return compare_models(self.grading, catalog, model_id, None, None, rule)
 
     # -- operations ---------------------------------------------------------------------------
-    def worker_acks(self, limit: int = 50) -> list[WorkerAck]:
-        rows = self.engine.query(q.WORKER_ACKS, {"limit": limit})
-        return [
-            WorkerAck(
-                worker_id=str(r["worker_id"]),
-                generation=None if r["generation"] is None else int(r["generation"]),
-                source=r["source"],
-                champion=r["champion"],
-                models={str(k): str(v) for k, v in _json_object(r["models_json"]).items()},
-                acked_at=r["acked_at"],
-            )
-            for r in rows
-        ]
+    def worker_acks(self) -> list[WorkerAck]:
+        """Every worker's latest acknowledgement, ``problem`` included (the worker's own store and
+        query; the schema was checked when this object opened)."""
+        return AckStore(self.engine).list(check_schema=False)
 
-    def serving(self) -> tuple[bool | None, str]:
-        """Whether the serving manifest is behind the registry (None: could not tell), in words: one
+    def serving(self) -> tuple[ServingLag | None, str]:
+        """The serving manifest compared with the registry (None: could not be compared), in words: one
         query (the registry version) and the manifest object, plus the models when the versions differ."""
         if self.settings is None:
             return None, "serving manifest not checked"
@@ -118,7 +109,11 @@ class DashboardData:
             lag = check_serving(self.settings, self.registry)
         except AppError as exc:
             return None, str(exc)
-        return lag.behind, lag.detail
+        return lag, lag.detail
+
+    def activity(self, family: str | None, limit: int, offset: int) -> list[Activity]:
+        """One page of every registry event and rejection, newest first (one query)."""
+        return RegistryStore(self.engine).activity(family, limit, offset)
 
     def last_reminder(self) -> ReminderRecord | None:
         last = NotificationStore(self.engine).latest(REMINDER_KIND)

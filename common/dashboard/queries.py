@@ -1,9 +1,7 @@
 """The dashboard's read-only queries that no other queries module holds (BigQuery SQL, named parameters).
 
-Everything else the dashboard shows comes through the registry's, grading's and the
-notify store's own services and queries. This one reads a table whose store is being
-given its own queries module (worker acks: the worker's store); when it lands, this
-statement moves there and this module imports it.
+Everything else the dashboard shows comes through the registry's, grading's, the worker's
+and the notify store's own services and queries.
 """
 
 from __future__ import annotations
@@ -13,11 +11,6 @@ from common import betting
 _BREAK_EVEN = betting.sql_break_even(
     betting.sql_pick_price("recommendation", "over_price", "under_price", "@bet_price")
 )
-
-# What each prediction worker last acknowledged serving, newest first (one row per worker).
-WORKER_ACKS = """
-SELECT worker_id, generation, source, champion, models_json, acked_at FROM worker_acks
-ORDER BY acked_at DESC, worker_id LIMIT @limit"""
 
 # One model's bets per edge bucket and side over @start..@end (out-of-sample dates: the caller's
 # @start is after its training end): bets, hits and the sum of the bets' break-even probabilities at
@@ -44,3 +37,10 @@ ORDER BY ABS(p.edge) DESC, p.player_id"""
 
 # The latest date the champion has picks for, from @since on (a constant bound: BigQuery prunes).
 LATEST_PICKS = "SELECT MAX(game_date) AS latest FROM champion_predictions WHERE game_date >= @since"
+
+# How many predictions one game date has, and how many of them are graded: the now-strip's
+# "yesterday" flag. Each count reads one date partition.
+DAY_COUNTS = """
+SELECT
+  (SELECT COUNT(*) FROM player_prop_predictions WHERE game_date = @day) AS predicted,
+  (SELECT COUNT(*) FROM prediction_accuracy WHERE game_date = @day) AS graded"""

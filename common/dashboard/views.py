@@ -6,17 +6,16 @@ numbers are formatted here, text is left raw (the templates escape it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
-from common.dashboard.data import DashboardData, ReminderRecord, WorkerAck
-from common.grading.figures import WINDOWS
-from common.registry.model import ModelRecord, Rejection
-from common.reminder import staleness
+from common.dashboard.data import DashboardData, ReminderRecord
+from common.registry.model import Activity, ModelRecord, Rejection
+from common.worker.acks import WorkerAck
 
 ROLES = ("champion", "shadow", "disabled", "retired")
 OPERATIONS_DAYS = 14  # pending / void counts shown for the last this many days
@@ -41,97 +40,6 @@ def num(value: Any, digits: int = 2, sign: bool = False) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
     return f"{float(value):{'+' if sign else ''}.{digits}f}"
-
-
-# -- models -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Window:
-    days: int
-    mae: str
-    hit_rate: str
-    edge_3plus: str  # hit rate (n)
-    roi: str | None  # None: grading does not write it (yet)
-    clv: str | None
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    model_id: str
-    role: str
-    family: str
-    feature_set: str
-    train_start: date
-    train_end: date
-    age_days: int
-    level: str  # the family's reminder level: due / overdue / critical / fresh / ""
-    windows: tuple[Window, ...]
-
-
-@dataclass(frozen=True)
-class ModelsPage:
-    rows: tuple[ModelRow, ...]
-    families: tuple[str, ...]
-    roles: tuple[str, ...]
-    family: str
-    role: str
-    today: date
-    as_of: Any  # the evaluation's latest graded date
-    show_roi: bool
-    show_clv: bool
-    total: int
-
-
-def _window(ev: Mapping[str, Any], w: int) -> Window:
-    roi, clv = ev.get(f"eval_{w}d_roi"), ev.get(f"eval_{w}d_clv")
-    return Window(
-        days=w,
-        mae=num(ev.get(f"eval_{w}d_mae")),
-        hit_rate=pct(ev.get(f"eval_{w}d_hit_rate")),
-        edge_3plus=pct(ev.get(f"eval_{w}d_hit_rate_edge_3plus"), ev.get(f"eval_{w}d_n_edge_3plus")),
-        roi=None if f"eval_{w}d_roi" not in ev else pct(None if roi is None else 100.0 * float(roi)),
-        clv=None if f"eval_{w}d_clv" not in ev else num(clv, sign=True),
-    )
-
-
-def models_page(
-    data: DashboardData, family: str, role_filter: str, today: date, levels: tuple[int, int, int]
-) -> ModelsPage:
-    """Every model (3 queries with the schema check: models, evaluation columns), filtered in memory."""
-    models = data.models()
-    evaluation = data.evaluation([m.model_id for m in models])
-    family_level = {f.family: f.level or "fresh" for f in staleness(models, today, levels)}
-    shown = [
-        m for m in models if (not family or m.model_family == family) and (not role_filter or role(m) == role_filter)
-    ]
-    order = {name: i for i, name in enumerate(ROLES)}
-    shown.sort(key=lambda m: (order[role(m)], m.model_family, m.model_id))
-    rows = tuple(
-        ModelRow(
-            model_id=m.model_id,
-            role=role(m),
-            family=m.model_family,
-            feature_set=m.feature_set,
-            train_start=m.train_start,
-            train_end=m.train_end,
-            age_days=(today - m.train_end).days,
-            level=family_level.get(m.model_family, ""),
-            windows=tuple(_window(evaluation.get(m.model_id, {}), w) for w in WINDOWS),
-        )
-        for m in shown
-    )
-    as_of = max((str(e["evaluation_as_of"]) for e in evaluation.values() if e.get("evaluation_as_of")), default=None)
-    return ModelsPage(
-        rows=rows,
-        families=tuple(sorted({m.model_family for m in models})),
-        roles=ROLES,
-        family=family,
-        role=role_filter,
-        today=today,
-        as_of=as_of,
-        show_roi=any(w.roi is not None for r in rows for w in r.windows),
-        show_clv=any(w.clv is not None for r in rows for w in r.windows),
-        total=len(models),
-    )
 
 
 # -- champion timeline ------------------------------------------------------------------------
@@ -179,14 +87,21 @@ class DayCounts:
 
 
 @dataclass(frozen=True)
+class WorkerRow:
+    ack: WorkerAck
+    behind: bool  # serves an older generation than the manifest holds
+
+
+@dataclass(frozen=True)
 class OperationsPage:
     rejections: tuple[Rejection, ...]
-    workers: tuple[WorkerAck, ...]
+    workers: tuple[WorkerRow, ...]
     reminder: ReminderRecord | None
     days: tuple[DayCounts, ...]
     window: int
     serving_behind: bool | None = False  # None: the manifest could not be compared with the registry
     serving: str = ""
+    manifest_generation: int | None = None
 
 
 def per_day(daily: Any) -> tuple[DayCounts, ...]:
@@ -200,17 +115,54 @@ def per_day(daily: Any) -> tuple[DayCounts, ...]:
     )
 
 
+_FILE_URL = re.compile(r"file://[^\s'\"<>),;]+")
+
+
+def local_paths(text: str, bucket_url: str) -> str:
+    """``text`` with every ``file://`` URL shown as the object's name in the bucket (``models/x.cbm``),
+    or its file name outside it: this machine's folders are nobody's business on a page."""
+    root = bucket_url.rstrip("/") + "/"
+
+    def name(match: re.Match[str]) -> str:
+        url = match.group(0)
+        return url[len(root) :] if bucket_url.startswith("file://") and url.startswith(root) else url.rsplit("/", 1)[-1]
+
+    return _FILE_URL.sub(name, text) if "file://" in text else text
+
+
 def operations(data: DashboardData) -> OperationsPage:
-    """8 queries with the schema check: rejections, worker acks, the last reminder, the last
-    ``OPERATIONS_DAYS`` days of daily rows (3), the registry version (+ the models when the
-    serving manifest records another version)."""
-    behind, serving = data.serving()
+    """``web.PAGE_QUERIES["operations"]`` queries with the schema check: rejections, worker acks, the
+    last reminder, the last ``OPERATIONS_DAYS`` days of daily rows (3), the registry version
+    (+ the models when the serving manifest records another version)."""
+    lag, serving = data.serving()
+    generation = lag.manifest_generation if lag else None
     return OperationsPage(
-        serving_behind=behind,
+        serving_behind=None if lag is None else lag.behind,
         serving=serving,
+        manifest_generation=generation,
         rejections=tuple(data.rejections()),
-        workers=tuple(data.worker_acks()),
+        workers=tuple(WorkerRow(a, a.behind(generation)) for a in data.worker_acks()),
         reminder=data.last_reminder(),
         days=per_day(data.recent_daily(OPERATIONS_DAYS)),
         window=OPERATIONS_DAYS,
     )
+
+
+# -- activity feed ------------------------------------------------------------------------------
+ACTIVITY_PAGE = 50  # lines per page of the activity feed
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    items: tuple[Activity, ...]
+    family: str
+    families: tuple[str, ...]
+    page: int  # 1-based
+    more: bool  # a next page exists
+
+
+def activity(data: DashboardData, family: str, page: int) -> ActivityPage:
+    """One page of the registry-wide feed (3 queries with the schema check: models, one page + 1 line)."""
+    families = tuple(sorted({m.model_family for m in data.models()}))
+    items = data.activity(family or None, ACTIVITY_PAGE + 1, (page - 1) * ACTIVITY_PAGE)
+    return ActivityPage(tuple(items[:ACTIVITY_PAGE]), family, families, page, len(items) > ACTIVITY_PAGE)

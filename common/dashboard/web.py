@@ -8,7 +8,12 @@ Queries per page on BigQuery (each date-bounded read touches only the days the p
 ========================  =====  ==========================================================
 page                      count  what
 ========================  =====  ==========================================================
-``/`` (models)            3      schema check, models, live evaluation columns
+``/`` (models)            9+2c   schema check, models, objectives, the latest graded date (2),
+                                 daily rows of the season (once anything is graded), worker
+                                 acks, the registry version,
+                                 yesterday's counts; 2 per enabled challenger c (its paired
+                                 sample and daily CLV: the verdict); +1 (the models) when the
+                                 serving manifest records another registry version
 ``/models/<id>``          10     schema check, models, the model's audit events, the latest
                                  graded date (2), daily rows of the charted days, the paired
                                  sample of the verdict days, the objectives, both models' daily
@@ -21,6 +26,8 @@ page                      count  what
                                  latest graded date (2), daily rows of the last 14 days, the
                                  registry version (9: the models, when the serving manifest
                                  records another version)
+``/activity``             3      schema check, models (the family links), one page of events
+                                 and rejections
 ========================  =====  ==========================================================
 """
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,19 +43,22 @@ from typing import Any
 import flask
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+from werkzeug.serving import WSGIRequestHandler
 
-from common.dashboard import views
+from common.dashboard import home, views
 from common.dashboard.data import DashboardData
 from common.dashboard.model_page import model_page
 from common.dashboard.picks import picks_page
-from common.errors import AppError, NotFound
+from common.errors import AppError, InvalidArgument, NotFound
+from common.grading.compare import VerdictRule
 from common.settings import Settings
 from common.text import clean
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PAGE_QUERIES = {"models": 3, "model": 10, "champion": 7, "picks": 3, "picks_latest": 6, "timeline": 2,
-                "operations": 8}  # fmt: skip
+PAGE_QUERIES = {"models": 9, "model": 10, "champion": 7, "picks": 3, "picks_latest": 6, "timeline": 2,
+                "operations": 8, "activity": 3}  # fmt: skip
+PER_CHALLENGER = {"models": 2}  # queries a page adds per enabled challenger
 #: nothing from elsewhere, no script at all, styles only from our own stylesheet
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -62,12 +73,16 @@ HEADERS = {
 ALLOWED_METHODS = ("GET", "HEAD")
 
 
+_BUCKET: ContextVar[str] = ContextVar("dashboard_bucket_url", default="")
+
+
 def _neutral(value: Any) -> Any:
     """Every value a template prints, without control or bidirectional-control characters
-    (``common/text.py``): outside text never reorders what the reader sees."""
+    (``common/text.py``): outside text never reorders what the reader sees; and with ``file://``
+    URLs shown as bucket object names (``views.local_paths``), not this machine's folders."""
     if isinstance(value, Markup):
-        return Markup(clean(str(value)))
-    return clean(value) if isinstance(value, str) else value
+        return Markup(clean(views.local_paths(str(value), _BUCKET.get())))
+    return clean(views.local_paths(value, _BUCKET.get())) if isinstance(value, str) else value
 
 
 _ENV = Environment(
@@ -91,24 +106,37 @@ def _stylesheet() -> flask.Response:
 
 
 def _page(path: str, args: Any, settings: Settings) -> flask.Response:
-    today = datetime.now(UTC).date()
-    if path in ("/", "/models", "/models/"):
-        data = DashboardData.open(settings)
-        page = views.models_page(data, args.get("family", ""), args.get("role", ""), today, settings.reminder_levels)
-        return _render("models.html", page=page, nav="models")
-    # -- a model's page and the picks page (dashmodel) -----------------------------------------
     if path.startswith("/models/"):  # not aria-current "Models": this is one model, not the list
         one = model_page(DashboardData.open(settings), path[len("/models/") :], settings)
         return _render("model.html", page=one, nav="model")
     if path == "/picks":  # ?date=YYYY-MM-DD (picks.SAMPLE_PARAMS); without it, the latest date with picks
         picks = picks_page(DashboardData.open(settings), args.get("date"), settings.bet_price)
         return _render("picks.html", page=picks, nav="picks")
-    # -- end of dashmodel's block -----------------------------------------------------------------
+    page = _home_pages(path, args, settings)
+    if page is not None:
+        return page
     if path == "/timeline":
         return _render("timeline.html", reigns=views.timeline(DashboardData.open(settings)), nav="timeline")
     if path == "/operations":
         return _render("operations.html", page=views.operations(DashboardData.open(settings)), nav="operations")
     raise NotFound(f"no page at {path}")
+
+
+# -- the home and operations side: the now-strip and leaderboard, the activity feed ------------------
+def _home_pages(path: str, args: Any, settings: Settings) -> flask.Response | None:
+    if path in ("/", "/models", "/models/"):
+        query = home.HomeQuery.parse(args)
+        today = datetime.now(UTC).date()
+        rule = VerdictRule.from_settings(settings)
+        page = home.home_page(DashboardData.open(settings), query, today, settings.reminder_levels, rule)
+        return _render("models.html", page=page, nav="models")
+    if path == "/activity":
+        number = str(args.get("page", "1"))
+        if not number.isdigit() or not 1 <= int(number) <= 100_000:
+            raise InvalidArgument(f"page must be a whole number from 1 to 100000, got {number!r}")
+        feed = views.activity(DashboardData.open(settings), str(args.get("family", "")), int(number))
+        return _render("activity.html", page=feed, nav="activity")
+    return None
 
 
 def respond(request: flask.Request, settings: Settings) -> flask.Response:
@@ -122,6 +150,7 @@ def respond(request: flask.Request, settings: Settings) -> flask.Response:
         return _stylesheet()
     if request.path == "/favicon.ico":  # browsers ask; there is none
         return flask.Response(b"", status=204, headers=HEADERS)
+    _BUCKET.set(settings.bucket_url)
     try:
         return _page(request.path, request.args, settings)
     except AppError as exc:
@@ -144,6 +173,15 @@ def close_static_route(app: flask.Flask, view: Callable[[], flask.Response]) -> 
         return view() if flask.request.endpoint == "error" else None
 
     app.before_request(answer_framework_routes)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """``modelctl dashboard``'s request handler: its ``Server`` header names no server, version or
+    Python (werkzeug's says ``Werkzeug/3.1.9 Python/3.11.7``). The deployed function answers
+    through functions-framework's gunicorn (``Server: gunicorn``, no version) behind Google's front end."""
+
+    def version_string(self) -> str:
+        return "dashboard"
 
 
 def make_app(settings: Settings) -> flask.Flask:

@@ -120,6 +120,20 @@ class RegistryEvent:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """One line of the registry-wide activity feed: an audit event, or a model that could not enter."""
+
+    kind: str  # "event" or "rejection"
+    item_id: str  # the event id or the rejection id
+    subject: str  # the model id (``family_<family>`` for an objective), or the rejected file's URI
+    action: str  # the event's action, or the rejection's error type
+    actor: str
+    reason: str | None
+    occurred_at: datetime
+    family: str | None  # None: a rejection, or a model no longer in the registry
+
+
+@dataclass(frozen=True)
 class RegistryVersion:
     """The registry's state as a version: how many audit events it holds, and the greatest event id.
 

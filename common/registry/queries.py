@@ -93,6 +93,23 @@ QUALIFY ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY occurred_at DESC, even
   AND JSON_VALUE(after_json, '$.status') = 'champion'"""
 
 REJECTION_COLUMNS = ", ".join(_columns(Rejection))
+
+# The registry-wide activity feed, newest first, one page: every audit event (with its model's
+# family; an objective's event is ``family_<family>``) and every rejection (no family: it never entered).
+ACTIVITY = """
+SELECT kind, item_id, subject, action, actor, reason, occurred_at, family FROM (
+  SELECT 'event' AS kind, e.event_id AS item_id, e.model_id AS subject, e.action AS action, e.actor AS actor,
+    e.reason AS reason, e.occurred_at AS occurred_at,
+    COALESCE(m.model_family, IF(STARTS_WITH(e.model_id, 'family_'), SUBSTR(e.model_id, 8), NULL)) AS family
+  FROM model_registry_events e LEFT JOIN model_registry m ON m.model_id = e.model_id
+  UNION ALL
+  SELECT 'rejection', r.rejection_id, r.source_uri, r.error_type, r.actor, r.reason, r.rejected_at,
+    CAST(NULL AS STRING)
+  FROM model_registry_rejections r
+) AS a
+WHERE @family IS NULL OR family = @family
+ORDER BY occurred_at DESC, item_id DESC
+LIMIT @limit OFFSET @offset"""
 LIST_REJECTIONS = f"""
 SELECT {REJECTION_COLUMNS} FROM model_registry_rejections
 ORDER BY rejected_at DESC, rejection_id LIMIT @limit"""

@@ -16,6 +16,7 @@ from typing import Any
 from common.errors import ConfigError, MissingDatabase, MissingTable, NotFound
 from common.registry import queries as q
 from common.registry.model import (
+    Activity,
     ModelRecord,
     Promotion,
     RegistryEvent,
@@ -158,6 +159,11 @@ class RegistryStore:
 
     def rejections(self, limit: int = 50) -> builtins.list[Rejection]:
         return [from_row(Rejection, r) for r in self.engine.query(q.LIST_REJECTIONS, {"limit": limit})]
+
+    def activity(self, family: str | None, limit: int, offset: int = 0) -> builtins.list[Activity]:
+        """One page of the registry-wide feed (``queries.ACTIVITY``), newest first."""
+        params = {"family": Param(family, "STRING"), "limit": limit, "offset": offset}
+        return [from_row(Activity, r) for r in self.engine.query(q.ACTIVITY, params)]
 
     def has_rejection(self, rejection: Rejection) -> bool:
         params = {

@@ -27,6 +27,13 @@ class WorkerAck:
     problem: str | None  # why it cannot serve picks, or holds an older set; None when all is well
     acked_at: datetime
 
+    def behind(self, manifest_generation: int | None) -> bool:
+        """Whether this worker serves an older generation than the serving manifest holds (a worker
+        reading the registry directly, generation 0, follows the registry rather than the manifest)."""
+        if manifest_generation is None or self.source == "registry":
+            return False
+        return self.generation < manifest_generation
+
 
 class AckStore:
     """Reads and writes of ``worker_acks`` on one engine."""
@@ -51,11 +58,13 @@ class AckStore:
         }
         self.engine.run_atomic([(q.RECORD_ACK, params)])
 
-    def list(self) -> list[WorkerAck]:
-        """Every worker's row, newest first (``ConfigError`` on an out-of-date schema)."""
+    def list(self, check_schema: bool = True) -> list[WorkerAck]:
+        """Every worker's row, newest first (``ConfigError`` on an out-of-date schema; a caller that
+        has checked the schema already passes ``check_schema=False``)."""
         from common.registry.store import RegistryStore
 
-        RegistryStore(self.engine).require_current_schema()
+        if check_schema:
+            RegistryStore(self.engine).require_current_schema()
         return [_ack(row) for row in self.engine.query(q.LIST_ACKS)]
 
 

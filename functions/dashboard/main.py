@@ -1,7 +1,9 @@
 """HTTP function `dashboard`: the read-only registry dashboard.
 
-`GET /` models, `GET /models/<id>` one model, `GET /timeline` the champion timeline,
-`GET /operations` rejections, worker acks, the last reminder and pending / void counts.
+`GET /` the now-strip, the leaderboard and family staleness, `GET /models/<id>` one model,
+`GET /timeline` the champion timeline, `GET /operations` the manifest generation, worker acks
+(problem, behind the manifest), rejections, the last reminder and pending / void counts,
+`GET /activity` every registry event and rejection (by family, paged).
 The pages are built in `common/dashboard` (`web.respond`).
 """
 
