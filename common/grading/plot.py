@@ -12,16 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common.betting import break_even
+from common.betting import DEFAULT_BET_PRICE, break_even, hit_rates, ratios
 from common.errors import ConfigError, InvalidArgument
 
 ROLLING_DAYS = 7
 
 
-def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.DataFrame:
+def rolling(
+    daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS, bet_price: float = DEFAULT_BET_PRICE
+) -> pd.DataFrame:
     """One model's trailing ``days``-day MAE, hit rate and break-even hit rate of the prices it bet
-    (percent; BET_PRICE's for days graded before prices were stored) per calendar date (out-of-sample
-    rows only)."""
+    (percent; ``bet_price``'s, the setting ``BET_PRICE``, for days graded before prices were stored) per
+    calendar date (out-of-sample rows only)."""
     rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
     if rows.empty:
         return pd.DataFrame(columns=["mae", "hit_rate", "break_even"])
@@ -37,22 +39,20 @@ def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.
             "n": rows["n"].to_numpy(np.float64),
             "hits": rows["n_hits"].to_numpy(np.float64),
             "bets": bets,
-            "even": np.where(np.isnan(even), break_even(), even) * bets,
+            "even": np.where(np.isnan(even), break_even(bet_price), even) * bets,
         },
         index=pd.to_datetime(rows["game_date"]),
     )
     frame = frame.groupby(level=0).sum().asfreq("D", fill_value=0.0)
     sums = frame.rolling(days, min_periods=1).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
-            {
-                "mae": sums["abs_sum"] / sums["n"],
-                "hit_rate": 100.0 * sums["hits"] / sums["bets"],
-                "break_even": 100.0 * sums["even"] / sums["bets"],
-            },
-            index=sums.index,
-        )
-    return out.replace([np.inf, -np.inf], np.nan)
+    return pd.DataFrame(
+        {
+            "mae": ratios(sums["abs_sum"], sums["n"]),
+            "hit_rate": hit_rates(sums["hits"], sums["bets"]),
+            "break_even": ratios(sums["even"], sums["bets"], 100.0),
+        },
+        index=sums.index,
+    )
 
 
 def cumulative_units(daily: pd.DataFrame, model_id: str) -> pd.Series:
@@ -62,8 +62,15 @@ def cumulative_units(daily: pd.DataFrame, model_id: str) -> pd.Series:
     return units.groupby(level=0).sum().sort_index().cumsum()
 
 
-def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days: int = ROLLING_DAYS) -> Path:
-    """Write a PNG with three panels (rolling hit rate, rolling MAE, cumulative units), one line per model."""
+def plot_rolling(
+    daily: pd.DataFrame,
+    model_ids: Sequence[str],
+    path: Path,
+    days: int = ROLLING_DAYS,
+    bet_price: float = DEFAULT_BET_PRICE,
+) -> Path:
+    """Write a PNG with three panels (rolling hit rate, rolling MAE, cumulative units), one line per model;
+    break-even at ``bet_price`` (``BET_PRICE``) for days graded before the prices bet were stored."""
     if path.suffix.lower() != ".png":
         raise InvalidArgument(f"--plot writes a PNG; give a file name ending in .png, not {path.name!r}")
     try:
@@ -76,7 +83,7 @@ def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days
         raise ConfigError("--plot needs matplotlib: .venv/bin/pip install matplotlib==3.11.2") from None
     fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True)
     for model_id in model_ids:
-        series = rolling(daily, model_id, days)
+        series = rolling(daily, model_id, days, bet_price)
         (drawn,) = top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
         top.plot(series.index, series["break_even"], linestyle=":", linewidth=1, color=drawn.get_color(),
                  label=f"{model_id}: break-even of its prices")  # fmt: skip
