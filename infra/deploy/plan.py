@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from common import inventory
 from common.inventory import Schedule
+from common.settings import SLACK_WEBHOOK_URL
 from infra.deploy.config import PUBSUB_AGENT, DeployConfig
 from infra.deploy.functions import function_steps, worker_steps
 from infra.deploy.steps import Step, gcloud
@@ -232,10 +233,10 @@ def _secret(cfg: DeployConfig) -> list[Step]:
         steps.append(
             Step(
                 "secret",
-                f"store SLACK_WEBHOOK_URL as the latest version of {s} (unless it already is)",
+                f"store {SLACK_WEBHOOK_URL} as the latest version of {s} (unless it already is)",
                 gcloud("secrets", "versions", "add", s, p, "--data-file=-"),
                 unless=gcloud("secrets", "versions", "access", "latest", f"--secret={s}", p),
-                stdin_env="SLACK_WEBHOOK_URL",
+                stdin_env=SLACK_WEBHOOK_URL,
             )
         )
     else:
@@ -244,12 +245,12 @@ def _secret(cfg: DeployConfig) -> list[Step]:
                 "secret",
                 f"secret {s} has a version to mount",
                 gcloud("secrets", "versions", "describe", "latest", f"--secret={s}", p, "--format=value(name)"),
-                hint="Run once with SLACK_WEBHOOK_URL=https://hooks.slack.com/... set: "
-                "`make deploy PROJECT=... REGION=... SLACK_WEBHOOK_URL=...`.",
+                hint=f"Run once with {SLACK_WEBHOOK_URL}=https://hooks.slack.com/... set: "
+                f"`make deploy PROJECT=... REGION=... {SLACK_WEBHOOK_URL}=...`.",
             )
         )
     for fn in cfg.functions:
-        if inventory.SLACK_SECRET_ENV in fn.secrets:
+        if SLACK_WEBHOOK_URL in fn.secrets:
             grant = gcloud(
                 "secrets",
                 "add-iam-policy-binding",
