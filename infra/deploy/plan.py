@@ -75,6 +75,13 @@ def _lookups(cfg: DeployConfig) -> list[Step]:
     ]
 
 
+def _binding(resource: tuple[str, ...], p: str, member: str, role: str, what: str) -> Step:
+    """``gcloud <kind…> add-iam-policy-binding <name>``: ``member`` gets ``role`` on one resource."""
+    *kind, name = resource
+    argv = gcloud(*kind, "add-iam-policy-binding", name, p, f"--member={member}", f"--role={role}", "--format=none")
+    return Step("iam", what, argv, attempts=3)
+
+
 def _project_binding(cfg: DeployConfig, member: str, role: str, what: str) -> Step:
     argv = gcloud(
         "projects",
@@ -144,17 +151,8 @@ def _bucket(cfg: DeployConfig) -> list[Step]:
     ]
     for fn in cfg.functions:
         if fn.bucket_role:
-            grant = gcloud(
-                "storage",
-                "buckets",
-                "add-iam-policy-binding",
-                url,
-                p,
-                f"--member=serviceAccount:{cfg.sa_email(fn)}",
-                f"--role={fn.bucket_role}",
-                "--format=none",
-            )
-            steps.append(Step("iam", f"{fn.deployed_name}: {fn.bucket_role} on {url}", grant, attempts=3))
+            member, what = f"serviceAccount:{cfg.sa_email(fn)}", f"{fn.deployed_name}: {fn.bucket_role} on {url}"
+            steps.append(_binding(("storage", "buckets", url), p, member, fn.bucket_role, what))
     return steps
 
 
@@ -192,30 +190,12 @@ def _topics(cfg: DeployConfig) -> list[Step]:
                 unless=gcloud("pubsub", "subscriptions", "describe", sub, p, "--format=value(name)"),
             )
         )
-        grant = gcloud(
-            "pubsub",
-            "topics",
-            "add-iam-policy-binding",
-            dead,
-            p,
-            f"--member={PUBSUB_AGENT}",
-            "--role=roles/pubsub.publisher",
-            "--format=none",
-        )
-        steps.append(Step("iam", f"Pub/Sub may forward undeliverable messages to {dead}", grant, attempts=3))
+        what = f"Pub/Sub may forward undeliverable messages to {dead}"
+        steps.append(_binding(("pubsub", "topics", dead), p, PUBSUB_AGENT, "roles/pubsub.publisher", what))
     for fn in cfg.functions:
         for topic in fn.publishes:
-            grant = gcloud(
-                "pubsub",
-                "topics",
-                "add-iam-policy-binding",
-                topic,
-                p,
-                f"--member=serviceAccount:{cfg.sa_email(fn)}",
-                "--role=roles/pubsub.publisher",
-                "--format=none",
-            )
-            steps.append(Step("iam", f"{fn.deployed_name} may publish on {topic}", grant, attempts=3))
+            member, what = f"serviceAccount:{cfg.sa_email(fn)}", f"{fn.deployed_name} may publish on {topic}"
+            steps.append(_binding(("pubsub", "topics", topic), p, member, "roles/pubsub.publisher", what))
     return steps
 
 
@@ -251,16 +231,8 @@ def _secret(cfg: DeployConfig) -> list[Step]:
         )
     for fn in cfg.functions:
         if SLACK_WEBHOOK_URL in fn.secrets:
-            grant = gcloud(
-                "secrets",
-                "add-iam-policy-binding",
-                s,
-                p,
-                f"--member=serviceAccount:{cfg.sa_email(fn)}",
-                "--role=roles/secretmanager.secretAccessor",
-                "--format=none",
-            )
-            steps.append(Step("iam", f"{fn.deployed_name} may read {s}", grant, attempts=3))
+            member, role = f"serviceAccount:{cfg.sa_email(fn)}", "roles/secretmanager.secretAccessor"
+            steps.append(_binding(("secrets", s), p, member, role, f"{fn.deployed_name} may read {s}"))
     return steps
 
 
