@@ -5,7 +5,8 @@ it is triggered, which ``common/`` service it calls, how it is sized and what it
 touch. Everything else reads it:
 
 * the deploy planner (``infra/deploy``): service accounts, roles, topics, dead letters,
-  secrets, ``gcloud functions deploy`` / ``gcloud run deploy`` and scheduler jobs;
+  secrets (which ones: ``common/settings.py``'s ``ENVIRONMENT``), ``gcloud functions deploy`` /
+  ``gcloud run deploy`` and scheduler jobs;
 * the local emulator stack (``infra/local``): one functions-framework process per
   function, push subscriptions per topic, the Eventarc bridge for storage triggers;
 * the in-process event bus (``common/eventbus.py``): which services a topic reaches on
@@ -32,6 +33,7 @@ from common.events import (
     STORAGE_FINALIZED,
     retrain_reminder_body,
 )
+from common.settings import ENVIRONMENT
 
 Trigger = Literal["storage", "pubsub", "http"]
 
@@ -63,7 +65,6 @@ class Function:
     timeout_seconds: int = 300
     max_instances: int = 5
     min_instances: int = 0
-    secrets: tuple[str, ...] = ()  # environment variables mounted from Secret Manager
     service_account: str = ""  # default: fn-<deployed_name>, run-<deployed_name> for HTTP
     # least privilege: what the function touches, nothing more
     bucket_role: str = ""  # roles/storage.objectViewer (read) or roles/storage.objectUser (read/write)
@@ -89,18 +90,21 @@ class Function:
         return {"storage": STORAGE_FINALIZED, "pubsub": PUBSUB_PUBLISHED}.get(self.trigger)
 
     @property
+    def secrets(self) -> tuple[str, ...]:
+        """Environment variables mounted from Secret Manager: ``common/settings.py``'s secret rows naming it."""
+        return tuple(v.name for v in ENVIRONMENT if v.secret and v.sets(self.name))
+
+    @property
     def sa_id(self) -> str:
         return self.service_account or f"{'run' if self.trigger == 'http' else 'fn'}-{self.deployed_name}"
 
-
-SLACK_SECRET_ENV = "SLACK_WEBHOOK_URL"
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         "register_model",
         "register-model",
         "storage",
-        "common.handlers:on_object_finalized",
+        "common.services.register_model:on_object_finalized",
         memory="1Gi",
         bucket_role="roles/storage.objectViewer",
         dataset_access="WRITER",
@@ -110,36 +114,33 @@ FUNCTIONS: tuple[Function, ...] = (
         "on_registry_change",
         "on-registry-change",
         "pubsub",
-        "common.alerts.registry_changes:handle_registry_change",
+        "common.services.on_registry_change:handle_registry_change",
         topic=REGISTRY_CHANGE,
         max_instances=1,  # manifest writes are conditional; one writer avoids needless races
         bucket_role="roles/storage.objectUser",
         dataset_access="WRITER",  # records each registry notification (once per change)
-        secrets=(SLACK_SECRET_ENV,),  # registry notifications
     ),
     Function(
         "retrain_reminder",
         "retrain-reminder",
         "pubsub",
-        "common.reminder:on_retrain_reminder",
+        "common.services.retrain_reminder:on_retrain_reminder",
         topic=RETRAIN_REMINDER,
         max_instances=1,
         bucket_role="roles/storage.objectViewer",  # the nightly serving check reads the manifest
         dataset_access="WRITER",  # records the day's notification (once per day)
-        secrets=(SLACK_SECRET_ENV,),
         publishes=(REGISTRY_CHANGE,),  # a resync when the manifest is behind the registry
     ),
     Function(
         "update_performance",
         "update-performance",
         "pubsub",
-        "common.grading.service:on_graded_games",
+        "common.services.update_performance:on_graded_games",
         topic=GRADED_GAMES,
         memory="2Gi",
         timeout_seconds=540,
         max_instances=2,
         dataset_access="WRITER",
-        secrets=(SLACK_SECRET_ENV,),  # promotion advice
     ),
     Function(
         "predict",
@@ -152,7 +153,6 @@ FUNCTIONS: tuple[Function, ...] = (
         min_instances=1,  # keeps models loaded and the manifest poller running
         bucket_role="roles/storage.objectViewer",
         dataset_access="WRITER",  # player_prop_predictions, worker_acks, the picks alert's delivery
-        secrets=(SLACK_SECRET_ENV,),  # the champion's picks alert
         cpu_always_on=True,  # the manifest poller hot-reloads models between requests
         publishes=(REGISTRY_CHANGE,),  # a resync when its check finds the manifest behind the registry
     ),

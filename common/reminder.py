@@ -1,27 +1,20 @@
-"""The nightly per-family retrain reminder, and the nightly serving check.
+"""The nightly per-family retrain reminder: staleness levels and the message.
 
 For every family with at least one enabled model: days since the newest
 (non-retired) model's ``train_end``. Families at or past the first threshold are
-listed with an urgency level and the exact command that retrains them. The same
-nightly job then converges a serving manifest left behind the registry
-(``common.app.converge_serving``).
+listed with an urgency level and the exact command that retrains them. The
+``retrain_reminder`` function's service (``common/services/retrain_reminder.py``)
+posts it once per day, then converges a serving manifest left behind the registry.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
-from common.app import converge_serving, open_registry
-from common.events import PubSubMessage, parse_retrain_reminder
-from common.notify import SlackPoster, deliver_once
 from common.registry.model import ModelRecord
-from common.settings import Settings
-from common.sql import open_engine
 
-log = logging.getLogger(__name__)
 KIND = "retrain_reminder"
 
 LEVELS = ("due", "overdue", "critical")
@@ -77,32 +70,3 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{fresh_count} other families are fresh."}]}
         )
     return "\n".join(lines), blocks
-
-
-def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
-    """The ``retrain_reminder`` service: post the per-family staleness reminder, once per day."""
-    today = parse_retrain_reminder(msg).day
-    registry = open_registry(settings)
-    outcome = _remind(registry.list(), today, settings)
-    # After the reminder, so a manifest that cannot be rebuilt yet (retried) never holds it back.
-    lag = converge_serving(settings, registry, "nightly retrain_reminder")
-    return f"serving: {'resync sent, ' if lag.needs_rebuild else ''}{lag.detail}; reminder: {outcome}"
-
-
-def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
-    families = staleness(records, today, settings.reminder_levels)
-    stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
-    if not stale and settings.reminder_silent_when_clear:
-        return f"all clear ({len(families)} families), silent"
-    text, blocks = message(stale, len(families) - len(stale), today)
-    poster = SlackPoster.from_settings(settings)
-    result = deliver_once(
-        open_engine(settings.registry_url),
-        f"{KIND}:{today.isoformat()}",
-        KIND,
-        {"stale": [f.family for f in stale]},
-        lambda: poster.post(text, blocks),
-        datetime.now(UTC),
-        timedelta(seconds=settings.notify_lease_seconds),
-    )
-    return f"{result}: {len(stale)} stale of {len(families)}"

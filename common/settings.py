@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +76,10 @@ def _bet_price(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name) or default
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -103,7 +108,7 @@ def _int_tuple(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> t
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def _webhook(env: Mapping[str, str], name: str) -> str | None:
+def _webhook(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     """An incoming-webhook URL: https (http only on the loopback, for local stand-ins).
 
     It is a secret: the error names the variable, never its value."""
@@ -167,43 +172,101 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``env`` (default: the process environment)."""
+        """Build settings from ``env`` (default: the process environment), one ``ENVIRONMENT`` row a field."""
         env = os.environ if env is None else env
         base = cls()
-        levels = _int_tuple(env, "REMINDER_LEVEL_DAYS", base.reminder_levels)
-        return cls(
-            registry_url=env.get("MODEL_REGISTRY_URL") or base.registry_url,
-            bucket_url=env.get("MODEL_BUCKET_URL") or base.bucket_url,
-            slack_webhook_url=_webhook(env, "SLACK_WEBHOOK_URL"),
-            gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or base.gcp_project,
-            event_bus_url=env.get("EVENT_BUS_URL") or base.event_bus_url,
-            max_event_age_seconds=_int(env, "MAX_EVENT_AGE_SECONDS", base.max_event_age_seconds, 1),
-            max_model_bytes=_int(env, "MAX_MODEL_BYTES", base.max_model_bytes, 1),
-            reminder_min_days=_int(env, "REMINDER_MIN_DAYS", base.reminder_min_days, 1),
-            reminder_levels=levels,  # type: ignore[arg-type]
-            reminder_silent_when_clear=_bool(env, "REMINDER_SILENT_WHEN_CLEAR", False),
-            model_cache_dir=env.get("MODEL_CACHE_DIR") or base.model_cache_dir,
-            manifest_poll_seconds=_float(env, "MANIFEST_POLL_SECONDS", base.manifest_poll_seconds),
-            worker_retry_seconds=_float(env, "WORKER_RETRY_SECONDS", base.worker_retry_seconds),
-            registry_check_seconds=_float(env, "REGISTRY_CHECK_SECONDS", base.registry_check_seconds),
-            fused_scoring=_bool(env, "FUSED_SCORING", base.fused_scoring),
-            bq_maximum_bytes_billed=_int(env, "BQ_MAXIMUM_BYTES_BILLED", base.bq_maximum_bytes_billed, 1),
-            bq_migration_maximum_bytes_billed=_int(
-                env, "BQ_MIGRATION_MAXIMUM_BYTES_BILLED", base.bq_migration_maximum_bytes_billed, 1
-            ),
-            bet_price=_bet_price(env, "BET_PRICE", base.bet_price),
-            promotion_margin_mae=_float(env, "PROMOTION_MARGIN_MAE", base.promotion_margin_mae, zero=True),
-            promotion_margin_roi=_float(env, "PROMOTION_MARGIN_ROI", base.promotion_margin_roi, zero=True),
-            promotion_margin_clv=_float(env, "PROMOTION_MARGIN_CLV", base.promotion_margin_clv, zero=True),
-            actor=limits.actor(env.get("MODELCTL_ACTOR") or env.get("USER") or _default_actor()),
-            notify_lease_seconds=_int(env, "NOTIFY_LEASE_SECONDS", base.notify_lease_seconds, 1),
-            slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", base.slack_timeout_seconds, 1),
-            slack_retries=_int(env, "SLACK_RETRIES", base.slack_retries, 0),
-            slack_backoff_seconds=_float(env, "SLACK_BACKOFF_SECONDS", base.slack_backoff_seconds),
-            picks_alert_top_n=_int(env, "PICKS_ALERT_TOP_N", base.picks_alert_top_n, 1),
-            predict_lead_minutes=_int(env, "PREDICT_LEAD_MINUTES", base.predict_lead_minutes, 0),
-        )
+        return cls(**{v.field: v.read(env, v.name, getattr(base, v.field)) for v in ENVIRONMENT})
+
+    def to_env(self, function: str) -> dict[str, str]:
+        """The environment variables (not the secrets) a deployed ``function`` is given, as text
+        ``from_env`` reads back to these values: the ``ENVIRONMENT`` rows that name it."""
+        return {v.name: _env_text(getattr(self, v.field)) for v in ENVIRONMENT if v.sets(function) and not v.secret}
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields replaced (CLI options use this)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _actor(env: Mapping[str, str], name: str, default: str) -> str:
+    return limits.actor(env.get(name) or env.get("USER") or default, name)
+
+
+def _env_text(value: Any) -> str:
+    """A setting as the text its reader parses back: ``1`` not ``1.0``, ``a,b`` for a tuple."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+#: the Slack incoming webhook: a secret (Secret Manager in production), named here once
+SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
+#: ``EnvVar.functions`` naming every deployed function
+EVERY_FUNCTION = ("*",)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: the ``Settings`` field it sets (whose default is the variable's
+    default, and whose annotation its type), how its text is read and checked, which deployed
+    functions the deploy gives it (``infra/deploy``), and whether it is a secret (mounted from Secret
+    Manager, never printed)."""
+
+    name: str
+    field: str
+    read: Callable[[Mapping[str, str], str, Any], Any]
+    functions: tuple[str, ...] = ()  # deployed functions the deploy sets it on; () none: the default holds
+    secret: bool = False
+
+    @property
+    def default(self) -> Any:
+        return getattr(Settings(), self.field)
+
+    @property
+    def type(self) -> str:
+        return str(Settings.__dataclass_fields__[self.field].type)
+
+    def sets(self, function: str) -> bool:
+        """Whether the deploy gives this variable to ``function`` (a folder name under functions/)."""
+        return self.functions == EVERY_FUNCTION or function in self.functions
+
+
+#: Every variable the code reads, once. ``Settings.from_env`` reads these rows; the deploy sets the
+#: variables and mounts the secrets the rows name for each function (``infra/deploy/functions.py``).
+ENVIRONMENT: tuple[EnvVar, ...] = (
+    EnvVar("MODEL_REGISTRY_URL", "registry_url", _text, EVERY_FUNCTION),
+    EnvVar("MODEL_BUCKET_URL", "bucket_url", _text, EVERY_FUNCTION),
+    EnvVar(SLACK_WEBHOOK_URL, "slack_webhook_url", _webhook, secret=True,
+           # registry notifications, the reminder, promotion advice, the champion's picks alert
+           functions=("on_registry_change", "retrain_reminder", "update_performance", "predict")),
+    EnvVar("GOOGLE_CLOUD_PROJECT", "gcp_project", _text, EVERY_FUNCTION),
+    EnvVar("EVENT_BUS_URL", "event_bus_url", _text, EVERY_FUNCTION),
+    EnvVar("MAX_EVENT_AGE_SECONDS", "max_event_age_seconds", partial(_int, minimum=1), EVERY_FUNCTION),
+    EnvVar("MAX_MODEL_BYTES", "max_model_bytes", partial(_int, minimum=1)),
+    EnvVar("REMINDER_MIN_DAYS", "reminder_min_days", partial(_int, minimum=1)),
+    EnvVar("REMINDER_LEVEL_DAYS", "reminder_levels", _int_tuple),
+    EnvVar("REMINDER_SILENT_WHEN_CLEAR", "reminder_silent_when_clear", _bool),
+    EnvVar("MODEL_CACHE_DIR", "model_cache_dir", _text, EVERY_FUNCTION),
+    EnvVar("MANIFEST_POLL_SECONDS", "manifest_poll_seconds", _float, EVERY_FUNCTION),
+    EnvVar("WORKER_RETRY_SECONDS", "worker_retry_seconds", _float),
+    EnvVar("REGISTRY_CHECK_SECONDS", "registry_check_seconds", _float),
+    EnvVar("FUSED_SCORING", "fused_scoring", _bool),
+    EnvVar("BQ_MAXIMUM_BYTES_BILLED", "bq_maximum_bytes_billed", partial(_int, minimum=1)),
+    EnvVar("BQ_MIGRATION_MAXIMUM_BYTES_BILLED", "bq_migration_maximum_bytes_billed", partial(_int, minimum=1)),
+    EnvVar("BET_PRICE", "bet_price", _bet_price),
+    EnvVar("PROMOTION_MARGIN_MAE", "promotion_margin_mae", partial(_float, zero=True)),
+    EnvVar("PROMOTION_MARGIN_ROI", "promotion_margin_roi", partial(_float, zero=True)),
+    EnvVar("PROMOTION_MARGIN_CLV", "promotion_margin_clv", partial(_float, zero=True)),
+    EnvVar("MODELCTL_ACTOR", "actor", _actor, EVERY_FUNCTION),  # else USER, else the login name
+    EnvVar("NOTIFY_LEASE_SECONDS", "notify_lease_seconds", partial(_int, minimum=1)),
+    EnvVar("SLACK_TIMEOUT_SECONDS", "slack_timeout_seconds", partial(_int, minimum=1)),
+    EnvVar("SLACK_RETRIES", "slack_retries", partial(_int, minimum=0)),
+    EnvVar("SLACK_BACKOFF_SECONDS", "slack_backoff_seconds", _float),
+    EnvVar("PICKS_ALERT_TOP_N", "picks_alert_top_n", partial(_int, minimum=1)),
+    EnvVar("PREDICT_LEAD_MINUTES", "predict_lead_minutes", partial(_int, minimum=0)),
+)  # fmt: skip
+#: the rows by variable name
+ENV: dict[str, EnvVar] = {v.name: v for v in ENVIRONMENT}

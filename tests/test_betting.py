@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from common import betting
+from common import betting_sql as bsql
 from common.feature_sets import V12_FEATURES
 from common.grading import queries
 from common.grading.compare import compare_pairs
@@ -89,10 +90,10 @@ def test_grading_sql_spells_no_rule_of_its_own() -> None:
     source = Path(queries.__file__).read_text()
     for literal in ("'3-5'", "'5+'", "'<1'", "'1-2'", "'OVER'", "'UNDER'", "ABS(p.edge) <"):
         assert literal not in source, literal
-    assert betting.sql_edge_bucket("p.edge") in queries.GRADE
-    assert betting.sql_is_correct("p.recommendation", "g.points", "p.line") in queries.GRADE
-    assert queries.DAILY_INPUTS.count(betting.sql_edge_3plus("edge_bucket")) == 2
-    assert betting.sql_edge_3plus("a.edge_bucket") in queries.PAIRED
+    assert bsql.sql_edge_bucket("p.edge") in queries.GRADE
+    assert bsql.sql_is_correct("p.recommendation", "g.points", "p.line") in queries.GRADE
+    assert queries.DAILY_INPUTS.count(bsql.sql_edge_3plus("edge_bucket")) == 2
+    assert bsql.sql_edge_3plus("a.edge_bucket") in queries.PAIRED
 
 
 def _expected_bucket(edge: float) -> str | None:
@@ -108,8 +109,8 @@ def test_boundaries_classify_the_same_in_numpy_and_sql(duck_registry: RegistrySe
     bounds = [b for b in betting.EDGE_BUCKET_BOUNDS if b > 0]
     near = [float(v) for b in bounds for v in (np.nextafter(b, 0.0), b, np.nextafter(b, np.inf))]
     values = [0.0, *near, *(-v for v in near), float("nan"), None]
-    bucket_sql = betting.sql_edge_bucket("edge")
-    sql = f"SELECT edge, {bucket_sql} AS bucket, {betting.sql_edge_3plus(bucket_sql)} AS e3 FROM UNNEST(@edges) AS edge"
+    bucket_sql = bsql.sql_edge_bucket("edge")
+    sql = f"SELECT edge, {bucket_sql} AS bucket, {bsql.sql_edge_3plus(bucket_sql)} AS e3 FROM UNNEST(@edges) AS edge"
     rows = engine_of(duck_registry).query(sql, {"edges": values})
     assert len(rows) == len(values)
     for row in rows:
@@ -324,11 +325,11 @@ def test_price_sql_equals_python(registry: RegistryService) -> None:
     on both engines: payout, break-even, no-vig probability and probability CLV at many prices."""
     grid = [-300.0, -130.0, -125.0, -110.0, -105.0, -100.0, 100.0, 105.0, 120.0, 250.0]
     sql = (
-        f"SELECT o, u, c, {betting.sql_win_payout('o')} AS payout, {betting.sql_break_even('o')} AS even, "
-        f"{betting.sql_no_vig('o', 'u')} AS fair, "
-        f"{betting.sql_settled_units('TRUE', betting.sql_pick_price(repr(betting.UNDER), 'o', 'u', '-110.0'))} AS won, "
-        f"{betting.sql_clv_prob('TRUE', repr(betting.OVER), ('20.5', 'c'), ('-110.0', '-110.0'), ('o', 'u'))} AS clv, "
-        f"{betting.sql_clv_prob('TRUE', repr(betting.UNDER), ('20.5', 'c'), ('-110.0', '-110.0'), ('o', 'u'))} AS uclv "
+        f"SELECT o, u, c, {bsql.sql_win_payout('o')} AS payout, {bsql.sql_break_even('o')} AS even, "
+        f"{bsql.sql_no_vig('o', 'u')} AS fair, "
+        f"{bsql.sql_settled_units('TRUE', bsql.sql_pick_price(repr(betting.UNDER), 'o', 'u', '-110.0'))} AS won, "
+        f"{bsql.sql_clv_prob('TRUE', repr(betting.OVER), ('20.5', 'c'), ('-110.0', '-110.0'), ('o', 'u'))} AS clv, "
+        f"{bsql.sql_clv_prob('TRUE', repr(betting.UNDER), ('20.5', 'c'), ('-110.0', '-110.0'), ('o', 'u'))} AS uclv "
         "FROM UNNEST(@grid) AS o CROSS JOIN UNNEST(@grid) AS u CROSS JOIN UNNEST(@closes) AS c"
     )
     closes = [0.5, 3.5, 18.5, 20.5, 21.5, 26.5]
@@ -361,3 +362,26 @@ def test_training_settles_the_opening_line_at_bet_price_not_at_the_lead_time_sna
     assert at_lead.units == pytest.approx(2 * 1.2)  # +120 pays 1.2 units
     assert at_open.units == pytest.approx(2 * 100 / 110)  # BET_PRICE -110
     assert at_open.clv == pytest.approx(2.0)  # the closing line stays: 21.5 - 19.5 toward the OVER
+
+
+def test_hit_rate_and_roi_have_one_arithmetic_unknown_without_bets() -> None:
+    """Every report divides through ``betting``: percent of bets won, units per bet, None/NaN with no bet."""
+    assert betting.hit_rate(3, 4) == 75.0 and betting.hit_rate(0, 0) is None
+    assert betting.roi(-1.5, 3) == -0.5 and betting.roi(2.0, 0) is None
+    rates = betting.hit_rates(np.array([1, 0, 2]), np.array([2, 0, 2]))
+    assert rates[0] == 50.0 and np.isnan(rates[1]) and rates[2] == 100.0
+    rois = betting.rois(pd.Series([1.0, 5.0]), pd.Series([4, 0]))
+    assert rois[0] == 0.25 and np.isnan(rois[1])
+
+
+def test_the_plot_reads_break_even_at_bet_price_for_days_without_stored_prices() -> None:
+    """Days graded before prices were stored (break_even NULL) plot at BET_PRICE's break-even, not -110's."""
+    from common.grading.plot import rolling
+
+    daily = pd.DataFrame({"system_id": ["m", "m"], "game_date": ["2026-01-01", "2026-01-02"], "in_sample": False,
+                          "n": [10, 10], "mae": [5.0, 5.0], "n_bets": [4, 0], "n_hits": [3, 0],
+                          "break_even": [None, None]})  # fmt: skip
+    at_130 = rolling(daily, "m", 7, bet_price=-130.0)
+    assert at_130["break_even"].iloc[0] == pytest.approx(100 * 130 / 230)
+    assert rolling(daily, "m", 7)["break_even"].iloc[0] == pytest.approx(100 * 110 / 210)
+    assert at_130["hit_rate"].tolist() == [75.0, 75.0]  # the second day adds no bet

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigError
+from common.settings import ENVIRONMENT, Settings
 from infra.deploy.__main__ import main as deploy_main
 from infra.deploy.config import DeployConfig, shell_var
 from infra.deploy.functions import env_flag
@@ -112,6 +113,9 @@ def test_functions_are_configured_for_production_backends() -> None:
         assert values["MODEL_BUCKET_URL"] == "gs://nba-props-platform-models"
         assert values["EVENT_BUS_URL"] == "pubsub://nba-props-platform"  # never inprocess:// in the cloud
         assert values["GOOGLE_CLOUD_PROJECT"] == "nba-props-platform"
+        # the names, and which function gets which, come from common/settings.py's one table
+        assert set(values) == {v.name for v in ENVIRONMENT if v.sets(fn.name) and not v.secret}
+        assert Settings.from_env(values).max_event_age_seconds == Settings.max_event_age_seconds
 
 
 def test_one_service_account_per_function() -> None:

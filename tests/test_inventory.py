@@ -64,6 +64,8 @@ def test_deploy_plan_and_local_stack_read_the_inventory() -> None:
 
 
 def test_a_broken_service_path_fails_loudly() -> None:
-    broken = inventory.Function("x", "x", "pubsub", "common.handlers:no_such_service", topic=inventory.GRADED_GAMES)
-    with pytest.raises(ConfigError, match="cannot load common.handlers:no_such_service"):
+    broken = inventory.Function(
+        "x", "x", "pubsub", "common.services.register_model:no_such_service", topic=inventory.GRADED_GAMES
+    )
+    with pytest.raises(ConfigError, match="cannot load common.services.register_model:no_such_service"):
         inventory.load_service(broken)

@@ -178,3 +178,34 @@ def test_a_file_named_like_a_registered_one_never_overwrites_its_object(
     for record, path in ((one, first), (two, second)):
         data, _ = duck_registration.bucket.read(record.source_object or "", max_bytes=10**8)
         assert data == path.read_bytes(), record.model_id
+
+
+def test_the_card_its_checks_and_its_columns_come_from_one_spec(
+    duck_registration: RegistrationService, tmp_path: Path
+) -> None:
+    """``CARD_FIELDS`` is the one list: the card's fields, each field's check, the registry columns a
+    registration fills and the legacy dict's fields all follow it."""
+    from dataclasses import MISSING, fields
+
+    from common.registry.card import CARD_FIELDS, FIELDS, ModelCard
+    from common.registry.legacy_import import _FACT_FIELDS
+    from common.registry.model import ModelRecord, bigquery_types
+
+    assert [f.name for f in fields(ModelCard)] == [*(f.name for f in CARD_FIELDS), "schema"]
+    no_default = [f.name for f in fields(ModelCard) if f.default is MISSING and f.default_factory is MISSING]
+    assert no_default == [f.name for f in CARD_FIELDS if f.required]
+    columns = bigquery_types(ModelRecord)
+    card_columns = {f.column: f for f in CARD_FIELDS if f.column}
+    assert set(card_columns) <= set(columns)  # every stored card field has its model_registry column
+    expected = {"number": {"FLOAT64", "INT64"}, "date": {"DATE"}, "text": {"STRING"}, "json": {"STRING"}}
+    assert all(columns[c] in expected[f.kind] for c, f in card_columns.items())
+    assert set(_FACT_FIELDS) == {f.name for f in CARD_FIELDS if f.legacy}
+    # a bound changed in the spec is the bound registration applies
+    with pytest.raises(InvalidModel, match=r"backtest_mae 101 is outside the range \[0, 100\]"):
+        FIELDS["backtest_mae"].check(101)
+    assert FIELDS["backtest_n_edge_3plus"].check("12") == 12 and FIELDS["train_end"].check("2026-01-31")
+    path = tmp_path / "spec.cbm"
+    path.write_bytes(tiny_model_bytes(tiny_card("v9", backtest_mae=4.25), seed=5))
+    record = duck_registration.register_file(path).record
+    assert {c: getattr(record, c) for c in card_columns}["backtest_mae"] == 4.25
+    assert record.strengths_json == '{"edge_3plus": "stable"}' and record.train_start == date(2025, 11, 2)

@@ -11,7 +11,7 @@ import pytest
 from common.errors import ConfigError, TransientError
 from common.grading.catalog import load_catalog
 from common.registry.fallback import BUILTIN, builtin_models, which_models
-from common.settings import LOCAL_DIR, Settings
+from common.settings import ENVIRONMENT, LOCAL_DIR, SLACK_WEBHOOK_URL, Settings
 
 
 def test_defaults_point_at_the_repo_local_folder() -> None:
@@ -49,6 +49,21 @@ def test_environment_overrides() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_one_environment_table_names_every_setting_once() -> None:
+    """``ENVIRONMENT`` is the one list of variables: one row per ``Settings`` field (default and type
+    read from the field), and what ``to_env`` writes for a function ``from_env`` reads back."""
+    fields = [v.field for v in ENVIRONMENT]
+    assert sorted(fields) == sorted(Settings.__dataclass_fields__) and len(set(fields)) == len(fields)
+    assert len({v.name for v in ENVIRONMENT}) == len(ENVIRONMENT)
+    age = next(v for v in ENVIRONMENT if v.name == "MAX_EVENT_AGE_SECONDS")
+    assert (age.default, age.type) == (Settings.max_event_age_seconds, "int")
+    assert [v.name for v in ENVIRONMENT if v.secret] == [SLACK_WEBHOOK_URL]
+    deployed = Settings(manifest_poll_seconds=1.0, actor="register-model", max_event_age_seconds=60)
+    env = deployed.to_env("register_model")
+    assert SLACK_WEBHOOK_URL not in env and env["MANIFEST_POLL_SECONDS"] == "1"
+    assert Settings.from_env(env) == deployed
 
 
 def test_the_registry_answers_first(caplog: pytest.LogCaptureFixture) -> None:

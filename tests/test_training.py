@@ -169,9 +169,13 @@ def test_gate_config_is_one_place_and_failure_raises(settings: Settings) -> None
         "strict", "v9", "MAE", None, date(2025, 11, 1), date(2026, 1, 31), iterations=40,
         gates=GateConfig(min_prediction_std=100.0),
     )  # fmt: skip
-    result = run_training(request, settings)
+    result = run_training(request, replace(settings, bet_price=-130.0))
     assert not result.passed and result.publication is None
     assert [g.name for g in result.gates if not g.passed] == ["not near-constant"]
+    # graded on the opening line, no bet has a price: the gates' break-even is BET_PRICE's (56.5% at -130)
+    assert result.metrics.break_even_edge_3plus == pytest.approx(100 * 130 / 230)
+    edge_gate = next(g for g in result.gates if g.name == "edge-3+ hit rate")
+    assert edge_gate.threshold.startswith(">= 56.5%")
     with pytest.raises(GateFailed, match="not near-constant"):
         result.raise_for_gates()
     assert nothing_published(settings)

@@ -1,6 +1,6 @@
 """Registry notifications: promote, retire, enable, disable and rejections, on Slack.
 
-Sent from the registry-change flow (the ``on_registry_change`` service), so every path
+Sent from the registry-change flow (``common/services/on_registry_change.py``), so every path
 that changes the registry notifies: the CLI, a function, a future web page. Each change
 message posts one Slack message (who, what, why) at once; a batch from one command
 (``app.batched_changes()``, e.g. ``retrain --all --enable``) posts one summary. Once per
@@ -15,9 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from common.events import PubSubMessage, RegistryChangeMessage, parse_registry_change
-from common.handlers import rebuild_manifest
-from common.log import bind
+from common.events import RegistryChangeMessage
 from common.notify import SlackPoster, deliver_once
 from common.notify.blocks import escape, header, section
 from common.settings import Settings
@@ -27,20 +25,6 @@ log = logging.getLogger(__name__)
 KIND = "registry_change"
 #: the changes the team hears about (registration itself, resyncs and demotions ride along silently)
 NOTIFIED = ("promoted", "retired", "enabled", "disabled", "rejected")
-
-
-#: changes that cannot alter what is served: no manifest rebuild (a rejection writes nothing to the bucket)
-NOT_SERVING = ("rejected",)
-
-
-def handle_registry_change(msg: PubSubMessage, settings: Settings) -> str:
-    """The ``on_registry_change`` service: rebuild the serving manifest, then tell the team."""
-    change = parse_registry_change(msg)
-    if change.model_ids:
-        bind(model_id=change.model_ids[-1])
-    serving = change.action not in NOT_SERVING
-    outcome = rebuild_manifest(change, settings) if serving else "manifest untouched (a rejection)"
-    return f"{outcome}; notification: {notify_registry_change(change, settings)}"
 
 
 def changes_of(change: RegistryChangeMessage) -> list[RegistryChangeMessage]:

@@ -16,11 +16,11 @@ from common.cli import render
 from common.errors import AppError, InvalidArgument
 from common.eventarc import object_resource, pubsub_cloud_event, storage_cloud_event
 from common.events import parse_pubsub_event, parse_storage_event, retrain_reminder_body
-from common.handlers import on_object_finalized
 from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
-from common.reminder import on_retrain_reminder
 from common.runner import run_event
+from common.services.register_model import on_object_finalized
+from common.services.retrain_reminder import on_retrain_reminder
 from common.settings import Settings
 from common.storage import StoredObject, open_bucket
 

@@ -139,7 +139,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
         store, catalog, args.challenger, args.vs, args.days, VerdictRule.from_settings(settings)
     )
     if args.plot:
-        _plot(store, comparison, Path(args.plot))
+        _plot(store, comparison, Path(args.plot), settings.bet_price)
     if args.json:
         render.print_json({**comparison.to_dict(), "plot": args.plot})
         return 0
@@ -149,12 +149,13 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _plot(store: GradingStore, c: Comparison, path: Path) -> None:
+def _plot(store: GradingStore, c: Comparison, path: Path, bet_price: float) -> None:
     from common.grading.plot import plot_rolling
 
     end = c.end or store.recent_daily(1)[0] or date.today()
     start = (c.start or end) - timedelta(days=60)
-    plot_rolling(store.daily_between(start, end), [c.challenger.model_id, c.champion.model_id], path)
+    plot_rolling(store.daily_between(start, end), [c.challenger.model_id, c.champion.model_id], path,
+                 bet_price=bet_price)  # fmt: skip
 
 
 # -- performance -------------------------------------------------------------------------------

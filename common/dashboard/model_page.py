@@ -75,8 +75,8 @@ def charts(daily: pd.DataFrame, model_id: str, champion_id: str | None, price: f
     """Rolling MAE and hit rate of the model and the champion over the model's dates, complete
     windows only (a window that reaches back before the first graded date is left out)."""
     ids = [model_id] + ([champion_id] if champion_id and champion_id != model_id else [])
-    mine = rolling(daily, model_id)
-    series = {i: complete_windows(rolling(daily, i), ROLLING_DAYS).reindex(mine.index) for i in ids}
+    mine = rolling(daily, model_id, bet_price=price)
+    series = {i: complete_windows(rolling(daily, i, bet_price=price), ROLLING_DAYS).reindex(mine.index) for i in ids}
     bet = series[model_id]["break_even"].dropna() if "break_even" in series[model_id] else pd.Series(dtype=float)
     even = float(bet.iloc[-1]) if len(bet) else 100.0 * break_even(price)  # the prices this model bet, latest
     note = f"a point once its {ROLLING_DAYS}-day window is complete (none on the first {ROLLING_DAYS - 1} dates)"

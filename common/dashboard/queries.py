@@ -6,7 +6,7 @@ and the notify store's own services and queries.
 
 from __future__ import annotations
 
-from common import betting
+from common import betting_sql as betting
 
 _BREAK_EVEN = betting.sql_break_even(
     betting.sql_pick_price("recommendation", "over_price", "under_price", "@bet_price")

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.betting import DEFAULT_BET_PRICE, NO_BET, WON, units, win_payout
+from common.betting import DEFAULT_BET_PRICE, NO_BET, WON, hit_rate, ratios, rois, units, win_payout
 from common.grading.objective import (
     ALPHA,
     DEFAULT_OBJECTIVE,
@@ -197,10 +197,9 @@ def daily_differences(
         return np.bincount(day, weights=np.asarray(values, dtype=np.float64), minlength=n_days)
 
     bets = [per_day(b) for b in bet]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mae = np.where(count > 0, per_day(np.asarray(err[0]) - np.asarray(err[1])) / count, np.nan)
-        roi_a, roi_b = (per_day(u) / b for u, b in zip(won, bets, strict=True))
-    roi = np.where((bets[0] > 0) & (bets[1] > 0), roi_a - roi_b, np.nan)
+    mae = ratios(per_day(np.asarray(err[0]) - np.asarray(err[1])), count)
+    roi_a, roi_b = (rois(per_day(u), b) for u, b in zip(won, bets, strict=True))
+    roi = roi_a - roi_b  # NaN unless both bet that date
     return mae, roi
 
 
@@ -220,8 +219,7 @@ def _side(model_id: str, pairs: pd.DataFrame, suffix: str, won: np.ndarray, day:
     be_day = np.where(per_day(bets & np.isnan(be)) > 0, np.nan, per_day(np.where(bets, be, 0.0)))
     m = money(per_day(outcome == WON), per_day(bets), per_day(won), be_day, (per_day(clv), per_day(~np.isnan(clv))),
               (per_day(clv_prob), per_day(~np.isnan(clv_prob))))  # fmt: skip
-    with np.errstate(invalid="ignore", divide="ignore"):
-        roi = clustered_mean(np.where(both, per_day(won) / per_day(bets), np.nan))
+    roi = clustered_mean(np.where(both, rois(per_day(won), per_day(bets)), np.nan))
     figures = {**m.flat(), "roi_low": roi.low, "roi_high": roi.high, "n_dates": int(both.sum())}
     return Side(
         model_id=model_id,
@@ -230,7 +228,7 @@ def _side(model_id: str, pairs: pd.DataFrame, suffix: str, won: np.ndarray, day:
         n_bets=m.n_bets,
         units=float(won.sum()),
         roi=roi.estimate,
-        hit_rate_edge_3plus=100.0 * float((outcome[big] == WON).mean()) if big.any() else None,
+        hit_rate_edge_3plus=hit_rate(int((outcome[big] == WON).sum()), int(big.sum())),
         n_edge_3plus=int(big.sum()),
         clv=m.clv.estimate,
         n_clv=m.n_clv,

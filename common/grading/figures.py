@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common import betting
 from common.grading.catalog import Catalog
 from common.grading.queries import DAILY_COLUMNS, LIVE_INTERVALS
 from common.grading.uncertainty import IntervalFields, money
@@ -66,11 +67,6 @@ class Figures(IntervalFields):
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
 
 
-def _rate(hits: Any, bets: Any) -> Any:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(bets > 0, 100.0 * hits / np.maximum(bets, 1), np.nan)
-
-
 def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> pd.DataFrame:
     """``model_performance_daily`` rows from the ``DAILY_INPUTS`` aggregates of some dates.
 
@@ -87,16 +83,14 @@ def build_daily(inputs: pd.DataFrame, catalog: Catalog, graded_at: datetime) -> 
         frame[column] = frame[column].fillna(0).astype(np.int64)
     for column in numbers:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
-    frame["hit_rate"] = _rate(frame["n_hits"], frame["n_bets"])
+    frame["hit_rate"] = betting.hit_rates(frame["n_hits"], frame["n_bets"])
     frame["units"] = frame["units"].fillna(0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["roi"] = np.where(frame["n_bets"] > 0, frame["units"] / np.maximum(frame["n_bets"], 1), np.nan)
-        frame["clv"] = np.where(frame["n_clv"] > 0, frame["clv_sum"] / np.maximum(frame["n_clv"], 1), np.nan)
-        # over the bets with a closing price (a closing line whose prices are not odds has no probability CLV)
-        n_prob = frame["n_clv_prob"].fillna(0)
-        frame["clv_prob"] = np.where(n_prob > 0, frame["clv_prob_sum"] / np.maximum(n_prob, 1), np.nan)
+    frame["roi"] = betting.rois(frame["units"], frame["n_bets"])
+    frame["clv"] = betting.ratios(frame["clv_sum"], frame["n_clv"])
+    # over the bets with a closing price (a closing line whose prices are not odds has no probability CLV)
+    frame["clv_prob"] = betting.ratios(frame["clv_prob_sum"], frame["n_clv_prob"].fillna(0))
     frame["break_even"] = np.where(frame["n_bets"] > 0, frame["break_even"], np.nan)
-    frame["hit_rate_edge_3plus"] = _rate(frame["n_hits_edge_3plus"], frame["n_edge_3plus"])
+    frame["hit_rate_edge_3plus"] = betting.hit_rates(frame["n_hits_edge_3plus"], frame["n_edge_3plus"])
     alpha = {m.model_id: m.quantile_alpha for m in catalog.models if m.loss_function == "Quantile"}
     train_end = {m.model_id: m.train_end for m in catalog.models if m.train_end}
     frame["quantile_alpha"] = frame["system_id"].map(alpha).astype(np.float64)
@@ -161,15 +155,15 @@ def _figures(model_id: str, s: pd.Series, alpha: float | None, start: date, end:
         mae=mean("mae"),
         bias=mean("bias"),
         n_bets=int(s["n_bets"]),
-        hit_rate=_scalar_rate(int(s["n_hits"]), int(s["n_bets"])),
+        hit_rate=betting.hit_rate(int(s["n_hits"]), int(s["n_bets"])),
         n_edge_3plus=int(s["n_edge_3plus"]),
-        hit_rate_edge_3plus=_scalar_rate(int(s["n_hits_edge_3plus"]), int(s["n_edge_3plus"])),
+        hit_rate_edge_3plus=betting.hit_rate(int(s["n_hits_edge_3plus"]), int(s["n_edge_3plus"])),
         coverage=mean("coverage"),
         quantile_alpha=None if alpha is None or pd.isna(alpha) else float(alpha),
         n_pending=int(s["n_pending"]),
         n_void=int(s["n_void"]),
         units=units,
-        roi=units / int(s["n_bets"]) if units is not None and int(s["n_bets"]) else None,
+        roi=None if units is None else betting.roi(units, int(s["n_bets"])),
         n_clv=int(s["n_clv"]),
         clv=mean("clv"),
         pinball=mean("pinball"),
@@ -202,10 +196,6 @@ def _with_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame
             frame[column] = pd.Series(dtype=object if column in ("system_id", "role", "game_date") else np.float64)
     frame["game_date"] = _day(frame["game_date"])
     return frame
-
-
-def _scalar_rate(hits: int, bets: int) -> float | None:
-    return 100.0 * hits / bets if bets else None
 
 
 def _day(values: pd.Series) -> pd.Series:

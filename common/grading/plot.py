@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.betting import DEFAULT_BET_PRICE
 from common.errors import ConfigError, InvalidArgument
 from common.grading.rolling import ROLLING_DAYS, cumulative_units, rolling
 
 
-def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days: int = ROLLING_DAYS) -> Path:
-    """Write a PNG with three panels (rolling hit rate, rolling MAE, cumulative units), one line per model."""
+def plot_rolling(
+    daily: pd.DataFrame,
+    model_ids: Sequence[str],
+    path: Path,
+    days: int = ROLLING_DAYS,
+    bet_price: float = DEFAULT_BET_PRICE,
+) -> Path:
+    """Write a PNG with three panels (rolling hit rate, rolling MAE, cumulative units), one line per model;
+    break-even at ``bet_price`` (``BET_PRICE``) for days graded before the prices bet were stored."""
     if path.suffix.lower() != ".png":
         raise InvalidArgument(f"--plot writes a PNG; give a file name ending in .png, not {path.name!r}")
     try:
@@ -29,7 +37,7 @@ def plot_rolling(daily: pd.DataFrame, model_ids: Sequence[str], path: Path, days
         raise ConfigError("--plot needs matplotlib: .venv/bin/pip install matplotlib==3.11.2") from None
     fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(9, 8.5), sharex=True)
     for model_id in model_ids:
-        series = rolling(daily, model_id, days)
+        series = rolling(daily, model_id, days, bet_price)
         (drawn,) = top.plot(series.index, series["hit_rate"], marker=".", label=model_id)
         top.plot(series.index, series["break_even"], linestyle=":", linewidth=1, color=drawn.get_color(),
                  label=f"{model_id}: break-even of its prices")  # fmt: skip

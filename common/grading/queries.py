@@ -16,7 +16,7 @@ The row-level grading rules live in ``GRADE`` (and nowhere else):
 
 from __future__ import annotations
 
-from common import betting
+from common import betting, betting_sql
 
 
 def _delete_regraded(table: str) -> str:
@@ -41,17 +41,17 @@ DELETE_ACCURACY = _delete_regraded("prediction_accuracy")
 # predictions were validated and made, so a closing price that is not American odds is no price.
 _CLOSING = f"""(
   SELECT s.game_id, s.game_date, s.player_id, s.line,
-    {betting.sql_odds("s.over_price")} AS over_price, {betting.sql_odds("s.under_price")} AS under_price,
+    {betting_sql.sql_odds("s.over_price")} AS over_price, {betting_sql.sql_odds("s.under_price")} AS under_price,
     ROW_NUMBER() OVER (PARTITION BY s.game_date, s.game_id, s.player_id ORDER BY s.captured_at DESC) AS k
   FROM betting_line_snapshots AS s
   LEFT JOIN games AS t ON t.game_id = s.game_id AND t.game_date = s.game_date AND t.game_date IN UNNEST(@dates)
   WHERE s.game_date IN UNNEST(@dates) AND (t.tip_off IS NULL OR s.captured_at <= t.tip_off)
 )"""
-_IS_CORRECT = betting.sql_is_correct("p.recommendation", "g.points", "p.line")
+_IS_CORRECT = betting_sql.sql_is_correct("p.recommendation", "g.points", "p.line")
 # The bet's prices (@bet_price where the prediction row has none) and the closing market's.
-_AT_BET = (betting.sql_price("p.over_price", "@bet_price"), betting.sql_price("p.under_price", "@bet_price"))
+_AT_BET = (betting_sql.sql_price("p.over_price", "@bet_price"), betting_sql.sql_price("p.under_price", "@bet_price"))
 _AT_CLOSE = ("CAST(c.over_price AS FLOAT64)", "CAST(c.under_price AS FLOAT64)")
-_CLV_PROB = betting.sql_clv_prob(_IS_CORRECT, "p.recommendation", ("p.line", "c.line"), _AT_BET, _AT_CLOSE)
+_CLV_PROB = betting_sql.sql_clv_prob(_IS_CORRECT, "p.recommendation", ("p.line", "c.line"), _AT_BET, _AT_CLOSE)
 GRADE = f"""
 INSERT INTO prediction_accuracy (
   game_date, game_id, player_id, system_id, role, predicted_points, line, edge, edge_bucket,
@@ -59,17 +59,17 @@ INSERT INTO prediction_accuracy (
   as_of, over_price, under_price, units, closing_line, closing_over_price, closing_under_price, clv_points, clv_prob)
 SELECT
   p.game_date, p.game_id, p.player_id, p.system_id, p.role, p.predicted_points, p.line, p.edge,
-  {betting.sql_edge_bucket("p.edge")},
+  {betting_sql.sql_edge_bucket("p.edge")},
   p.recommendation,
   g.points,
   ABS(p.predicted_points - g.points),
-  {betting.sql_is_push("g.points", "p.line")},
+  {betting_sql.sql_is_push("g.points", "p.line")},
   {_IS_CORRECT},
   @graded_at,
   p.as_of, p.over_price, p.under_price,
-  {betting.sql_settled_units(_IS_CORRECT, betting.sql_pick_price("p.recommendation", *_AT_BET, "@bet_price"))},
+  {betting_sql.sql_settled_units(_IS_CORRECT, betting_sql.sql_pick_price("p.recommendation", *_AT_BET, "@bet_price"))},
   c.line, c.over_price, c.under_price,
-  {betting.sql_clv(_IS_CORRECT, "p.recommendation", "p.line", "c.line")},
+  {betting_sql.sql_clv(_IS_CORRECT, "p.recommendation", "p.line", "c.line")},
   {_CLV_PROB}
 FROM player_prop_predictions AS p
 JOIN player_games AS g
@@ -77,7 +77,7 @@ JOIN player_games AS g
 LEFT JOIN {_CLOSING} AS c
   ON c.game_id = p.game_id AND c.player_id = p.player_id AND c.game_date = p.game_date AND c.k = 1
 WHERE p.game_date IN UNNEST(@dates) AND g.game_date IN UNNEST(@dates) AND g.status = 'played'
-  AND {betting.sql_is_finite("p.predicted_points")}"""
+  AND {betting_sql.sql_is_finite("p.predicted_points")}"""
 
 # Per model per day, for the dates just graded: what was graded (from the rows GRADE wrote) and
 # what could not be, because the game has no result yet (pending) or the player did not play (void).
@@ -86,7 +86,7 @@ WHERE p.game_date IN UNNEST(@dates) AND g.game_date IN UNNEST(@dates) AND g.stat
 # no-vig probability over the n_clv bets with a closing line (probability: the n_clv_prob of them whose
 # closing prices are American odds), and the shortfall sum pinball loss
 # is built from.
-_BET_PRICE = betting.sql_pick_price("recommendation", "over_price", "under_price", "@bet_price")
+_BET_PRICE = betting_sql.sql_pick_price("recommendation", "over_price", "under_price", "@bet_price")
 DAILY_INPUTS = f"""
 WITH predicted AS (
   SELECT
@@ -97,7 +97,7 @@ WITH predicted AS (
   LEFT JOIN player_games AS g
     ON g.game_id = p.game_id AND g.player_id = p.player_id AND g.game_date = p.game_date
     AND g.game_date IN UNNEST(@dates)
-  WHERE p.game_date IN UNNEST(@dates) AND {betting.sql_is_finite("p.predicted_points")}
+  WHERE p.game_date IN UNNEST(@dates) AND {betting_sql.sql_is_finite("p.predicted_points")}
   GROUP BY p.game_date, p.system_id
 ),
 graded AS (
@@ -105,14 +105,14 @@ graded AS (
     a.game_date, system_id, COUNT(*) AS n,
     AVG(absolute_error) AS mae, AVG(predicted_points - actual_points) AS bias,
     COUNTIF(is_correct IS NOT NULL) AS n_bets, COUNTIF(is_correct) AS n_hits,
-    COUNTIF(is_push AND {betting.sql_is_call("recommendation")}) AS n_pushes,
-    COUNTIF(NOT ({betting.sql_is_call(f"COALESCE(recommendation, '{betting.PASS}')")})) AS n_pass,
-    COUNTIF(is_correct IS NOT NULL AND {betting.sql_edge_3plus("edge_bucket")}) AS n_edge_3plus,
-    COUNTIF(is_correct AND {betting.sql_edge_3plus("edge_bucket")}) AS n_hits_edge_3plus,
+    COUNTIF(is_push AND {betting_sql.sql_is_call("recommendation")}) AS n_pushes,
+    COUNTIF(NOT ({betting_sql.sql_is_call(f"COALESCE(recommendation, '{betting.PASS}')")})) AS n_pass,
+    COUNTIF(is_correct IS NOT NULL AND {betting_sql.sql_edge_3plus("edge_bucket")}) AS n_edge_3plus,
+    COUNTIF(is_correct AND {betting_sql.sql_edge_3plus("edge_bucket")}) AS n_hits_edge_3plus,
     AVG(IF(actual_points < predicted_points, 1.0, 0.0)) AS share_below,
     AVG(IF(actual_points < predicted_points, actual_points - predicted_points, 0.0)) AS shortfall,
     SUM(IF(is_correct IS NULL, 0.0, units)) AS units,
-    AVG(IF(is_correct IS NULL, NULL, {betting.sql_break_even(_BET_PRICE)})) AS break_even,
+    AVG(IF(is_correct IS NULL, NULL, {betting_sql.sql_break_even(_BET_PRICE)})) AS break_even,
     COUNTIF(is_correct IS NOT NULL AND clv_points IS NOT NULL) AS n_clv,
     SUM(IF(is_correct IS NULL, NULL, clv_points)) AS clv_sum,
     SUM(IF(is_correct IS NULL OR clv_points IS NULL, NULL, clv_prob)) AS clv_prob_sum,
@@ -165,7 +165,9 @@ ORDER BY game_date, system_id"""
 # units: what the pick won at its own price (NULL for no bet, or a row graded before migration 017);
 # clv / clv_prob: closing-line value of a bet in points / no-vig probability (NULL without a closing market).
 def _pick(side: str) -> str:
-    return betting.sql_pick_price(f"{side}.recommendation", f"{side}.over_price", f"{side}.under_price", "@bet_price")
+    return betting_sql.sql_pick_price(
+        f"{side}.recommendation", f"{side}.over_price", f"{side}.under_price", "@bet_price"
+    )
 
 
 PAIRED = f"""
@@ -173,20 +175,20 @@ WITH pairs AS (
   SELECT
     a.game_date, a.game_id, a.player_id,
     a.absolute_error AS err_a, b.absolute_error AS err_b,
-    {betting.sql_outcome("a.is_correct")} AS outcome_a,
-    {betting.sql_outcome("b.is_correct")} AS outcome_b,
-    {betting.sql_call("a.recommendation")} AS call_a,
-    {betting.sql_call("b.recommendation")} AS call_b,
-    {betting.sql_edge_3plus("a.edge_bucket")} AS edge3_a,
-    {betting.sql_edge_3plus("b.edge_bucket")} AS edge3_b,
+    {betting_sql.sql_outcome("a.is_correct")} AS outcome_a,
+    {betting_sql.sql_outcome("b.is_correct")} AS outcome_b,
+    {betting_sql.sql_call("a.recommendation")} AS call_a,
+    {betting_sql.sql_call("b.recommendation")} AS call_b,
+    {betting_sql.sql_edge_3plus("a.edge_bucket")} AS edge3_a,
+    {betting_sql.sql_edge_3plus("b.edge_bucket")} AS edge3_b,
     IF(a.is_correct IS NULL, NULL, a.clv_points) AS clv_a,
     IF(b.is_correct IS NULL, NULL, b.clv_points) AS clv_b,
     IF(a.is_correct IS NULL OR a.clv_points IS NULL, NULL, a.clv_prob) AS clv_prob_a,
     IF(b.is_correct IS NULL OR b.clv_points IS NULL, NULL, b.clv_prob) AS clv_prob_b,
     IF(a.is_correct IS NULL, NULL, a.units) AS units_a,
     IF(b.is_correct IS NULL, NULL, b.units) AS units_b,
-    IF(a.is_correct IS NULL, NULL, {betting.sql_break_even(_pick("a"))}) AS break_even_a,
-    IF(b.is_correct IS NULL, NULL, {betting.sql_break_even(_pick("b"))}) AS break_even_b
+    IF(a.is_correct IS NULL, NULL, {betting_sql.sql_break_even(_pick("a"))}) AS break_even_a,
+    IF(b.is_correct IS NULL, NULL, {betting_sql.sql_break_even(_pick("b"))}) AS break_even_b
   FROM prediction_accuracy AS a
   JOIN prediction_accuracy AS b
     ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id

@@ -8,15 +8,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from common.betting import break_even
+from common.betting import DEFAULT_BET_PRICE, break_even, hit_rates, ratios
 
 ROLLING_DAYS = 7
 
 
-def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.DataFrame:
+def rolling(
+    daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS, bet_price: float = DEFAULT_BET_PRICE
+) -> pd.DataFrame:
     """One model's trailing ``days``-day MAE, hit rate and break-even hit rate of the prices it bet
-    (percent; BET_PRICE's for days graded before prices were stored) per calendar date (out-of-sample
-    rows only)."""
+    (percent; ``bet_price``'s, the setting ``BET_PRICE``, for days graded before prices were stored) per
+    calendar date (out-of-sample rows only)."""
     rows = daily[(daily["system_id"] == model_id) & ~daily["in_sample"].astype(bool) & (daily["n"] > 0)]
     if rows.empty:
         return pd.DataFrame(columns=["mae", "hit_rate", "break_even"])
@@ -32,22 +34,20 @@ def rolling(daily: pd.DataFrame, model_id: str, days: int = ROLLING_DAYS) -> pd.
             "n": rows["n"].to_numpy(np.float64),
             "hits": rows["n_hits"].to_numpy(np.float64),
             "bets": bets,
-            "even": np.where(np.isnan(even), break_even(), even) * bets,
+            "even": np.where(np.isnan(even), break_even(bet_price), even) * bets,
         },
         index=pd.to_datetime(rows["game_date"]),
     )
     frame = frame.groupby(level=0).sum().asfreq("D", fill_value=0.0)
     sums = frame.rolling(days, min_periods=1).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
-            {
-                "mae": sums["abs_sum"] / sums["n"],
-                "hit_rate": 100.0 * sums["hits"] / sums["bets"],
-                "break_even": 100.0 * sums["even"] / sums["bets"],
-            },
-            index=sums.index,
-        )
-    return out.replace([np.inf, -np.inf], np.nan)
+    return pd.DataFrame(
+        {
+            "mae": ratios(sums["abs_sum"], sums["n"]),
+            "hit_rate": hit_rates(sums["hits"], sums["bets"]),
+            "break_even": ratios(sums["even"], sums["bets"], 100.0),
+        },
+        index=sums.index,
+    )
 
 
 def cumulative_units(daily: pd.DataFrame, model_id: str) -> pd.Series:

@@ -20,10 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from common import inventory
 from common.betting import DEFAULT_BET_PRICE
 from common.errors import InvalidArgument
-from common.events import PubSubMessage, parse_graded_games
 from common.grading.advice import advise_promotions
 from common.grading.catalog import Catalog, load_catalog
 from common.grading.compare import VerdictRule
@@ -150,17 +148,3 @@ def update_performance(
     poster = SlackPoster.from_settings(settings)
     advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
     return summary, advice
-
-
-def on_graded_games(msg: PubSubMessage, settings: Settings) -> str:
-    """The ``update_performance`` function's service: one graded-games message (``common/events.py``
-    holds the contract; the nightly job's time zone comes from the inventory)."""
-    graded = parse_graded_games(msg, inventory.schedule(inventory.GRADED_GAMES).time_zone)
-    log.info(
-        "graded-games from %s: %s",
-        graded.origin,
-        ", ".join(map(str, graded.game_dates)),
-        extra={"origin": graded.origin, "scheduled": graded.scheduled, "message_id": graded.message_id},
-    )
-    summary, advice = update_performance(settings, graded.game_dates)
-    return summary.describe() + (f"; promotion advice: {', '.join(advice)}" if advice else "")

@@ -28,10 +28,10 @@ from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.webhook import WebhookClient
 
 from common.errors import ConfigError, TransientError
-from common.settings import Settings
+from common.settings import SLACK_WEBHOOK_URL, Settings
 
 log = logging.getLogger(__name__)
-WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
+WEBHOOK_ENV = SLACK_WEBHOOK_URL
 MAX_RETRY_AFTER_SECONDS = 30.0
 _REDACTED = f"<{WEBHOOK_ENV}>"
 # slack-sdk logs the webhook URL (debug) and error texts that may carry it: never let it through.

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from common.errors import AppError
+from common.registry.card import parse_date
 from common.registry.model import ModelRecord, from_row
-from common.registry.modelfile import parse_date
 
 log = logging.getLogger(__name__)
 BUILTIN_FILE = Path(__file__).with_name("builtin_models.json")

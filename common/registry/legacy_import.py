@@ -20,6 +20,7 @@ from typing import Any
 
 from common.errors import AppError, Conflict, InvalidArgument, InvalidModel
 from common.feature_sets import FEATURE_SETS
+from common.registry.card import CARD_FIELDS
 from common.registry.model import ModelRecord
 from common.registry.naming import check_model_id
 from common.registry.registration import RegistrationService
@@ -29,17 +30,7 @@ from common.storage import StoredObject, open_bucket, sha256_hex, split_uri
 IMPORT_REASON = "imported from MONTHLY_MODELS"
 MAX_EXPORT_CHARS = 10_000_000  # the legacy dict holds a few dozen models: a few kB
 # The dict's fields that become object metadata, which registration reads under a model card.
-_FACT_FIELDS = (
-    "train_start",
-    "train_end",
-    "eval_start",
-    "eval_end",
-    "backtest_mae",
-    "backtest_hit_rate_all",
-    "backtest_hit_rate_edge_3plus",
-    "backtest_n_edge_3plus",
-    "description",
-)
+_FACT_FIELDS = tuple(f.name for f in CARD_FIELDS if f.legacy)
 _ID_FEATURE_SET = re.compile(r"^catboost_(?P<fs>v\d+(?:_noveg)?)_")
 
 

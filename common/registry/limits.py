@@ -1,10 +1,11 @@
 """Every bound on what may enter the registry, in one place.
 
 A model card is untrusted input: it arrives inside a file anyone with write access
-to the bucket can upload. Each field is checked here for type, finiteness, range
-and length *before* anything is written, so a hostile card becomes one recorded
-rejection instead of a crash, a retry storm or an orphan object. Operator text
-(``--reason``) is bounded here too. Nothing else in the tree defines these numbers.
+to the bucket can upload. Each field is checked for type, finiteness, range and
+length *before* anything is written, so a hostile card becomes one recorded
+rejection instead of a crash, a retry storm or an orphan object. The checks are
+here; which field gets which (its kind and numeric range) is the card's spec,
+``card.py``'s ``CARD_FIELDS``. Operator text (``--reason``) is bounded here too.
 """
 
 from __future__ import annotations
@@ -42,22 +43,11 @@ _QUOTE_CHARS = 40
 
 @dataclass(frozen=True)
 class Range:
-    """Inclusive bounds of a numeric card field."""
+    """Inclusive bounds of a numeric card field (``card.CARD_FIELDS`` gives each its own)."""
 
     low: float
     high: float
     integer: bool = False
-
-
-#: the card's numeric fields (hit rates are percentages; MAE is in points)
-NUMBERS: dict[str, Range] = {
-    "backtest_mae": Range(0.0, 100.0),
-    "backtest_hit_rate_all": Range(0.0, 100.0),
-    "backtest_hit_rate_edge_3plus": Range(0.0, 100.0),
-    "backtest_n_edge_3plus": Range(0, 10_000_000, integer=True),
-    # finite here; naming.check_alpha owns the rule "strictly between 0 and 1"
-    "quantile_alpha": Range(-math.inf, math.inf),
-}
 
 
 def quote(value: Any) -> str:
@@ -66,11 +56,10 @@ def quote(value: Any) -> str:
     return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1] + "…"
 
 
-def number(value: Any, name: str) -> float | int | None:
-    """A finite number within ``NUMBERS[name]`` (ints for integer fields), or None when absent."""
+def number(value: Any, name: str, bounds: Range) -> float | int | None:
+    """A finite number within ``bounds`` (ints for integer fields), or None when absent."""
     if value is None or value == "":
         return None
-    bounds = NUMBERS[name]
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InvalidModel(f"{name} must be a number, not {type(value).__name__}")
     if isinstance(value, str) and len(value) > MAX_SHORT_TEXT_CHARS:
@@ -90,12 +79,6 @@ def number(value: Any, name: str) -> float | int | None:
     return int(parsed)
 
 
-def whole(value: Any, name: str) -> int | None:
-    """A whole-number field of ``NUMBERS`` (see ``number``)."""
-    parsed = number(value, name)
-    return None if parsed is None else int(parsed)
-
-
 def text(value: Any, name: str, limit: int = MAX_SHORT_TEXT_CHARS) -> str | None:
     """A string of at most ``limit`` characters, or None when absent."""
     if value is None or value == "":
@@ -105,10 +88,6 @@ def text(value: Any, name: str, limit: int = MAX_SHORT_TEXT_CHARS) -> str | None
     if len(value) > limit:
         raise InvalidModel(f"{name} is {len(value):,} characters long; at most {limit:,} are allowed")
     return value
-
-
-def description(value: Any) -> str | None:
-    return text(value, "description", MAX_DESCRIPTION_CHARS)
 
 
 def strengths(value: Any) -> str | None:

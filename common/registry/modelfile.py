@@ -1,52 +1,22 @@
 """Self-describing ``.cbm`` files: the model card embedded in CatBoost metadata.
 
 CatBoost models carry a string key/value metadata map and their feature names.
-Training writes one key, ``model_card``, holding a JSON document (family, feature
-set, loss, alpha, dates, metrics, strengths, data fingerprint, code version), so
-a model file explains itself wherever it lands.
+Training writes one key, ``model_card``, holding a JSON document (its fields:
+``card.py``'s ``CARD_FIELDS``), so a model file explains itself wherever it lands.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
 from common.errors import InvalidModel
-from common.registry.limits import card_text, quote
+from common.registry.card import ModelCard
+from common.registry.limits import card_text
 
 MODEL_CARD_KEY = "model_card"
-CARD_SCHEMA = 1
 _QUANTILE = re.compile(r"^Quantile(?::alpha=(?P<alpha>[0-9.]+))?$")
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What a model says about itself."""
-
-    model_family: str
-    feature_set: str
-    loss_function: str
-    quantile_alpha: float | None
-    train_start: str
-    train_end: str
-    eval_start: str | None = None
-    eval_end: str | None = None
-    backtest_mae: float | None = None
-    backtest_hit_rate_all: float | None = None
-    backtest_hit_rate_edge_3plus: float | None = None
-    backtest_n_edge_3plus: int | None = None
-    description: str | None = None
-    strengths: dict[str, Any] = field(default_factory=dict)
-    data_fingerprint: str | None = None
-    code_version: str | None = None
-    model_id: str | None = None
-    schema: int = CARD_SCHEMA
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -100,17 +70,3 @@ def load_model_bytes(data: bytes) -> LoadedModel:
 def embed_card(model: Any, card: ModelCard) -> None:
     """Write the card into a trained model's metadata (before ``save_model``)."""
     model.get_metadata()[MODEL_CARD_KEY] = card.to_json()
-
-
-def parse_date(value: Any, name: str) -> date | None:
-    """A card/metadata date (ISO ``YYYY-MM-DD``) or None; anything else is invalid."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or len(value) > 10:
-        raise InvalidModel(f"{name} {quote(value)} is not a date (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidModel(f"{name} {quote(value)} is not a date (YYYY-MM-DD)") from None

@@ -6,13 +6,13 @@ Every check raises ``InvalidModel`` with a sentence a person can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
 from common.registry import limits
-from common.registry.modelfile import LoadedModel, load_model_bytes, parse_date
+from common.registry.card import CARD_FIELDS
+from common.registry.modelfile import LoadedModel, load_model_bytes
 from common.registry.naming import (
     LOSSES,
     check_alpha,
@@ -23,31 +23,27 @@ from common.registry.naming import (
 )
 
 LEGACY_HINT = "catboost_v9_33f_trainYYYYMMDD-YYYYMMDD_YYYYMMDD_HHMMSS.cbm"
-_METRICS = ("backtest_mae", "backtest_hit_rate_all", "backtest_hit_rate_edge_3plus")
-#: short text fields a card may carry; checked for type and length even when not stored
-_SHORT_TEXT = ("model_family", "feature_set", "loss_function", "model_id", "data_fingerprint", "code_version")
 
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """Validated facts about one model file."""
+    """Validated facts about one model file: a value for every ``model_registry`` column a card
+    field fills (``card.CARD_FIELDS``), and the id it asks for (declared, or the legacy one)."""
 
-    family: str
-    feature_set: str
-    loss_function: str
-    quantile_alpha: float | None
-    train_start: date
-    train_end: date
-    eval_start: date | None
-    eval_end: date | None
-    backtest_mae: float | None
-    backtest_hit_rate_all: float | None
-    backtest_hit_rate_edge_3plus: float | None
-    backtest_n_edge_3plus: int | None
-    strengths_json: str | None
-    description: str | None
+    columns: dict[str, Any]  # column -> value as stored (dates parsed, strengths canonical JSON)
     declared_id: str | None
     legacy_id: str | None
+
+    @property
+    def family(self) -> str:
+        return str(self.columns["model_family"])
+
+    def __getattr__(self, name: str) -> Any:
+        """``facts.train_start`` and the like: the column of that name."""
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def read_facts(data: bytes, name: str, object_metadata: dict[str, str] | None = None) -> ModelFacts:
@@ -90,40 +86,28 @@ def _gather(loaded: LoadedModel, name: str, metadata: dict[str, str]) -> dict[st
 
 
 def _validate(loaded: LoadedModel, info: dict[str, Any]) -> ModelFacts:
-    for name in _SHORT_TEXT:
-        limits.text(info.get(name), name)
-    feature_set = get_feature_set(str(info.get("feature_set", "")))
+    # every field for its type, finiteness, bounds and length first, then the rules across fields
+    checked = {f.name: f.check(info.get(f.name, info.get(f.column or f.name))) for f in CARD_FIELDS}
+    feature_set = get_feature_set(checked["feature_set"] or "")
     feature_set.check_model_names(loaded.feature_names)
-    loss = str(info.get("loss_function", ""))
+    loss = str(checked["loss_function"] or "")
     if loss not in LOSSES:
         raise InvalidModel(f"loss_function {loss!r} is not one of {', '.join(LOSSES)}")
-    alpha = limits.number(info.get("quantile_alpha"), "quantile_alpha")
+    alpha = checked["quantile_alpha"]
     check_alpha(alpha, loss)
     _check_against_model(loaded, loss, alpha)
     expected = family_name(feature_set.name, loss, alpha)
-    declared = info.get("model_family")
-    if declared not in (None, expected):
-        raise InvalidModel(f"family {declared!r} contradicts the model's loss and alpha (expected {expected!r})")
-    start, end = _train_window(info)
-    eval_start = parse_date(info.get("eval_start"), "eval_start")
-    eval_end = parse_date(info.get("eval_end"), "eval_end")
-    if eval_start and eval_end and eval_end < eval_start:
-        raise InvalidModel(f"eval_end {eval_end} is before eval_start {eval_start}")
+    if checked["model_family"] not in (None, expected):
+        raise InvalidModel(
+            f"family {checked['model_family']!r} contradicts the model's loss and alpha (expected {expected!r})"
+        )
+    _check_windows(checked)
+    start, end = checked["train_start"], checked["train_end"]
+    checked.update(model_family=expected, feature_set=feature_set.name, loss_function=loss)
     legacy = info.get("_legacy")
     return ModelFacts(
-        family=expected,
-        feature_set=feature_set.name,
-        loss_function=loss,
-        quantile_alpha=alpha,
-        train_start=start,
-        train_end=end,
-        eval_start=eval_start,
-        eval_end=eval_end,
-        **{m: limits.number(info.get(m), m) for m in _METRICS},  # type: ignore[arg-type]
-        backtest_n_edge_3plus=limits.whole(info.get("backtest_n_edge_3plus"), "backtest_n_edge_3plus"),
-        strengths_json=limits.strengths(info.get("strengths", info.get("strengths_json"))),
-        description=limits.description(info.get("description")),
-        declared_id=_declared_id(info.get("model_id")),
+        columns={f.column: checked[f.name] for f in CARD_FIELDS if f.column},
+        declared_id=_declared_id(checked["model_id"]),
         legacy_id=legacy_model_id(feature_set.name, start, end) if legacy and expected.endswith("_mae") else None,
     )
 
@@ -137,13 +121,14 @@ def _check_against_model(loaded: LoadedModel, loss: str, alpha: float | None) ->
         raise InvalidModel(f"declared alpha {alpha} contradicts the model's alpha {loaded.quantile_alpha}")
 
 
-def _train_window(info: dict[str, Any]) -> tuple[date, date]:
-    start = parse_date(info.get("train_start"), "train_start")
-    end = parse_date(info.get("train_end"), "train_end")
+def _check_windows(checked: dict[str, Any]) -> None:
+    start, end = checked["train_start"], checked["train_end"]
     if start is None or end is None:
         raise InvalidModel("train_start and train_end are required (YYYY-MM-DD)")
     limits.train_window(start, end)
-    return start, end
+    eval_start, eval_end = checked["eval_start"], checked["eval_end"]
+    if eval_start and eval_end and eval_end < eval_start:
+        raise InvalidModel(f"eval_end {eval_end} is before eval_start {eval_start}")
 
 
 def _declared_id(value: Any) -> str | None:

@@ -10,7 +10,7 @@ a backtest hit rate measures what the live hit rates of grading measure.
 * coverage is the share of outcomes strictly below the prediction, which for a
   quantile model trained at ``alpha`` should be close to ``alpha``;
 * money is settled as grading settles it (``betting.settle``): each bet at the price of its side
-  (``over_price`` / ``under_price`` of the evaluation rows, ``DEFAULT_BET_PRICE`` where there is none),
+  (``over_price`` / ``under_price`` of the evaluation rows, ``BET_PRICE`` where there is none),
   and the break-even hit rates the gates compare with are those of the prices bet.
 """
 
@@ -72,7 +72,7 @@ def bias(pred: Any, actual: Any) -> float:
 
 def _rate(graded: betting.Bets, bets: np.ndarray) -> tuple[float | None, int]:
     n = int(bets.sum())
-    return (100.0 * float((graded.won & bets).sum()) / n if n else None), n
+    return betting.hit_rate(int((graded.won & bets).sum()), n), n
 
 
 def hit_rate(pred: Any, actual: Any, line: Any, edge_3plus: bool = False) -> tuple[float | None, int]:
@@ -93,10 +93,10 @@ PRICED_LINE = "line"
 
 def market_of(rows: Any, graded_line: str = PRICED_LINE) -> dict[str, np.ndarray]:
     """``evaluate``'s market keywords from evaluation rows: ``over_price``, ``under_price`` and
-    ``closing_line``, NaN (prices: ``DEFAULT_BET_PRICE``) where a row or the frame has none.
+    ``closing_line``, NaN (prices: ``BET_PRICE``) where a row or the frame has none.
 
     The prices are those of the lead-time snapshot (``line``): bets graded against another line
-    (the opening line, without ``--use-production-lines``) are settled at ``DEFAULT_BET_PRICE``,
+    (the opening line, without ``--use-production-lines``) are settled at ``BET_PRICE``,
     never at a price that was posted for a different line."""
     columns = getattr(rows, "columns", ())
     priced = graded_line == PRICED_LINE
@@ -108,8 +108,8 @@ def market_of(rows: Any, graded_line: str = PRICED_LINE) -> dict[str, np.ndarray
     }  # fmt: skip
 
 
-def _percent_break_even(prices: np.ndarray, bets: np.ndarray) -> float | None:
-    return 100.0 * float(betting.break_evens(prices[bets]).mean()) if bets.any() else None
+def _percent_break_even(prices: np.ndarray, bets: np.ndarray, default: float) -> float | None:
+    return 100.0 * float(betting.break_evens(prices[bets], default).mean()) if bets.any() else None
 
 
 def evaluate(
@@ -120,10 +120,11 @@ def evaluate(
     over_price: Any = None,
     under_price: Any = None,
     closing_line: Any = None,
+    bet_price: float = betting.DEFAULT_BET_PRICE,
 ) -> Metrics:
     """Every metric the report and the gates use, for rows that have a line; bets settled at their
-    prices (``over_price`` / ``under_price``, None or NaN: ``DEFAULT_BET_PRICE``), CLV in points when
-    ``closing_line`` is given."""
+    prices (``over_price`` / ``under_price``, None or NaN: ``bet_price``, the setting ``BET_PRICE``),
+    CLV in points when ``closing_line`` is given."""
     p, a, ln = _arrays(pred, actual, line)
     over, under, close = (np.full(len(p), np.nan) if v is None else np.asarray(v, dtype=np.float64)
                           for v in (over_price, under_price, closing_line))  # fmt: skip
@@ -132,8 +133,8 @@ def evaluate(
     graded = betting.grade(p, a, ln)
     rate, n_bets = _rate(graded, graded.bet)
     edge_rate, n_edge = _rate(graded, graded.edge_3plus)
-    won = betting.settle(graded, over, under)
-    picked = betting.pick_prices(np.where(graded.over, betting.OVER, betting.UNDER), over, under)
+    won = betting.settle(graded, over, under, bet_price)
+    picked = betting.pick_prices(np.where(graded.over, betting.OVER, betting.UNDER), over, under, bet_price)
     clv = betting.clv_points(graded, ln, close)
     valued = clv[~np.isnan(clv)]
     return Metrics(
@@ -147,9 +148,9 @@ def evaluate(
         coverage=coverage(p, a) if quantile else None,
         prediction_std=float(np.std(p)) if len(p) else 0.0,
         units=float(won.sum()),
-        roi=float(won.sum()) / n_bets if n_bets else None,
-        break_even=_percent_break_even(picked, graded.bet),
-        break_even_edge_3plus=_percent_break_even(picked, graded.edge_3plus),
+        roi=betting.roi(float(won.sum()), n_bets),
+        break_even=_percent_break_even(picked, graded.bet, bet_price),
+        break_even_edge_3plus=_percent_break_even(picked, graded.edge_3plus, bet_price),
         n_pushes=int(((graded.over | graded.under) & graded.push).sum()),
         clv=float(valued.mean()) if len(valued) else None,
         n_clv=len(valued),

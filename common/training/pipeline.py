@@ -32,6 +32,7 @@ def run_training(
 
     ``season`` saves a reload when several models train on the same data (retrain --all).
     """
+    request = replace(request, bet_price=settings.bet_price)  # bets without a price settle at BET_PRICE
     registry = registry or open_registry(settings)
     registration = registration_service(settings, registry)
     season = season if season is not None else load_season(open_database(settings))

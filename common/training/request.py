@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from common.betting import DEFAULT_BET_PRICE
 from common.errors import AppError, InvalidArgument
 from common.feature_sets import get_feature_set, split_feature_set
 from common.registry.naming import Family, check_alpha, family_name
@@ -49,6 +50,9 @@ class TrainRequest:
     seed: int = DEFAULT_SEED
     output_dir: Path | None = None
     gates: GateConfig = DEFAULT_GATES
+    #: American odds of a bet whose evaluation row has no price (the setting ``BET_PRICE``): the units,
+    #: ROI and break-even hit rates the gates compare with settle those bets at it
+    bet_price: float = DEFAULT_BET_PRICE
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():

@@ -103,9 +103,9 @@ def train(
         model = cb.fit(train_rows, request, advance)
     pred = cb.predict(model, eval_rows, request.feature_set)
     actual, line = eval_rows[cb.TARGET].to_numpy(), eval_rows[request.grading_line].to_numpy()
-    metrics = evaluate(
-        pred, actual, line, request.loss_function == "Quantile", **market_of(eval_rows, request.grading_line)
-    )
+    quantile = request.loss_function == "Quantile"
+    metrics = evaluate(pred, actual, line, quantile, **market_of(eval_rows, request.grading_line),
+                       bet_price=request.bet_price)  # fmt: skip
     ref = reference(eval_rows, request)
     gates = tuple(evaluate_gates(metrics, request.quantile_alpha, ref, request.gates))
     folds = tuple(run_folds(frame, request, window, progress)) if request.walkforward else ()

@@ -71,6 +71,7 @@ def run_folds(
                 eval_rows[request.grading_line],
                 request.loss_function == "Quantile",
                 **market_of(eval_rows, request.grading_line),
+                bet_price=request.bet_price,
             )
             folds.append(Fold(index, ts, te, es, ee, len(train_rows), metrics))
             advance_fold(1)

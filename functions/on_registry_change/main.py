@@ -12,10 +12,10 @@ from __future__ import annotations
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from common.alerts.registry_changes import handle_registry_change
 from common.events import parse_pubsub_event
 from common.log import setup_logging
 from common.runner import run_event
+from common.services.on_registry_change import handle_registry_change
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 

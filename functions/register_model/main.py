@@ -12,9 +12,9 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from common.events import parse_storage_event
-from common.handlers import on_object_finalized
 from common.log import setup_logging
 from common.runner import run_event
+from common.services.register_model import on_object_finalized
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 

@@ -13,8 +13,8 @@ from cloudevents.http import CloudEvent
 
 from common.events import parse_pubsub_event
 from common.log import setup_logging
-from common.reminder import on_retrain_reminder
 from common.runner import run_event
+from common.services.retrain_reminder import on_retrain_reminder
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 

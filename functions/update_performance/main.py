@@ -14,9 +14,9 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from common.events import parse_pubsub_event
-from common.grading.service import on_graded_games
 from common.log import setup_logging
 from common.runner import run_event
+from common.services.update_performance import on_graded_games
 
 setup_logging()  # JSON lines on stderr: Cloud Logging's structured format
 

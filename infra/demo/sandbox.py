@@ -14,11 +14,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.settings import LOCAL_DIR
+from common.settings import LOCAL_DIR, SLACK_WEBHOOK_URL
 
 DEMO_DIR = LOCAL_DIR / "demo"
 #: what the demo never inherits from the caller's environment
-NEUTRALISED = ("SLACK_WEBHOOK_URL", "PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")
+NEUTRALISED = (SLACK_WEBHOOK_URL, "PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from common.errors import AppError, ConfigError
+from common.settings import SLACK_WEBHOOK_URL
 from infra.deploy.config import DeployConfig
 from infra.deploy.plan import plan
 from infra.deploy.steps import Executor, render_plan
@@ -62,7 +63,7 @@ def config_from(args: argparse.Namespace, env: Mapping[str, str]) -> DeployConfi
     for required in ("project", "region"):
         if not values.get(required):
             raise ConfigError(f"{required.upper()} is required: make deploy PROJECT=my-project REGION=us-west2")
-    values["set_slack_webhook"] = bool(env.get("SLACK_WEBHOOK_URL"))
+    values["set_slack_webhook"] = bool(env.get(SLACK_WEBHOOK_URL))
     return DeployConfig(**values).validate()  # type: ignore[arg-type]
 
 

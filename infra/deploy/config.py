@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from common import inventory
 from common.errors import ConfigError
 from common.inventory import Function, Schedule
+from common.settings import SLACK_WEBHOOK_URL, Settings
 
 # Pub/Sub's service agent forwards undeliverable messages to dead-letter topics.
 PUBSUB_AGENT = "serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
@@ -46,9 +47,9 @@ class DeployConfig:
     time_zone: str = ""  # default: the inventory's time zone of the nightly reminder
     scheduler_job: str = ""  # default: the inventory's job name of the nightly reminder
     slack_secret: str = "slack-webhook-url"
-    set_slack_webhook: bool = False  # SLACK_WEBHOOK_URL given: store it as the secret's latest version
+    set_slack_webhook: bool = False  # the webhook (SLACK_WEBHOOK_URL) given: store it as the secret's latest version
     max_delivery_attempts: int = 10  # then the dead-letter topic; backoff 10 s → 10 min: ~40 min of retries
-    max_event_age_seconds: int = 3 * 24 * 3600
+    max_event_age_seconds: int = Settings.max_event_age_seconds  # the functions' MAX_EVENT_AGE_SECONDS
     runtime: str = "python311"
     python: str = ".venv/bin/python"
     modelctl: str = ".venv/bin/modelctl"
@@ -88,7 +89,7 @@ class DeployConfig:
 
     def secret_of(self, env: str) -> str:
         """The Secret Manager secret mounted as environment variable ``env``."""
-        secrets = {inventory.SLACK_SECRET_ENV: self.slack_secret}
+        secrets = {SLACK_WEBHOOK_URL: self.slack_secret}
         if env not in secrets:
             raise ConfigError(f"no Secret Manager secret is configured for {env}")
         return secrets[env]

@@ -10,24 +10,31 @@ from __future__ import annotations
 
 from common.errors import ConfigError
 from common.inventory import Function
+from common.settings import Settings
 from infra.deploy.config import PUBSUB_AGENT, DeployConfig, shell_var
 from infra.deploy.steps import Step, gcloud
 
 MIN_RETRY_DELAY, MAX_RETRY_DELAY = "10s", "600s"
 
 
-def _env(cfg: DeployConfig, fn: Function) -> dict[str, str]:
-    return {
-        "GOOGLE_CLOUD_PROJECT": cfg.project,
-        "MODEL_REGISTRY_URL": cfg.registry_url,
-        "MODEL_BUCKET_URL": f"gs://{cfg.bucket_name}",
-        "EVENT_BUS_URL": f"pubsub://{cfg.project}",
-        "MAX_EVENT_AGE_SECONDS": str(cfg.max_event_age_seconds),
-        "MODELCTL_ACTOR": fn.deployed_name,
+def deployed_settings(cfg: DeployConfig, fn: Function) -> Settings:
+    """The settings ``fn`` runs with in the cloud; the variables that carry them are named and chosen
+    by ``common/settings.py``'s ``ENVIRONMENT`` (:meth:`Settings.to_env`)."""
+    return Settings(
+        gcp_project=cfg.project,
+        registry_url=cfg.registry_url,
+        bucket_url=f"gs://{cfg.bucket_name}",
+        event_bus_url=f"pubsub://{cfg.project}",
+        max_event_age_seconds=cfg.max_event_age_seconds,
+        actor=fn.deployed_name,
         # The deployed source folder is read-only; /tmp is the instance's writable disk.
-        "MODEL_CACHE_DIR": "/tmp/model-cache",
-        "MANIFEST_POLL_SECONDS": "1",
-    }
+        model_cache_dir="/tmp/model-cache",
+        manifest_poll_seconds=1.0,
+    )
+
+
+def _env(cfg: DeployConfig, fn: Function) -> dict[str, str]:
+    return deployed_settings(cfg, fn).to_env(fn.name)
 
 
 def env_flag(env: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from common import inventory
 from common.inventory import Schedule
+from common.settings import SLACK_WEBHOOK_URL
 from infra.deploy.config import PUBSUB_AGENT, DeployConfig
 from infra.deploy.functions import function_steps, worker_steps
 from infra.deploy.steps import Step, gcloud
@@ -72,6 +73,13 @@ def _lookups(cfg: DeployConfig) -> list[Step]:
             capture="GCS_SERVICE_AGENT",
         ),
     ]
+
+
+def _binding(resource: tuple[str, ...], p: str, member: str, role: str, what: str) -> Step:
+    """``gcloud <kind…> add-iam-policy-binding <name>``: ``member`` gets ``role`` on one resource."""
+    *kind, name = resource
+    argv = gcloud(*kind, "add-iam-policy-binding", name, p, f"--member={member}", f"--role={role}", "--format=none")
+    return Step("iam", what, argv, attempts=3)
 
 
 def _project_binding(cfg: DeployConfig, member: str, role: str, what: str) -> Step:
@@ -143,17 +151,8 @@ def _bucket(cfg: DeployConfig) -> list[Step]:
     ]
     for fn in cfg.functions:
         if fn.bucket_role:
-            grant = gcloud(
-                "storage",
-                "buckets",
-                "add-iam-policy-binding",
-                url,
-                p,
-                f"--member=serviceAccount:{cfg.sa_email(fn)}",
-                f"--role={fn.bucket_role}",
-                "--format=none",
-            )
-            steps.append(Step("iam", f"{fn.deployed_name}: {fn.bucket_role} on {url}", grant, attempts=3))
+            member, what = f"serviceAccount:{cfg.sa_email(fn)}", f"{fn.deployed_name}: {fn.bucket_role} on {url}"
+            steps.append(_binding(("storage", "buckets", url), p, member, fn.bucket_role, what))
     return steps
 
 
@@ -191,30 +190,12 @@ def _topics(cfg: DeployConfig) -> list[Step]:
                 unless=gcloud("pubsub", "subscriptions", "describe", sub, p, "--format=value(name)"),
             )
         )
-        grant = gcloud(
-            "pubsub",
-            "topics",
-            "add-iam-policy-binding",
-            dead,
-            p,
-            f"--member={PUBSUB_AGENT}",
-            "--role=roles/pubsub.publisher",
-            "--format=none",
-        )
-        steps.append(Step("iam", f"Pub/Sub may forward undeliverable messages to {dead}", grant, attempts=3))
+        what = f"Pub/Sub may forward undeliverable messages to {dead}"
+        steps.append(_binding(("pubsub", "topics", dead), p, PUBSUB_AGENT, "roles/pubsub.publisher", what))
     for fn in cfg.functions:
         for topic in fn.publishes:
-            grant = gcloud(
-                "pubsub",
-                "topics",
-                "add-iam-policy-binding",
-                topic,
-                p,
-                f"--member=serviceAccount:{cfg.sa_email(fn)}",
-                "--role=roles/pubsub.publisher",
-                "--format=none",
-            )
-            steps.append(Step("iam", f"{fn.deployed_name} may publish on {topic}", grant, attempts=3))
+            member, what = f"serviceAccount:{cfg.sa_email(fn)}", f"{fn.deployed_name} may publish on {topic}"
+            steps.append(_binding(("pubsub", "topics", topic), p, member, "roles/pubsub.publisher", what))
     return steps
 
 
@@ -232,10 +213,10 @@ def _secret(cfg: DeployConfig) -> list[Step]:
         steps.append(
             Step(
                 "secret",
-                f"store SLACK_WEBHOOK_URL as the latest version of {s} (unless it already is)",
+                f"store {SLACK_WEBHOOK_URL} as the latest version of {s} (unless it already is)",
                 gcloud("secrets", "versions", "add", s, p, "--data-file=-"),
                 unless=gcloud("secrets", "versions", "access", "latest", f"--secret={s}", p),
-                stdin_env="SLACK_WEBHOOK_URL",
+                stdin_env=SLACK_WEBHOOK_URL,
             )
         )
     else:
@@ -244,22 +225,14 @@ def _secret(cfg: DeployConfig) -> list[Step]:
                 "secret",
                 f"secret {s} has a version to mount",
                 gcloud("secrets", "versions", "describe", "latest", f"--secret={s}", p, "--format=value(name)"),
-                hint="Run once with SLACK_WEBHOOK_URL=https://hooks.slack.com/... set: "
-                "`make deploy PROJECT=... REGION=... SLACK_WEBHOOK_URL=...`.",
+                hint=f"Run once with {SLACK_WEBHOOK_URL}=https://hooks.slack.com/... set: "
+                f"`make deploy PROJECT=... REGION=... {SLACK_WEBHOOK_URL}=...`.",
             )
         )
     for fn in cfg.functions:
-        if inventory.SLACK_SECRET_ENV in fn.secrets:
-            grant = gcloud(
-                "secrets",
-                "add-iam-policy-binding",
-                s,
-                p,
-                f"--member=serviceAccount:{cfg.sa_email(fn)}",
-                "--role=roles/secretmanager.secretAccessor",
-                "--format=none",
-            )
-            steps.append(Step("iam", f"{fn.deployed_name} may read {s}", grant, attempts=3))
+        if SLACK_WEBHOOK_URL in fn.secrets:
+            member, role = f"serviceAccount:{cfg.sa_email(fn)}", "roles/secretmanager.secretAccessor"
+            steps.append(_binding(("secrets", s), p, member, role, f"{fn.deployed_name} may read {s}"))
     return steps
 
 

@@ -1,0 +1,46 @@
+"""``retrain_reminder``: the nightly job's message → the per-family staleness reminder (once per day),
+then the serving check.
+
+Staleness and the message are ``common/reminder.py``'s; convergence is ``common.app.converge_serving``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from common.app import converge_serving, open_registry
+from common.events import PubSubMessage, parse_retrain_reminder
+from common.notify import SlackPoster, deliver_once
+from common.registry.model import ModelRecord
+from common.reminder import KIND, message, staleness
+from common.settings import Settings
+from common.sql import open_engine
+
+
+def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
+    """The ``retrain_reminder`` service: post the per-family staleness reminder, once per day."""
+    today = parse_retrain_reminder(msg).day
+    registry = open_registry(settings)
+    outcome = _remind(registry.list(), today, settings)
+    # After the reminder, so a manifest that cannot be rebuilt yet (retried) never holds it back.
+    lag = converge_serving(settings, registry, "nightly retrain_reminder")
+    return f"serving: {'resync sent, ' if lag.needs_rebuild else ''}{lag.detail}; reminder: {outcome}"
+
+
+def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
+    families = staleness(records, today, settings.reminder_levels)
+    stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
+    if not stale and settings.reminder_silent_when_clear:
+        return f"all clear ({len(families)} families), silent"
+    text, blocks = message(stale, len(families) - len(stale), today)
+    poster = SlackPoster.from_settings(settings)
+    result = deliver_once(
+        open_engine(settings.registry_url),
+        f"{KIND}:{today.isoformat()}",
+        KIND,
+        {"stale": [f.family for f in stale]},
+        lambda: poster.post(text, blocks),
+        datetime.now(UTC),
+        timedelta(seconds=settings.notify_lease_seconds),
+    )
+    return f"{result}: {len(stale)} stale of {len(families)}"
