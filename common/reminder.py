@@ -62,7 +62,7 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
     if not stale:
         text = f"Retrain reminder {today}: all {fresh_count} active families are fresh."
         return text, [{"type": "section", "text": {"type": "mrkdwn", "text": f":white_check_mark: {text}"}}]
-    header = f"Retrain reminder {today}: {len(stale)} famil{'y' if len(stale) == 1 else 'ies'} need retraining"
+    header = f"Retrain reminder {today}: {len(stale)} famil{'y needs' if len(stale) == 1 else 'ies need'} retraining"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     lines = [header]
     for fam in stale:
@@ -89,9 +89,19 @@ def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
     return f"serving: {'resync sent, ' if lag.needs_rebuild else ''}{lag.detail}; reminder: {outcome}"
 
 
+def due(families: list[FamilyStaleness], settings: Settings) -> list[FamilyStaleness]:
+    """The families the reminder lists: at or past ``REMINDER_MIN_DAYS`` and a level."""
+    return [f for f in families if f.days >= settings.reminder_min_days and f.level]
+
+
+def report(settings: Settings, today: date) -> list[FamilyStaleness]:
+    """What the reminder of ``today`` says, read without sending it (``modelctl remind``)."""
+    return staleness(open_registry(settings).list(), today, settings.reminder_levels)
+
+
 def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
     families = staleness(records, today, settings.reminder_levels)
-    stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
+    stale = due(families, settings)
     if not stale and settings.reminder_silent_when_clear:
         return f"all clear ({len(families)} families), silent"
     text, blocks = message(stale, len(families) - len(stale), today)
