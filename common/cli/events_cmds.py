@@ -22,6 +22,7 @@ from common.handlers import on_object_finalized
 from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
 from common.registry.naming import STAGING_PREFIX
+from common.registry.validation import read_facts
 from common.reminder import FamilyStaleness, due, on_retrain_reminder, report
 from common.runner import run_event
 from common.settings import Settings
@@ -209,9 +210,11 @@ def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
     size = path.stat().st_size
     if size > settings.max_model_bytes:
         raise InvalidArgument(f"{path} is {size:,} bytes; MAX_MODEL_BYTES is {settings.max_model_bytes:,}")
+    data = path.read_bytes()
+    read_facts(data, name)  # what registration would refuse is refused here, before anything is written
     bucket = open_bucket(settings.bucket_url)
     try:
-        stored = bucket.write(name, path.read_bytes(), if_generation_match="0")
+        stored = bucket.write(name, data, if_generation_match="0")
     except PreconditionFailed:
         raise Conflict(f"{bucket.uri(name)} already exists; upload under another --name") from None
     staged = " (staging/: the trigger ignores it; `modelctl register` it)" if name.startswith(STAGING_PREFIX) else ""
