@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Two workers, one test file each at a time (module fixtures stay in one process): 6m48 vs 15m07 serial here.
+# Two workers, one test file each at a time (module fixtures stay in one process); times: bench/README.md.
 PYTEST_ARGS ?= -n 2 --dist loadfile --durations=20
 
 .DEFAULT_GOAL := help

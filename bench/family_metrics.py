@@ -1,4 +1,4 @@
-"""The six production families on a full synthetic season: the README's quality table.
+"""The six production families on a full synthetic season: bench/README.md's quality table.
 
 Run: .venv/bin/python bench/family_metrics.py [--seed 7] [--iterations 1000]   (about two minutes on 2 cores)
 

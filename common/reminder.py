@@ -55,7 +55,7 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
     if not stale:
         text = f"Retrain reminder {today}: all {fresh_count} active families are fresh."
         return text, [{"type": "section", "text": {"type": "mrkdwn", "text": f":white_check_mark: {text}"}}]
-    header = f"Retrain reminder {today}: {len(stale)} famil{'y' if len(stale) == 1 else 'ies'} need retraining"
+    header = f"Retrain reminder {today}: {len(stale)} famil{'y needs' if len(stale) == 1 else 'ies need'} retraining"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     lines = [header]
     for fam in stale:
@@ -70,3 +70,8 @@ def message(stale: list[FamilyStaleness], fresh_count: int, today: date) -> tupl
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{fresh_count} other families are fresh."}]}
         )
     return "\n".join(lines), blocks
+
+
+def due(families: list[FamilyStaleness], min_days: int) -> list[FamilyStaleness]:
+    """The families the reminder lists: at or past ``REMINDER_MIN_DAYS`` (``min_days``) and a level."""
+    return [f for f in families if f.days >= min_days and f.level]

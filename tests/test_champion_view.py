@@ -1,6 +1,6 @@
 """``champion_predictions`` (migration 011): the champion's rows whatever its id, on every engine.
 
-The query is the one the README shows legacy consumers, read from the README itself.
+The query is the one docs/cutover.md shows legacy consumers, read from the page itself.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from common.worker.scoring import PREDICTION_COLUMNS
 from tests.support.grading import registry_model
 from tests.support.registry import engine_of
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "cutover.md"
 D1, D2 = date(2026, 2, 19), date(2026, 2, 20)
 OLD, NEW = "catboost_v9_train1102_0215", "catboost_v9_train1201_0301"
 

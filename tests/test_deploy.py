@@ -352,9 +352,9 @@ def _dummy(name: str) -> str:
 
 
 def readme_commands() -> list[Argv]:
-    """The runnable gcloud commands the README's deploy section and runbook show."""
-    text = (REPO_ROOT / "README.md").read_text()
-    section = text[text.index("## Deploy to Google Cloud") :]
+    """The runnable gcloud commands the deploy, cutover and operations pages show (docs/)."""
+    pages = ("deploy.md", "cutover.md", "operations.md")
+    section = "\n".join((REPO_ROOT / "docs" / page).read_text() for page in pages)
     found = re.findall(r"`(gcloud [^`]+)`", section) + re.findall(r"^(gcloud .+)$", section, re.MULTILINE)
     runnable = [c for c in found if ("--project=" in c or "gs://" in c) and "…" not in c]
     return [tuple(shlex.split(c.replace("$(date +%s)", "1700000000"))) for c in runnable]

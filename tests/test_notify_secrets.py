@@ -87,7 +87,7 @@ def test_the_cli_never_shows_the_webhook(case: Case, slack: SlackStub, registry_
     env = {**os.environ, **env_for(case, slack, registry_url, tmp_path)}
     day = f"2026-04-0{CASES.index(case) + 1}"
     out = subprocess.run(
-        [str(MODELCTL), "-v", "remind", "--date", day], capture_output=True, text=True, timeout=120, env=env
+        [str(MODELCTL), "-v", "remind", "--send", "--date", day], capture_output=True, text=True, timeout=120, env=env
     )
     assert out.returncode == case.exit_code, out.stderr
     assert case.says in out.stderr

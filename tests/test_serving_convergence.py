@@ -121,7 +121,7 @@ def test_the_dashboard_and_the_nightly_job(models: dict[str, str]) -> None:
     page = " ".join(dashboard.get("/operations").get_data(as_text=True).split())
     assert "Serving is behind the registry" in page and f"champion {models['shadow']} in the registry" in page
 
-    nightly = run("remind", "--date", "2026-02-20")  # the scheduler's message, delivered in-process
+    nightly = run("remind", "--send", "--date", "2026-02-20")  # the scheduler's message, delivered in-process
     assert nightly.returncode == 0, nightly.stderr
     assert "serving: resync sent" in nightly.stdout
     assert served(manifest()) == (models["shadow"], set(models.values()))

@@ -5,8 +5,9 @@ emulator → Eventarc bridge → ``register_model`` (functions-framework) → di
 registry row → registry-change message → ``on_registry_change`` → serving
 manifest in the bucket. Then a CLI-style enable travels the same way, and two running
 prediction workers (the ``predict`` HTTP function, each its own process) serve the new
-model without restarting. Last, from a shell set up the way the README says (``eval "$(python -m
-infra.local.stack env)"``), ``modelctl enable`` reaches the workers, ``modelctl predict`` scores a
+model without restarting. Last, from a shell set up the way docs/functions.md says (``eval
+"$(python -m infra.local.stack env)"``), ``modelctl upload`` puts a model into fake-gcs-server
+(registered by the trigger), ``modelctl enable`` reaches the workers, ``modelctl predict`` scores a
 date, and ``modelctl publish graded-games`` travels through the Pub/Sub emulator to
 ``update_performance`` (functions-framework), which fills ``model_performance_daily``.
 """
@@ -185,12 +186,14 @@ def shell(running: Stack, script: str) -> subprocess.CompletedProcess[str]:
     """``script`` in bash after the README's ``eval "$(python -m infra.local.stack env)"``, with
     nothing of this test's environment beyond PATH and HOME: the stack's env must be enough."""
     env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "HOME": os.environ.get("HOME", "/tmp")}
+    if "PYTHONPATH" in os.environ:  # a worktree's own common/ (not configuration: the stack's env must be enough)
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     line = f'eval "$({sys.executable} -m infra.local.stack env --workdir={running.workdir})" && {script}'
     return subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_from_the_stack_env_modelctl_predicts_and_publish_graded_games_grades_through_pubsub(
-    on_stack: tuple[Stack, dict[str, str]], model_files: ModelFiles
+    on_stack: tuple[Stack, dict[str, str]], model_files: ModelFiles, tmp_path: Path
 ) -> None:
     running, env = on_stack
     exported = shell(running, "env")
@@ -199,8 +202,12 @@ def test_from_the_stack_env_modelctl_predicts_and_publish_graded_games_grades_th
         assert f"{key}={env[key]}" in exported.stdout.splitlines()
     assert "MODELCTL_ACTOR" not in exported.stdout  # the audit trail names the user, not "eventarc"
 
-    blob = storage_client(running.env).bucket(BUCKET).blob("models/v9/v9_mae/catboost_v9_mae.cbm")
-    blob.upload_from_string(model_files.v9_mae, if_generation_match=0)
+    model = tmp_path / "catboost_v9_mae.cbm"
+    model.write_bytes(model_files.v9_mae)
+    uploaded = shell(running, f"modelctl upload {model} --name models/v9/v9_mae/catboost_v9_mae.cbm")
+    assert uploaded.returncode == 0 and f"gs://{BUCKET}/models/v9/v9_mae/catboost_v9_mae.cbm" in uploaded.stdout, (
+        uploaded.stdout + uploaded.stderr
+    )
     registry = open_registry(Settings.from_env())
     (new,) = wait_for(lambda: [m for m in registry.list() if m.model_family == "v9_mae"], what="the upload to register")
     enabled = shell(running, f"modelctl enable {new.model_id}")

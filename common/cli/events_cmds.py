@@ -9,22 +9,28 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from common.cli import options as opt
 from common.cli import render
-from common.errors import AppError, InvalidArgument
+from common.errors import AppError, Conflict, InvalidArgument
 from common.eventarc import object_resource, pubsub_cloud_event, storage_cloud_event
 from common.events import parse_pubsub_event, parse_storage_event, retrain_reminder_body
 from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
+from common.registry.naming import STAGING_PREFIX
+from common.registry.validation import read_facts
+from common.reminder import FamilyStaleness, due
 from common.runner import run_event
 from common.services.register_model import on_object_finalized
-from common.services.retrain_reminder import on_retrain_reminder
+from common.services.retrain_reminder import on_retrain_reminder, report
 from common.settings import Settings
-from common.storage import StoredObject, open_bucket
+from common.storage import PreconditionFailed, StoredObject, open_bucket
 
 log = logging.getLogger(__name__)
+UPLOAD_PREFIX = "models/uploads/"
 
 
 def finalized_event(obj: StoredObject) -> Any:
@@ -142,18 +148,95 @@ def _once_exit(watcher: Watcher) -> int:
 
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
+    """The day's reminder, shown on every run; ``--send`` delivers it as the nightly job does
+    (once per day: a second send reports a duplicate and sends nothing)."""
+    day = args.date or datetime.now(UTC).date()
+    families = report(settings, day)
+    stale = due(families, settings.reminder_min_days)
+    if args.json and not args.send:
+        render.print_json({"date": day.isoformat(), "families": [_family_json(f, f in stale) for f in families]})
+        return 0
+    if not args.json:
+        _print_report(day, families, stale)
+    if not args.send:
+        render.console.print("Not sent: `modelctl remind --send` delivers it (Slack, else the log), once per day.")
+        return 0
     setup_logging("INFO")  # without SLACK_WEBHOOK_URL the reminder goes to the log: show it
     job = next(s for s in SCHEDULES if s.topic == RETRAIN_REMINDER)
     event = scheduler_event(settings.gcp_project, job, retrain_reminder_body(args.date))
     outcome = run_event(event, parse_pubsub_event, on_retrain_reminder, settings)
-    render.console.print(f"retrain reminder: {outcome}")
+    if args.json:
+        render.print_json({"date": day.isoformat(), "families": [_family_json(f, f in stale) for f in families],
+                           "sent": outcome})  # fmt: skip
+    else:
+        render.console.print(f"retrain reminder: {outcome}")
     # a permanent failure was logged above; the command still failed
     return InvalidArgument.exit_code if outcome in ("invalid", "rejected") else 0
+
+
+def _print_report(day: date, families: list[FamilyStaleness], stale: list[FamilyStaleness]) -> None:
+    render.table(
+        f"Retrain reminder {day}: {len(stale)} of {len(families)} active famil{'y' if len(families) == 1 else 'ies'}"
+        f" need{'s' if len(stale) == 1 else ''} retraining",
+        ["family", "newest model", "train end", "days", "level", "command"],
+        [
+            (f.family, f.newest_model_id, f.newest_train_end.isoformat(), str(f.days), f.level or "fresh",
+             f.command if f in stale else "")
+            for f in families
+        ],
+    )  # fmt: skip
+
+
+def _family_json(f: FamilyStaleness, listed: bool) -> dict[str, Any]:
+    return {
+        "family": f.family,
+        "newest_model_id": f.newest_model_id,
+        "newest_train_end": f.newest_train_end.isoformat(),
+        "days": f.days,
+        "level": f.level,
+        "command": f.command if listed else None,
+    }
+
+
+def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy a local ``.cbm`` into the models bucket, as `gcloud storage cp` would, and register
+    nothing: the bucket's trigger does (``register_model`` on GCS and the emulator stack,
+    ``modelctl watch`` on a folder bucket). Never over an existing object."""
+    path = Path(args.path)
+    name = args.name or f"{UPLOAD_PREFIX}{path.name}"
+    if not name.endswith(".cbm"):
+        raise InvalidArgument(f"{name} does not end in .cbm: the finalize trigger ignores it (name it ….cbm)")
+    if not path.is_file():
+        raise InvalidArgument(f"{path} is not a file")
+    size = path.stat().st_size
+    if size > settings.max_model_bytes:
+        raise InvalidArgument(f"{path} is {size:,} bytes; MAX_MODEL_BYTES is {settings.max_model_bytes:,}")
+    data = path.read_bytes()
+    read_facts(data, name)  # what registration would refuse is refused here, before anything is written
+    bucket = open_bucket(settings.bucket_url)
+    try:
+        stored = bucket.write(name, data, if_generation_match="0")
+    except PreconditionFailed:
+        raise Conflict(f"{bucket.uri(name)} already exists; upload under another --name") from None
+    staged = " (staging/: the trigger ignores it; `modelctl register` it)" if name.startswith(STAGING_PREFIX) else ""
+    if args.json:
+        render.print_json({"uri": stored.uri, "generation": stored.generation, "size": stored.size})
+    else:
+        render.console.print(f"uploaded {stored.uri} (generation {stored.generation}, {stored.size:,} bytes){staged}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p = add(sub, "watch", cmd_watch)
     p.add_argument("--once", action="store_true", help="scan once and exit")
     p.add_argument("--interval", type=opt.positive_float, default=1.0, help="seconds between scans")
+    p = add(sub, "upload", cmd_upload)
+    p.add_argument("path", help="a local .cbm file")
+    p.add_argument("--name", help=f"object name in the bucket (default {UPLOAD_PREFIX}<file name>)")
     p = add(sub, "remind", cmd_remind)
-    p.add_argument("--date", type=opt.iso_date, help="the day to report for (YYYY-MM-DD; default today)")
+    p.add_argument("--date", type=opt.iso_date, help="the day to report for (YYYY-MM-DD; default today, UTC)")
+    p.add_argument(
+        "--send",
+        action="store_true",
+        help="also deliver it as the nightly job does (Slack, else the log; once per day) and check serving",
+    )

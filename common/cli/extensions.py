@@ -34,14 +34,15 @@ COMMANDS: dict[str, Command] = {
         ("disable", "stop a shadow from serving"),
         ("promote", "make an enabled model the champion (old champion becomes a shadow)"),
         ("retire", "retire a model for good (it never serves again unless re-registered)"),
-        ("history", "audit trail; --at DATE answers which model was champion then"),
+        ("history", "audit trail; --at DAY: champion by audit time; --game-date D: champion for D's games"),
         ("objective", "what each family is judged on: `objective` lists, `set` changes"),
         ("rejections", "models that could not be registered, and why"),
     ),
     **_commands(
         "events_cmds",
         ("watch", "turn new .cbm files in the local bucket into finalize events (Eventarc stand-in)"),
-        ("remind", "run the nightly retrain reminder now (Cloud Scheduler stand-in)"),
+        ("upload", "copy a local .cbm into the models bucket; its trigger registers it (gcloud storage cp stand-in)"),
+        ("remind", "show the retrain reminder of a day; --send delivers it (Cloud Scheduler stand-in)"),
     ),
     **_commands(
         "worker_cmds",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 GLOBAL_VALUE_OPTIONS = ("--registry-url", "--bucket-url")
+VERBOSE_HELP = "log INFO lines (JSON) to stderr"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +50,8 @@ def _add(
     text = help_text or COMMANDS[name].help
     parser = sub.add_parser(name, help=text, description=text)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    # -v after the command word too (`modelctl remind -v`); SUPPRESS keeps a -v given before it
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     parser.set_defaults(handler=handler)
     return parser
 
@@ -61,7 +64,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--registry-url", help="overrides MODEL_REGISTRY_URL (duckdb:///path or bigquery://project/dataset)"
     )
     parser.add_argument("--bucket-url", help="overrides MODEL_BUCKET_URL (file:///dir or gs://bucket)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log INFO lines (JSON) to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = {c.module for c in COMMANDS.values()} if argv is None else _modules_for(argv)
     loaded: set[str] = set()

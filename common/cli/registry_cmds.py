@@ -188,6 +188,8 @@ def _warn_if_forced(registry: RegistryService, model_id: str) -> None:
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     registry = open_registry(settings)
+    if args.game_date:
+        return _champion_of_games(args, settings, registry)
     if args.at:
         day = args.at
         champion = registry.champion_at(day)
@@ -208,6 +210,31 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
             for e in events
         ],
     )
+    return 0
+
+
+def _champion_of_games(args: argparse.Namespace, settings: Settings, registry: RegistryService) -> int:
+    """``--game-date``: the champion whose predictions served that date's games (champion_predictions),
+    not the audit trail's champion at that wall-clock day (a replay or a late promotion differ)."""
+    from common.worker.predictions import champions_of
+
+    day = args.game_date
+    champions = champions_of(settings, day)
+    by_audit = registry.champion_at(day)
+    if args.json:
+        render.print_json(
+            {"game_date": day.isoformat(), "champion": champions[0] if champions else None,
+             "champions": champions, "champion_at_end_of_day_by_audit": by_audit}
+        )  # fmt: skip
+    elif champions:
+        render.console.print(
+            f"Champion for the games of {day}: {', '.join(champions)} (its predictions were the picks)"
+        )
+    else:
+        render.console.print(
+            f"No champion predictions stored for the games of {day} (never predicted, or scored with no champion);"
+            f" by the audit trail the champion at the end of {day} (UTC) was {by_audit or 'none'}"
+        )
     return 0
 
 
@@ -258,7 +285,18 @@ def register(sub: argparse._SubParsersAction, add: Any) -> None:
     p.add_argument("--reason", required=True, help="why (required; kept in the audit trail)")
     p = add(sub, "history", cmd_history)
     p.add_argument("model_id", nargs="?", type=opt.model_id)
-    p.add_argument("--at", type=opt.iso_date, help="YYYY-MM-DD: the champion at the end of that day (UTC)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument(
+        "--at",
+        type=opt.iso_date,
+        help="YYYY-MM-DD: the champion by the audit trail at the end of that day (UTC wall clock: who was promoted)",
+    )
+    when.add_argument(
+        "--game-date",
+        type=opt.iso_date,
+        help="YYYY-MM-DD: the champion when that date's games were played: the model whose predictions were "
+        "the champion's for them (the champion_predictions view), whenever it was promoted",
+    )
     p = add(sub, "objective", cmd_objective)
     p.add_argument("action", nargs="?", choices=("show", "set"), default="show")
     p.add_argument("family", nargs="?", type=opt.family, help="a model family, e.g. v9_q43")

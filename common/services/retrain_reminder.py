@@ -12,7 +12,7 @@ from common.app import converge_serving, open_registry
 from common.events import PubSubMessage, parse_retrain_reminder
 from common.notify import SlackPoster, deliver_once
 from common.registry.model import ModelRecord
-from common.reminder import KIND, message, staleness
+from common.reminder import KIND, FamilyStaleness, due, message, staleness
 from common.settings import Settings
 from common.sql import open_engine
 
@@ -27,9 +27,14 @@ def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
     return f"serving: {'resync sent, ' if lag.needs_rebuild else ''}{lag.detail}; reminder: {outcome}"
 
 
+def report(settings: Settings, today: date) -> list[FamilyStaleness]:
+    """What the reminder of ``today`` says, read without sending it (``modelctl remind``)."""
+    return staleness(open_registry(settings).list(), today, settings.reminder_levels)
+
+
 def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
     families = staleness(records, today, settings.reminder_levels)
-    stale = [f for f in families if f.days >= settings.reminder_min_days and f.level]
+    stale = due(families, settings.reminder_min_days)
     if not stale and settings.reminder_silent_when_clear:
         return f"all clear ({len(families)} families), silent"
     text, blocks = message(stale, len(families) - len(stale), today)

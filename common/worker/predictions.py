@@ -38,11 +38,37 @@ def slate_features(
     season = season if season is not None else load_season(open_engine(settings.registry_url))
     targets = slate_targets(season, game_date)
     if targets.empty:
-        raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
+        raise NotFound(no_games(season, game_date))
     moment = as_of if as_of is not None else slate_as_of(season.games, game_date, settings.predict_lead_minutes)
     history = final_before(season.player_games, moment)
     frame = build_feature_frame(history, season.betting_line_snapshots, season.teams, targets, moment)
     return Slate.from_frame(frame)
+
+
+def no_games(season: SeasonData, game_date: date) -> str:
+    """Why ``game_date`` has no slate: a day without games inside the season (the All-Star break,
+    Christmas Eve), a day outside it, or no season data at all (then, and only then, generate it)."""
+    from common.data.store import NO_DATA_HINT
+
+    played = sorted({d.date() for d in pd.to_datetime(season.games["game_date"])}) if len(season.games) else []
+    if not played:
+        return f"no games on {game_date}: the registry holds no season data ({NO_DATA_HINT})"
+    first, last = played[0], played[-1]
+    if not first <= game_date <= last:
+        return f"no games on {game_date}: it is outside the season data (games from {first} to {last})"
+    if game_date in played:
+        return f"no games on {game_date} with a player expected to play (every listed player is ruled out)"
+    before = max(d for d in played if d < game_date) if game_date > first else None
+    after = min(d for d in played if d > game_date) if game_date < last else None
+    near = " and ".join(str(d) for d in (before, after) if d is not None)
+    return f"no games on {game_date}: no games are scheduled that day (the nearest game dates are {near})"
+
+
+def champions_of(settings: Settings, game_date: date) -> list[str]:
+    """The model(s) whose predictions were the champion's for ``game_date``'s games (newest first):
+    who the picks came from when those games were played, whenever the audit trail says it was promoted."""
+    rows = open_engine(settings.registry_url).query(q.CHAMPION_OF_GAME_DATE, {"game_date": game_date})
+    return [str(r["system_id"]) for r in rows]
 
 
 def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, system_ids: Sequence[str]) -> None:

@@ -24,3 +24,11 @@ LIST_ACKS = """
 SELECT worker_id, generation, source, champion, models_json, problem, acked_at
 FROM worker_acks
 ORDER BY acked_at DESC, worker_id"""
+
+# `modelctl history --game-date`: whose rows were the champion's for a date's games (the view of migration 011).
+CHAMPION_OF_GAME_DATE = """
+SELECT system_id, COUNT(*) AS n_rows, MAX(created_at) AS predicted_at
+FROM champion_predictions
+WHERE game_date = @game_date
+GROUP BY system_id
+ORDER BY predicted_at DESC, system_id"""

@@ -151,7 +151,7 @@ def grading(challenger: str, champion: str, lined: str) -> None:
 
 def staleness() -> None:
     step("8. The nightly retrain reminder (Slack not configured here, so it is logged)")
-    run("remind", "--date", (GRADE_LAST + timedelta(days=14)).isoformat())
+    run("remind", "--send", "--date", (GRADE_LAST + timedelta(days=14)).isoformat())
     run("retrain", "--all", "--dry-run")
 
 
