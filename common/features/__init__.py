@@ -55,6 +55,7 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,8 +64,8 @@ import pandas as pd
 
 from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES, get_feature_set
-from common.features.context import role_features, team_features
-from common.features.joins import dates
+from common.features.context import role_features, role_games, team_features, team_games
+from common.features.joins import dates, season_of
 from common.features.market import (
     DEFAULT_LEAD_MINUTES,
     MARKET_COLUMNS,
@@ -73,7 +74,7 @@ from common.features.market import (
     line_features,
     utc,
 )
-from common.features.player import availability_features, player_features
+from common.features.player import TEAM_TOTALS, availability_features, player_features, team_totals
 
 if TYPE_CHECKING:
     from common.data.synth import SeasonData
@@ -96,6 +97,23 @@ HISTORY_COLUMNS = (
 TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
 
 
+@dataclass(frozen=True)
+class FeatureInputs:
+    """What the features of some targets read: box-score rows (``HISTORY_COLUMNS`` and their team's
+    totals for the game, ``TEAM_TOTALS``), team games (``TEAM_GAME_COLUMNS``), role games
+    (``ROLE_GAME_COLUMNS``), line snapshots and the ``teams`` priors.
+
+    Built from whole frames in memory (:func:`build_feature_frame`, training) or read from the
+    engine with only the rows a slate needs (:func:`common.data.slate.load_slate`, serving); the
+    features are computed from them by the one function :func:`features_for`."""
+
+    history: pd.DataFrame
+    team_games: pd.DataFrame
+    role_games: pd.DataFrame
+    snapshots: pd.DataFrame
+    teams: pd.DataFrame
+
+
 def build_feature_frame(
     history: pd.DataFrame, snapshots: pd.DataFrame, teams: pd.DataFrame, targets: pd.DataFrame, as_of: Any
 ) -> pd.DataFrame:
@@ -107,13 +125,25 @@ def build_feature_frame(
     before a target's date feed its features; of ``snapshots`` only the target game's own,
     captured at or before ``as_of`` (one moment, or one per target row), are read.
     """
-    hist, tgt = _prepare(history, snapshots, teams, targets)
+    _validate(history, snapshots, teams, targets)
+    hist = _prepare(history)
+    inputs = FeatureInputs(team_totals(hist), team_games(hist), role_games(hist), snapshots, teams)
+    return features_for(inputs, targets, as_of)
+
+
+def features_for(inputs: FeatureInputs, targets: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """The feature frame of :func:`build_feature_frame` from ``inputs``: the one definition that
+    training (every player-date) and serving (a slate) share."""
+    _validate(inputs.history, inputs.snapshots, inputs.teams, targets)
+    hist, tgt = _prepare(inputs.history), _prepare(targets.loc[:, list(TARGET_COLUMNS)])
+    tgt["is_home"] = tgt["is_home"].astype(np.float64)
+    tgt["_row"] = np.arange(len(tgt))
     tgt["as_of"] = _moments(as_of, len(tgt)).set_axis(tgt.index)
     tgt = player_features(hist, tgt)
     tgt = availability_features(hist, tgt)
-    tgt = team_features(hist, teams, tgt)
-    tgt = role_features(hist, tgt)
-    tgt = line_features(snapshots, tgt)
+    tgt = team_features(_dated(inputs.team_games), inputs.teams, tgt)
+    tgt = role_features(_dated(inputs.role_games), tgt)
+    tgt = line_features(inputs.snapshots, tgt)
     tgt = tgt.sort_values("_row")
     out = tgt[list(KEY_COLUMNS)].reset_index(drop=True)
     features = tgt[list(V12_FEATURES)].astype(np.float64).reset_index(drop=True)
@@ -207,8 +237,7 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise InvalidArgument(f"{what} lacks columns: {', '.join(missing)}")
 
 
-def _prepare(history, lines, teams, targets) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validated, typed copies of history and targets with a date, a season key and a row number."""
+def _validate(history, lines, teams, targets) -> None:
     for frame, cols, what in (
         (history, HISTORY_COLUMNS, "history"),
         (lines, SNAPSHOT_COLUMNS, "snapshots"),
@@ -218,15 +247,22 @@ def _prepare(history, lines, teams, targets) -> tuple[pd.DataFrame, pd.DataFrame
         _require(frame, cols, what)
     if lines.duplicated(["game_id", "player_id", "captured_at"]).any():
         raise InvalidArgument("snapshots has more than one row for a (game_id, player_id, captured_at)")
-    hist = history.loc[:, list(HISTORY_COLUMNS)].copy()
-    tgt = targets.loc[:, list(TARGET_COLUMNS)].copy()
-    for frame in (hist, tgt):
-        frame["game_date"] = dates(frame["game_date"])
-        frame["_season"] = frame["game_date"].dt.year - (frame["game_date"].dt.month < 7)
-        frame["_day"] = frame["game_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    if tgt["game_date"].isna().any() or hist["game_date"].isna().any():
+
+
+def _prepare(rows: pd.DataFrame) -> pd.DataFrame:
+    """A typed copy of history (or target) rows with a date, a season key, a day number and, for
+    history, whether the row was played."""
+    keep = [c for c in (*HISTORY_COLUMNS, *TEAM_TOTALS) if c in rows.columns]
+    frame = rows.loc[:, keep].copy()
+    frame["game_date"] = dates(frame["game_date"])
+    if frame["game_date"].isna().any():
         raise InvalidArgument("game_date has missing values")
-    tgt["is_home"] = tgt["is_home"].astype(np.float64)
-    tgt["_row"] = np.arange(len(tgt))
-    hist["_played"] = hist["status"].eq("played").to_numpy()
-    return hist, tgt
+    frame["_season"] = season_of(frame["game_date"])
+    frame["_day"] = frame["game_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    if "status" in frame.columns:
+        frame["_played"] = frame["status"].eq("played").to_numpy()
+    return frame
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(game_date=dates(frame["game_date"]))

@@ -39,3 +39,8 @@ def count_before(events: pd.DataFrame, tgt: pd.DataFrame, days: int) -> np.ndarr
     keys = np.sort(codes[: len(events)].astype(np.int64) * span + events["_day"].to_numpy())
     target = codes[len(events) :].astype(np.int64) * span + tgt["_day"].to_numpy()
     return (np.searchsorted(keys, target, "left") - np.searchsorted(keys, target - days, "left")).astype(np.float64)
+
+
+def season_of(game_date: pd.Series) -> pd.Series:
+    """The season a date belongs to, as its start year (July-June: 2026-03-18 is season 2025)."""
+    return game_date.dt.year - (game_date.dt.month < 7)
