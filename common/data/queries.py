@@ -9,7 +9,7 @@ and load order.
 
 from __future__ import annotations
 
-from common.features import HISTORY_COLUMNS
+from common.features import HISTORY_COLUMNS, TARGET_COLUMNS
 
 SNAPSHOT_COLUMNS = ("game_id", "game_date", "player_id", "captured_at", "line", "over_price", "under_price")
 
@@ -50,3 +50,68 @@ SELECT MIN(pg.game_date) AS first_date, MAX(pg.game_date) AS last_date, COUNT(*)
        (SELECT COUNT(DISTINCT season) FROM games) AS seasons
 FROM player_games AS pg
 WHERE pg.status = 'played'"""
+
+# -- a slate's feature inputs: only the rows its features read (common.data.slate) -----------------
+# The slate: the players listed for @day who are not ruled out (injured or resting).
+_SLATE = "status NOT IN ('injured', 'rest')"
+_PG = ", ".join(HISTORY_COLUMNS)
+SLATE_TARGETS = f"""
+SELECT {", ".join(TARGET_COLUMNS)} FROM player_games
+WHERE game_date = @day AND {_SLATE}
+ORDER BY game_id, team_id, player_id"""
+# The slate's games on @day (their tip-offs set the as-of moment).
+SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @day"
+# Box-score rows of the slate's players, dated up to @last (the last final date before the slate):
+# each one's last @games played games (the longest window, the EWM's), every played game of the
+# slate's season, and every row since @recent (the availability counts); with each row's team
+# totals for its game (minutes, FGA, FTA), summed by the engine.
+SLATE_HISTORY = f"""
+WITH slate AS (
+  SELECT DISTINCT player_id FROM player_games WHERE game_date = @day AND {_SLATE}
+),
+ranked AS (
+  SELECT {_PG}, ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS back
+  FROM player_games
+  WHERE status = 'played' AND game_date <= @last AND player_id IN (SELECT player_id FROM slate)
+),
+wanted AS (
+  SELECT {_PG} FROM ranked WHERE back <= @games OR game_date >= @season_start
+  UNION ALL
+  SELECT {_PG} FROM player_games
+  WHERE status != 'played' AND game_date BETWEEN @recent AND @last AND player_id IN (SELECT player_id FROM slate)
+),
+totals AS (
+  SELECT game_id, team_id, SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
+  FROM player_games
+  WHERE game_date <= @last AND game_id IN (SELECT game_id FROM wanted)
+  GROUP BY game_id, team_id
+)
+SELECT {", ".join(f"w.{c}" for c in HISTORY_COLUMNS)}, t.team_minutes, t.team_fga, t.team_fta
+FROM wanted AS w JOIN totals AS t ON t.game_id = w.game_id AND t.team_id = w.team_id
+ORDER BY w.player_id, w.game_date, w.game_id"""
+# Team games from @first (the previous season's start: where a team's last 10 games before its
+# opener lie) to @last: points and possessions (FGA + 0.44 FTA) summed over the team's rows.
+TEAM_GAMES = """
+SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
+       SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss
+FROM player_games
+WHERE game_date BETWEEN @first AND @last
+GROUP BY game_id, team_id
+ORDER BY game_date, game_id, team_id"""
+# Per (opponent, starter, game) of the slate's season to @last: points and played player-games.
+ROLE_GAMES = """
+SELECT opponent_team_id, starter, game_id, MIN(game_date) AS game_date, SUM(points) AS pts, COUNT(*) AS n
+FROM player_games
+WHERE status = 'played' AND game_date BETWEEN @season_start AND @last
+GROUP BY opponent_team_id, starter, game_id
+ORDER BY game_date, game_id, opponent_team_id, starter"""
+# The slate's props captured by the moment (@as_of): the snapshot used and the opening line.
+SLATE_SNAPSHOTS = """
+SELECT game_id, player_id, captured_at, line, over_price, under_price FROM betting_line_snapshots
+WHERE game_date = @day AND captured_at <= @as_of
+ORDER BY game_id, player_id, captured_at"""
+# The preseason ratings of the slate's season (and rows from before migration 018, without one).
+SLATE_TEAMS = """
+SELECT team_id, name, def_rating, off_rating, pace, season FROM teams
+WHERE season = @season OR season IS NULL
+ORDER BY season, team_id"""

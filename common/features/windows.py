@@ -30,17 +30,20 @@ def first_rows(keys: np.ndarray) -> np.ndarray:
 
 
 def last_before(keys: np.ndarray, days: np.ndarray, want_keys: np.ndarray, want_days: np.ndarray) -> np.ndarray:
-    """Per wanted (key, day): the position of the last row of that key dated strictly before the
-    day, in rows sorted by (key, day); -1 when there is none."""
-    order_keys, codes = np.unique(np.concatenate([keys, want_keys]), return_inverse=True)
-    del order_keys
+    """Per wanted (key, day): the position in ``keys``/``days`` of the last row of that key dated
+    strictly before the day (of equal rows, the last); -1 when there is none."""
+    if len(keys) == 0:
+        return np.full(len(want_keys), -1, dtype=np.int64)
+    _, codes = np.unique(np.concatenate([keys, want_keys]), return_inverse=True)
     span = np.int64(1) << 32  # day numbers fit far below this
-    have = codes[: len(keys)].astype(np.int64) * span + days.astype(np.int64)
-    want = codes[len(keys) :].astype(np.int64) * span + want_days.astype(np.int64)
+    have = codes[: len(keys)].astype(np.int64) * span + np.asarray(days, dtype=np.int64)
+    want = codes[len(keys) :].astype(np.int64) * span + np.asarray(want_days, dtype=np.int64)
+    order = np.argsort(have, kind="stable")
+    have = have[order]
     pos = np.searchsorted(have, want, "left") - 1
     ok = pos >= 0
     ok[ok] = have[pos[ok]] // span == want[ok] // span
-    return np.where(ok, pos, -1)
+    return np.where(ok, order[np.maximum(pos, 0)], -1)
 
 
 class Windows:

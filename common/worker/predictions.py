@@ -29,20 +29,29 @@ def slate_features(
     The moment is ``as_of``, else the rule of :mod:`common.features.market` (PREDICT_LEAD_MINUTES
     before the slate's first tip-off), for today's slate and a replay of a past date alike. Only
     what was known then is read: box scores final by then, and each prop's latest snapshot at or
-    before it. ``season``: the season data already loaded (a backfill reads it once), else read now.
+    before it. ``season``: the season data already loaded (a backfill reads it once); without it
+    the engine is asked for the rows the slate's features need only (:mod:`common.data.slate`).
     """
-    from common.data.store import load_season
-    from common.features import build_feature_frame, slate_targets
+    from common.features import build_feature_frame, features_for, slate_targets
     from common.features.market import final_before, slate_as_of
 
-    season = season if season is not None else load_season(open_engine(settings.registry_url))
+    if season is None:
+        from common.data.slate import load_slate
+
+        read = load_slate(open_engine(settings.registry_url), game_date, settings.predict_lead_minutes, as_of)
+        _require_games(read.targets, game_date)
+        return Slate.from_frame(features_for(read.inputs, read.targets, read.as_of))
     targets = slate_targets(season, game_date)
-    if targets.empty:
-        raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
+    _require_games(targets, game_date)
     moment = as_of if as_of is not None else slate_as_of(season.games, game_date, settings.predict_lead_minutes)
     history = final_before(season.player_games, moment)
     frame = build_feature_frame(history, season.betting_line_snapshots, season.teams, targets, moment)
     return Slate.from_frame(frame)
+
+
+def _require_games(targets: pd.DataFrame, game_date: date) -> None:
+    if targets.empty:
+        raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
 
 
 def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, system_ids: Sequence[str]) -> None:

@@ -1,0 +1,99 @@
+"""A slate's feature inputs read from the engine: only the rows its features need.
+
+Serving does not load the season tables (:func:`common.data.store.load_season` reads every row of
+every season); it asks the engine for what one date's features read, with date filters that
+BigQuery prunes on (SQL in :mod:`common.data.queries`):
+
+* the slate (players listed for the date, not ruled out) and its games' tip-offs;
+* the slate's players' box-score rows: the last ``EWM_GAMES`` played games of each (the longest
+  window), the season to date and the last 14 days, each with its team's totals for the game;
+* team games since the previous season's start (season-to-date ratings, last-10 windows) and the
+  season's points allowed per opponent and role, both summed by the engine;
+* the slate's line snapshots captured by the moment, and the season's preseason team ratings.
+
+The features are then computed from these by :func:`common.features.features_for`, the same
+function training uses on whole frames, so serving and training cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from common.data.queries import (
+    ROLE_GAMES,
+    SLATE_GAMES,
+    SLATE_HISTORY,
+    SLATE_SNAPSHOTS,
+    SLATE_TARGETS,
+    SLATE_TEAMS,
+    TEAM_GAMES,
+)
+from common.data.store import GENERATE_COMMAND, typed
+from common.errors import ConfigError, MissingTable
+from common.features import FeatureInputs
+from common.features.market import final_through, slate_as_of, utc
+from common.features.windows import EWM_GAMES
+from common.sql import Engine
+
+AVAILABILITY_DAYS = 14  # the longest look-back of the availability counts (games_missed_last_14)
+
+
+@dataclass(frozen=True)
+class SlateInputs:
+    """A date's slate (``targets``), the moment it is predicted as of, and its feature inputs."""
+
+    game_date: date
+    as_of: pd.Timestamp
+    targets: pd.DataFrame
+    inputs: FeatureInputs
+
+
+def load_slate(engine: Engine, game_date: date, lead_minutes: int, as_of: Any = None) -> SlateInputs:
+    """What the features of ``game_date``'s slate read as of ``as_of`` (default: the as-of rule of
+    :mod:`common.features.market`). ``targets`` is empty when nobody is listed that day."""
+    try:
+        return _load(engine, game_date, lead_minutes, as_of)
+    except MissingTable:
+        raise ConfigError(
+            f"no season tables in {engine.url}: run `modelctl migrate`, then `{GENERATE_COMMAND}`"
+        ) from None
+
+
+def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInputs:
+    games = _frame(engine, SLATE_GAMES, {"day": day})
+    moment = utc(as_of) if as_of is not None else slate_as_of(games, day, lead_minutes)
+    targets = _frame(engine, SLATE_TARGETS, {"day": day})
+    start = _season_start(day)
+    last = min(final_through(moment).date(), day - timedelta(days=1))
+    window = {
+        "day": day,
+        "last": last,
+        "season_start": start,
+        "recent": day - timedelta(days=AVAILABILITY_DAYS),
+        "games": EWM_GAMES,
+    }
+    inputs = FeatureInputs(
+        history=_frame(engine, SLATE_HISTORY, window),
+        team_games=_frame(engine, TEAM_GAMES, {"first": start.replace(year=start.year - 1), "last": last}),
+        role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}),
+        snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}),
+        teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}),
+    )
+    return SlateInputs(day, moment, targets, inputs)
+
+
+def _season_start(day: date) -> date:
+    """July 1st opening ``day``'s season (seasons run July-June, as the features count them)."""
+    return date(day.year - (day.month < 7), 7, 1)
+
+
+def _moment(moment: pd.Timestamp) -> datetime:
+    return moment.to_pydatetime()
+
+
+def _frame(engine: Engine, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    return typed(engine.query_frame(sql, params).reset_index(drop=True))
