@@ -62,9 +62,11 @@ ORDER BY game_id, team_id, player_id"""
 # The slate's games on @day (their tip-offs set the as-of moment).
 SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @day"
 # Box-score rows of the slate's players, dated up to @last (the last final date before the slate):
-# each one's last @games played games (the longest window, the EWM's), every played game of the
-# slate's season, and every row since @recent (the availability counts); with each row's team
-# totals for its game (minutes, FGA, FTA), summed by the engine.
+# each one's last @games played games (the longest "last N" window), every played game of the
+# slate's season and every row since @recent (the availability counts). Each played row also
+# carries the player's points_ewm_10 at his last played game by @last: the EWM's weights
+# @decay^k (k = 0 for that game) over his last @ewm_games played games, summed by the engine in
+# the same pass (common.features.windows.Windows.ewm is the same sum over rows in memory).
 SLATE_HISTORY = f"""
 WITH slate AS (
   SELECT DISTINCT player_id FROM player_games WHERE game_date = @day AND {_SLATE}
@@ -74,26 +76,23 @@ ranked AS (
   FROM player_games
   WHERE status = 'played' AND game_date <= @last AND player_id IN (SELECT player_id FROM slate)
 ),
-wanted AS (
-  SELECT {_PG} FROM ranked WHERE back <= @games OR game_date >= @season_start
-  UNION ALL
-  SELECT {_PG} FROM player_games
-  WHERE status != 'played' AND game_date BETWEEN @recent AND @last AND player_id IN (SELECT player_id FROM slate)
-),
-totals AS (
-  SELECT game_id, team_id, SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
-  FROM player_games
-  WHERE game_date <= @last AND game_id IN (SELECT game_id FROM wanted)
-  GROUP BY game_id, team_id
+weighed AS (
+  SELECT {_PG}, back,
+         SUM(IF(back <= @ewm_games, points * POW(@decay, back - 1), 0)) OVER (PARTITION BY player_id)
+         / SUM(IF(back <= @ewm_games, POW(@decay, back - 1), 0)) OVER (PARTITION BY player_id) AS points_ewm_10
+  FROM ranked
 )
-SELECT {", ".join(f"w.{c}" for c in HISTORY_COLUMNS)}, t.team_minutes, t.team_fga, t.team_fta
-FROM wanted AS w JOIN totals AS t ON t.game_id = w.game_id AND t.team_id = w.team_id
-ORDER BY w.player_id, w.game_date, w.game_id"""
-# Team games from @first (the previous season's start: where a team's last 10 games before its
-# opener lie) to @last: points and possessions (FGA + 0.44 FTA) summed over the team's rows.
+SELECT {_PG}, points_ewm_10 FROM weighed WHERE back <= @games OR game_date >= @season_start
+UNION ALL
+SELECT {_PG}, CAST(NULL AS FLOAT64) AS points_ewm_10 FROM player_games
+WHERE status != 'played' AND game_date BETWEEN @recent AND @last AND player_id IN (SELECT player_id FROM slate)
+ORDER BY player_id, game_date, game_id"""
+# Team games from @first (the previous season's start, or the oldest box score read if earlier)
+# to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's rows.
 TEAM_GAMES = """
 SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
-       SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss
+       SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss,
+       SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
 FROM player_games
 WHERE game_date BETWEEN @first AND @last
 GROUP BY game_id, team_id

@@ -5,10 +5,12 @@ every season); it asks the engine for what one date's features read, with date f
 BigQuery prunes on (SQL in :mod:`common.data.queries`):
 
 * the slate (players listed for the date, not ruled out) and its games' tip-offs;
-* the slate's players' box-score rows: the last ``EWM_GAMES`` played games of each (the longest
-  window), the season to date and the last 14 days, each with its team's totals for the game;
-* team games since the previous season's start (season-to-date ratings, last-10 windows) and the
-  season's points allowed per opponent and role, both summed by the engine;
+* the slate's players' box-score rows: the last ``LAST_GAMES`` played games of each (the longest
+  "last N" window), the season to date and the last 14 days; and ``points_ewm_10`` at each one's
+  last game, summed by the engine over his last ``EWM_GAMES`` games (the EWM's bounded window);
+* team games since the previous season's start (season-to-date ratings, last-10 windows; their
+  totals feed the usage and shot-share windows) and the season's points allowed per opponent
+  and role, both summed by the engine;
 * the slate's line snapshots captured by the moment, and the season's preseason team ratings.
 
 The features are then computed from these by :func:`common.features.features_for`, the same
@@ -36,7 +38,7 @@ from common.data.store import GENERATE_COMMAND, typed
 from common.errors import ConfigError, MissingTable
 from common.features import FeatureInputs
 from common.features.market import final_through, slate_as_of, utc
-from common.features.windows import EWM_GAMES
+from common.features.windows import EWM_DECAY, EWM_GAMES, LAST_GAMES
 from common.sql import Engine
 
 AVAILABILITY_DAYS = 14  # the longest look-back of the availability counts (games_missed_last_14)
@@ -69,21 +71,26 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     targets = _frame(engine, SLATE_TARGETS, {"day": day})
     start = _season_start(day)
     last = min(final_through(moment).date(), day - timedelta(days=1))
-    window = {
-        "day": day,
-        "last": last,
-        "season_start": start,
-        "recent": day - timedelta(days=AVAILABILITY_DAYS),
-        "games": EWM_GAMES,
-    }
+    window = {"day": day, "last": last, "season_start": start, "recent": day - timedelta(days=AVAILABILITY_DAYS)}
+    ewm = {"games": LAST_GAMES, "ewm_games": EWM_GAMES, "decay": EWM_DECAY}
+    history = _frame(engine, SLATE_HISTORY, {**window, **ewm})
+    first = min(start.replace(year=start.year - 1), *(history["game_date"].dt.date.iloc[:1] if len(history) else ()))
     inputs = FeatureInputs(
-        history=_frame(engine, SLATE_HISTORY, window),
-        team_games=_frame(engine, TEAM_GAMES, {"first": start.replace(year=start.year - 1), "last": last}),
+        history=history.drop(columns="points_ewm_10"),
+        team_games=_frame(engine, TEAM_GAMES, {"first": first, "last": last}),
         role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}),
         snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}),
         teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}),
+        ewm=_last_games(history),
     )
     return SlateInputs(day, moment, targets, inputs)
+
+
+def _last_games(history: pd.DataFrame) -> pd.DataFrame:
+    """Each player's last played game (player_id, game_date) and its ``points_ewm_10``."""
+    played = history[history["status"] == "played"]
+    last = played.drop_duplicates("player_id", keep="last")  # rows come in (player, date) order
+    return last.loc[:, ["player_id", "game_date", "points_ewm_10"]].reset_index(drop=True)
 
 
 def _season_start(day: date) -> date:

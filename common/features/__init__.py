@@ -74,7 +74,7 @@ from common.features.market import (
     line_features,
     utc,
 )
-from common.features.player import TEAM_TOTALS, availability_features, player_features, team_totals
+from common.features.player import availability_features, player_features, with_team_totals
 
 if TYPE_CHECKING:
     from common.data.synth import SeasonData
@@ -99,9 +99,10 @@ TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
 
 @dataclass(frozen=True)
 class FeatureInputs:
-    """What the features of some targets read: box-score rows (``HISTORY_COLUMNS`` and their team's
-    totals for the game, ``TEAM_TOTALS``), team games (``TEAM_GAME_COLUMNS``), role games
-    (``ROLE_GAME_COLUMNS``), line snapshots and the ``teams`` priors.
+    """What the features of some targets read: box-score rows (``HISTORY_COLUMNS``), team games
+    (``TEAM_GAME_COLUMNS``), role games (``ROLE_GAME_COLUMNS``), line snapshots, the ``teams``
+    priors and, optionally, ``points_ewm_10`` at each player's last game (``ewm``: player_id,
+    game_date, points_ewm_10; else computed from ``history``).
 
     Built from whole frames in memory (:func:`build_feature_frame`, training) or read from the
     engine with only the rows a slate needs (:func:`common.data.slate.load_slate`, serving); the
@@ -112,6 +113,7 @@ class FeatureInputs:
     role_games: pd.DataFrame
     snapshots: pd.DataFrame
     teams: pd.DataFrame
+    ewm: pd.DataFrame | None = None
 
 
 def build_feature_frame(
@@ -127,7 +129,7 @@ def build_feature_frame(
     """
     _validate(history, snapshots, teams, targets)
     hist = _prepare(history)
-    inputs = FeatureInputs(team_totals(hist), team_games(hist), role_games(hist), snapshots, teams)
+    inputs = FeatureInputs(hist, team_games(hist), role_games(hist), snapshots, teams)
     return features_for(inputs, targets, as_of)
 
 
@@ -135,13 +137,15 @@ def features_for(inputs: FeatureInputs, targets: pd.DataFrame, as_of: Any) -> pd
     """The feature frame of :func:`build_feature_frame` from ``inputs``: the one definition that
     training (every player-date) and serving (a slate) share."""
     _validate(inputs.history, inputs.snapshots, inputs.teams, targets)
-    hist, tgt = _prepare(inputs.history), _prepare(targets.loc[:, list(TARGET_COLUMNS)])
+    tg = _dated(inputs.team_games)
+    hist = with_team_totals(_prepare(inputs.history), tg)
+    tgt = _prepare(targets.loc[:, list(TARGET_COLUMNS)])
     tgt["is_home"] = tgt["is_home"].astype(np.float64)
     tgt["_row"] = np.arange(len(tgt))
     tgt["as_of"] = _moments(as_of, len(tgt)).set_axis(tgt.index)
-    tgt = player_features(hist, tgt)
+    tgt = player_features(hist, tgt, inputs.ewm)
     tgt = availability_features(hist, tgt)
-    tgt = team_features(_dated(inputs.team_games), inputs.teams, tgt)
+    tgt = team_features(tg, inputs.teams, tgt)
     tgt = role_features(_dated(inputs.role_games), tgt)
     tgt = line_features(inputs.snapshots, tgt)
     tgt = tgt.sort_values("_row")
@@ -252,7 +256,7 @@ def _validate(history, lines, teams, targets) -> None:
 def _prepare(rows: pd.DataFrame) -> pd.DataFrame:
     """A typed copy of history (or target) rows with a date, a season key, a day number and, for
     history, whether the row was played."""
-    keep = [c for c in (*HISTORY_COLUMNS, *TEAM_TOTALS) if c in rows.columns]
+    keep = [c for c in HISTORY_COLUMNS if c in rows.columns]
     frame = rows.loc[:, keep].copy()
     frame["game_date"] = dates(frame["game_date"])
     if frame["game_date"].isna().any():

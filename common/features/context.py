@@ -13,13 +13,14 @@ from common.features.windows import Windows, first_rows
 PRIOR_GAMES = 5.0  # weight of the preseason team ratings, in games
 REST_CAP = 4.0
 HOME_EDGE = 1.4  # points added to (taken from) the home (away) implied total
-TEAM_GAME_COLUMNS = ("game_id", "team_id", "game_date", "opp", "pts", "poss")
+TEAM_GAME_COLUMNS = ("game_id", "team_id", "game_date", "opp", "pts", "poss", "team_minutes", "team_fga", "team_fta")
 ROLE_GAME_COLUMNS = ("opponent_team_id", "starter", "game_id", "game_date", "pts", "n")
 
 
 def team_games(hist: pd.DataFrame) -> pd.DataFrame:
-    """One row per team game: its date, opponent, points and possessions (FGA + 0.44 FTA), summed
-    over the team's rows (the in-memory twin of ``TEAM_GAMES`` in :mod:`common.data.queries`)."""
+    """One row per team game (``TEAM_GAME_COLUMNS``): its date, opponent, points, possessions (FGA +
+    0.44 FTA) and minutes, FGA and FTA, summed over the team's rows (the in-memory twin of
+    ``TEAM_GAMES`` in :mod:`common.data.queries`)."""
     rows = hist.assign(_poss=hist["fga"] + 0.44 * hist["fta"])
     return (
         rows.groupby(["game_id", "team_id"], sort=False)
@@ -28,6 +29,9 @@ def team_games(hist: pd.DataFrame) -> pd.DataFrame:
             opp=("opponent_team_id", "first"),
             pts=("points", "sum"),
             poss=("_poss", "sum"),
+            team_minutes=("minutes", "sum"),
+            team_fga=("fga", "sum"),
+            team_fta=("fta", "sum"),
         )
         .reset_index()
     )
@@ -35,7 +39,7 @@ def team_games(hist: pd.DataFrame) -> pd.DataFrame:
 
 def _team_game_stats(tg: pd.DataFrame) -> pd.DataFrame:
     """Per team game, season-to-date ratings (inclusive) and the last-10 ratings."""
-    tg = tg.assign(_season=season_of(tg["game_date"]))
+    tg = tg.loc[:, ["game_id", "team_id", "game_date", "opp", "pts", "poss"]].assign(_season=season_of(tg["game_date"]))
     other = tg[["game_id", "team_id", "pts", "poss"]].rename(
         columns={"team_id": "opp", "pts": "opp_pts", "poss": "opp_poss"}
     )

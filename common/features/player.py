@@ -8,26 +8,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from common.features.joins import asof, count_before, same_season
+from common.errors import InvalidArgument
+from common.features.joins import asof, count_before, dates, same_season
 from common.features.windows import Windows, first_rows, last_before
 
 TEAM_TOTALS = ("team_minutes", "team_fga", "team_fta")
 
 
-def team_totals(hist: pd.DataFrame) -> pd.DataFrame:
-    """``hist`` with each row's team totals for its game (minutes, FGA, FTA over the team's rows)."""
-    totals = hist.groupby(["game_id", "team_id"], sort=False)[["minutes", "fga", "fta"]].sum()
-    return hist.join(totals.add_prefix("team_"), on=["game_id", "team_id"])
+def with_team_totals(hist: pd.DataFrame, team_games: pd.DataFrame) -> pd.DataFrame:
+    """``hist`` with each row's team totals for its game (``TEAM_TOTALS``, from the team games)."""
+    totals = team_games.set_index(["game_id", "team_id"]).loc[:, list(TEAM_TOTALS)]
+    return hist.join(totals, on=["game_id", "team_id"])
 
 
 def _played_games(hist: pd.DataFrame) -> pd.DataFrame:
-    """Played rows in (player, date) order, with their team's totals for the game."""
+    """Played rows in (player, date) order."""
     played = hist[hist["_played"]].sort_values(["player_id", "game_date"], kind="stable")
     return played.reset_index(drop=True)
 
 
-def _rolling_stats(p: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
-    """At played rows ``at``, form statistics over the player's games up to and including that row."""
+def _rolling_stats(p: pd.DataFrame, at: np.ndarray, ewm: np.ndarray | None) -> pd.DataFrame:
+    """At played rows ``at``, form statistics over the player's games up to and including that row
+    (``points_ewm_10``: ``ewm`` when the engine computed it, see :func:`player_features`)."""
     col = lambda name: p[name].to_numpy(np.float64)  # noqa: E731
     poss, team_poss = col("fga") + 0.44 * col("fta"), col("team_fga") + 0.44 * col("team_fta")
     use_num, use_den = poss * col("team_minutes") / 5, col("minutes") * team_poss
@@ -48,7 +50,7 @@ def _rolling_stats(p: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
         "points_max_last_10": w.reduce(col("points"), 10, "max"),
         "points_min_last_10": w.reduce(col("points"), 10, "min"),
         "points_median_last_10": w.reduce(col("points"), 10, "median"),
-        "points_ewm_10": w.ewm(col("points")),
+        "points_ewm_10": w.ewm(col("points")) if ewm is None else ewm,
         "minutes_avg_last_5": w.mean(col("minutes"), 5),
         "minutes_avg_last_10": w.mean(col("minutes"), 10),
         "minutes_std_last_10": w.std(col("minutes"), 10),
@@ -74,14 +76,17 @@ def _rolling_stats(p: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def player_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
+def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, ewm: pd.DataFrame | None = None) -> pd.DataFrame:
     """Scoring form, opportunity, home/away splits and rest from the player's own games.
 
-    ``hist`` carries its rows' team totals (:data:`TEAM_TOTALS`, see :func:`team_totals`)."""
+    ``hist`` carries its rows' team totals (:func:`with_team_totals`). ``ewm``, when given, holds
+    ``points_ewm_10`` at each player's last played game (player_id, game_date), computed by the
+    engine over the same bounded window (``SLATE_EWM``), so ``hist`` need not hold the 150 games."""
     played = _played_games(hist)
     ids, days = played["player_id"].to_numpy(), played["_day"].to_numpy()
     pos = last_before(ids, days, tgt["player_id"].to_numpy(), tgt["_day"].to_numpy())
-    tgt = asof(tgt, _rolling_stats(played, np.unique(pos[pos >= 0])), "player_id", "_p")
+    at = np.unique(pos[pos >= 0])
+    tgt = asof(tgt, _rolling_stats(played, at, None if ewm is None else _given_ewm(played, at, ewm)), "player_id", "_p")
     this_season = same_season(tgt, "_p")
     tgt["points_avg_season"] = np.where(this_season, tgt["season_pts"], np.nan)
     tgt["games_played_season"] = np.where(this_season, tgt["season_games"], 0.0)
@@ -101,6 +106,17 @@ def player_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
         tgt = asof(tgt, split, "player_id", f"_{name}")
         tgt[name] = np.where(same_season(tgt, f"_{name}"), tgt[name], np.nan)
     return tgt
+
+
+def _given_ewm(played: pd.DataFrame, at: np.ndarray, ewm: pd.DataFrame) -> np.ndarray:
+    """The engine's EWM at played rows ``at``: it is computed at each player's last game only, so
+    a row it does not cover is an error, never a silent NaN."""
+    keys = pd.MultiIndex.from_arrays([played["player_id"].to_numpy()[at], played["game_date"].to_numpy()[at]])
+    given = pd.Series(ewm["points_ewm_10"].to_numpy(np.float64), index=[ewm["player_id"], dates(ewm["game_date"])])
+    found = given.index.get_indexer(keys)
+    if (found < 0).any():
+        raise InvalidArgument(f"the EWM given covers {int((found >= 0).sum())} of the {len(at)} games the targets read")
+    return given.to_numpy()[found]
 
 
 def availability_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,8 @@ import numpy as np
 
 EWM_SPAN = 10
 EWM_GAMES = 150
+EWM_DECAY = 1.0 - 2.0 / (EWM_SPAN + 1.0)  # pandas' alpha for a span: weights (1 - alpha)^k
+LAST_GAMES = 20  # the longest "last N games" window of the features (points_avg_last_20)
 _CHUNK = 20_000  # rows gathered at a time for the wide EWM window (memory stays ~25 MB)
 
 
@@ -93,7 +95,7 @@ class Windows:
 
     def ewm(self, column: np.ndarray, span: int = EWM_SPAN, n: int = EWM_GAMES) -> np.ndarray:
         """Exponentially weighted mean (pandas' ``ewm(span).mean()``, adjusted) over the last n rows."""
-        decay = 1.0 - 2.0 / (span + 1.0)
+        decay = 1.0 - 2.0 / (span + 1.0)  # EWM_DECAY for the features' span
         weights = decay ** np.arange(n, dtype=np.float64)
         values = np.asarray(column, dtype=np.float64)
         out = np.empty(len(self.at), dtype=np.float64)
