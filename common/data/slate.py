@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from common.data.queries import (
@@ -36,11 +37,13 @@ from common.data.queries import (
 )
 from common.data.store import GENERATE_COMMAND, typed
 from common.errors import ConfigError, MissingTable
-from common.features import FeatureInputs
-from common.features.market import final_through, slate_as_of, utc
+from common.features import HISTORY_COLUMNS, TARGET_COLUMNS, FeatureInputs
+from common.features.context import ROLE_GAME_COLUMNS, TEAM_GAME_COLUMNS
+from common.features.market import SNAPSHOT_COLUMNS, final_through, slate_as_of, utc
 from common.features.windows import EWM_DECAY, EWM_GAMES, LAST_GAMES
 from common.sql import Engine
 
+TEAMS = ("team_id", "name", "def_rating", "off_rating", "pace", "season")
 AVAILABILITY_DAYS = 14  # the longest look-back of the availability counts (games_missed_last_14)
 
 
@@ -66,21 +69,21 @@ def load_slate(engine: Engine, game_date: date, lead_minutes: int, as_of: Any = 
 
 
 def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInputs:
-    games = _frame(engine, SLATE_GAMES, {"day": day})
+    games = _frame(engine, SLATE_GAMES, {"day": day}, ("game_id", "game_date", "tip_off"))
     moment = utc(as_of) if as_of is not None else slate_as_of(games, day, lead_minutes)
-    targets = _frame(engine, SLATE_TARGETS, {"day": day})
+    targets = _frame(engine, SLATE_TARGETS, {"day": day}, TARGET_COLUMNS)
     start = _season_start(day)
     last = min(final_through(moment).date(), day - timedelta(days=1))
     window = {"day": day, "last": last, "season_start": start, "recent": day - timedelta(days=AVAILABILITY_DAYS)}
     ewm = {"games": LAST_GAMES, "ewm_games": EWM_GAMES, "decay": EWM_DECAY}
-    history = _frame(engine, SLATE_HISTORY, {**window, **ewm})
+    history = _frame(engine, SLATE_HISTORY, {**window, **ewm}, (*HISTORY_COLUMNS, "points_ewm_10"))
     first = min(start.replace(year=start.year - 1), *(history["game_date"].dt.date.iloc[:1] if len(history) else ()))
     inputs = FeatureInputs(
         history=history.drop(columns="points_ewm_10"),
-        team_games=_frame(engine, TEAM_GAMES, {"first": first, "last": last}),
-        role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}),
-        snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}),
-        teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}),
+        team_games=_frame(engine, TEAM_GAMES, {"first": first, "last": last}, TEAM_GAME_COLUMNS),
+        role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}, ROLE_GAME_COLUMNS),
+        snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}, SNAPSHOT_COLUMNS),
+        teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}, TEAMS),
         ewm=_last_games(history),
     )
     return SlateInputs(day, moment, targets, inputs)
@@ -102,5 +105,10 @@ def _moment(moment: pd.Timestamp) -> datetime:
     return moment.to_pydatetime()
 
 
-def _frame(engine: Engine, sql: str, params: dict[str, Any]) -> pd.DataFrame:
-    return typed(engine.query_frame(sql, params).reset_index(drop=True))
+def _frame(engine: Engine, sql: str, params: dict[str, Any], columns: tuple[str, ...]) -> pd.DataFrame:
+    """The rows, typed like the season tables; none come back as an empty frame with ``columns``
+    (BigQuery returns no schema for an empty result)."""
+    frame = engine.query_frame(sql, params).reset_index(drop=True)
+    if frame.empty:
+        frame = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in columns})
+    return typed(frame.loc[:, list(columns)])

@@ -81,7 +81,7 @@ def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, ewm: pd.DataFrame | N
 
     ``hist`` carries its rows' team totals (:func:`with_team_totals`). ``ewm``, when given, holds
     ``points_ewm_10`` at each player's last played game (player_id, game_date), computed by the
-    engine over the same bounded window (``SLATE_EWM``), so ``hist`` need not hold the 150 games."""
+    engine over the same bounded window (``SLATE_HISTORY``), so ``hist`` need not hold the 150 games."""
     played = _played_games(hist)
     ids, days = played["player_id"].to_numpy(), played["_day"].to_numpy()
     pos = last_before(ids, days, tgt["player_id"].to_numpy(), tgt["_day"].to_numpy())
