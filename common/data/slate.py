@@ -37,10 +37,20 @@ from common.data.queries import (
 )
 from common.data.store import GENERATE_COMMAND, typed
 from common.errors import ConfigError, MissingTable
-from common.features import HISTORY_COLUMNS, TARGET_COLUMNS, FeatureInputs
-from common.features.context import ROLE_GAME_COLUMNS, TEAM_GAME_COLUMNS
-from common.features.market import SNAPSHOT_COLUMNS, final_through, slate_as_of, utc
-from common.features.windows import EWM_DECAY, EWM_GAMES, LAST_GAMES
+from common.features import (
+    EWM_DECAY,
+    EWM_GAMES,
+    HISTORY_COLUMNS,
+    LAST_GAMES,
+    ROLE_GAME_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    TARGET_COLUMNS,
+    TEAM_GAME_COLUMNS,
+    FeatureInputs,
+    final_through,
+    slate_as_of,
+    utc,
+)
 from common.sql import Engine
 
 TEAMS = ("team_id", "name", "def_rating", "off_rating", "pace", "season")

@@ -64,17 +64,50 @@ import pandas as pd
 
 from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES, get_feature_set
-from common.features.context import role_features, role_games, team_features, team_games
+from common.features.context import (
+    ROLE_GAME_COLUMNS,
+    TEAM_GAME_COLUMNS,
+    role_features,
+    role_games,
+    team_features,
+    team_games,
+)
 from common.features.joins import dates, season_of
 from common.features.market import (
     DEFAULT_LEAD_MINUTES,
     MARKET_COLUMNS,
     SNAPSHOT_COLUMNS,
     as_of_by_date,
+    final_through,
     line_features,
+    slate_as_of,
     utc,
 )
 from common.features.player import availability_features, player_features, with_team_totals
+from common.features.windows import EWM_DECAY, EWM_GAMES, LAST_GAMES
+
+__all__ = [  # the package's interface (the engine's slate reader, common.data.slate, takes it from here)
+    "EWM_DECAY",
+    "EWM_GAMES",
+    "HISTORY_COLUMNS",
+    "KEY_COLUMNS",
+    "LAST_GAMES",
+    "MARKET_COLUMNS",
+    "TARGET_COLUMNS",
+    "TEAM_COLUMNS",
+    "ROLE_GAME_COLUMNS",
+    "SNAPSHOT_COLUMNS",
+    "TEAM_GAME_COLUMNS",
+    "FeatureInputs",
+    "build_feature_frame",
+    "build_training_frame",
+    "features_for",
+    "final_through",
+    "slate_as_of",
+    "slate_targets",
+    "to_model_input",
+    "utc",
+]
 
 if TYPE_CHECKING:
     from common.data.synth import SeasonData
