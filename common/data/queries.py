@@ -59,6 +59,8 @@ SLATE_TARGETS = f"""
 SELECT {", ".join(TARGET_COLUMNS)} FROM player_games
 WHERE game_date = @day AND {_SLATE}
 ORDER BY game_id, team_id, player_id"""
+# Whether the season tables hold any data (asked only when a date has no slate).
+HAS_SEASON_DATA = "SELECT EXISTS(SELECT 1 FROM games) AND EXISTS(SELECT 1 FROM player_games) AS has_data"
 # The slate's games on @day (their tip-offs set the as-of moment).
 SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @day"
 # Box-score rows of the slate's players, dated up to @last (the last final date before the slate):

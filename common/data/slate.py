@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from common.data.queries import (
+    HAS_SEASON_DATA,
     ROLE_GAMES,
     SLATE_GAMES,
     SLATE_HISTORY,
@@ -35,8 +36,8 @@ from common.data.queries import (
     SLATE_TEAMS,
     TEAM_GAMES,
 )
-from common.data.store import GENERATE_COMMAND, typed
-from common.errors import ConfigError, MissingTable
+from common.data.store import GENERATE_COMMAND, NO_DATA_HINT, typed
+from common.errors import ConfigError, MissingTable, NotFound
 from common.features import (
     EWM_DECAY,
     EWM_GAMES,
@@ -47,6 +48,7 @@ from common.features import (
     TARGET_COLUMNS,
     TEAM_GAME_COLUMNS,
     FeatureInputs,
+    as_day,
     final_through,
     slate_as_of,
     utc,
@@ -64,14 +66,16 @@ class SlateInputs:
     game_date: date
     as_of: pd.Timestamp
     targets: pd.DataFrame
-    inputs: FeatureInputs
+    inputs: FeatureInputs | None  # None when nobody is listed that day
 
 
 def load_slate(engine: Engine, game_date: date, lead_minutes: int, as_of: Any = None) -> SlateInputs:
     """What the features of ``game_date``'s slate read as of ``as_of`` (default: the as-of rule of
-    :mod:`common.features.market`). ``targets`` is empty when nobody is listed that day."""
+    :mod:`common.features.market`). ``targets`` is empty (and nothing else is read) when nobody is
+    listed that day; ``NotFound`` when the season tables are empty, ``ConfigError`` when missing."""
+    day = as_day(game_date).date()
     try:
-        return _load(engine, game_date, lead_minutes, as_of)
+        return _load(engine, day, lead_minutes, as_of)
     except MissingTable:
         raise ConfigError(
             f"no season tables in {engine.url}: run `modelctl migrate`, then `{GENERATE_COMMAND}`"
@@ -82,6 +86,10 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     games = _frame(engine, SLATE_GAMES, {"day": day}, ("game_id", "game_date", "tip_off"))
     moment = utc(as_of) if as_of is not None else slate_as_of(games, day, lead_minutes)
     targets = _frame(engine, SLATE_TARGETS, {"day": day}, TARGET_COLUMNS)
+    if targets.empty:
+        if not engine.query(HAS_SEASON_DATA)[0]["has_data"]:
+            raise NotFound(f"no season data in {engine.url}: {NO_DATA_HINT}")
+        return SlateInputs(day, moment, targets, None)
     start = _season_start(day)
     last = min(final_through(moment).date(), day - timedelta(days=1))
     window = {"day": day, "last": last, "season_start": start, "recent": day - timedelta(days=AVAILABILITY_DAYS)}

@@ -99,6 +99,7 @@ __all__ = [  # the package's interface (the engine's slate reader, common.data.s
     "SNAPSHOT_COLUMNS",
     "TEAM_GAME_COLUMNS",
     "FeatureInputs",
+    "as_day",
     "build_feature_frame",
     "build_training_frame",
     "features_for",
@@ -199,7 +200,7 @@ def build_training_frame(
     and ``closing_line`` (the first and last snapshot before tip-off, from ``betting_lines``) come
     along for grading against the close and for closing-line value.
     """
-    lo, hi = _as_day(start), _as_day(end)
+    lo, hi = as_day(start), as_day(end)
     if lo > hi:
         raise InvalidArgument(f"start {lo.date()} is after end {hi.date()}")
     pg = season.player_games
@@ -245,7 +246,7 @@ def to_model_input(frame: pd.DataFrame, feature_set_name: str) -> np.ndarray | p
 
 def slate_targets(season: SeasonData, game_date: date | str) -> pd.DataFrame:
     """Players listed for ``game_date`` who are not ruled out (injured or resting): the prediction slate."""
-    day = _as_day(game_date)
+    day = as_day(game_date)
     pg = season.player_games
     on_day = (dates(pg["game_date"]) == day) & ~pg["status"].isin(["injured", "rest"])
     return pg.loc[on_day, list(TARGET_COLUMNS)].reset_index(drop=True)
@@ -254,7 +255,9 @@ def slate_targets(season: SeasonData, game_date: date | str) -> pd.DataFrame:
 # --- preparation ---------------------------------------------------------------------------------
 
 
-def _as_day(value: object) -> pd.Timestamp:
+def as_day(value: object) -> pd.Timestamp:
+    """A date (``date``, ``datetime``, ISO text) as midnight; ``InvalidArgument`` when it is none or
+    out of the range a timestamp holds."""
     if isinstance(value, (date, str)):  # datetime and pd.Timestamp are dates too
         try:
             return pd.Timestamp(value).normalize().as_unit("ns")

@@ -99,11 +99,14 @@ def team_features(tg: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) -> p
     priors = _priors(teams, tgt["_season"].unique())
     for side, key in (("_t", "team_id"), ("_o", "opponent_team_id")):
         table = stats.rename(columns={"team_id": key, **{c: f"{side}{c}" for c in stats.columns[3:]}})
-        tgt = asof(tgt, table, key, side)
-        stale = ~same_season(tgt, side)
-        tgt.loc[stale, [f"{side}{c}" for c in ("n", "off", "def", "pace", "allowed", "win_pct")]] = np.nan
+        season_only = tuple(f"{side}{c}" for c in ("n", "off", "def", "pace", "allowed", "win_pct"))
+        tgt = asof(tgt, table, key, side, this_season=season_only)
         tgt[f"{side}n"] = tgt[f"{side}n"].fillna(0.0)
-        tgt = tgt.join(priors.add_prefix(f"{side}prior_"), on=[key, "_season"])
+        at = priors.index.get_indexer(pd.MultiIndex.from_arrays([tgt[key].to_numpy(), tgt["_season"].to_numpy()]))
+        values = priors.to_numpy()[np.maximum(at, 0)] if len(priors) else np.full((len(tgt), 3), np.nan)
+        values[at < 0] = np.nan
+        names = [f"{side}prior_{c}" for c in priors.columns]
+        tgt = pd.concat([tgt, pd.DataFrame(values, columns=names, index=tgt.index)], axis=1)
     tgt["team_pace"] = _shrink(tgt["_tpace"], tgt["_tn"], tgt["_tprior_pace"])
     tgt["team_off_rating"] = _shrink(tgt["_toff"], tgt["_tn"], tgt["_tprior_off_rating"])
     tgt["team_win_pct"] = tgt["_twin_pct"]

@@ -12,15 +12,18 @@ def dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
 
 
-def asof(tgt: pd.DataFrame, table: pd.DataFrame, by: str, tag: str) -> pd.DataFrame:
+def asof(tgt: pd.DataFrame, table: pd.DataFrame, by: str, tag: str, this_season: tuple[str, ...] = ()) -> pd.DataFrame:
     """Attach, per target, the ``table`` row with the same ``by`` and the latest date strictly before.
 
     ``table``'s ``game_date`` and ``_season`` arrive as ``{tag}_date`` and ``{tag}_season``;
     its other columns must not clash with the targets'. A target without such a row gets NaN
-    (NaT for dates). Targets keep their order: the rows are found by binary search, not a merge.
+    (NaT for dates), and so do its ``this_season`` columns when the row is of an earlier season.
+    Targets keep their order: the rows are found by binary search, not a merge.
     """
     pos = last_before(table[by].to_numpy(), _days(table["game_date"]), tgt[by].to_numpy(), tgt["_day"].to_numpy())
     found, take = pos >= 0, np.maximum(pos, 0)
+    seasons = table["_season"].to_numpy()
+    current = found & (seasons[take] == tgt["_season"].to_numpy()) if len(seasons) else found
     names = {"game_date": f"{tag}_date", "_season": f"{tag}_season"}
     added = {}
     for column in table.columns:
@@ -32,7 +35,7 @@ def asof(tgt: pd.DataFrame, table: pd.DataFrame, by: str, tag: str) -> pd.DataFr
         else:
             values, missing = values.astype(np.float64), np.nan
         picked = values[take] if len(values) else np.full(len(take), missing, dtype=values.dtype)
-        picked[~found] = missing
+        picked[~(current if column in this_season else found)] = missing
         added[names.get(column, column)] = picked
     return pd.concat([tgt, pd.DataFrame(added, index=tgt.index)], axis=1)
 

@@ -13,6 +13,9 @@ whole-history EWM by less than 1e-9 points (issue 22: the one intended change).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 EWM_SPAN = 10
@@ -89,7 +92,8 @@ class Windows:
 
     def reduce(self, column: np.ndarray, n: int, how: str) -> np.ndarray:
         """``max``, ``min`` or ``median`` of the last n (each window holds its own row, never empty)."""
-        fn = {"max": np.nanmax, "min": np.nanmin, "median": np.nanmedian}[how]
+        reducers: dict[str, Callable[..., Any]] = {"max": np.nanmax, "min": np.nanmin, "median": np.nanmedian}
+        fn = reducers[how]
         with np.errstate(all="ignore"):
             return np.asarray(fn(self.values(column, n), axis=1), dtype=np.float64)
 

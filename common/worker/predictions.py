@@ -39,19 +39,20 @@ def slate_features(
         from common.data.slate import load_slate
 
         read = load_slate(open_engine(settings.registry_url), game_date, settings.predict_lead_minutes, as_of)
-        _require_games(read.targets, game_date)
+        if read.inputs is None:
+            raise _no_games(game_date)
         return Slate.from_frame(features_for(read.inputs, read.targets, read.as_of))
     targets = slate_targets(season, game_date)
-    _require_games(targets, game_date)
+    if targets.empty:
+        raise _no_games(game_date)
     moment = as_of if as_of is not None else slate_as_of(season.games, game_date, settings.predict_lead_minutes)
     history = final_before(season.player_games, moment)
     frame = build_feature_frame(history, season.betting_line_snapshots, season.teams, targets, moment)
     return Slate.from_frame(frame)
 
 
-def _require_games(targets: pd.DataFrame, game_date: date) -> None:
-    if targets.empty:
-        raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
+def _no_games(game_date: date) -> NotFound:
+    return NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
 
 
 def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, system_ids: Sequence[str]) -> None:
