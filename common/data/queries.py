@@ -65,39 +65,55 @@ HAS_SEASON_DATA = "SELECT EXISTS(SELECT 1 FROM games) AND EXISTS(SELECT 1 FROM p
 SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @day"
 # Box-score rows of the slate's players, dated up to @last (the last final date before the slate):
 # each one's last @games played games (the longest "last N" window), every played game of the
-# slate's season and every row since @recent (the availability counts). Each played row also
-# carries the player's points_ewm_10 at his last played game by @last: the EWM's weights
-# @decay^k (k = 0 for that game) over his last @ewm_games played games, summed by the engine in
-# the same pass (common.features.windows.Windows.ewm is the same sum over rows in memory).
+# slate's season and every row since @recent (the availability counts). Each row also carries the
+# player's points_ewm_10 at his last played game by @last: the EWM's weights @decay^k (k = 0 for
+# that game) over his last @ewm_games played games, summed by the engine
+# (common.features.windows.Windows.ewm is the same sum over rows in memory). Only the keys are
+# ranked; the wide rows are read once, for what is kept.
 SLATE_HISTORY = f"""
 WITH slate AS (
   SELECT DISTINCT player_id FROM player_games WHERE game_date = @day AND {_SLATE}
 ),
 ranked AS (
-  SELECT {_PG}, ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS back
+  SELECT player_id, game_id, points,
+         ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS back
   FROM player_games
   WHERE status = 'played' AND game_date <= @last AND player_id IN (SELECT player_id FROM slate)
 ),
-weighed AS (
-  SELECT {_PG}, back,
-         SUM(IF(back <= @ewm_games, points * POW(@decay, back - 1), 0)) OVER (PARTITION BY player_id)
-         / SUM(IF(back <= @ewm_games, POW(@decay, back - 1), 0)) OVER (PARTITION BY player_id) AS points_ewm_10
-  FROM ranked
-)
-SELECT {_PG}, points_ewm_10 FROM weighed WHERE back <= @games OR game_date >= @season_start
-UNION ALL
-SELECT {_PG}, CAST(NULL AS FLOAT64) AS points_ewm_10 FROM player_games
-WHERE status != 'played' AND game_date BETWEEN @recent AND @last AND player_id IN (SELECT player_id FROM slate)
-ORDER BY player_id, game_date, game_id"""
-# Team games from @first (the previous season's start, or the oldest box score read if earlier)
-# to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's rows.
+ewm AS (
+  SELECT player_id, SUM(points * POW(@decay, back - 1)) / SUM(POW(@decay, back - 1)) AS points_ewm_10
+  FROM ranked WHERE back <= @ewm_games GROUP BY player_id
+),
+latest AS (SELECT player_id, game_id FROM ranked WHERE back <= @games)
+SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)}, ewm.points_ewm_10
+FROM player_games AS pg
+LEFT JOIN ewm ON ewm.player_id = pg.player_id
+LEFT JOIN latest ON latest.player_id = pg.player_id AND latest.game_id = pg.game_id
+WHERE pg.game_date <= @last AND pg.player_id IN (SELECT player_id FROM slate)
+  AND ((pg.status = 'played' AND (pg.game_date >= @season_start OR latest.game_id IS NOT NULL))
+       OR (pg.status != 'played' AND pg.game_date >= @recent))
+ORDER BY pg.player_id, pg.game_date, pg.game_id"""
+# Team games to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's
+# rows; those of the slate's season, each team's last @games before it (its last-10 windows) and
+# every one since @since (the oldest box score of the slate's history: its usage windows), each
+# with its opponent's row of the game. @first bounds the scan: the previous season's start, or @since if earlier.
 TEAM_GAMES = """
-SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
-       SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss,
-       SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
-FROM player_games
-WHERE game_date BETWEEN @first AND @last
-GROUP BY game_id, team_id
+WITH tg AS (
+  SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
+         SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss,
+         SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
+  FROM player_games
+  WHERE game_date BETWEEN @first AND @last
+  GROUP BY game_id, team_id
+),
+ranked AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY team_id ORDER BY game_date DESC, game_id DESC) AS back FROM tg
+)
+SELECT game_id, team_id, game_date, opp, pts, poss, team_minutes, team_fga, team_fta
+FROM tg
+WHERE game_id IN (
+  SELECT game_id FROM ranked WHERE game_date >= @season_start OR game_date >= @since OR back <= @games
+)
 ORDER BY game_date, game_id, team_id"""
 # Per (opponent, starter, game) of the slate's season to @last: points and played player-games.
 ROLE_GAMES = """

@@ -57,6 +57,7 @@ from common.sql import Engine
 
 TEAMS = ("team_id", "name", "def_rating", "off_rating", "pace", "season")
 AVAILABILITY_DAYS = 14  # the longest look-back of the availability counts (games_missed_last_14)
+TEAM_GAMES_BACK = 10  # a team's longest window (team_off_rating_last_10, opponent_def_rating_last_10)
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,12 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     window = {"day": day, "last": last, "season_start": start, "recent": day - timedelta(days=AVAILABILITY_DAYS)}
     ewm = {"games": LAST_GAMES, "ewm_games": EWM_GAMES, "decay": EWM_DECAY}
     history = _frame(engine, SLATE_HISTORY, {**window, **ewm}, (*HISTORY_COLUMNS, "points_ewm_10"))
-    first = min(start.replace(year=start.year - 1), *(history["game_date"].dt.date.iloc[:1] if len(history) else ()))
+    since = history["game_date"].min().date() if len(history) else start
+    first = min(start.replace(year=start.year - 1), since)
+    team_window = {"first": first, "last": last, "season_start": start, "since": since, "games": TEAM_GAMES_BACK}
     inputs = FeatureInputs(
         history=history.drop(columns="points_ewm_10"),
-        team_games=_frame(engine, TEAM_GAMES, {"first": first, "last": last}, TEAM_GAME_COLUMNS),
+        team_games=_frame(engine, TEAM_GAMES, team_window, TEAM_GAME_COLUMNS),
         role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}, ROLE_GAME_COLUMNS),
         snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}, SNAPSHOT_COLUMNS),
         teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}, TEAMS),
