@@ -15,7 +15,13 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
   (season = July-June of the game date; team priors come from the ``teams`` row
   of the target's season).
 * ``last N`` means the player's last N *played* games (any season); averages
-  need one game, ``points_std_last_10`` two (sample std). ``*_season`` values
+  need one game, ``points_std_last_10`` two (sample std). ``points_ewm_10`` is the
+  EWM (span 10, adjusted) over the player's last 150 played games (issue 22; it
+  spanned his whole history before: games beyond the 150th carry < 1e-13 of the
+  weight, the values agree within 1e-9). Windows are computed only at the rows the
+  targets read (:mod:`common.features.windows`), from whole frames in memory
+  (training) or from the rows a slate needs, read by the engine (serving,
+  :mod:`common.data.slate`): one function, :func:`features_for`, for both. ``*_season`` values
   use only the target's season (July-June); before a player's first game of
   the season they are NaN and ``games_played_season`` is 0.
 * ``usage_rate_last_10``: 100 * sum((FGA + 0.44 FTA) * team minutes / 5) /
