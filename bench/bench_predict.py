@@ -6,8 +6,9 @@ generate --season S` adds them) a temporary DuckDB registry gets the seasons and
 command's stages in order, as `modelctl predict` does, inside one engine session:
 
   imports + parser   `common.cli.main.build_parser(["predict", ...])` and the settings
-  season load        `load_season` (every season table)
-  features           `slate_features` for the date (the slate, its as-of moment, the features)
+  slate read         `load_slate`: the rows the slate's features need, read with SQL (issue 22)
+  features           `features_for` on them, kept as the worker's `Slate` (slate read + features
+                     = `slate_features`, the slate-features figure)
   reload             a new `Worker` loading the serving set (model files cached after the first)
   scoring            `score_slate`, every model
   store              `store_predictions` (the date's rows replaced in one transaction)
@@ -16,7 +17,11 @@ command's stages in order, as `modelctl predict` does, inside one engine session
 
 The first pass of that process is **cold** (imports paid where they first happen); the later
 passes are **warm** (median). The 4-seasons / 1-season ratio of each stage is taken in the same run.
-Last, the wall time of the real `modelctl predict --date D` as a fresh process (cold, best of n).
+Then the slate features of a **500-player slate**: the generator's league has 30 teams (at most
+~360 players on a date), so a third registry holds one season of two such leagues (the season and
+a twin with its own teams, players and games) and its date nearest 500 listed players is timed the
+same way. Last, the wall time of the real `modelctl predict --date D` as a fresh process (cold,
+best of n).
 Its temporary folder is removed on every way out.
 """
 
@@ -40,7 +45,10 @@ sys.path.insert(0, str(ROOT))
 
 DAY = date(2026, 3, 18)  # a Wednesday late in 2025-26: most of a season of history before it
 SEASONS = {1: ("2025-26",), 4: ("2022-23", "2023-24", "2024-25", "2025-26")}
-STAGES = ("imports + parser", "season load", "features", "reload", "scoring", "store", "picks alert", "acknowledge")
+STAGES = ("imports + parser", "slate read", "features", "reload", "scoring", "store", "picks alert", "acknowledge")
+FEATURES = ("slate read", "features")  # the slate-features figure
+SLATE_500 = 500
+GOALS = {"features_500": 0.2, "ratio_4_1": 1.1, "modelctl_cold": 1.5}  # issue 22: seconds, ratio, seconds
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="3 passes per process and one modelctl run")
     parser.add_argument("--passes", type=int, default=None, help="passes per process (default 8; --quick 3)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # the timed fresh process
+    parser.add_argument("--date", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)  # the child's
     return parser.parse_args(argv)
 
 
@@ -61,14 +70,14 @@ def load_average() -> str:
 
 
 # -- the timed process ----------------------------------------------------------------------------
-def child(passes: int) -> None:
+def child(passes: int, day: date) -> None:
     """Time every stage ``passes`` times in this (fresh) process; one JSON line on stdout."""
     clock = time.perf_counter
     start = clock()
     from common.cli.main import build_parser
     from common.settings import Settings
 
-    build_parser(["predict", "--date", DAY.isoformat()])
+    build_parser(["predict", "--date", day.isoformat()])
     settings = Settings.from_env()
     times: dict[str, list[float]] = {name: [] for name in STAGES}
     times["imports + parser"].append(clock() - start)
@@ -77,12 +86,12 @@ def child(passes: int) -> None:
     players = 0
     with engine_session(settings.registry_url):
         for _ in range(passes):
-            players = one_pass(settings, times, clock)
+            players = one_pass(settings, times, clock, day)
     print(json.dumps({"times": times, "players": players}))
 
 
-def one_pass(settings: Any, times: dict[str, list[float]], clock: Any) -> int:
-    """The stages of one `modelctl predict --date DAY`, each timed with the imports it needs (paid
+def one_pass(settings: Any, times: dict[str, list[float]], clock: Any, day: date) -> int:
+    """The stages of one `modelctl predict --date day`, each timed with the imports it needs (paid
     on the cold pass only, by the stage that first needs them)."""
 
     def timed(name: str, fn: Any) -> Any:
@@ -91,16 +100,17 @@ def one_pass(settings: Any, times: dict[str, list[float]], clock: Any) -> int:
         times[name].append(clock() - t)
         return value
 
-    def season() -> Any:
-        from common.data.store import load_season
+    def read() -> Any:
+        from common.data.slate import load_slate
         from common.sql import open_engine
 
-        return load_season(open_engine(settings.registry_url))
+        return load_slate(open_engine(settings.registry_url), day, settings.predict_lead_minutes)
 
     def features(data: Any) -> Any:
-        from common.worker.predictions import slate_features
+        from common.features import features_for
+        from common.worker.slate import Slate
 
-        return slate_features(settings, DAY, season=data)
+        return Slate.from_frame(features_for(data.inputs, data.targets, data.as_of))
 
     def reload() -> Any:
         from common.worker.worker import Worker
@@ -117,15 +127,15 @@ def one_pass(settings: Any, times: dict[str, list[float]], clock: Any) -> int:
     def store(rows: Any, ids: list[str]) -> None:
         from common.worker.predictions import store_predictions
 
-        store_predictions(settings, DAY, rows, ids)
+        store_predictions(settings, day, rows, ids)
 
     def alert(serving: Any, rows: Any) -> None:
         from common.alerts.picks import alert_champion_picks
         from common.worker.scoring import champion_picks
 
-        alert_champion_picks(settings, DAY, serving.champion, champion_picks(rows, serving.champion.model_id))
+        alert_champion_picks(settings, day, serving.champion, champion_picks(rows, serving.champion.model_id))
 
-    data = timed("season load", season)
+    data = timed("slate read", read)
     slate = timed("features", lambda: features(data))
     worker = timed("reload", reload)
     serving = worker.current
@@ -137,8 +147,37 @@ def one_pass(settings: Any, times: dict[str, list[float]], clock: Any) -> int:
 
 
 # -- the parent ---------------------------------------------------------------------------------
-def make_registry(folder: Path, seasons: tuple[str, ...]) -> dict[str, str]:
-    """A registry with ``seasons`` and the two models; the environment a child process needs."""
+def twin_league(season: Any) -> Any:
+    """``season`` and a copy of it with its own teams, players and games: a 60-team league."""
+    import pandas as pd
+
+    def twin(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        for column in ("team_id", "opponent_team_id", "home_team_id", "away_team_id"):
+            if column in out:
+                out[column] = "Z" + out[column].astype(str)
+        if "game_id" in out:
+            out["game_id"] = "9" + out["game_id"].astype(str).str[1:]
+        if "player_id" in out:
+            out["player_id"] = out["player_id"] + 50_000_000
+        return pd.concat([frame, out], ignore_index=True)
+
+    tables = ("teams", "players", "games", "player_games", "betting_lines", "betting_line_snapshots")
+    return type(season)(season.season, **{t: twin(t, getattr(season, t)) for t in tables})
+
+
+def slate_date(season: Any, players: int) -> date:
+    """The date whose slate (listed, not ruled out) is nearest ``players``, from March on."""
+    pg = season.player_games
+    listed = pg[~pg["status"].isin(["injured", "rest"])]
+    sizes = listed.groupby(listed["game_date"].dt.date).size()
+    sizes = sizes[sizes.index >= date(int(season.season[:4]) + 1, 3, 1)]
+    return (sizes - players).abs().idxmin()
+
+
+def make_registry(folder: Path, seasons: tuple[str, ...], twin: bool = False) -> dict[str, str]:
+    """A registry with ``seasons`` (the latest doubled into a 60-team league with ``twin``) and the
+    two models; the environment a child process needs."""
     from common.data.store import write_season
     from common.data.synth import generate_season
     from common.settings import Settings
@@ -157,15 +196,16 @@ def make_registry(folder: Path, seasons: tuple[str, ...]) -> dict[str, str]:
     env.pop("SLACK_WEBHOOK_URL", None)
     settings = Settings.from_env(env)
     models = {"champion": (tiny_card("v9"), 1), "shadow": (tiny_card("v12_noveg"), 2)}
-    serving_registry(settings, generate_season(seasons[-1], seed=7), models)
+    latest = generate_season(seasons[-1], seed=7)
+    serving_registry(settings, twin_league(latest) if twin else latest, models)
     for i, name in enumerate(seasons[:-1]):
         write_season(open_engine(settings.registry_url), generate_season(name, seed=100 + i))
     return env
 
 
-def run_child(env: dict[str, str], passes: int) -> dict[str, Any]:
+def run_child(env: dict[str, str], passes: int, day: date = DAY) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", "--passes", str(passes)],
+        [sys.executable, str(Path(__file__).resolve()), "--child", "--passes", str(passes), "--date", str(day)],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     if out.returncode != 0:
@@ -188,7 +228,13 @@ def modelctl_wall(env: dict[str, str], runs: int) -> float:
     return best
 
 
-def report(results: dict[int, dict[str, Any]], walls: dict[int, float]) -> None:
+def slate_features_warm(result: dict[str, Any]) -> float:
+    """Median over the warm passes of slate read + features (one pass's slate features)."""
+    per_pass = [sum(result["times"][name][i] for name in FEATURES) for i in range(1, len(result["times"][FEATURES[0]]))]
+    return statistics.median(per_pass)
+
+
+def report(results: dict[int, dict[str, Any]], walls: dict[int, float], big: dict[str, Any], big_day: date) -> None:
     def warm(r: dict[str, Any], name: str) -> float | None:
         later = r["times"][name][1:]
         return statistics.median(later) if later else None
@@ -214,13 +260,25 @@ def report(results: dict[int, dict[str, Any]], walls: dict[int, float]) -> None:
     print(f"{'sum':<18}{ms(t1[0]):>9}{ms(t1[1]):>9}{ms(t4[0]):>9}{ms(t4[1]):>9}{t4[1] / t1[1]:>9.2f}x")
     print(f"`modelctl predict --date {DAY}`, fresh process, wall (best): "
           f"1 season {walls[1]:.2f} s, 4 seasons {walls[4]:.2f} s ({walls[4] / walls[1]:.2f}x)")  # fmt: skip
+    f1, f4, f500 = slate_features_warm(one), slate_features_warm(four), slate_features_warm(big)
+    print(f"slate features (slate read + features), warm median: {one['players']} players {ms(f1)} ms "
+          f"(1 season), {ms(f4)} ms (4 seasons); {big['players']} players ({big_day}, 60-team league) "
+          f"{ms(f500)} ms (cold {ms(sum(big['times'][n][0] for n in FEATURES))} ms)")  # fmt: skip
+    rows = [
+        (f"slate features, {big['players']} players, warm", f"{f500:.3f} s", GOALS["features_500"], f500),
+        ("slate features, 4 seasons vs 1, warm", f"{f4 / f1:.2f}x", GOALS["ratio_4_1"], f4 / f1),
+        ("`modelctl predict` one date, cold (1 season)", f"{walls[1]:.2f} s", GOALS["modelctl_cold"], walls[1]),
+    ]
+    print(f"\n{'metric':<46}{'measured':>10}{'goal':>8}  met")
+    for name, shown, goal, value in rows:
+        print(f"{name:<46}{shown:>10}{'<= ' + str(goal):>8}  {'yes' if value <= goal else 'no'}")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     passes = args.passes or (3 if args.quick else 8)
     if args.child:
-        child(passes)
+        child(passes, args.date)
         return
     from infra.local.processes import raise_on_termination
 
@@ -228,17 +286,21 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-predict-"))
     try:
         envs = {}
-        for n, seasons in SEASONS.items():
-            folder = workdir / f"{n}-seasons"
+        for n, seasons in (*SEASONS.items(), (SLATE_500, SEASONS[1])):
+            folder = workdir / f"{n}-{'players' if n == SLATE_500 else 'seasons'}"
             folder.mkdir()
             t = time.perf_counter()
-            envs[n] = make_registry(folder, seasons)
-            print(f"{n} season(s) {seasons[0]}..{seasons[-1]} written, models registered: "
-                  f"{time.perf_counter() - t:.1f} s")  # fmt: skip
-        results = {n: run_child(env, passes) for n, env in envs.items()}
+            envs[n] = make_registry(folder, seasons, twin=n == SLATE_500)
+            print(f"{n} {'players: 1 season, 60 teams' if n == SLATE_500 else 'season(s)'} {seasons[0]}..{seasons[-1]} "
+                  f"written, models registered: {time.perf_counter() - t:.1f} s")  # fmt: skip
+        results = {n: run_child(envs[n], passes) for n in SEASONS}
+        from common.data.synth import generate_season
+
+        big_day = slate_date(twin_league(generate_season(SEASONS[1][-1], seed=7)), SLATE_500)
+        big = run_child(envs[SLATE_500], passes, big_day)
         runs = 1 if args.quick else 3
-        walls = {n: modelctl_wall(envs[n], runs) for n in envs}
-        report(results, walls)
+        walls = {n: modelctl_wall(envs[n], runs) for n in SEASONS}
+        report(results, walls, big, big_day)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

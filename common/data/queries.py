@@ -9,7 +9,7 @@ and load order.
 
 from __future__ import annotations
 
-from common.features import HISTORY_COLUMNS
+from common.features import HISTORY_COLUMNS, TARGET_COLUMNS
 
 SNAPSHOT_COLUMNS = ("game_id", "game_date", "player_id", "captured_at", "line", "over_price", "under_price")
 
@@ -50,3 +50,92 @@ SELECT MIN(pg.game_date) AS first_date, MAX(pg.game_date) AS last_date, COUNT(*)
        (SELECT COUNT(DISTINCT season) FROM games) AS seasons
 FROM player_games AS pg
 WHERE pg.status = 'played'"""
+
+# -- a slate's feature inputs: only the rows its features read (common.data.slate) -----------------
+# The slate: the players listed for @day who are not ruled out (injured or resting).
+_SLATE = "status NOT IN ('injured', 'rest')"
+_PG = ", ".join(HISTORY_COLUMNS)
+SLATE_TARGETS = f"""
+SELECT {", ".join(TARGET_COLUMNS)} FROM player_games
+WHERE game_date = @day AND {_SLATE}
+ORDER BY game_id, team_id, player_id"""
+# Whether the season tables hold any data (asked only when a date has no slate).
+# The season's calendar around @day: why a date has no slate (common.worker.predictions.no_games).
+GAME_CALENDAR = """
+SELECT MIN(game_date) AS first_date, MAX(game_date) AS last_date,
+  MAX(IF(game_date < @day, game_date, NULL)) AS before_date,
+  MIN(IF(game_date > @day, game_date, NULL)) AS after_date,
+  COUNTIF(game_date = @day) AS on_day
+FROM games"""
+HAS_SEASON_DATA = "SELECT EXISTS(SELECT 1 FROM games) AND EXISTS(SELECT 1 FROM player_games) AS has_data"
+# The slate's games on @day (their tip-offs set the as-of moment).
+SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @day"
+# Box-score rows of the slate's players, dated up to @last (the last final date before the slate):
+# each one's last @games played games (the longest "last N" window), every played game of the
+# slate's season and every row since @recent (the availability counts). Each row also carries the
+# player's points_ewm_10 at his last played game by @last: the EWM's weights @decay^k (k = 0 for
+# that game) over his last @ewm_games played games, summed by the engine
+# (common.features.windows.Windows.ewm is the same sum over rows in memory). Only the keys are
+# ranked; the wide rows are read once, for what is kept.
+SLATE_HISTORY = f"""
+WITH slate AS (
+  SELECT DISTINCT player_id FROM player_games WHERE game_date = @day AND {_SLATE}
+),
+ranked AS (
+  SELECT player_id, game_id, points,
+         ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS back
+  FROM player_games
+  WHERE status = 'played' AND game_date <= @last AND player_id IN (SELECT player_id FROM slate)
+),
+ewm AS (
+  SELECT player_id, SUM(points * POW(@decay, back - 1)) / SUM(POW(@decay, back - 1)) AS points_ewm_10
+  FROM ranked WHERE back <= @ewm_games GROUP BY player_id
+),
+latest AS (SELECT player_id, game_id FROM ranked WHERE back <= @games)
+SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)}, ewm.points_ewm_10
+FROM player_games AS pg
+LEFT JOIN ewm ON ewm.player_id = pg.player_id
+LEFT JOIN latest ON latest.player_id = pg.player_id AND latest.game_id = pg.game_id
+WHERE pg.game_date <= @last AND pg.player_id IN (SELECT player_id FROM slate)
+  AND ((pg.status = 'played' AND (pg.game_date >= @season_start OR latest.game_id IS NOT NULL))
+       OR (pg.status != 'played' AND pg.game_date >= @recent))
+ORDER BY pg.player_id, pg.game_date, pg.game_id"""
+# Team games to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's
+# rows; those of the slate's season, each team's last @games before it (its last-10 windows) and
+# every one since @since (the oldest box score of the slate's history: its usage windows), each
+# with its opponent's row of the game. @first bounds the scan: the previous season's start, or @since if earlier.
+TEAM_GAMES = """
+WITH tg AS (
+  SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
+         SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss,
+         SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
+  FROM player_games
+  WHERE game_date BETWEEN @first AND @last
+  GROUP BY game_id, team_id
+),
+ranked AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY team_id ORDER BY game_date DESC, game_id DESC) AS back FROM tg
+)
+SELECT game_id, team_id, game_date, opp, pts, poss, team_minutes, team_fga, team_fta
+FROM tg
+WHERE game_id IN (
+  SELECT game_id FROM ranked WHERE game_date >= @season_start OR game_date >= @since OR back <= @games
+)
+ORDER BY game_date, game_id, team_id"""
+# Per (opponent, starter, game) of the slate's season to @last: points and played player-games.
+ROLE_GAMES = """
+SELECT opponent_team_id, starter, game_id, MIN(game_date) AS game_date, SUM(points) AS pts, COUNT(*) AS n
+FROM player_games
+WHERE status = 'played' AND game_date BETWEEN @season_start AND @last
+GROUP BY opponent_team_id, starter, game_id
+ORDER BY game_date, game_id, opponent_team_id, starter"""
+# The slate's props captured by the moment (@as_of): the snapshot used and the opening line.
+SLATE_SNAPSHOTS = """
+SELECT game_id, player_id, captured_at, line, over_price, under_price FROM betting_line_snapshots
+WHERE game_date = @day AND captured_at <= @as_of
+ORDER BY game_id, player_id, captured_at"""
+# The preseason ratings of the slate's season (and rows from before migration 018, without one).
+SLATE_TEAMS = """
+SELECT team_id, name, def_rating, off_rating, pace, season FROM teams
+WHERE season = @season OR season IS NULL
+ORDER BY season, team_id"""

@@ -156,10 +156,10 @@ def _read(engine: Engine, table: str) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = frame.loc[:, list(columns)].reset_index(drop=True)
-    return _typed(frame)
+    return typed(frame)
 
 
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
     """The generator's dtypes: datetime64 dates, int64 counts, bool flags, strings."""
     for column in frame.columns:
         values = frame[column]

@@ -15,7 +15,13 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
   (season = July-June of the game date; team priors come from the ``teams`` row
   of the target's season).
 * ``last N`` means the player's last N *played* games (any season); averages
-  need one game, ``points_std_last_10`` two (sample std). ``*_season`` values
+  need one game, ``points_std_last_10`` two (sample std). ``points_ewm_10`` is the
+  EWM (span 10, adjusted) over the player's last 150 played games (issue 22; it
+  spanned his whole history before: games beyond the 150th carry < 1e-13 of the
+  weight, the values agree within 1e-9). Windows are computed only at the rows the
+  targets read (:mod:`common.features.windows`), from whole frames in memory
+  (training) or from the rows a slate needs, read by the engine (serving,
+  :mod:`common.data.slate`): one function, :func:`features_for`, for both. ``*_season`` values
   use only the target's season (July-June); before a player's first game of
   the season they are NaN and ``games_played_season`` is 0.
 * ``usage_rate_last_10``: 100 * sum((FGA + 0.44 FTA) * team minutes / 5) /
@@ -55,6 +61,7 @@ Definitions worth knowing (the names are fixed by :mod:`common.feature_sets`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,17 +70,51 @@ import pandas as pd
 
 from common.errors import InvalidArgument
 from common.feature_sets import V12_FEATURES, get_feature_set
-from common.features.context import role_features, team_features
-from common.features.joins import dates
+from common.features.context import (
+    ROLE_GAME_COLUMNS,
+    TEAM_GAME_COLUMNS,
+    role_features,
+    role_games,
+    team_features,
+    team_games,
+)
+from common.features.joins import dates, season_of
 from common.features.market import (
     DEFAULT_LEAD_MINUTES,
     MARKET_COLUMNS,
     SNAPSHOT_COLUMNS,
     as_of_by_date,
+    final_through,
     line_features,
+    slate_as_of,
     utc,
 )
-from common.features.player import availability_features, player_features
+from common.features.player import availability_features, player_features, with_team_totals
+from common.features.windows import EWM_DECAY, EWM_GAMES, LAST_GAMES
+
+__all__ = [  # the package's interface (the engine's slate reader, common.data.slate, takes it from here)
+    "EWM_DECAY",
+    "EWM_GAMES",
+    "HISTORY_COLUMNS",
+    "KEY_COLUMNS",
+    "LAST_GAMES",
+    "MARKET_COLUMNS",
+    "TARGET_COLUMNS",
+    "TEAM_COLUMNS",
+    "ROLE_GAME_COLUMNS",
+    "SNAPSHOT_COLUMNS",
+    "TEAM_GAME_COLUMNS",
+    "FeatureInputs",
+    "as_day",
+    "build_feature_frame",
+    "build_training_frame",
+    "features_for",
+    "final_through",
+    "slate_as_of",
+    "slate_targets",
+    "to_model_input",
+    "utc",
+]
 
 if TYPE_CHECKING:
     from common.data.season import SeasonData
@@ -96,6 +137,25 @@ HISTORY_COLUMNS = (
 TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
 
 
+@dataclass(frozen=True)
+class FeatureInputs:
+    """What the features of some targets read: box-score rows (``HISTORY_COLUMNS``), team games
+    (``TEAM_GAME_COLUMNS``), role games (``ROLE_GAME_COLUMNS``), line snapshots, the ``teams``
+    priors and, optionally, ``points_ewm_10`` at each player's last game (``ewm``: player_id,
+    game_date, points_ewm_10; else computed from ``history``).
+
+    Built from whole frames in memory (:func:`build_feature_frame`, training) or read from the
+    engine with only the rows a slate needs (:func:`common.data.slate.load_slate`, serving); the
+    features are computed from them by the one function :func:`features_for`."""
+
+    history: pd.DataFrame
+    team_games: pd.DataFrame
+    role_games: pd.DataFrame
+    snapshots: pd.DataFrame
+    teams: pd.DataFrame
+    ewm: pd.DataFrame | None = None
+
+
 def build_feature_frame(
     history: pd.DataFrame, snapshots: pd.DataFrame, teams: pd.DataFrame, targets: pd.DataFrame, as_of: Any
 ) -> pd.DataFrame:
@@ -107,13 +167,27 @@ def build_feature_frame(
     before a target's date feed its features; of ``snapshots`` only the target game's own,
     captured at or before ``as_of`` (one moment, or one per target row), are read.
     """
-    hist, tgt = _prepare(history, snapshots, teams, targets)
+    _validate(history, snapshots, teams, targets)
+    hist = _prepare(history)
+    inputs = FeatureInputs(hist, team_games(hist), role_games(hist), snapshots, teams)
+    return features_for(inputs, targets, as_of)
+
+
+def features_for(inputs: FeatureInputs, targets: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """The feature frame of :func:`build_feature_frame` from ``inputs``: the one definition that
+    training (every player-date) and serving (a slate) share."""
+    _validate(inputs.history, inputs.snapshots, inputs.teams, targets)
+    tg = _dated(inputs.team_games)
+    hist = with_team_totals(_prepare(inputs.history), tg)
+    tgt = _prepare(targets.loc[:, list(TARGET_COLUMNS)])
+    tgt["is_home"] = tgt["is_home"].astype(np.float64)
+    tgt["_row"] = np.arange(len(tgt))
     tgt["as_of"] = _moments(as_of, len(tgt)).set_axis(tgt.index)
-    tgt = player_features(hist, tgt)
+    tgt = player_features(hist, tgt, inputs.ewm)
     tgt = availability_features(hist, tgt)
-    tgt = team_features(hist, teams, tgt)
-    tgt = role_features(hist, tgt)
-    tgt = line_features(snapshots, tgt)
+    tgt = team_features(tg, inputs.teams, tgt)
+    tgt = role_features(_dated(inputs.role_games), tgt)
+    tgt = line_features(inputs.snapshots, tgt)
     tgt = tgt.sort_values("_row")
     out = tgt[list(KEY_COLUMNS)].reset_index(drop=True)
     features = tgt[list(V12_FEATURES)].astype(np.float64).reset_index(drop=True)
@@ -132,7 +206,7 @@ def build_training_frame(
     and ``closing_line`` (the first and last snapshot before tip-off, from ``betting_lines``) come
     along for grading against the close and for closing-line value.
     """
-    lo, hi = _as_day(start), _as_day(end)
+    lo, hi = as_day(start), as_day(end)
     if lo > hi:
         raise InvalidArgument(f"start {lo.date()} is after end {hi.date()}")
     pg = season.player_games
@@ -178,7 +252,7 @@ def to_model_input(frame: pd.DataFrame, feature_set_name: str) -> np.ndarray | p
 
 def slate_targets(season: SeasonData, game_date: date | str) -> pd.DataFrame:
     """Players listed for ``game_date`` who are not ruled out (injured or resting): the prediction slate."""
-    day = _as_day(game_date)
+    day = as_day(game_date)
     pg = season.player_games
     on_day = (dates(pg["game_date"]) == day) & ~pg["status"].isin(["injured", "rest"])
     return pg.loc[on_day, list(TARGET_COLUMNS)].reset_index(drop=True)
@@ -187,7 +261,9 @@ def slate_targets(season: SeasonData, game_date: date | str) -> pd.DataFrame:
 # --- preparation ---------------------------------------------------------------------------------
 
 
-def _as_day(value: object) -> pd.Timestamp:
+def as_day(value: object) -> pd.Timestamp:
+    """A date (``date``, ``datetime``, ISO text) as midnight; ``InvalidArgument`` when it is none or
+    out of the range a timestamp holds."""
     if isinstance(value, (date, str)):  # datetime and pd.Timestamp are dates too
         try:
             return pd.Timestamp(value).normalize().as_unit("ns")
@@ -207,8 +283,7 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise InvalidArgument(f"{what} lacks columns: {', '.join(missing)}")
 
 
-def _prepare(history, lines, teams, targets) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validated, typed copies of history and targets with a date, a season key and a row number."""
+def _validate(history, lines, teams, targets) -> None:
     for frame, cols, what in (
         (history, HISTORY_COLUMNS, "history"),
         (lines, SNAPSHOT_COLUMNS, "snapshots"),
@@ -218,15 +293,22 @@ def _prepare(history, lines, teams, targets) -> tuple[pd.DataFrame, pd.DataFrame
         _require(frame, cols, what)
     if lines.duplicated(["game_id", "player_id", "captured_at"]).any():
         raise InvalidArgument("snapshots has more than one row for a (game_id, player_id, captured_at)")
-    hist = history.loc[:, list(HISTORY_COLUMNS)].copy()
-    tgt = targets.loc[:, list(TARGET_COLUMNS)].copy()
-    for frame in (hist, tgt):
-        frame["game_date"] = dates(frame["game_date"])
-        frame["_season"] = frame["game_date"].dt.year - (frame["game_date"].dt.month < 7)
-        frame["_day"] = frame["game_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    if tgt["game_date"].isna().any() or hist["game_date"].isna().any():
+
+
+def _prepare(rows: pd.DataFrame) -> pd.DataFrame:
+    """A typed copy of history (or target) rows with a date, a season key, a day number and, for
+    history, whether the row was played."""
+    keep = [c for c in HISTORY_COLUMNS if c in rows.columns]
+    frame = rows.loc[:, keep].copy()
+    frame["game_date"] = dates(frame["game_date"])
+    if frame["game_date"].isna().any():
         raise InvalidArgument("game_date has missing values")
-    tgt["is_home"] = tgt["is_home"].astype(np.float64)
-    tgt["_row"] = np.arange(len(tgt))
-    hist["_played"] = hist["status"].eq("played").to_numpy()
-    return hist, tgt
+    frame["_season"] = season_of(frame["game_date"])
+    frame["_day"] = frame["game_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    if "status" in frame.columns:
+        frame["_played"] = frame["status"].eq("played").to_numpy()
+    return frame
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(game_date=dates(frame["game_date"]))

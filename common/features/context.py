@@ -7,27 +7,39 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from common.features.joins import asof, same_season
+from common.features.joins import asof, same_season, season_of
+from common.features.windows import Windows, first_rows
 
 PRIOR_GAMES = 5.0  # weight of the preseason team ratings, in games
 REST_CAP = 4.0
 HOME_EDGE = 1.4  # points added to (taken from) the home (away) implied total
+TEAM_GAME_COLUMNS = ("game_id", "team_id", "game_date", "opp", "pts", "poss", "team_minutes", "team_fga", "team_fta")
+ROLE_GAME_COLUMNS = ("opponent_team_id", "starter", "game_id", "game_date", "pts", "n")
 
 
-def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
-    """Per team game, season-to-date ratings (inclusive) and the last-10 defensive rating."""
-    hist = hist.assign(_poss=hist["fga"] + 0.44 * hist["fta"])
-    tg = (
-        hist.groupby(["game_id", "team_id"], sort=False)
+def team_games(hist: pd.DataFrame) -> pd.DataFrame:
+    """One row per team game (``TEAM_GAME_COLUMNS``): its date, opponent, points, possessions (FGA +
+    0.44 FTA) and minutes, FGA and FTA, summed over the team's rows (the in-memory twin of
+    ``TEAM_GAMES`` in :mod:`common.data.queries`)."""
+    rows = hist.assign(_poss=hist["fga"] + 0.44 * hist["fta"])
+    return (
+        rows.groupby(["game_id", "team_id"], sort=False)
         .agg(
             game_date=("game_date", "first"),
-            _season=("_season", "first"),
             opp=("opponent_team_id", "first"),
             pts=("points", "sum"),
             poss=("_poss", "sum"),
+            team_minutes=("minutes", "sum"),
+            team_fga=("fga", "sum"),
+            team_fta=("fta", "sum"),
         )
         .reset_index()
     )
+
+
+def _team_game_stats(tg: pd.DataFrame) -> pd.DataFrame:
+    """Per team game, season-to-date ratings (inclusive) and the last-10 ratings."""
+    tg = tg.loc[:, ["game_id", "team_id", "game_date", "opp", "pts", "poss"]].assign(_season=season_of(tg["game_date"]))
     other = tg[["game_id", "team_id", "pts", "poss"]].rename(
         columns={"team_id": "opp", "pts": "opp_pts", "poss": "opp_poss"}
     )
@@ -37,7 +49,8 @@ def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
     tg["pace"] = (tg["poss"] + tg["opp_poss"]) / 2
     cum = tg.groupby(["team_id", "_season"], sort=False)[["pts", "poss", "opp_pts", "opp_poss", "win", "pace"]].cumsum()
     n = tg.groupby(["team_id", "_season"], sort=False).cumcount().astype(np.float64) + 1
-    last10 = tg.groupby("team_id", sort=False)[["pts", "poss", "opp_pts", "opp_poss"]].rolling(10, min_periods=1).sum()
+    w = Windows(first_rows(tg["team_id"].to_numpy()), np.arange(len(tg)))
+    last10 = {c: w.sum(tg[c].to_numpy(np.float64), 10) for c in ("pts", "poss", "opp_pts", "opp_poss")}
     return pd.DataFrame(
         {
             "team_id": tg["team_id"],
@@ -49,8 +62,8 @@ def _team_game_stats(hist: pd.DataFrame) -> pd.DataFrame:
             "pace": cum["pace"] / n,
             "allowed": cum["opp_pts"] / n,
             "win_pct": cum["win"] / n,
-            "def_last_10": 100 * last10["opp_pts"].to_numpy() / last10["opp_poss"].to_numpy(),
-            "off_last_10": 100 * last10["pts"].to_numpy() / last10["poss"].to_numpy(),
+            "def_last_10": 100 * last10["opp_pts"] / last10["opp_poss"],
+            "off_last_10": 100 * last10["pts"] / last10["poss"],
         }
     )
 
@@ -80,16 +93,20 @@ def _priors(teams: pd.DataFrame, seasons: np.ndarray) -> pd.DataFrame:
     return both.set_index(["team_id", "_season"])[cols].astype(np.float64)
 
 
-def team_features(hist: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
-    stats = _team_game_stats(hist)
+def team_features(tg: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
+    """Team and opponent ratings from ``tg``, the team games (:func:`team_games`)."""
+    stats = _team_game_stats(tg)
     priors = _priors(teams, tgt["_season"].unique())
     for side, key in (("_t", "team_id"), ("_o", "opponent_team_id")):
         table = stats.rename(columns={"team_id": key, **{c: f"{side}{c}" for c in stats.columns[3:]}})
-        tgt = asof(tgt, table, key, side)
-        stale = ~same_season(tgt, side)
-        tgt.loc[stale, [f"{side}{c}" for c in ("n", "off", "def", "pace", "allowed", "win_pct")]] = np.nan
+        season_only = tuple(f"{side}{c}" for c in ("n", "off", "def", "pace", "allowed", "win_pct"))
+        tgt = asof(tgt, table, key, side, this_season=season_only)
         tgt[f"{side}n"] = tgt[f"{side}n"].fillna(0.0)
-        tgt = tgt.join(priors.add_prefix(f"{side}prior_"), on=[key, "_season"])
+        at = priors.index.get_indexer(pd.MultiIndex.from_arrays([tgt[key].to_numpy(), tgt["_season"].to_numpy()]))
+        values = priors.to_numpy()[np.maximum(at, 0)] if len(priors) else np.full((len(tgt), 3), np.nan)
+        values[at < 0] = np.nan
+        names = [f"{side}prior_{c}" for c in priors.columns]
+        tgt = pd.concat([tgt, pd.DataFrame(values, columns=names, index=tgt.index)], axis=1)
     tgt["team_pace"] = _shrink(tgt["_tpace"], tgt["_tn"], tgt["_tprior_pace"])
     tgt["team_off_rating"] = _shrink(tgt["_toff"], tgt["_tn"], tgt["_tprior_off_rating"])
     tgt["team_win_pct"] = tgt["_twin_pct"]
@@ -107,21 +124,23 @@ def team_features(hist: pd.DataFrame, teams: pd.DataFrame, tgt: pd.DataFrame) ->
     return tgt
 
 
-def role_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
-    """Season-to-date points per player-game the opponent allowed to starters / to bench players."""
+def role_games(hist: pd.DataFrame) -> pd.DataFrame:
+    """Per (opponent, starter, game): the points and player-games of the played rows (the in-memory
+    twin of ``ROLE_GAMES`` in :mod:`common.data.queries`)."""
     played = hist[hist["_played"]]
-    role = played["opponent_team_id"].astype(str) + "|" + played["starter"].astype(bool).map({True: "S", False: "B"})
-    per_game = (
-        played.assign(_role=role)
-        .groupby(["_role", "game_id"], sort=False)
-        .agg(
-            game_date=("game_date", "first"),
-            _season=("_season", "first"),
-            pts=("points", "sum"),
-            n=("points", "size"),
-        )
+    return (
+        played.groupby(["opponent_team_id", "starter", "game_id"], sort=False)
+        .agg(game_date=("game_date", "first"), pts=("points", "sum"), n=("points", "size"))
         .reset_index()
-        .sort_values(["_role", "game_date"], kind="stable")
+    )
+
+
+def role_features(rg: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
+    """Season-to-date points per player-game the opponent allowed to starters / to bench players,
+    from ``rg``, the role games (:func:`role_games`)."""
+    role = rg["opponent_team_id"].astype(str) + "|" + rg["starter"].astype(bool).map({True: "S", False: "B"})
+    per_game = rg.assign(_role=role, _season=season_of(rg["game_date"])).sort_values(
+        ["_role", "game_date"], kind="stable"
     )
     cum = per_game.groupby(["_role", "_season"], sort=False)[["pts", "n"]].cumsum()
     table = per_game[["_role", "game_date", "_season"]].assign(_allowed_to_role=cum["pts"] / cum["n"])

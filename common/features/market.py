@@ -93,8 +93,12 @@ def final_before(history: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     """The box scores final by ``as_of``: games dated on or before the date of ``as_of`` - 30 h
     (a night's last game ends by 06:00 UTC the next day). Features already read only dates before
     the target's; this also holds for a moment set days before the slate."""
-    last = (utc(as_of) - FINAL_AFTER).tz_localize(None).normalize()
-    return history[pd.to_datetime(history["game_date"]) <= last]
+    return history[pd.to_datetime(history["game_date"]) <= final_through(as_of)]
+
+
+def final_through(as_of: Any) -> pd.Timestamp:
+    """The last game date whose box scores are final by ``as_of`` (the rule of :func:`final_before`)."""
+    return (utc(as_of) - FINAL_AFTER).tz_localize(None).normalize()
 
 
 def _latest(snaps: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:

@@ -1,77 +1,92 @@
-"""A player's own form: scoring, opportunity, home/away splits, rest and availability."""
+"""A player's own form: scoring, opportunity, home/away splits, rest and availability.
+
+Form statistics are bounded windows (:mod:`common.features.windows`) computed only at the rows the
+targets read: each target's last played game before its date."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from common.features.joins import asof, count_before, same_season
+from common.errors import InvalidArgument
+from common.features.joins import asof, count_before, dates, same_season
+from common.features.windows import Windows, first_rows, last_before
+
+TEAM_TOTALS = ("team_minutes", "team_fga", "team_fta")
+
+
+def with_team_totals(hist: pd.DataFrame, team_games: pd.DataFrame) -> pd.DataFrame:
+    """``hist`` with each row's team totals for its game (``TEAM_TOTALS``, from the team games)."""
+    totals = team_games.set_index(["game_id", "team_id"]).loc[:, list(TEAM_TOTALS)]
+    return hist.join(totals, on=["game_id", "team_id"])
 
 
 def _played_games(hist: pd.DataFrame) -> pd.DataFrame:
-    """Played rows in (player, date) order with their team's totals for the game."""
-    totals = hist.groupby(["game_id", "team_id"], sort=False)[["minutes", "fga", "fta"]].sum()
+    """Played rows in (player, date) order."""
     played = hist[hist["_played"]].sort_values(["player_id", "game_date"], kind="stable")
-    played = played.join(totals.add_prefix("team_"), on=["game_id", "team_id"])
     return played.reset_index(drop=True)
 
 
-def _rolling_stats(p: pd.DataFrame) -> pd.DataFrame:
-    """Per played game, form statistics over the player's games up to and including it."""
-    p = p.assign(
-        _poss=p["fga"] + 0.44 * p["fta"],
-        _team_poss=p["team_fga"] + 0.44 * p["team_fta"],
-        _starter=p["starter"].astype(np.float64),
-    )
-    p = p.assign(_use_num=p["_poss"] * p["team_minutes"] / 5, _use_den=p["minutes"] * p["_team_poss"])
-    # p is sorted by (player, date), so grouped rolling results line up with its rows.
-    g = p.groupby("player_id", sort=False)
-    roll = lambda col, n, how="mean", least=1: getattr(g[col].rolling(n, min_periods=least), how)().to_numpy()  # noqa: E731
+def _rolling_stats(p: pd.DataFrame, at: np.ndarray, ewm: np.ndarray | None) -> pd.DataFrame:
+    """At played rows ``at``, form statistics over the player's games up to and including that row
+    (``points_ewm_10``: ``ewm`` when the engine computed it, see :func:`player_features`)."""
+    col = lambda name: p[name].to_numpy(np.float64)  # noqa: E731
+    poss, team_poss = col("fga") + 0.44 * col("fta"), col("team_fga") + 0.44 * col("team_fta")
+    use_num, use_den = poss * col("team_minutes") / 5, col("minutes") * team_poss
+    w = Windows(first_rows(p["player_id"].to_numpy()), at)
     ratio = lambda num, den: np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)  # noqa: E731
+    ten = lambda name: w.sum(col(name), 10)  # noqa: E731
     season = p.groupby(["player_id", "_season"], sort=False)
-    n_season = season.cumcount().to_numpy() + 1
+    n_season = season.cumcount().to_numpy()[at] + 1
     out = {
-        "player_id": p["player_id"],
-        "game_date": p["game_date"],
-        "_season": p["_season"],
-        "points_avg_last_3": roll("points", 3),
-        "points_avg_last_5": roll("points", 5),
-        "points_avg_last_10": roll("points", 10),
-        "points_avg_last_20": roll("points", 20),
-        "points_std_last_10": roll("points", 10, "std", 2),
-        "points_max_last_10": roll("points", 10, "max"),
-        "points_min_last_10": roll("points", 10, "min"),
-        "points_median_last_10": roll("points", 10, "median"),
-        "points_ewm_10": g["points"].ewm(span=10).mean().to_numpy(),
-        "minutes_avg_last_5": roll("minutes", 5),
-        "minutes_avg_last_10": roll("minutes", 10),
-        "minutes_std_last_10": roll("minutes", 10, "std", 2),
-        "fga_avg_last_10": roll("fga", 10),
-        "fta_avg_last_10": roll("fta", 10),
-        "fg3a_avg_last_10": roll("fg3a", 10),
-        "fg3m_avg_last_10": roll("fg3m", 10),
-        "points_per_minute_last_10": ratio(roll("points", 10, "sum"), roll("minutes", 10, "sum")),
-        "fg3a_rate_last_10": ratio(roll("fg3a", 10, "sum"), roll("fga", 10, "sum")),
-        "fta_rate_last_10": ratio(roll("fta", 10, "sum"), roll("fga", 10, "sum")),
-        "usage_rate_last_10": 100 * ratio(roll("_use_num", 10, "sum"), roll("_use_den", 10, "sum")),
-        "starter_rate_last_10": roll("_starter", 10),
-        "fga_share_last_10": ratio(roll("fga", 10, "sum"), roll("team_fga", 10, "sum")),
-        "fg_pct_last_10": ratio(roll("fgm", 10, "sum"), roll("fga", 10, "sum")),
-        "fg3_pct_last_10": ratio(roll("fg3m", 10, "sum"), roll("fg3a", 10, "sum")),
-        "ft_pct_last_10": ratio(roll("ftm", 10, "sum"), roll("fta", 10, "sum")),
-        "minutes_last_game": p["minutes"],
-        "points_last_game": p["points"],
-        "season_pts": season["points"].cumsum().to_numpy() / n_season,
-        "season_min": season["minutes"].cumsum().to_numpy() / n_season,
+        "player_id": p["player_id"].to_numpy()[at],
+        "game_date": p["game_date"].to_numpy()[at],
+        "_season": p["_season"].to_numpy()[at],
+        "points_avg_last_3": w.mean(col("points"), 3),
+        "points_avg_last_5": w.mean(col("points"), 5),
+        "points_avg_last_10": w.mean(col("points"), 10),
+        "points_avg_last_20": w.mean(col("points"), 20),
+        "points_std_last_10": w.std(col("points"), 10),
+        "points_max_last_10": w.reduce(col("points"), 10, "max"),
+        "points_min_last_10": w.reduce(col("points"), 10, "min"),
+        "points_median_last_10": w.reduce(col("points"), 10, "median"),
+        "points_ewm_10": w.ewm(col("points")) if ewm is None else ewm,
+        "minutes_avg_last_5": w.mean(col("minutes"), 5),
+        "minutes_avg_last_10": w.mean(col("minutes"), 10),
+        "minutes_std_last_10": w.std(col("minutes"), 10),
+        "fga_avg_last_10": w.mean(col("fga"), 10),
+        "fta_avg_last_10": w.mean(col("fta"), 10),
+        "fg3a_avg_last_10": w.mean(col("fg3a"), 10),
+        "fg3m_avg_last_10": w.mean(col("fg3m"), 10),
+        "points_per_minute_last_10": ratio(ten("points"), ten("minutes")),
+        "fg3a_rate_last_10": ratio(ten("fg3a"), ten("fga")),
+        "fta_rate_last_10": ratio(ten("fta"), ten("fga")),
+        "usage_rate_last_10": 100 * ratio(w.sum(use_num, 10), w.sum(use_den, 10)),
+        "starter_rate_last_10": w.mean(col("starter"), 10),
+        "fga_share_last_10": ratio(ten("fga"), ten("team_fga")),
+        "fg_pct_last_10": ratio(ten("fgm"), ten("fga")),
+        "fg3_pct_last_10": ratio(ten("fg3m"), ten("fg3a")),
+        "ft_pct_last_10": ratio(ten("ftm"), ten("fta")),
+        "minutes_last_game": col("minutes")[at],
+        "points_last_game": col("points")[at],
+        "season_pts": season["points"].cumsum().to_numpy()[at] / n_season,
+        "season_min": season["minutes"].cumsum().to_numpy()[at] / n_season,
         "season_games": n_season,
     }
     return pd.DataFrame(out)
 
 
-def player_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
-    """Scoring form, opportunity, home/away splits and rest from the player's own games."""
+def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, ewm: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Scoring form, opportunity, home/away splits and rest from the player's own games.
+
+    ``hist`` carries its rows' team totals (:func:`with_team_totals`). ``ewm``, when given, holds
+    ``points_ewm_10`` at each player's last played game (player_id, game_date), computed by the
+    engine over the same bounded window (``SLATE_HISTORY``), so ``hist`` need not hold the 150 games."""
     played = _played_games(hist)
-    tgt = asof(tgt, _rolling_stats(played), "player_id", "_p")
+    ids, days = played["player_id"].to_numpy(), played["_day"].to_numpy()
+    pos = last_before(ids, days, tgt["player_id"].to_numpy(), tgt["_day"].to_numpy())
+    at = np.unique(pos[pos >= 0])
+    tgt = asof(tgt, _rolling_stats(played, at, None if ewm is None else _given_ewm(played, at, ewm)), "player_id", "_p")
     this_season = same_season(tgt, "_p")
     tgt["points_avg_season"] = np.where(this_season, tgt["season_pts"], np.nan)
     tgt["games_played_season"] = np.where(this_season, tgt["season_games"], 0.0)
@@ -91,6 +106,17 @@ def player_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
         tgt = asof(tgt, split, "player_id", f"_{name}")
         tgt[name] = np.where(same_season(tgt, f"_{name}"), tgt[name], np.nan)
     return tgt
+
+
+def _given_ewm(played: pd.DataFrame, at: np.ndarray, ewm: pd.DataFrame) -> np.ndarray:
+    """The engine's EWM at played rows ``at``: it is computed at each player's last game only, so
+    a row it does not cover is an error, never a silent NaN."""
+    keys = pd.MultiIndex.from_arrays([played["player_id"].to_numpy()[at], played["game_date"].to_numpy()[at]])
+    given = pd.Series(ewm["points_ewm_10"].to_numpy(np.float64), index=[ewm["player_id"], dates(ewm["game_date"])])
+    found = given.index.get_indexer(keys)
+    if (found < 0).any():
+        raise InvalidArgument(f"the EWM given covers {int((found >= 0).sum())} of the {len(at)} games the targets read")
+    return given.to_numpy()[found]
 
 
 def availability_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
