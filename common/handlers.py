@@ -13,8 +13,8 @@ from common.events import RegistryChangeMessage, StorageObject
 from common.log import bind
 from common.manifest import publish_manifest
 from common.registry.naming import STAGING_PREFIX
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.storage import open_bucket
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def rebuild_manifest(change: RegistryChangeMessage, settings: Settings) -> str:
     try:
         registry = open_registry(settings)
         version = registry.version()  # before the list: the manifest never claims a state it lacks
-        bucket = open_bucket(settings.bucket_url)
+        bucket = runtime_for(settings).bucket()
         manifest, changed = publish_manifest(registry.list(), bucket, reason, version, holds=registry.holds)
     except (AppError, OSError) as exc:
         raise ServingBehind.rebuilding(exc) from exc

@@ -18,8 +18,8 @@ from common.app import converge_serving, open_registry
 from common.events import PubSubMessage, parse_retrain_reminder
 from common.notify import SlackPoster, deliver_once
 from common.registry.model import ModelRecord
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import open_engine
 
 log = logging.getLogger(__name__)
 KIND = "retrain_reminder"
@@ -97,7 +97,7 @@ def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
     text, blocks = message(stale, len(families) - len(stale), today)
     poster = SlackPoster.from_settings(settings)
     result = deliver_once(
-        open_engine(settings.registry_url),
+        runtime_for(settings).engine(),
         f"{KIND}:{today.isoformat()}",
         KIND,
         {"stale": [f.family for f in stale]},

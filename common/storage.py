@@ -57,6 +57,11 @@ class Bucket(Protocol):
 
     def uri(self, name: str) -> str: ...
 
+    def version(self, name: str) -> str:
+        """What identifies the object's current bytes, from its metadata alone (one request on
+        GCS, a ``stat`` of a folder's file, never a read); ``NotFound`` when it is absent."""
+        ...
+
 
 class PreconditionFailed(TransientError):
     """A conditional write lost a race; re-read and try again."""
@@ -151,6 +156,17 @@ class FileBucket:
         meta_path = self._meta_path(path)
         metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return StoredObject(self.name, name, str(stat.st_mtime_ns), stat.st_size, self.uri(name), metadata)
+
+    def version(self, name: str) -> str:
+        """mtime, inode and size: a rewrite (written aside, then renamed) is a new inode even
+        within the file system's timestamp granularity."""
+        try:
+            stat = self.path(name).stat()
+        except FileNotFoundError:
+            raise NotFound(f"no object {name!r} in {self.url}") from None
+        if not stat_module.S_ISREG(stat.st_mode):
+            raise NotFound(f"no object {name!r} in {self.url}: not a file")
+        return f"{stat.st_mtime_ns}:{stat.st_ino}:{stat.st_size}"
 
     def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
         info = self.info(name)
@@ -262,6 +278,14 @@ class GcsBucket:
             self.uri(blob.name),
             dict(blob.metadata or {}),
         )
+
+    def version(self, name: str) -> str:
+        """The object's generation: one metadata request, no download."""
+        with self._translated("read from", check_object_name(name)):
+            blob = self.client.bucket(self.name).get_blob(name)
+            if blob is None:
+                raise NotFound(f"no object {name!r} in {self.url}")
+            return str(blob.generation)
 
     def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
         with self._translated("read from", check_object_name(name)):

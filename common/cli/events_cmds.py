@@ -21,8 +21,9 @@ from common.inventory import RETRAIN_REMINDER, SCHEDULES, Schedule
 from common.log import setup_logging
 from common.reminder import on_retrain_reminder
 from common.runner import run_event
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.storage import StoredObject, open_bucket
+from common.storage import StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class Watcher:
     def scan(self) -> list[tuple[str, str]]:
         """Deliver every ``.cbm`` not delivered yet (and due); return (name, outcome)."""
         try:
-            objects = open_bucket(self.settings.bucket_url).list()
+            objects = runtime_for(self.settings).bucket().list()
         except Exception as exc:  # noqa: BLE001 - a watcher outlives a bad listing
             log.warning("cannot list %s, will retry: %s", self.settings.bucket_url, exc)
             return [(self.settings.bucket_url, f"listing failed, will retry: {exc}")]

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from common.errors import NotFound
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import Param, open_engine
+from common.sql import Param
 from common.worker import queries as q
 from common.worker.slate import Slate
 
@@ -35,7 +36,7 @@ def slate_features(
     from common.features import build_feature_frame, slate_targets
     from common.features.market import final_before, slate_as_of
 
-    season = season if season is not None else load_season(open_engine(settings.registry_url))
+    season = season if season is not None else load_season(runtime_for(settings).engine())
     targets = slate_targets(season, game_date)
     if targets.empty:
         raise NotFound(f"no games on {game_date} in the season data (`modelctl data generate` first?)")
@@ -51,4 +52,4 @@ def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, s
     frame = rows.copy()
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     delete = (q.DELETE_PREDICTIONS, {"game_date": game_date, "system_ids": Param(sorted(system_ids), "ARRAY")})
-    open_engine(settings.registry_url).write_frame(PREDICTIONS_TABLE, frame, delete)
+    runtime_for(settings).engine().write_frame(PREDICTIONS_TABLE, frame, delete)

@@ -38,13 +38,14 @@ import pandas as pd
 
 from common.errors import AppError, TransientError
 from common.manifest import Manifest, ServingLag
+from common.runtime import Runtime, runtime_for
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
 from common.worker.fusion import ScoringPlan, plan_scoring
 from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
-from common.worker.sources import current_manifest, resolve_plan
+from common.worker.sources import ManifestWatch, resolve_plan
 
 if TYPE_CHECKING:
     from common.data.synth import SeasonData
@@ -61,8 +62,13 @@ class Worker:
         worker_id: str | None = None,
         cache_dir: Path | None = None,
         fuse: bool | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.settings = settings
+        # the process's engine, bucket and bus: the poller, requests and acknowledgements share them
+        self.runtime = runtime or runtime_for(settings)
+        self._acks = AckStore(self.runtime.engine())
+        self._manifest = ManifestWatch(self.runtime.bucket())
         # build fused ensembles after each swap (FUSED_SCORING; off for a one-slate command)
         self.fuse = settings.fused_scoring if fuse is None else fuse
         self._fusing: threading.Thread | None = None
@@ -117,7 +123,7 @@ class Worker:
         ``manifest``: the serving manifest just read (by the poller), not read again.
         """
         with self._reload_lock:
-            plan = resolve_plan(self.settings, self.cache_dir, manifest)
+            plan = resolve_plan(self.runtime, self.cache_dir, manifest)
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
             old = self._current
@@ -206,7 +212,7 @@ class Worker:
         self._ack_pending = False
         ack = self._current.ack()
         try:
-            AckStore.open(self.settings.registry_url).record(
+            self._acks.record(
                 WorkerAck(
                     worker_id=self.worker_id,
                     generation=ack["generation"],
@@ -246,7 +252,7 @@ class Worker:
         """One tick: reload on a new generation (unless refused recently), or retry a failed load."""
         if self._ack_pending:
             self.acknowledge()
-        manifest = current_manifest(self.settings)  # read once: reload uses it as read
+        manifest = self._manifest.current()  # one metadata request; read only when it moved
         generation = None if manifest is None else manifest.generation
         moved = generation is not None and generation != self._current.generation
         if moved and not self._recently_refused(generation):  # type: ignore[arg-type]
@@ -258,12 +264,12 @@ class Worker:
     def check_registry(self) -> None:
         """Compare the manifest with the registry; report a lag and ask the manifest's writer to
         rebuild it (a resync on the registry-change topic). Never fails serving."""
-        from common.app import check_serving, open_registry
+        from common.app import check_serving
 
         was = self.behind
         try:
-            registry = open_registry(self.settings)
-            self._lag = lag = check_serving(self.settings, registry)
+            registry = self.runtime.registry()
+            self._lag = lag = check_serving(self.settings, registry, self.runtime)
             self._check_error = None
             if lag.needs_rebuild:
                 log.error("%s", lag.detail, extra={"worker_id": self.worker_id, "lag": lag.to_dict()})
