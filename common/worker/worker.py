@@ -120,10 +120,11 @@ class Worker:
 
         ``acknowledge=False`` leaves the acknowledgement off a prediction's critical path: the
         poller writes it at its next tick, or the caller after its response (``acknowledge()``).
-        ``manifest``: the serving manifest just read (by the poller), not read again.
+        ``manifest``: the serving manifest just read (by the poller), not read again; without it,
+        the manifest is read through the poller's watch (downloaded only when it moved).
         """
         with self._reload_lock:
-            plan = resolve_plan(self.runtime, self.cache_dir, manifest)
+            plan = resolve_plan(self.runtime, self.cache_dir, manifest or self._manifest.current())
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
             old = self._current
