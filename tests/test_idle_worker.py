@@ -19,7 +19,7 @@ from common.settings import Settings
 from common.storage import FileBucket, StoredObject
 from common.worker.sources import ManifestWatch
 from common.worker.worker import Worker
-from tests.support.gcs import FakeGcs, fake_gcs
+from tests.support.gcs import FakeGcs, count_storage_clients, fake_gcs
 from tests.support.serving import serving_registry
 from tests.support.tiny import tiny_card
 
@@ -36,21 +36,6 @@ def stack_settings(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         yield server, Settings.from_env()
 
 
-def _count_clients(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many google-cloud-storage clients this process builds from now on (a spy: each is built)."""
-    from google.cloud import storage
-
-    built = [0]
-    real = storage.Client.__init__
-
-    def counting(self: object, *args: object, **kwargs: object) -> None:
-        built[0] += 1
-        real(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(storage.Client, "__init__", counting)
-    return built
-
-
 def test_an_idle_worker_makes_one_metadata_request_per_poll_and_builds_no_client(
     stack_settings: tuple[FakeGcs, Settings], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -59,7 +44,7 @@ def test_an_idle_worker_makes_one_metadata_request_per_poll_and_builds_no_client
     worker = Worker(settings, cache_dir=tmp_path / "cache", fuse=False)
     worker.reload()
     assert len(worker.current.models) == 2 and worker.current.source == "manifest"
-    clients = _count_clients(monkeypatch)
+    clients = count_storage_clients(monkeypatch)
     built = worker.runtime.built
     worker.start_polling(POLL)
     try:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from infra.local.processes import HOST, fake_gcs_binary, free_port, http, kill_group, launch, log_tail
 
@@ -35,6 +36,25 @@ def kind(method: str, target: str) -> str:
     if path.startswith("/storage/v1/b"):
         return "bucket"
     return "other"
+
+
+def count_storage_clients(monkeypatch: Any = None) -> list[int]:
+    """How many google-cloud-storage clients this process builds from now on (each is still built,
+    by the real constructor); through ``monkeypatch`` (undone after the test) when given."""
+    from google.cloud import storage
+
+    built = [0]
+    real = storage.Client.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built[0] += 1
+        real(self, *args, **kwargs)
+
+    if monkeypatch is not None:
+        monkeypatch.setattr(storage.Client, "__init__", counting)
+    else:
+        storage.Client.__init__ = counting
+    return built
 
 
 @dataclass
