@@ -96,9 +96,9 @@ def run(workdir: Path, poll: float, seconds: float) -> None:
     print(f"idle worker on fake-gcs-server, poll every {poll:g} s, registry check every "
           f"{settings.registry_check_seconds:g} s, {seconds:g} s per measure ({_load()}):")  # fmt: skip
     for name, counts, built_clients in (("now", now, now_clients), ("before", before, before_clients)):
-        kinds = ", ".join(f"{k} {v * per_minute:.0f}" for k, v in sorted(counts.items()))
-        print(f"  {name:<7} {sum(counts.values()) * per_minute:6.0f} requests/min ({kinds}); "
-              f"{built_clients * per_minute:.0f} storage clients built/min")  # fmt: skip
+        kinds = ", ".join(f"{k} {v * per_minute:.1f}" for k, v in sorted(counts.items()))
+        print(f"  {name:<7} {sum(counts.values()) * per_minute:6.1f} requests/min ({kinds}); "
+              f"{built_clients * per_minute:.1f} storage clients built/min")  # fmt: skip
     print(f"  runtime clients built after the start: {now_built}")
     total_now, total_before = sum(now.values()), sum(before.values())
     if total_now:

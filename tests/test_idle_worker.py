@@ -93,7 +93,7 @@ def test_the_watch_stats_a_folder_bucket_and_reads_only_a_rewritten_manifest(
         return real(self, name, max_bytes)
 
     monkeypatch.setattr(FileBucket, "read", counting)
-    watch = ManifestWatch(bucket)
+    watch = ManifestWatch(lambda: bucket)
     assert watch.current() is None and reads == []  # none written yet: a stat, nothing read
     for generation in (1, 2, 3):  # rewrites quicker than the file system's timestamp tick, too
         bucket.write(MANIFEST_OBJECT, _manifest(generation).to_json().encode())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,21 +49,22 @@ class ManifestWatch:
     (GCS: the object's generation; a folder bucket: a ``stat``), on the runtime's bucket; the
     manifest is downloaded only when that version moved."""
 
-    def __init__(self, bucket: Bucket) -> None:
-        self.bucket = bucket
+    def __init__(self, bucket: Callable[[], Bucket]) -> None:
+        self._bucket = bucket  # the runtime's (built once; a bad MODEL_BUCKET_URL fails each look)
         self._seen: tuple[str, Manifest | None] | None = None  # (object version, its manifest)
 
     def current(self) -> Manifest | None:
         """The serving manifest, cheaply (None if unreadable or absent)."""
         try:
-            version = self.bucket.version(MANIFEST_OBJECT)
+            bucket = self._bucket()
+            version = bucket.version(MANIFEST_OBJECT)
         except (AppError, OSError):  # absent (none written yet) or unreachable: the chain decides
             return None
         seen = self._seen
         if seen is not None and seen[0] == version:
             return seen[1]
         try:
-            self._seen = (version, read_manifest(self.bucket)[0])
+            self._seen = (version, read_manifest(bucket)[0])
         except InvalidModel as exc:  # malformed: not downloaded again until it is rewritten
             log.warning("serving manifest unreadable: %s", exc)
             self._seen = (version, None)

@@ -67,8 +67,7 @@ class Worker:
         self.settings = settings
         # the process's engine, bucket and bus: the poller, requests and acknowledgements share them
         self.runtime = runtime or runtime_for(settings)
-        self._acks = AckStore(self.runtime.engine())
-        self._manifest = ManifestWatch(self.runtime.bucket())
+        self._manifest = ManifestWatch(self.runtime.bucket)
         # build fused ensembles after each swap (FUSED_SCORING; off for a one-slate command)
         self.fuse = settings.fused_scoring if fuse is None else fuse
         self._fusing: threading.Thread | None = None
@@ -213,7 +212,7 @@ class Worker:
         self._ack_pending = False
         ack = self._current.ack()
         try:
-            self._acks.record(
+            AckStore(self.runtime.engine()).record(
                 WorkerAck(
                     worker_id=self.worker_id,
                     generation=ack["generation"],
