@@ -15,7 +15,7 @@ import os
 import re
 import stat as stat_module
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -326,8 +326,9 @@ def split_uri(uri: str) -> tuple[str, str]:
     raise ConfigError(f"model path {uri!r} is neither gs:// nor file://")
 
 
-def read_uri(uri: str, max_bytes: int | None = None) -> bytes:
-    """The bytes at a model path (gs:// or file://)."""
+def read_uri(uri: str, max_bytes: int | None = None, buckets: Callable[[str], Bucket] | None = None) -> bytes:
+    """The bytes at a model path (gs:// or file://); ``buckets``: the bucket for a URL (a process's
+    runtime's, ``Runtime.bucket``, built once), else one opened for this read."""
     bucket_url, name = split_uri(uri)
-    data, _ = open_bucket(bucket_url).read(name, max_bytes=max_bytes)
+    data, _ = (buckets or open_bucket)(bucket_url).read(name, max_bytes=max_bytes)
     return data

@@ -41,10 +41,11 @@ def test_an_idle_worker_makes_one_metadata_request_per_poll_and_builds_no_client
 ) -> None:
     server, settings = stack_settings
     ids = serving_registry(settings, None, MODELS)
+    clients = count_storage_clients(monkeypatch)  # the registration built the runtime's one client
     worker = Worker(settings, cache_dir=tmp_path / "cache", fuse=False)
-    worker.reload()
+    worker.reload()  # the manifest and both models downloaded on that client
     assert len(worker.current.models) == 2 and worker.current.source == "manifest"
-    clients = count_storage_clients(monkeypatch)
+    assert clients[0] == 0
     built = worker.runtime.built
     worker.start_polling(POLL)
     try:

@@ -73,7 +73,7 @@ class Worker:
         self._fusing: threading.Thread | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.cache_dir = cache_dir or Path(settings.model_cache_dir)
-        self.cache = ModelCache(self.cache_dir, settings.bucket_url)
+        self.cache = ModelCache(self.cache_dir, settings.bucket_url, self.runtime.bucket)
         self._current = ServingSet(generation=-2, source="none", models=())
         self._refused: tuple[int, str, float] | None = None  # (generation, source, when) of a set not swapped in
         self._refused_reason: str | None = None
