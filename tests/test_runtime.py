@@ -10,18 +10,15 @@ from common.app import registration_service
 from common.dashboard.data import DashboardData
 from common.errors import AppError
 from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.runtime import process_runtime, runtime_for
 from common.settings import Settings
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 
 @pytest.fixture
-def settings(isolated_env: Path) -> Settings:
-    settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    return settings
+def settings(duck_registry: RegistryService) -> Settings:
+    """The environment's settings, on the migrated registry ``isolated_env`` names."""
+    return Settings.from_env()
 
 
 def test_one_runtime_per_settings_and_one_client_per_url(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
