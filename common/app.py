@@ -8,31 +8,28 @@ from contextvars import ContextVar
 
 from common import inventory
 from common.errors import AppError, ServingBehind
-from common.eventbus import EventBus, InProcessBus, open_bus
+from common.eventbus import EventBus, InProcessBus
 from common.events import RegistryChangeMessage
 from common.manifest import ServingLag, serving_lag
 from common.registry.model import ModelRecord, PromotionEvidence, strict_dumps
 from common.registry.registration import RegistrationService
 from common.registry.service import EvidenceProvider, RegistryChange, RegistryService
+from common.runtime import Runtime, runtime_for
 from common.settings import Settings
-from common.sql import Engine, open_engine
-from common.storage import open_bucket
+from common.sql import Engine
 
 
-def open_registry(settings: Settings, check_schema: bool = True, bus: EventBus | None = None) -> RegistryService:
-    """The registry service on ``MODEL_REGISTRY_URL``; every committed change is published
-    to the registry-change topic of ``EVENT_BUS_URL``; promotions weigh grading's evidence."""
-    registry = RegistryService.open(
-        settings.registry_url, settings.actor, evidence=promotion_evidence(settings), check_schema=check_schema
-    )
-    registry.subscribe(change_publisher(settings, bus))
-    return registry
+def open_registry(settings: Settings, check_schema: bool = True) -> RegistryService:
+    """The registry service on ``MODEL_REGISTRY_URL``, on the process's runtime (its engine and
+    bus: ``common.runtime``); every committed change is published to the registry-change topic
+    of ``EVENT_BUS_URL``; promotions weigh grading's evidence."""
+    return runtime_for(settings).registry(check_schema=check_schema)
 
 
 def open_database(settings: Settings) -> Engine:
     """The SQL engine behind ``MODEL_REGISTRY_URL``, for the season, prediction and grading tables
-    (the registry's own tables are reached only through ``open_registry``)."""
-    return open_engine(settings.registry_url)
+    (the registry's own tables are reached only through ``open_registry``), on the process's runtime."""
+    return runtime_for(settings).engine()
 
 
 def promotion_evidence(settings: Settings) -> EvidenceProvider:
@@ -63,14 +60,14 @@ def promotion_evidence(settings: Settings) -> EvidenceProvider:
     return provide
 
 
-def change_publisher(settings: Settings, bus: EventBus | None = None) -> Callable[[RegistryChange], None]:
-    """A listener that announces registry changes on the registry-change topic
-    (inside ``batched_changes()``, once for the whole batch)."""
-    holder: list[EventBus] = [bus] if bus is not None else []
+def change_publisher(bus: Callable[[], EventBus]) -> Callable[[RegistryChange], None]:
+    """A listener that announces registry changes on the registry-change topic of ``bus()``
+    (opened at the first change; inside ``batched_changes()``, once for the whole batch)."""
+    holder: list[EventBus] = []
 
     def publish(change: RegistryChange) -> None:
         if not holder:
-            holder.append(open_bus(settings))
+            holder.append(bus())
         message = RegistryChangeMessage(
             change.action, change.model_ids, change.actor, change.occurred_at.isoformat(), change.reason
         )
@@ -113,10 +110,11 @@ def _committed(message: RegistryChangeMessage, exc: ServingBehind) -> ServingBeh
     )
 
 
-def check_serving(settings: Settings, registry: RegistryService) -> ServingLag:
-    """How the serving manifest in ``MODEL_BUCKET_URL`` compares with the registry."""
+def check_serving(settings: Settings, registry: RegistryService, runtime: Runtime | None = None) -> ServingLag:
+    """How the serving manifest in ``MODEL_BUCKET_URL`` compares with the registry (on ``runtime``'s
+    bucket, default the process's for ``settings``)."""
     try:
-        return serving_lag(registry, open_bucket(settings.bucket_url))
+        return serving_lag(registry, (runtime or runtime_for(settings)).bucket())
     except (AppError, OSError) as exc:
         cause = ServingBehind.rebuilding(exc)
         raise ServingBehind(f"cannot compare the serving manifest with the registry ({cause.reason})",
@@ -172,4 +170,4 @@ def _publish_batch(pending: _Pending) -> None:
 
 def registration_service(settings: Settings, registry: RegistryService | None = None) -> RegistrationService:
     registry = registry or open_registry(settings)
-    return RegistrationService(registry, open_bucket(settings.bucket_url), settings.max_model_bytes)
+    return RegistrationService(registry, runtime_for(settings).bucket(), settings.max_model_bytes)

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 from common.errors import AppError
 from common.events import PubSubMessage, StorageObject
 from common.log import context_fields, log_context
+from common.runtime import process_runtime
 from common.settings import Settings
-from common.sql_bigquery import configure_jobs
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", StorageObject, PubSubMessage)
@@ -57,9 +57,8 @@ def deliver(
     raw: Any, parse: Callable[[Any], E], service: Callable[[E, Settings], str], settings: Settings | None = None
 ) -> Delivery:
     """``run_event``, telling also why an acknowledged event was not handled."""
-    if settings is None:  # a deployed function: its environment names it (MODELCTL_ACTOR)
-        settings = Settings.from_env()
-        configure_jobs(settings)
+    if settings is None:  # a deployed function: its runtime, from its environment (MODELCTL_ACTOR)
+        settings = process_runtime().settings
     outer = context_fields().get("event_id")
     with log_context(event_id=_raw_id(raw), **({"caused_by": outer} if outer else {})):
         return _run(raw, parse, service, settings)

@@ -15,7 +15,7 @@ import os
 import re
 import stat as stat_module
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -56,6 +56,11 @@ class Bucket(Protocol):
     def list(self, prefix: str = "") -> list[StoredObject]: ...
 
     def uri(self, name: str) -> str: ...
+
+    def version(self, name: str) -> str:
+        """What identifies the object's current bytes, from its metadata alone (one request on
+        GCS, a ``stat`` of a folder's file, never a read); ``NotFound`` when it is absent."""
+        ...
 
 
 class PreconditionFailed(TransientError):
@@ -151,6 +156,17 @@ class FileBucket:
         meta_path = self._meta_path(path)
         metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return StoredObject(self.name, name, str(stat.st_mtime_ns), stat.st_size, self.uri(name), metadata)
+
+    def version(self, name: str) -> str:
+        """mtime, inode and size: a rewrite (written aside, then renamed) is a new inode even
+        within the file system's timestamp granularity."""
+        try:
+            stat = self.path(name).stat()
+        except FileNotFoundError:
+            raise NotFound(f"no object {name!r} in {self.url}") from None
+        if not stat_module.S_ISREG(stat.st_mode):
+            raise NotFound(f"no object {name!r} in {self.url}: not a file")
+        return f"{stat.st_mtime_ns}:{stat.st_ino}:{stat.st_size}"
 
     def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
         info = self.info(name)
@@ -263,6 +279,14 @@ class GcsBucket:
             dict(blob.metadata or {}),
         )
 
+    def version(self, name: str) -> str:
+        """The object's generation: one metadata request, no download."""
+        with self._translated("read from", check_object_name(name)):
+            blob = self.client.bucket(self.name).get_blob(name)
+            if blob is None:
+                raise NotFound(f"no object {name!r} in {self.url}")
+            return str(blob.generation)
+
     def read(self, name: str, max_bytes: int | None = None) -> tuple[bytes, StoredObject]:
         with self._translated("read from", check_object_name(name)):
             blob = self.client.bucket(self.name).get_blob(name)
@@ -302,8 +326,9 @@ def split_uri(uri: str) -> tuple[str, str]:
     raise ConfigError(f"model path {uri!r} is neither gs:// nor file://")
 
 
-def read_uri(uri: str, max_bytes: int | None = None) -> bytes:
-    """The bytes at a model path (gs:// or file://)."""
+def read_uri(uri: str, max_bytes: int | None = None, buckets: Callable[[str], Bucket] | None = None) -> bytes:
+    """The bytes at a model path (gs:// or file://); ``buckets``: the bucket for a URL (a process's
+    runtime's, ``Runtime.bucket``, built once), else one opened for this read."""
     bucket_url, name = split_uri(uri)
-    data, _ = open_bucket(bucket_url).read(name, max_bytes=max_bytes)
+    data, _ = (buckets or open_bucket)(bucket_url).read(name, max_bytes=max_bytes)
     return data

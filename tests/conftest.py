@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from common import runtime
 from common.registry.modelfile import ModelCard
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
@@ -56,6 +57,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("MODEL_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "model-cache"))
     monkeypatch.setenv("MODELCTL_ACTOR", "pytest")
+    runtime.reset()  # no engine, bucket or bus built for another test's environment
     return tmp_path
 
 

@@ -26,8 +26,9 @@ from common.grading.store import GradingStore
 from common.notify import SlackPoster, deliver_once
 from common.notify.blocks import context, escape, header, section
 from common.notify.store import NotificationStore
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import Engine, Param, open_engine
+from common.sql import Engine, Param
 
 log = logging.getLogger(__name__)
 KIND = "champion_picks"
@@ -117,13 +118,13 @@ def _record(evaluation: dict[str, Any]) -> str:
 
 def latest_alert(settings: Settings) -> PicksAlert | None:
     """The newest picks alert (sent to Slack or, without a webhook, to the log; or in flight)."""
-    delivery = NotificationStore(open_engine(settings.registry_url)).latest(KIND)
+    delivery = NotificationStore(runtime_for(settings).engine()).latest(KIND)
     return PicksAlert.from_json(delivery.payload) if delivery and delivery.payload else None
 
 
 def alert_champion_picks(settings: Settings, game_date: date, champion: Champion, picks: pd.DataFrame) -> str:
     """Post the champion's picks for ``game_date`` once; the outcome, never an exception."""
-    engine = open_engine(settings.registry_url)
+    engine = runtime_for(settings).engine()
     try:
         alert = build_alert(engine, game_date, champion, picks, settings.picks_alert_top_n)
         text, blocks = alert.message()

@@ -18,8 +18,8 @@ from typing import Any
 from common.events import RegistryChangeMessage
 from common.notify import SlackPoster, deliver_once
 from common.notify.blocks import escape, header, section
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import open_engine
 
 log = logging.getLogger(__name__)
 KIND = "registry_change"
@@ -64,7 +64,7 @@ def notify_registry_change(change: RegistryChangeMessage, settings: Settings) ->
     digest = hashlib.sha256(json.dumps(changes, sort_keys=True, default=str).encode()).hexdigest()[:32]
     poster = SlackPoster.from_settings(settings)
     return deliver_once(
-        open_engine(settings.registry_url),
+        runtime_for(settings).engine(),
         f"{KIND}:{digest}",
         KIND,
         {"changes": changes},

@@ -17,10 +17,10 @@ DEFAULT_PORT = 8050
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     from werkzeug.serving import make_server
 
-    from common.app import open_registry
     from common.dashboard.web import QuietHandler, make_app
+    from common.runtime import runtime_for
 
-    open_registry(settings)  # fail now, as one line, when the registry is missing or out of date
+    runtime_for(settings).registry(read_only=True)  # fail now, as one line, when the registry is missing or out of date
     _check_free(args.host, args.port)  # werkzeug would print lines of its own and exit
     server = make_server(args.host, args.port, make_app(settings), threaded=True, request_handler=QuietHandler)
     render.console.print(f"Dashboard of {settings.registry_url} on http://{args.host}:{args.port}/ (Ctrl-C stops it)")

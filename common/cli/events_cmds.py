@@ -24,10 +24,11 @@ from common.registry.naming import STAGING_PREFIX
 from common.registry.validation import read_facts
 from common.reminder import FamilyStaleness, due
 from common.runner import run_event
+from common.runtime import runtime_for
 from common.services.register_model import on_object_finalized
 from common.services.retrain_reminder import on_retrain_reminder, report
 from common.settings import Settings
-from common.storage import PreconditionFailed, StoredObject, open_bucket
+from common.storage import PreconditionFailed, StoredObject
 
 log = logging.getLogger(__name__)
 UPLOAD_PREFIX = "models/uploads/"
@@ -74,7 +75,7 @@ class Watcher:
     def scan(self) -> list[tuple[str, str]]:
         """Deliver every ``.cbm`` not delivered yet (and due); return (name, outcome)."""
         try:
-            objects = open_bucket(self.settings.bucket_url).list()
+            objects = runtime_for(self.settings).bucket().list()
         except Exception as exc:  # noqa: BLE001 - a watcher outlives a bad listing
             log.warning("cannot list %s, will retry: %s", self.settings.bucket_url, exc)
             return [(self.settings.bucket_url, f"listing failed, will retry: {exc}")]
@@ -213,7 +214,7 @@ def cmd_upload(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidArgument(f"{path} is {size:,} bytes; MAX_MODEL_BYTES is {settings.max_model_bytes:,}")
     data = path.read_bytes()
     read_facts(data, name)  # what registration would refuse is refused here, before anything is written
-    bucket = open_bucket(settings.bucket_url)
+    bucket = runtime_for(settings).bucket()
     try:
         stored = bucket.write(name, data, if_generation_match="0")
     except PreconditionFailed:

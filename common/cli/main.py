@@ -96,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     from common.cli.render import err_console
     from common.errors import AppError
+    from common.runtime import runtime_for
     from common.settings import Settings
     from common.sql_bigquery import configure_jobs
 
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env().with_overrides(registry_url=args.registry_url, bucket_url=args.bucket_url)
         configure_jobs(settings, f"modelctl-{args.command}")  # BigQuery job label and byte cap
+        runtime_for(settings)  # the command's one runtime: its handler's services find it by these settings
         return int(args.handler(args, settings))
     except AppError as exc:
         err_console.print(f"modelctl {args.command}: error: {exc}", markup=False, highlight=False)

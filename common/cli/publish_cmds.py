@@ -23,15 +23,16 @@ from common.cli.extensions import COMMANDS
 from common.cli.options import date_range
 from common.errors import InvalidArgument, NotFound
 from common.eventarc import object_resource, pubsub_cloud_event, storage_cloud_event
-from common.eventbus import InProcessBus, open_bus
+from common.eventbus import InProcessBus
 from common.events import (
     RegistryChangeMessage,
     graded_games_attributes,
     graded_games_body,
     retrain_reminder_body,
 )
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.storage import StoredObject, open_bucket
+from common.storage import StoredObject
 
 SAMPLES = ("finalize", "registry-change", "reminder", "graded-games")
 
@@ -39,9 +40,10 @@ SAMPLES = ("finalize", "registry-change", "reminder", "graded-games")
 # -- publish ----------------------------------------------------------------------------------
 def cmd_publish_graded_games(args: argparse.Namespace, settings: Settings) -> int:
     dates = date_range(args.date, args.to or args.date)
-    bus = open_bus(settings)
+    bus = runtime_for(settings).bus()
+    heard = len(bus.deliveries) if isinstance(bus, InProcessBus) else 0  # the process's bus: this message's only
     message_id = bus.publish(inventory.GRADED_GAMES, graded_games_body(dates), graded_games_attributes(args.origin))
-    deliveries = bus.deliveries if isinstance(bus, InProcessBus) else []
+    deliveries = bus.deliveries[heard:] if isinstance(bus, InProcessBus) else []
     if args.json:
         render.print_json({"topic": inventory.GRADED_GAMES, "message_id": message_id, "bus": settings.event_bus_url,
                            "dates": [d.isoformat() for d in dates],
@@ -59,14 +61,14 @@ def cmd_publish_graded_games(args: argparse.Namespace, settings: Settings) -> in
 
 # -- events sample ----------------------------------------------------------------------------
 def _newest_model(settings: Settings) -> StoredObject:
-    models = [o for o in open_bucket(settings.bucket_url).list() if o.name.endswith(".cbm")]
+    models = [o for o in runtime_for(settings).bucket().list() if o.name.endswith(".cbm")]
     if not models:
         raise InvalidArgument(f"no .cbm in {settings.bucket_url}: upload one, or name an object with --object NAME")
     return max(models, key=lambda o: int(o.generation))
 
 
 def _object(settings: Settings, name: str) -> StoredObject:
-    found = [o for o in open_bucket(settings.bucket_url).list(prefix=name) if o.name == name]
+    found = [o for o in runtime_for(settings).bucket().list(prefix=name) if o.name == name]
     if not found:
         raise NotFound(f"no object {name!r} in {settings.bucket_url}")
     return found[0]

@@ -18,12 +18,13 @@ from common.feature_sets import FEATURE_SETS
 from common.registry.model import DEFAULT_OBJECTIVE
 from common.registry.registration import RegistrationResult
 from common.registry.service import RegistryChange, RegistryService
+from common.runtime import runtime_for
 from common.settings import Settings
 from common.sql import engine_session
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    registry = RegistryService.open(settings.registry_url, settings.actor, check_schema=False)
+    registry = runtime_for(settings).registry(check_schema=False, announce=False)
     applied = registry.migrate()
     version = registry.schema_version()
     if args.json:

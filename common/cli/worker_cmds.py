@@ -150,9 +150,10 @@ def _print_predictions(args: argparse.Namespace, serving: Any, rows: Any) -> Non
 
 
 def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
+    from common.runtime import runtime_for
     from common.worker.acks import AckStore
 
-    acks = AckStore.open(settings.registry_url).list()
+    acks = AckStore(runtime_for(settings).engine()).list()
     lag, lag_text = _serving_lag(settings)
 
     def behind(generation: int, source: str) -> bool:  # serving that manifest generation, or older

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from common.app import check_serving, open_registry
+from common.app import check_serving
 from common.dashboard import queries as q
 from common.errors import AppError
 from common.grading.analysis import compare_models
@@ -28,8 +28,9 @@ from common.registry.model import Activity, ModelRecord, RegistryEvent, Rejectio
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.reminder import KIND as REMINDER_KIND
+from common.runtime import ReadOnlyEngine, runtime_for
 from common.settings import Settings
-from common.sql import Param, open_engine
+from common.sql import Engine, Param, open_engine
 from common.worker.acks import AckStore, WorkerAck
 
 
@@ -47,16 +48,20 @@ class ReminderRecord:
 class DashboardData:
     """Read-only access for the dashboard: the registry service, its grading tables, nothing written."""
 
-    def __init__(self, registry: RegistryService, settings: Settings | None = None) -> None:
+    def __init__(
+        self, registry: RegistryService, settings: Settings | None = None, engine: Engine | None = None
+    ) -> None:
         self.registry = registry
         self.settings = settings
-        self.engine = open_engine(registry.url)
+        self.engine = engine if engine is not None else ReadOnlyEngine(open_engine(registry.url))
         self.grading = GradingStore(self.engine)
 
     @classmethod
     def open(cls, settings: Settings) -> DashboardData:
-        """On ``MODEL_REGISTRY_URL`` (one query: the schema check)."""
-        return cls(open_registry(settings), settings)
+        """On ``MODEL_REGISTRY_URL``, read-only and announcing nothing, on the process's runtime
+        (one query: the schema check)."""
+        runtime = runtime_for(settings)
+        return cls(runtime.registry(read_only=True), settings, runtime.read_only_engine())
 
     # -- registry ----------------------------------------------------------------------------
     def models(self) -> list[ModelRecord]:

@@ -28,9 +28,8 @@ from common.grading.compare import VerdictRule
 from common.grading.figures import WINDOWS, build_daily, live_evaluation
 from common.grading.store import GradingStore
 from common.notify import SlackPoster
-from common.registry.service import RegistryService
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import open_engine
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +139,9 @@ def update_performance(
     Returns the summary and one outcome per advice posted.
     """
     now = now or datetime.now(UTC)
-    registry = RegistryService.open(settings.registry_url, settings.actor)  # ConfigError: waits for `migrate`
+    registry = runtime_for(settings).registry(announce=False)  # ConfigError: waits for `migrate`
     catalog = load_catalog(registry.list, registry.objectives)
-    store = GradingStore(open_engine(settings.registry_url))
+    store = GradingStore(runtime_for(settings).engine())
     rule = VerdictRule.from_settings(settings)
     summary = grade_dates(store, catalog, dates, now, rule.bet_price)
     poster = SlackPoster.from_settings(settings)

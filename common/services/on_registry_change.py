@@ -11,8 +11,8 @@ from common.errors import AppError, ServingBehind
 from common.events import PubSubMessage, RegistryChangeMessage, parse_registry_change
 from common.log import bind
 from common.manifest import publish_manifest
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.storage import open_bucket
 
 #: changes that cannot alter what is served: no manifest rebuild (a rejection writes nothing to the bucket)
 NOT_SERVING = ("rejected",)
@@ -39,7 +39,7 @@ def rebuild_manifest(change: RegistryChangeMessage, settings: Settings) -> str:
     try:
         registry = open_registry(settings)
         version = registry.version()  # before the list: the manifest never claims a state it lacks
-        bucket = open_bucket(settings.bucket_url)
+        bucket = runtime_for(settings).bucket()
         manifest, changed = publish_manifest(registry.list(), bucket, reason, version, holds=registry.holds)
     except (AppError, OSError) as exc:
         raise ServingBehind.rebuilding(exc) from exc

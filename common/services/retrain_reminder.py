@@ -13,8 +13,8 @@ from common.events import PubSubMessage, parse_retrain_reminder
 from common.notify import SlackPoster, deliver_once
 from common.registry.model import ModelRecord
 from common.reminder import KIND, FamilyStaleness, due, message, staleness
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import open_engine
 
 
 def on_retrain_reminder(msg: PubSubMessage, settings: Settings) -> str:
@@ -40,7 +40,7 @@ def _remind(records: list[ModelRecord], today: date, settings: Settings) -> str:
     text, blocks = message(stale, len(families) - len(stale), today)
     poster = SlackPoster.from_settings(settings)
     result = deliver_once(
-        open_engine(settings.registry_url),
+        runtime_for(settings).engine(),
         f"{KIND}:{today.isoformat()}",
         KIND,
         {"stale": [f.family for f in stale]},

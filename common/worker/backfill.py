@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import open_engine
 from common.worker.worker import Worker
 
 
@@ -51,7 +51,7 @@ def backfill(
     from common.data.store import load_season
     from common.features import slate_targets
 
-    season = load_season(open_engine(settings.registry_url))
+    season = load_season(runtime_for(settings).engine())
     today = datetime.now(UTC).date()
     for day in dates:
         if before is not None:

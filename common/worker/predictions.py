@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from common.errors import NotFound
+from common.runtime import runtime_for
 from common.settings import Settings
-from common.sql import Param, open_engine
+from common.sql import Param
 from common.worker import queries as q
 from common.worker.slate import Slate
 
@@ -38,9 +39,9 @@ def slate_features(
     if season is None:
         from common.data.slate import load_slate
 
-        read = load_slate(open_engine(settings.registry_url), game_date, settings.predict_lead_minutes, as_of)
+        read = load_slate(runtime_for(settings).engine(), game_date, settings.predict_lead_minutes, as_of)
         if read.inputs is None:
-            raise _no_games_in(open_engine(settings.registry_url), game_date)
+            raise _no_games_in(runtime_for(settings).engine(), game_date)
         return Slate.from_frame(features_for(read.inputs, read.targets, read.as_of))
     targets = slate_targets(season, game_date)
     if targets.empty:
@@ -93,7 +94,7 @@ def _no_games_in(engine: Any, game_date: date) -> NotFound:
 def champions_of(settings: Settings, game_date: date) -> list[str]:
     """The model(s) whose predictions were the champion's for ``game_date``'s games (newest first):
     who the picks came from when those games were played, whenever the audit trail says it was promoted."""
-    rows = open_engine(settings.registry_url).query(q.CHAMPION_OF_GAME_DATE, {"game_date": game_date})
+    rows = runtime_for(settings).engine().query(q.CHAMPION_OF_GAME_DATE, {"game_date": game_date})
     return [str(r["system_id"]) for r in rows]
 
 
@@ -103,4 +104,4 @@ def store_predictions(settings: Settings, game_date: date, rows: pd.DataFrame, s
     frame = rows.copy()
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     delete = (q.DELETE_PREDICTIONS, {"game_date": game_date, "system_ids": Param(sorted(system_ids), "ARRAY")})
-    open_engine(settings.registry_url).write_frame(PREDICTIONS_TABLE, frame, delete)
+    runtime_for(settings).engine().write_frame(PREDICTIONS_TABLE, frame, delete)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
 from common.manifest import ManifestModel
-from common.storage import check_sha256, confined, read_uri
+from common.storage import Bucket, check_sha256, confined, read_uri
 from common.worker.fusion import ScoringPlan, plan_key, plan_scoring, unfused
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,12 @@ class ModelCache:
     ``file://`` model path must lie inside the models bucket folder (``bucket_url``).
     """
 
-    def __init__(self, directory: Path, bucket_url: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, bucket_url: str | None = None, buckets: Callable[[str], Bucket] | None = None
+    ) -> None:
         self.directory = directory
         self.bucket_url = bucket_url
+        self.buckets = buckets  # the runtime's buckets by URL: no storage client built per download
 
     def path(self, sha256: str, suffix: str = ".cbm") -> Path:
         return confined(self.directory, f"{check_sha256(sha256, 'model cache')}{suffix}")
@@ -143,7 +146,7 @@ class ModelCache:
                     f"{entry.model_id}: {uri} is a local file, but the models bucket is {self.bucket_url}"
                 )
             confined(Path(root), os.path.relpath(uri[len("file://") :], root))
-        return read_uri(uri)
+        return read_uri(uri, buckets=self.buckets)
 
     def fetch(self, entry: ManifestModel) -> bytes:
         if not entry.sha256:

@@ -15,14 +15,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from common.errors import AppError
-from common.manifest import Manifest, ManifestModel, build_models, read_manifest
+from common.errors import AppError, InvalidModel
+from common.manifest import MANIFEST_OBJECT, Manifest, ManifestModel, build_models, read_manifest
 from common.registry.fallback import BUILTIN, which_models
-from common.settings import Settings
-from common.storage import open_bucket
+
+if TYPE_CHECKING:
+    from common.runtime import Runtime
+    from common.storage import Bucket
 
 log = logging.getLogger(__name__)
 
@@ -40,32 +44,50 @@ def cached_manifest_path(cache_dir: Path) -> Path:
     return cache_dir / "last-manifest.json"
 
 
-def current_manifest(settings: Settings) -> Manifest | None:
-    """The serving manifest, cheaply (None if unreadable or absent)."""
-    try:
-        manifest, _ = read_manifest(open_bucket(settings.bucket_url))
-    except (AppError, OSError):
-        return None
-    return manifest
+class ManifestWatch:
+    """The serving manifest, followed by its object's version: each look is one metadata request
+    (GCS: the object's generation; a folder bucket: a ``stat``), on the runtime's bucket; the
+    manifest is downloaded only when that version moved."""
+
+    def __init__(self, bucket: Callable[[], Bucket]) -> None:
+        self._bucket = bucket  # the runtime's (built once; a bad MODEL_BUCKET_URL fails each look)
+        self._seen: tuple[str, Manifest | None] | None = None  # (object version, its manifest)
+
+    def current(self) -> Manifest | None:
+        """The serving manifest, cheaply (None if unreadable or absent)."""
+        try:
+            bucket = self._bucket()
+            version = bucket.version(MANIFEST_OBJECT)
+        except (AppError, OSError):  # absent (none written yet) or unreachable: the chain decides
+            return None
+        seen = self._seen
+        if seen is not None and seen[0] == version:
+            return seen[1]
+        try:
+            self._seen = (version, read_manifest(bucket)[0])
+        except InvalidModel as exc:  # malformed: not downloaded again until it is rewritten
+            log.warning("serving manifest unreadable: %s", exc)
+            self._seen = (version, None)
+        except (AppError, OSError):
+            return None
+        return self._seen[1]
 
 
-def resolve_plan(settings: Settings, cache_dir: Path, already_read: Manifest | None = None) -> Plan:
+def resolve_plan(runtime: Runtime, cache_dir: Path, already_read: Manifest | None = None) -> Plan:
     """Walk the chain until a source answers (``which_models``); cache a good manifest on disk.
 
     ``already_read``: the manifest the caller just read (the poller), used as it is rather
     than read from the bucket again."""
 
     def manifest() -> Plan | None:
-        found = already_read or read_manifest(open_bucket(settings.bucket_url))[0]
+        found = already_read or read_manifest(runtime.bucket())[0]
         if found is None:
             return None  # none written yet: ask the registry
         _remember(found, cache_dir)
         return Plan(found.generation, "manifest", found.models)
 
     def registry() -> Plan:
-        from common.app import open_registry
-
-        return Plan(0, "registry", build_models(open_registry(settings).list(enabled=True)))
+        return Plan(0, "registry", build_models(runtime.registry().list(enabled=True)))
 
     def cached() -> Plan | None:
         path = cached_manifest_path(cache_dir)

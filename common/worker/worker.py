@@ -38,13 +38,14 @@ import pandas as pd
 
 from common.errors import AppError, TransientError
 from common.manifest import Manifest, ServingLag
+from common.runtime import Runtime, runtime_for
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
 from common.worker.fusion import ScoringPlan, plan_scoring
 from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set
 from common.worker.slate import Slate
-from common.worker.sources import current_manifest, resolve_plan
+from common.worker.sources import ManifestWatch, resolve_plan
 
 if TYPE_CHECKING:
     from common.data.season import SeasonData
@@ -61,14 +62,18 @@ class Worker:
         worker_id: str | None = None,
         cache_dir: Path | None = None,
         fuse: bool | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.settings = settings
+        # the process's engine, bucket and bus: the poller, requests and acknowledgements share them
+        self.runtime = runtime or runtime_for(settings)
+        self._manifest = ManifestWatch(self.runtime.bucket)
         # build fused ensembles after each swap (FUSED_SCORING; off for a one-slate command)
         self.fuse = settings.fused_scoring if fuse is None else fuse
         self._fusing: threading.Thread | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.cache_dir = cache_dir or Path(settings.model_cache_dir)
-        self.cache = ModelCache(self.cache_dir, settings.bucket_url)
+        self.cache = ModelCache(self.cache_dir, settings.bucket_url, self.runtime.bucket)
         self._current = ServingSet(generation=-2, source="none", models=())
         self._refused: tuple[int, str, float] | None = None  # (generation, source, when) of a set not swapped in
         self._refused_reason: str | None = None
@@ -114,10 +119,11 @@ class Worker:
 
         ``acknowledge=False`` leaves the acknowledgement off a prediction's critical path: the
         poller writes it at its next tick, or the caller after its response (``acknowledge()``).
-        ``manifest``: the serving manifest just read (by the poller), not read again.
+        ``manifest``: the serving manifest just read (by the poller), not read again; without it,
+        the manifest is read through the poller's watch (downloaded only when it moved).
         """
         with self._reload_lock:
-            plan = resolve_plan(self.settings, self.cache_dir, manifest)
+            plan = resolve_plan(self.runtime, self.cache_dir, manifest or self._manifest.current())
             if not force and self._unchanged(plan.generation, plan.source):
                 return False
             old = self._current
@@ -206,7 +212,7 @@ class Worker:
         self._ack_pending = False
         ack = self._current.ack()
         try:
-            AckStore.open(self.settings.registry_url).record(
+            AckStore(self.runtime.engine()).record(
                 WorkerAck(
                     worker_id=self.worker_id,
                     generation=ack["generation"],
@@ -246,7 +252,7 @@ class Worker:
         """One tick: reload on a new generation (unless refused recently), or retry a failed load."""
         if self._ack_pending:
             self.acknowledge()
-        manifest = current_manifest(self.settings)  # read once: reload uses it as read
+        manifest = self._manifest.current()  # one metadata request; read only when it moved
         generation = None if manifest is None else manifest.generation
         moved = generation is not None and generation != self._current.generation
         if moved and not self._recently_refused(generation):  # type: ignore[arg-type]
@@ -258,12 +264,12 @@ class Worker:
     def check_registry(self) -> None:
         """Compare the manifest with the registry; report a lag and ask the manifest's writer to
         rebuild it (a resync on the registry-change topic). Never fails serving."""
-        from common.app import check_serving, open_registry
+        from common.app import check_serving
 
         was = self.behind
         try:
-            registry = open_registry(self.settings)
-            self._lag = lag = check_serving(self.settings, registry)
+            registry = self.runtime.registry()
+            self._lag = lag = check_serving(self.settings, registry, self.runtime)
             self._check_error = None
             if lag.needs_rebuild:
                 log.error("%s", lag.detail, extra={"worker_id": self.worker_id, "lag": lag.to_dict()})

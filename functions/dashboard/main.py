@@ -14,17 +14,17 @@ import functions_framework
 
 from common.dashboard.web import close_static_route, respond
 from common.log import setup_logging
-from common.settings import Settings
+from common.runtime import Runtime, process_runtime
 
 setup_logging()
-_settings: list[Settings] = []
+_runtime: list[Runtime] = []  # built at the first request: the registry read-only, no publisher
 
 
 @functions_framework.http
 def dashboard(request: flask.Request) -> flask.Response:
-    if not _settings:
-        _settings.append(Settings.from_env())
-    return respond(request, _settings[0])
+    if not _runtime:
+        _runtime.append(process_runtime())
+    return respond(request, _runtime[0].settings)
 
 
 if flask.has_app_context():  # functions-framework loads this module inside its app's context

@@ -23,9 +23,8 @@ import functions_framework
 from common.errors import AppError
 from common.features.market import parse_moment
 from common.log import setup_logging
-from common.settings import Settings
+from common.runtime import process_runtime
 from common.sql import engine_session
-from common.sql_bigquery import configure_jobs
 from common.worker.scoring import champion_picks, signals
 from common.worker.worker import Worker
 
@@ -40,9 +39,8 @@ _LIKE = 'POST a JSON body like {"game_date": "2026-01-15"}'
 def _worker() -> Worker:
     with _lock:
         if "worker" not in _state:
-            settings = Settings.from_env()
-            configure_jobs(settings)  # BigQuery jobs labelled with this worker's actor
-            worker = Worker(settings)
+            runtime = process_runtime()  # BigQuery jobs labelled with this worker's actor
+            worker = Worker(runtime.settings, runtime=runtime)
             try:
                 worker.reload(acknowledge=False)  # the poller writes the acknowledgement, off this request
             except AppError as exc:  # serve /status anyway; the poller tries again

@@ -21,7 +21,8 @@ def serving_registry(settings: Settings, season: Any, models: dict[str, tuple[Mo
     """
     store = RegistryStore.open(settings.registry_url)
     store.migrate(RegistryService(store).clock())
-    write_season(open_engine(settings.registry_url), season)
+    if season is not None:  # None: a worker that only follows the manifest needs no season
+        write_season(open_engine(settings.registry_url), season)
     service = registration_service(settings)
     ids = {}
     for key, (card, seed) in models.items():
