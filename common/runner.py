@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from common.errors import AppError
 from common.events import PubSubMessage, StorageObject
 from common.log import context_fields, log_context
-from common.runtime import process_runtime
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,11 +56,22 @@ def deliver(
     raw: Any, parse: Callable[[Any], E], service: Callable[[E, Settings], str], settings: Settings | None = None
 ) -> Delivery:
     """``run_event``, telling also why an acknowledged event was not handled."""
-    if settings is None:  # a deployed function: its runtime, from its environment (MODELCTL_ACTOR)
-        settings = process_runtime().settings
+    if settings is None:  # a deployed function: from its environment (MODELCTL_ACTOR)
+        settings = environment_settings()
     outer = context_fields().get("event_id")
     with log_context(event_id=_raw_id(raw), **({"caused_by": outer} if outer else {})):
         return _run(raw, parse, service, settings)
+
+
+def environment_settings() -> Settings:
+    """A deployed function's settings, from its environment; its BigQuery jobs are labelled with its
+    actor (``MODELCTL_ACTOR``). Equal settings give the same runtime (``common.runtime.runtime_for``),
+    so every event of an instance shares one. A bad setting raises ``ConfigError`` here, at every call."""
+    from common.sql_bigquery import configure_jobs
+
+    settings = Settings.from_env()
+    configure_jobs(settings)
+    return settings
 
 
 def _raw_id(raw: Any) -> str:

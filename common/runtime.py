@@ -86,15 +86,15 @@ class Runtime:
             store = RegistryStore(self.read_only_engine())
             evidence = None
         else:
-            from common.app import promotion_evidence
+            from common.announce import promotion_evidence
 
             store = RegistryStore(self.engine())
-            evidence = promotion_evidence(self.settings)
+            evidence = promotion_evidence(self.settings, self.engine)
         if check_schema:
             store.require_current_schema()
         registry = RegistryService(store, actor=self.settings.actor, evidence=evidence)
         if announce and not read_only:
-            from common.app import change_publisher
+            from common.announce import change_publisher
 
             registry.subscribe(change_publisher(self.bus))
         return registry
@@ -145,14 +145,11 @@ def runtime_for(settings: Settings) -> Runtime:
 
 
 def process_runtime() -> Runtime:
-    """A deployed function's runtime, from its environment (the same one while the environment
-    is: for a deployed function, the life of the instance). Its BigQuery jobs are labelled with
-    its actor (``MODELCTL_ACTOR``). A bad setting raises ``ConfigError`` here, at every call."""
-    from common.sql_bigquery import configure_jobs
+    """A deployed function's runtime, from its environment (``common.runner.environment_settings``:
+    the same one while the environment is, for a deployed function the life of the instance)."""
+    from common.runner import environment_settings
 
-    settings = Settings.from_env()
-    configure_jobs(settings)
-    return runtime_for(settings)
+    return runtime_for(environment_settings())
 
 
 def reset() -> None:

@@ -3,7 +3,7 @@
 Sent from the registry-change flow (``common/services/on_registry_change.py``), so every path
 that changes the registry notifies: the CLI, a function, a future web page. Each change
 message posts one Slack message (who, what, why) at once; a batch from one command
-(``app.batched_changes()``, e.g. ``retrain --all --enable``) posts one summary. Once per
+(``announce.batched_changes()``, e.g. ``retrain --all --enable``) posts one summary. Once per
 message content, through the once-per-key delivery: a redelivered message posts nothing new.
 """
 

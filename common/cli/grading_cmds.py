@@ -29,7 +29,7 @@ def open_grading(settings: Settings) -> tuple[GradingStore, Catalog]:
 
 # -- grade -------------------------------------------------------------------------------------
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
-    from common.grading.service import update_performance
+    from common.services.update_performance import update_performance
 
     dates = date_range(args.date, args.to or args.date)
     summary, advice = update_performance(settings, dates, advise=not args.no_advice)

@@ -13,7 +13,8 @@ from common.settings import Settings
 
 
 def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
-    from common.app import batched_changes, registration_service
+    from common.announce import batched_changes
+    from common.app import registration_service
     from common.cli.registry_cmds import announced, converge_after
     from common.registry.legacy_import import (
         MAX_EXPORT_CHARS,

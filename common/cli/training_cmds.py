@@ -121,7 +121,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
-    from common.app import batched_changes, open_database, open_registry
+    from common.announce import batched_changes
+    from common.app import open_database, open_registry
     from common.data.store import data_range
     from common.training.retrain import plan_retrain, run_retrain, select_families
 

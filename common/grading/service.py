@@ -18,18 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from common.betting import DEFAULT_BET_PRICE
 from common.errors import InvalidArgument
-from common.grading.advice import advise_promotions
-from common.grading.catalog import Catalog, load_catalog
-from common.grading.compare import VerdictRule
+from common.grading.catalog import Catalog
 from common.grading.figures import WINDOWS, build_daily, live_evaluation
 from common.grading.store import GradingStore
-from common.notify import SlackPoster
-from common.runtime import runtime_for
-from common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -129,21 +124,3 @@ def _refresh_evaluation(store: GradingStore, catalog: Catalog, now: datetime, si
     rows = live_evaluation(daily, as_of, [m.model_id for m in catalog.active])
     store.update_evaluation(rows, as_of, now)
     return as_of, len(rows)
-
-
-def update_performance(
-    settings: Settings, dates: Sequence[date], now: datetime | None = None, advise: bool = True
-) -> tuple[GradingSummary, list[str]]:
-    """Grade ``dates`` on the registry's database, then post promotion advice (unless ``advise`` is off).
-
-    Returns the summary and one outcome per advice posted.
-    """
-    now = now or datetime.now(UTC)
-    registry = runtime_for(settings).registry(announce=False)  # ConfigError: waits for `migrate`
-    catalog = load_catalog(registry.list, registry.objectives)
-    store = GradingStore(runtime_for(settings).engine())
-    rule = VerdictRule.from_settings(settings)
-    summary = grade_dates(store, catalog, dates, now, rule.bet_price)
-    poster = SlackPoster.from_settings(settings)
-    advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
-    return summary, advice
