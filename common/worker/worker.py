@@ -42,7 +42,7 @@ from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
 from common.worker.fusion import ScoringPlan, plan_scoring
 from common.worker.scoring import champion_picks, score_slate
-from common.worker.serving import ModelCache, ServingSet, build_serving_set
+from common.worker.serving import ModelCache, ServingSet, build_serving_set, slim
 from common.worker.slate import Slate
 from common.worker.sources import current_manifest, resolve_plan
 
@@ -188,8 +188,8 @@ class Worker:
                 log.exception("could not build the fused ensembles of generation %d", serving.generation)
                 return
             with self._reload_lock:
-                if self._current is serving:
-                    self._current = replace(serving, prepared=plan)
+                if self._current is serving:  # the members' own objects dropped: the ensembles hold them
+                    self._current = replace(serving, models=slim(serving.models, plan), prepared=plan)
 
         # not a daemon: a process that exits while CatBoost builds the ensembles waits for it
         # (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed the process)

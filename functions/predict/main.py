@@ -43,11 +43,13 @@ def _worker() -> Worker:
             settings = Settings.from_env()
             configure_jobs(settings)  # BigQuery jobs labelled with this worker's actor
             worker = Worker(settings)
+            # the poller first: its thread would otherwise start while the fused ensembles are being
+            # built (CatBoost holds the GIL), which kept this first request waiting 0.1-0.3 s
+            worker.start_polling()
             try:
                 worker.reload(acknowledge=False)  # the poller writes the acknowledgement, off this request
             except AppError as exc:  # serve /status anyway; the poller tries again
                 log.error("first load failed: %s", exc, extra={"worker_id": worker.worker_id})
-            worker.start_polling()
             _state["worker"] = worker
         return _state["worker"]
 
