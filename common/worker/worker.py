@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from common.data.synth import SeasonData
 
 log = logging.getLogger(__name__)
+REBUILD_DELAY = 0.5  # seconds between a reload's swap and the rebuild of its fused ensembles
 
 
 class Worker:
@@ -179,9 +180,17 @@ class Worker:
 
     def _fuse_beside(self, serving: ServingSet, previous: ScoringPlan | None) -> None:
         """Build ``serving``'s fused ensembles in the background, then swap in the same set with
-        them (one reference assignment), unless another set was swapped in meanwhile."""
+        them (one reference assignment), unless another set was swapped in meanwhile.
+
+        After a reload (the set already scores through the carried-over ensembles) the rebuild
+        waits ``REBUILD_DELAY`` first: registry changes come in bursts and every worker of a
+        machine reloads at once, and the rebuild's CPU (reading members again, ``sum_models``)
+        would slow their convergence; a set replaced meanwhile is never built."""
+        delay = REBUILD_DELAY if previous is not None and previous.fused else 0.0
 
         def fuse() -> None:
+            if delay and (self._stop.wait(delay) or self._current is not serving):
+                return
             try:
                 plan = plan_scoring(serving.models, previous)
             except Exception:  # the set goes on serving model by model, exactly
