@@ -29,6 +29,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from common.data.synth import SeasonData
 
 log = logging.getLogger(__name__)
-REBUILD_DELAY = 2.0  # seconds a reloaded set serves through the carried-over ensembles before its own are built
+REBUILD_DELAY = 10.0  # seconds a reloaded set serves through the carried-over ensembles before its own are built
 
 
 class Worker:
@@ -79,6 +80,7 @@ class Worker:
         self._check_error: str | None = None  # why the last comparison could not be made, if it could not
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
+        self._start_rebuild: Callable[[], None] = lambda: None  # the pending fused rebuild, now
         self._poller: threading.Thread | None = None
 
     @property
@@ -186,13 +188,13 @@ class Worker:
         rebuild waits ``REBUILD_DELAY`` first and is skipped if the set was replaced meanwhile:
         registry changes come in bursts, every worker of a machine reloads at once, and the
         rebuild's CPU (reading the members again from the cache, ``sum_models``, the check) slowed
-        their convergence (emulator stack, 30 models: median 2.4-2.7 s with a 0.5 s wait, 1.2 s
-        without rebuilds during the changes)."""
+        their convergence (emulator stack, 30 models: median 2.4-2.7 s with a 0.5-2 s wait, 1.2 s
+        without rebuilds during the changes). ``settle()`` starts it at once."""
         delay = REBUILD_DELAY if previous is not None and previous.fused else 0.0
+        once = threading.Lock()
+        started: list[bool] = []
 
         def fuse() -> None:
-            if delay and (self._stop.wait(delay) or self._current is not serving):
-                return
             try:
                 plan = plan_scoring(serving.models, previous)
             except Exception:  # the set goes on serving model by model, exactly
@@ -202,13 +204,28 @@ class Worker:
                 if self._current is serving:  # the members' own objects dropped: the ensembles hold them
                     self._current = replace(serving, models=slim(serving.models, plan), prepared=plan)
 
-        # not a daemon: a process that exits while CatBoost builds the ensembles waits for it
-        # (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed the process)
-        self._fusing = threading.Thread(target=fuse, name="fuse")
-        self._fusing.start()
+        def start() -> None:  # once: from the timer, or from settle()
+            with once:
+                if started or self._stop.is_set() or self._current is not serving:
+                    return
+                started.append(True)
+                # not a daemon: a process that exits while CatBoost builds the ensembles waits for
+                # it (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed it)
+                self._fusing = threading.Thread(target=fuse, name="fuse")
+                self._fusing.start()
+
+        self._start_rebuild = start
+        if delay:  # a daemon timer: a process may exit while it waits
+            timer = threading.Timer(delay, start)
+            timer.daemon = True
+            timer.start()
+        else:
+            start()
 
     def settle(self, timeout: float | None = None) -> None:
-        """Wait until the fused ensembles of the last swap are built and swapped in."""
+        """Build the fused ensembles of the last swap now (no ``REBUILD_DELAY``) and wait until
+        they are swapped in."""
+        self._start_rebuild()
         if self._fusing is not None:
             self._fusing.join(timeout)
 
