@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 REBUILD_DELAY = 10.0  # seconds a reloaded set serves through the carried-over ensembles before its own are built
 
 
+def _nothing() -> None:
+    return None
+
+
 class Worker:
     """Holds the current ``ServingSet`` and scores slates with it."""
 
@@ -80,7 +84,7 @@ class Worker:
         self._check_error: str | None = None  # why the last comparison could not be made, if it could not
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
-        self._start_rebuild: Callable[[], None] = lambda: None  # the pending fused rebuild, now
+        self._start_rebuild: Callable[[], None] = _nothing  # the pending fused rebuild, now
         self._poller: threading.Thread | None = None
 
     @property
@@ -209,6 +213,8 @@ class Worker:
                 if started or self._stop.is_set() or self._current is not serving:
                     return
                 started.append(True)
+                if self._start_rebuild is start:  # this closure holds the set's members: let go of it
+                    self._start_rebuild = _nothing
                 # not a daemon: a process that exits while CatBoost builds the ensembles waits for
                 # it (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed it)
                 self._fusing = threading.Thread(target=fuse, name="fuse")
