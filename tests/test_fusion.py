@@ -17,7 +17,7 @@ from common.feature_sets import V12_FEATURES
 from common.manifest import ManifestModel
 from common.worker.fusion import TOLERANCE, FusedGroup, largest_difference
 from common.worker.scoring import score_slate
-from common.worker.serving import ModelCache, ServingSet, build_serving_set
+from common.worker.serving import DroppedModel, ModelCache, ServingSet, build_serving_set
 from common.worker.slate import KEYS, Slate
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
@@ -69,9 +69,11 @@ def entries(files: dict[str, tuple[Path, str]], names: list[str]) -> list[Manife
     return out
 
 
-def load(files: dict[str, tuple[Path, str]], names: list[str], tmp: Path, previous: ServingSet | None = None):
+def load(
+    files: dict[str, tuple[Path, str]], names: list[str], tmp: Path, previous: ServingSet | None = None, fuse=True
+):
     cache = ModelCache(tmp / "cache", f"file://{next(iter(files.values()))[0].parent}")
-    return build_serving_set(entries(files, names), 1, "manifest", cache, previous)
+    return build_serving_set(entries(files, names), 1, "manifest", cache, previous, fuse=fuse)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +144,66 @@ def test_a_reload_rebuilds_changed_groups_beside_the_old_set(files, slate: Slate
         for model_id, expected in own.items():
             got = rows.loc[rows["system_id"] == model_id, "predicted_points"].to_numpy()
             assert np.max(np.abs(got - expected)) <= TOLERANCE
+
+
+def assert_exact(serving: ServingSet, slate: Slate, own: dict[str, np.ndarray]) -> None:
+    rows = score_slate(serving, slate)
+    assert sorted(rows["system_id"].unique()) == sorted(own)
+    for model_id, expected in own.items():
+        got = rows.loc[rows["system_id"] == model_id, "predicted_points"].to_numpy()
+        assert len(got) == len(slate) and np.max(np.abs(got - expected)) <= TOLERANCE, model_id
+
+
+def test_fused_members_drop_their_own_objects_and_read_them_again_when_scored_alone(
+    files, slate: Slate, tmp_path: Path
+) -> None:
+    names = ["champion", "v9_mae_a", "v9_mae_b", "v9_q43", "v12_mae", "v12_q43"]
+    serving = load(files, names, tmp_path)
+    members = {i for g in serving.plan.fused for i in g.members}
+    assert len(members) == 5
+    for i, m in enumerate(serving.models):  # the ensembles hold the members' trees; nothing else does
+        assert isinstance(m.model, DroppedModel) == (i in members)
+        assert i not in members or not m.model.loaded
+    scored = score_slate(serving, slate)
+    assert not any(m.model.loaded for i, m in enumerate(serving.models) if i in members)
+    # v9_mae_a promoted: the champion is scored alone, by its own predict (read again from the cache)
+    promoted = [(n, "champion" if n == "v9_mae_a" else "shadow") for n in names[1:]]
+    new_entries = [replace(e, role=role) for e, (_, role) in zip(entries(files, names[1:]), promoted, strict=True)]
+    cache = ModelCache(tmp_path / "cache", f"file://{files['champion'][0].parent}")
+    new = build_serving_set(new_entries, 2, "manifest", cache, serving, fuse=False)
+    champion = new.champion
+    assert champion is not None and champion.model.loaded and new.models.index(champion) in new.plan.alone
+    raw = CatBoostFile(files["v9_mae_a"][0]).predict(slate.gather(champion.input_order), thread_count=1)
+    got = score_slate(new, slate).query("system_id == 'v9_mae_a'")["predicted_points"].to_numpy()
+    assert got.tobytes() == raw.tobytes()
+    assert len(scored) == len(names) * len(slate)
+
+
+def CatBoostFile(path: Path):  # noqa: N802 - a model read straight from its file, for reference
+    from catboost import CatBoostRegressor
+
+    model = CatBoostRegressor()
+    model.load_model(str(path))
+    return model
+
+
+def test_a_reload_serves_at_once_with_the_previous_ensembles_carried_over(files, slate: Slate, tmp_path: Path) -> None:
+    """Before its own ensembles exist, a new set scores through the old ones (a member no longer
+    served is computed and dropped), without reading any member's model again."""
+    names = ["champion", "v9_mae_a", "v9_mae_b", "v9_q43", "v9_q45", "v12_mae", "v12_q43"]
+    old = load(files, names, tmp_path)
+    kept = [n for n in names if n != "v9_q43"] + ["v12_q45"]  # one member gone, one model new
+    new = load(files, kept, tmp_path, previous=old, fuse=False)
+    old_ensembles = {id(g.ensemble) for g in old.plan.fused}
+    assert {id(g.ensemble) for g in new.plan.fused} == old_ensembles
+    assert any(-1 in g.members for g in new.plan.fused) and new.plan.fused_models == 5
+    assert [new.models[i].model_id for i in new.plan.alone] == ["champion", "v12_q45"]
+    assert not any(m.model.loaded for m in new.models if isinstance(m.model, DroppedModel))
+    assert_exact(new, slate, own_predictions(new, slate))
+    # its own ensembles, built later from it, drop the carried ones
+    rebuilt = replace(new, prepared=None)
+    assert rebuilt.plan.fused_models == 6 and -1 not in {i for g in rebuilt.plan.fused for i in g.members}
+    assert_exact(rebuilt, slate, own_predictions(rebuilt, slate))
 
 
 def test_the_build_check_catches_a_wrong_ensemble(files, tmp_path: Path) -> None:

@@ -21,17 +21,23 @@ So that nothing is ever scored wrongly:
 - the champion is always scored alone: the user-facing picks are its own ``predict``, bit
   for bit, whatever shadows serve beside it.
 
-Fused ensembles are built beside the serving set: the worker swaps in a new set scored model by
-model at once, builds its ensembles in the background (a few hundred ms for 30 models) and then
-swaps in the same set with them, so neither a cold start nor a reload waits for fusion. A
-rebuild reuses the previous set's groups whose feature order and members' sha256s are unchanged.
+Fused ensembles are built beside the serving set: the worker swaps in a new set at once, scored
+with the previous set's ensembles wherever they still hold its models (``carry_over``: a member
+no longer served is computed and dropped) and every other model alone; it builds the new set's
+ensembles in the background (a few hundred ms for 30 models) and then swaps in the same set with
+them, so neither a cold start nor a reload waits for fusion. A rebuild reuses the previous set's
+groups whose feature order and members' sha256s are unchanged.
+
+Once fused, a member's own CatBoost object is dropped (``serving.slim``): the ensemble holds its
+trees, and the object is read again from the local model cache only if the member must be scored
+alone (promoted to champion, or its group not rebuilt). At 200 served models this halves memory.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -50,10 +56,11 @@ class FusedGroup:
     """Several models of one feature order, as one ensemble scored in one pass."""
 
     order: tuple[str, ...]
-    members: tuple[int, ...]  # indices into the serving set's models, in ensemble order
+    members: tuple[int, ...]  # indices into the serving set's models, in ensemble order; -1: not served
     ensemble: Any = None  # catboost.CatBoost: the members' trees, one after another
     period: int = 0  # trees per member
     biases: tuple[float, ...] = ()
+    signature: tuple[Any, ...] | None = None  # the members' fusion signature
 
     def predict(self, pool: Any, thread_count: int = 1) -> np.ndarray:
         """Each member's predictions on ``pool``: shape (members, rows), float64."""
@@ -87,12 +94,12 @@ class ScoringPlan:
     alone: tuple[int, ...]
 
     def reusable(self) -> dict[tuple[tuple[str, ...], tuple[str, ...]], FusedGroup]:
-        """Its groups by (feature order, members' sha256s), for the next set to reuse."""
-        return {(g.order, tuple(self.key[i][1] for i in g.members)): g for g in self.fused}
+        """Its whole groups by (feature order, members' sha256s), for the next set to reuse."""
+        return {(g.order, tuple(self.key[i][1] for i in g.members)): g for g in self.fused if min(g.members) >= 0}
 
     @property
     def fused_models(self) -> int:
-        return sum(len(g.members) for g in self.fused)
+        return sum(1 for g in self.fused for i in g.members if i >= 0)
 
 
 def fusion_signature(model: Any) -> tuple[Any, ...] | None:
@@ -109,6 +116,12 @@ def fusion_signature(model: Any) -> tuple[Any, ...] | None:
     if model.get_embedding_feature_indices():
         return None
     return (params.get("nan_mode", "Min"), int(model.tree_count_))
+
+
+def signature_of(served: Any) -> tuple[Any, ...] | None:
+    """A served model's fusion signature: the one kept when its object was dropped, else computed."""
+    known = getattr(served, "signature", ())
+    return fusion_signature(served.model) if known == () else known
 
 
 def plan_key(models: Sequence[Any]) -> tuple[tuple[str, str, str], ...]:
@@ -131,21 +144,45 @@ def plan_scoring(models: Sequence[Any], previous: ScoringPlan | None = None, chu
     candidates: dict[tuple[Any, ...], list[int]] = {}
     alone: list[int] = []
     for i, served in enumerate(models):
-        signature = None if served.is_champion or not served.sha256 else fusion_signature(served.model)
+        signature = None if served.is_champion or not served.sha256 else signature_of(served)
         if signature is None:
             alone.append(i)
         else:
             candidates.setdefault((served.input_order, signature), []).append(i)
     fused: list[FusedGroup] = []
-    for (order, _), members in candidates.items():
+    for (order, signature), members in candidates.items():
         for part in _split(members, chunks):
             shas = tuple(models[i].sha256 for i in part)
             group = reuse.get((order, shas)) or _build(order, tuple(models[i].model for i in part))
             if group is None:
                 alone.extend(part)
             else:
-                fused.append(FusedGroup(order, tuple(part), group.ensemble, group.period, group.biases))
+                fused.append(replace(group, members=tuple(part), signature=signature))
     return ScoringPlan(plan_key(models), tuple(fused), tuple(sorted(alone)))
+
+
+def carry_over(models: Sequence[Any], previous: ScoringPlan | None) -> ScoringPlan:
+    """What a new set serves with until its own ensembles are built: no ensemble is built.
+
+    Each of ``previous``'s groups that still holds one or more of ``models`` (same sha256, same
+    feature order, not the champion) scores them; a member no longer served is computed and
+    dropped (index -1). Every other model is scored alone. Exact: the groups were checked when built.
+    """
+    if previous is None or not previous.fused:
+        return unfused(models)
+    free: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for i, served in enumerate(models):
+        if not served.is_champion and served.sha256:
+            free.setdefault((served.sha256, served.input_order), []).append(i)
+    fused: list[FusedGroup] = []
+    for group in previous.fused:
+        found = [free.get((previous.key[i][1], group.order), []) if i >= 0 else [] for i in group.members]
+        members = tuple(f.pop(0) if f else -1 for f in found)
+        if max(members) >= 0:
+            fused.append(replace(group, members=members))
+    covered = {i for g in fused for i in g.members}
+    alone = tuple(i for i in range(len(models)) if i not in covered)
+    return ScoringPlan(plan_key(models), tuple(fused), alone)
 
 
 def _split(members: list[int], chunks: int) -> list[list[int]]:

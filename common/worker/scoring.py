@@ -111,7 +111,8 @@ def score_slate(
     for members, future in jobs:
         result = np.reshape(future.result(), (len(members), n))
         for row, i in zip(result, members, strict=True):
-            pred[i * n : (i + 1) * n] = row
+            if i >= 0:  # -1: a carried-over ensemble's member that this set no longer serves
+                pred[i * n : (i + 1) * n] = row
     edge = pred - line
     rec_codes = recommendation_codes(edge, min_edge)
     return pd.DataFrame(
@@ -134,8 +135,10 @@ def market_columns(slate: Slate, k: int) -> dict[str, Any]:
     n = len(slate)
 
     def tiled(values: np.ndarray | None, dtype: str) -> Any:
+        if values is None and dtype == "Int64":  # all missing, built from arrays (not n * k Nones)
+            return pd.arrays.IntegerArray(np.zeros(n * k, dtype=np.int64), np.ones(n * k, dtype=bool))
         if values is None:
-            return pd.array([None] * (n * k), dtype=dtype)
+            return pd.DatetimeIndex(np.full(n * k, np.datetime64("NaT", "ns"))).tz_localize("UTC")
         if dtype == "Int64":
             return pd.array(np.tile(values, k), dtype="Float64").astype("Int64")
         return pd.DatetimeIndex(np.tile(values, k)).tz_localize("UTC")

@@ -2,7 +2,9 @@
 
 Model files are cached on local disk by sha256, so a model is downloaded once
 per machine; a file whose bytes do not match the manifest's sha256 is refused.
-Loading a new set reuses every already-loaded model with the same sha256.
+Loading a new set reuses every already-loaded model with the same sha256. A model fused into
+an ensemble keeps no CatBoost object of its own (``slim``): it is read again from the cache
+(``DroppedModel``) only if it has to be scored alone.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from common.errors import AppError, InvalidModel
 from common.feature_sets import get_feature_set
 from common.manifest import ManifestModel
 from common.storage import Bucket, check_sha256, confined, read_uri
-from common.worker.fusion import ScoringPlan, plan_key, plan_scoring, unfused
+from common.worker.fusion import ScoringPlan, carry_over, plan_key, plan_scoring
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class ServingModel:
     sha256: str
     model: Any = field(compare=False, repr=False)
     feature_names: tuple[str, ...] = ()
+    signature: tuple[Any, ...] | None = field(default=(), compare=False, repr=False)  # (): not computed
+    reload: Callable[[], Any] | None = field(default=None, compare=False, repr=False)  # its model, read again
 
     @property
     def is_champion(self) -> bool:
@@ -176,6 +180,55 @@ class ModelCache:
         return data
 
 
+class DroppedModel:
+    """Stands for a fused member's CatBoost object, which was dropped to save memory: the first
+    use reads the model again (``load``, from the local cache, sha256 verified) and keeps it."""
+
+    __slots__ = ("_load", "_lock", "_model")
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._model: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def __getattr__(self, name: str) -> Any:  # only for what the proxy lacks: the model's own API
+        return getattr(self.get(), name)
+
+
+def slim(models: Sequence[ServingModel], plan: ScoringPlan) -> tuple[ServingModel, ...]:
+    """``models`` with the fused members' own CatBoost objects dropped (each ensemble holds them);
+    each keeps its fusion signature, so planning never reads a dropped model again."""
+    fused = {i: group.signature for group in plan.fused for i in group.members}
+    return tuple(
+        replace(m, model=DroppedModel(m.reload), signature=fused[i])
+        if i in fused and m.reload is not None and not isinstance(m.model, DroppedModel)
+        else m
+        for i, m in enumerate(models)
+    )
+
+
+def _own_model(cache: ModelCache, entry: ManifestModel) -> Any:
+    return load_model(entry, cache.fetch(entry)).model
+
+
+def _load_entry(cache: ModelCache, entry: ManifestModel) -> ServingModel | AppError | OSError:
+    """``entry``'s model, able to read itself again once dropped; or why it cannot be served."""
+    try:
+        return replace(load_model(entry, cache.fetch(entry)), reload=partial(_own_model, cache, entry))
+    except (AppError, OSError) as exc:
+        return exc
+
+
 def load_model(entry: ManifestModel, data: bytes) -> ServingModel:
     from catboost import CatBoostError, CatBoostRegressor
 
@@ -205,31 +258,30 @@ def build_serving_set(
 ) -> ServingSet:
     """Load every entry (reusing ``previous`` models by sha256); skip bad ones with a reason.
 
-    ``fuse=False``: every model scored alone until the caller fuses the set (``Worker`` does it
-    in the background)."""
+    ``fuse=False``: no ensemble is built; the set is scored with ``previous``'s ensembles where they
+    still hold its models, every other model alone, until the caller fuses it (``Worker`` does it in
+    the background). Fused members keep no CatBoost object of their own (``slim``)."""
     reuse = {m.sha256: m for m in previous.models} if previous else {}
     models: list[ServingModel] = []
     skipped: list[tuple[str, str]] = []
     for entry in entries:
-        try:
-            old = reuse.get(entry.sha256 or "")
-            if old is not None:
-                models.append(
-                    ServingModel(
-                        entry.model_id,
-                        entry.role,
-                        entry.model_family,
-                        entry.feature_set,
-                        old.sha256,
-                        old.model,
-                        old.feature_names,
-                    )
-                )
-            else:
-                models.append(load_model(entry, cache.fetch(entry)))
-        except (AppError, OSError) as exc:
-            log.error("skipping model %s: %s", entry.model_id, exc, extra={"model_id": entry.model_id})
-            skipped.append((entry.model_id, str(exc)))
+        old = reuse.get(entry.sha256 or "")
+        if old is not None:
+            fields = (entry.model_id, entry.role, entry.model_family, entry.feature_set, old.sha256)
+            models.append(ServingModel(*fields, old.model, old.feature_names, old.signature, old.reload))
+            continue
+        # one thread: models read by short-lived threads kept their memory in CatBoost's allocator
+        # after being dropped (263 MB instead of 197 MB at 200 models)
+        result = _load_entry(cache, entry)
+        if isinstance(result, ServingModel):
+            models.append(result)
+        else:
+            log.error("skipping model %s: %s", entry.model_id, result, extra={"model_id": entry.model_id})
+            skipped.append((entry.model_id, str(result)))
     champion = next((e.model_id for e in entries if e.role == "champion"), None)
-    plan = plan_scoring(models, previous.prepared if previous else None) if fuse else unfused(models)
-    return ServingSet(generation, source, tuple(models), tuple(skipped), champion, plan)
+    before = previous.prepared if previous else None
+    plan = plan_scoring(models, before) if fuse else carry_over(models, before)
+    for i in plan.alone:  # a dropped member now scored alone (e.g. promoted): read before serving
+        if isinstance(models[i].model, DroppedModel):
+            models[i].model.get()
+    return ServingSet(generation, source, slim(models, plan), tuple(skipped), champion, plan)

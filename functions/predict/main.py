@@ -41,11 +41,13 @@ def _worker() -> Worker:
         if "worker" not in _state:
             runtime = process_runtime()  # BigQuery jobs labelled with this worker's actor
             worker = Worker(runtime.settings, runtime=runtime)
+            # the poller first: its thread would otherwise start while the fused ensembles are being
+            # built (CatBoost holds the GIL), which kept this first request waiting 0.1-0.3 s
+            worker.start_polling()
             try:
                 worker.reload(acknowledge=False)  # the poller writes the acknowledgement, off this request
             except AppError as exc:  # serve /status anyway; the poller tries again
                 log.error("first load failed: %s", exc, extra={"worker_id": worker.worker_id})
-            worker.start_polling()
             _state["worker"] = worker
         return _state["worker"]
 
