@@ -3,6 +3,7 @@ hostile text kept as text, the security headers, and how many queries each page 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -361,3 +362,24 @@ def test_the_home_side_on_the_demo(demo: tuple[FlaskClient, DemoRun], monkeypatc
         response = client.get(bad)
         assert response.status_code == 400 and why in text(response), bad
         assert_safe_page(response)
+
+
+@pytest.mark.slow
+def test_the_home_page_says_which_way_and_which_clv(demo: tuple[FlaskClient, DemoRun]) -> None:
+    """Review of issue 24. A chip read "MAE +0.386" for a challenger that is worse (its MAE higher):
+    the sign is challenger − champion and nothing said so, nor which way is better. The leaderboard's
+    CLV is the line's move in points (+0.16) while the model page's and the objective's CLV is
+    no-vig probability (+1.55 points of probability): both were called "CLV". An unknown role
+    showed "0 of 3 models" instead of an error; ``/models/`` (the list's own address) answered 404."""
+    client, run = demo
+    home = html.unescape(text(client.get("/")))
+    chips = re.findall(r'<li class="chip[^>]*>(.*?)</li>', home, re.S)
+    assert chips and all("challenger − champion" in c for c in chips), chips
+    assert all(re.search(r"(lower|higher) is better", c) for c in chips), chips
+    board = leaderboard(home)
+    header = re.search(r'<a href="/\?window=30&sort=clv">([^<]*)</a>', board)
+    assert header and "points" in header.group(1), board[:2000]
+    assert re.search(r"CLV[^.]*closing line[^.]*bet", home), "the leaderboard says what its CLV measures"
+    response = client.get("/?role=champions")
+    assert response.status_code == 400 and "role must be one of champion, shadow" in text(response)
+    assert client.get("/models/").status_code == 200

@@ -267,7 +267,8 @@ def test_the_pages_money_figures_equal_modelctl_performance(
         assert cell["Units"] == signed(f["units"]), model_id
         roi = signed(f["roi"], 1, 100.0, "%")
         assert cell["ROI"].split() == [roi, *bracket(f["roi_low"], f["roi_high"], 1, 100.0, "%").split()], model_id
-        assert cell["CLV"].split() == [signed(f["clv"]), *bracket(f["clv_low"], f["clv_high"]).split()], model_id
+        clv = [signed(f["clv"]), *bracket(f["clv_low"], f["clv_high"]).split()]
+        assert cell["CLV (points)"].split() == clv, model_id
         assert cell["Hit rate (n)"] == f"{f['hit_rate']:.1f}% ({f['n_bets']})", model_id
     end = date.fromisoformat(max(f["end"] for f in thirty.values()))
     season = _performance(site.settings, (end - season_start(end)).days + 1, capsys)

@@ -106,7 +106,7 @@ def _stylesheet() -> flask.Response:
 
 
 def _page(path: str, args: Any, settings: Settings) -> flask.Response:
-    if path.startswith("/models/"):  # not aria-current "Models": this is one model, not the list
+    if path.startswith("/models/") and path != "/models/":  # not aria-current "Models": this is one model, not the list
         one = model_page(DashboardData.open(settings), path[len("/models/") :], settings)
         return _render("model.html", page=one, nav="model")
     if path == "/picks":  # ?date=YYYY-MM-DD (picks.SAMPLE_PARAMS); without it, the latest date with picks
