@@ -183,6 +183,18 @@ class QuietHandler(WSGIRequestHandler):
     def version_string(self) -> str:
         return "dashboard"
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the server refuses before Flask sees it (a 414 for a request line over 64 KiB, a 431
+        for over 100 headers) carries the security headers too (an HTTP/0.9-style answer has none)."""
+        self.refused = True
+        super().send_error(code, message, explain)
+
+    def end_headers(self) -> None:
+        if getattr(self, "refused", False):
+            for name, value in HEADERS.items():
+                self.send_header(name, value)
+        super().end_headers()
+
 
 def make_app(settings: Settings) -> flask.Flask:
     """A Flask app serving the dashboard (``modelctl dashboard``).
