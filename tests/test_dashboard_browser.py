@@ -345,3 +345,16 @@ def test_what_the_server_refuses_before_flask_carries_the_headers(site: Site) ->
         assert status.decode() in head.splitlines()[0], head
         assert "Content-Security-Policy: default-src 'none'" in head and "X-Frame-Options: DENY" in head, head
         assert "Werkzeug" not in head and "Python" not in head, head
+
+
+def test_the_feeds_reasons_wrap_between_words(driver: Any, site: Site) -> None:
+    """Review of issue 24: the activity feed's Reason cell broke words anywhere ("CS [-i / nf]",
+    "2026 / -02-22"): it carried ``.wrap`` (word-break: break-all), meant for hashes and paths."""
+    from selenium.webdriver.common.by import By
+
+    driver.set_window_size(*WIDE)
+    driver.get(f"{site.url}/activity")
+    cells = driver.find_elements(By.CSS_SELECTOR, "td[data-label='Reason']")
+    assert cells
+    for cell in cells:
+        assert driver.execute_script("return getComputedStyle(arguments[0]).wordBreak", cell) != "break-all"

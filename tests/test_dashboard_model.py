@@ -258,3 +258,13 @@ def test_the_verdicts_roi_is_named_for_what_it_is(demo: tuple[FlaskClient, DemoR
     rows = re.findall(r'<th scope="row">(ROI[^<]*%[^<]*)</th>', verdict)  # the figures' rows, not the differences
     assert rows and all("mean of daily" in r for r in rows), rows
     assert "./caption>" not in page and re.search(r"<caption id=\"diff-caption\">[^<]*</caption>", page)
+
+
+@pytest.mark.slow
+def test_the_picks_numbers_sit_under_their_headers(demo: tuple[FlaskClient, DemoRun]) -> None:
+    """Review of issue 24: the picks table right-aligned its numbers under left-aligned headers
+    (the issue's complaint about the operations page, repeated here)."""
+    client, _ = demo
+    page = text(client.get("/picks"))
+    for header in ("Line", "Price", "Prediction", "Edge", "Actual", "Units"):
+        assert f'<th scope="col" class="num">{header}</th>' in page, header
