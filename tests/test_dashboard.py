@@ -383,3 +383,20 @@ def test_the_home_page_says_which_way_and_which_clv(demo: tuple[FlaskClient, Dem
     response = client.get("/?role=champions")
     assert response.status_code == 400 and "role must be one of champion, shadow" in text(response)
     assert client.get("/models/").status_code == 200
+
+
+def test_a_challenger_with_nothing_shared_shows_no_figures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Review of issue 24: a challenger with no graded day shared with the champion showed
+    "Units +0.0" for itself and the champion on the verdict's shared player-games (there are none),
+    while every other figure there said "–"."""
+    assert modelctl(["migrate"]) == 0
+    for seed, feature_set in ((21, "v9"), (22, "v12")):
+        source = tmp_path / f"{feature_set}.cbm"
+        source.write_bytes(tiny_model_bytes(tiny_card(feature_set), seed=seed))
+        assert modelctl(["register", "--enable", str(source)]) == 0
+    champion, challenger = sorted(open_registry(open_settings()).list(), key=lambda m: m.feature_set)
+    assert modelctl(["promote", champion.model_id, "--force", "--reason", "review: no evidence yet"]) == 0
+    client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
+    page = text(client.get(f"/models/{challenger.model_id}"))
+    row = re.search(r'<th scope="row">Units \[95%\]</th>(.*?)</tr>', page, re.S)
+    assert row and "+0.0" not in row.group(1) and row.group(1).count(">–<") == 2, row
