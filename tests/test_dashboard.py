@@ -400,3 +400,6 @@ def test_a_challenger_with_nothing_shared_shows_no_figures(monkeypatch: pytest.M
     page = text(client.get(f"/models/{challenger.model_id}"))
     row = re.search(r'<th scope="row">Units \[95%\]</th>(.*?)</tr>', page, re.S)
     assert row and "+0.0" not in row.group(1) and row.group(1).count(">–<") == 2, row
+    chip = re.search(r'<li class="chip[^>]*>(.*?)</li>', text(client.get("/")), re.S)
+    assert chip and "no graded day shared with the champion yet" in chip.group(1), chip
+    assert "[-inf" not in chip.group(1)  # it read "MAE – [-inf, +inf] over 0 days"

@@ -143,6 +143,8 @@ def _chip(c: Comparison) -> Chip:
     way = "higher" if METRICS[key].better > 0 else "lower"  # the sign alone reads as "better" to most
     text = (f"{evidence.metric} {estimate} {interval(evidence)} over {evidence.days} days"
             f" (challenger − champion; {way} is better)")  # fmt: skip
+    if not c.graded_days:  # not "[-inf, +inf] over 0 days"
+        text = "no graded day shared with the champion yet"
     return Chip(c.challenger.model_id, c.verdict, evidence.metric, text)
 
 
