@@ -3,6 +3,7 @@ hostile text kept as text, the security headers, and how many queries each page 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -361,3 +362,44 @@ def test_the_home_side_on_the_demo(demo: tuple[FlaskClient, DemoRun], monkeypatc
         response = client.get(bad)
         assert response.status_code == 400 and why in text(response), bad
         assert_safe_page(response)
+
+
+@pytest.mark.slow
+def test_the_home_page_says_which_way_and_which_clv(demo: tuple[FlaskClient, DemoRun]) -> None:
+    """Review of issue 24. A chip read "MAE +0.386" for a challenger that is worse (its MAE higher):
+    the sign is challenger − champion and nothing said so, nor which way is better. The leaderboard's
+    CLV is the line's move in points (+0.16) while the model page's and the objective's CLV is
+    no-vig probability (+1.55 points of probability): both were called "CLV". An unknown role
+    showed "0 of 3 models" instead of an error; ``/models/`` (the list's own address) answered 404."""
+    client, run = demo
+    home = html.unescape(text(client.get("/")))
+    chips = re.findall(r'<li class="chip[^>]*>(.*?)</li>', home, re.S)
+    assert chips and all("challenger − champion" in c for c in chips), chips
+    assert all(re.search(r"(lower|higher) is better", c) for c in chips), chips
+    board = leaderboard(home)
+    header = re.search(r'<a href="/\?window=30&sort=clv">([^<]*)</a>', board)
+    assert header and "points" in header.group(1), board[:2000]
+    assert re.search(r"CLV[^.]*closing line[^.]*bet", home), "the leaderboard says what its CLV measures"
+    response = client.get("/?role=champions")
+    assert response.status_code == 400 and "role must be one of champion, shadow" in text(response)
+    assert client.get("/models/").status_code == 200
+
+
+def test_a_challenger_with_nothing_shared_shows_no_figures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Review of issue 24: a challenger with no graded day shared with the champion showed
+    "Units +0.0" for itself and the champion on the verdict's shared player-games (there are none),
+    while every other figure there said "–"."""
+    assert modelctl(["migrate"]) == 0
+    for seed, feature_set in ((21, "v9"), (22, "v12")):
+        source = tmp_path / f"{feature_set}.cbm"
+        source.write_bytes(tiny_model_bytes(tiny_card(feature_set), seed=seed))
+        assert modelctl(["register", "--enable", str(source)]) == 0
+    champion, challenger = sorted(open_registry(open_settings()).list(), key=lambda m: m.feature_set)
+    assert modelctl(["promote", champion.model_id, "--force", "--reason", "review: no evidence yet"]) == 0
+    client = client_for(monkeypatch, open_settings().registry_url, open_settings().bucket_url)
+    page = text(client.get(f"/models/{challenger.model_id}"))
+    row = re.search(r'<th scope="row">Units \[95%\]</th>(.*?)</tr>', page, re.S)
+    assert row and "+0.0" not in row.group(1) and row.group(1).count(">–<") == 2, row
+    chip = re.search(r'<li class="chip[^>]*>(.*?)</li>', text(client.get("/")), re.S)
+    assert chip and "no graded day shared with the champion yet" in chip.group(1), chip
+    assert "[-inf" not in chip.group(1)  # it read "MAE – [-inf, +inf] over 0 days"

@@ -267,7 +267,8 @@ def test_the_pages_money_figures_equal_modelctl_performance(
         assert cell["Units"] == signed(f["units"]), model_id
         roi = signed(f["roi"], 1, 100.0, "%")
         assert cell["ROI"].split() == [roi, *bracket(f["roi_low"], f["roi_high"], 1, 100.0, "%").split()], model_id
-        assert cell["CLV"].split() == [signed(f["clv"]), *bracket(f["clv_low"], f["clv_high"]).split()], model_id
+        clv = [signed(f["clv"]), *bracket(f["clv_low"], f["clv_high"]).split()]
+        assert cell["CLV (points)"].split() == clv, model_id
         assert cell["Hit rate (n)"] == f"{f['hit_rate']:.1f}% ({f['n_bets']})", model_id
     end = date.fromisoformat(max(f["end"] for f in thirty.values()))
     season = _performance(site.settings, (end - season_start(end)).days + 1, capsys)
@@ -325,3 +326,35 @@ def test_the_keyboard_reaches_a_model_page_on_a_phone(driver: Any, site: Site) -
     current = driver.find_elements(By.CSS_SELECTOR, "nav a[aria-current]")
     assert [a.text for a in current] == [], "a model page is not the models page"
     assert _errors(driver) == []
+
+
+def test_what_the_server_refuses_before_flask_carries_the_headers(site: Site) -> None:
+    """Review of issue 24: a request line over 64 KiB (414) or over 100 headers (431) was answered by
+    the HTTP server itself, without the Content-Security-Policy and the other security headers."""
+    import socket
+
+    port = int(site.url.rsplit(":", 1)[1])
+    for raw, status in ((b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b" 414 "),
+                        (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 120 + b"\r\n", b" 431 ")):  # fmt: skip
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(raw)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        assert status.decode() in head.splitlines()[0], head
+        assert "Content-Security-Policy: default-src 'none'" in head and "X-Frame-Options: DENY" in head, head
+        assert "Werkzeug" not in head and "Python" not in head, head
+
+
+def test_the_feeds_reasons_wrap_between_words(driver: Any, site: Site) -> None:
+    """Review of issue 24: the activity feed's Reason cell broke words anywhere ("CS [-i / nf]",
+    "2026 / -02-22"): it carried ``.wrap`` (word-break: break-all), meant for hashes and paths."""
+    from selenium.webdriver.common.by import By
+
+    driver.set_window_size(*WIDE)
+    driver.get(f"{site.url}/activity")
+    cells = driver.find_elements(By.CSS_SELECTOR, "td[data-label='Reason']")
+    assert cells
+    for cell in cells:
+        assert driver.execute_script("return getComputedStyle(arguments[0]).wordBreak", cell) != "break-all"

@@ -19,6 +19,7 @@ from common.errors import InvalidArgument
 from common.grading.catalog import Catalog
 from common.grading.compare import Comparison, VerdictRule, interval
 from common.grading.figures import WINDOWS, Figures, window_figures
+from common.grading.objective import METRICS
 from common.manifest import ServingLag
 from common.registry.model import ModelRecord
 from common.reminder import FamilyStaleness, staleness
@@ -28,8 +29,13 @@ SEASON = "season"
 WINDOW_CHOICES = (*(str(w) for w in WINDOWS), SEASON)
 SEASON_START_MONTH = 10  # a season's figures count from 1 October before the latest graded date
 #: sort key → (label, higher is better)
-SORTS = {"mae": ("MAE", False), "hit": ("Hit rate", True), "units": ("Units", True), "roi": ("ROI", True),
-         "clv": ("CLV", True)}  # fmt: skip
+SORTS = {
+    "mae": ("MAE", False),
+    "hit": ("Hit rate", True),
+    "units": ("Units", True),
+    "roi": ("ROI", True),
+    "clv": ("CLV (points)", True),
+}  # CLV: Figures.clv, the line's move toward the pick in points (not the verdict's no-vig CLV)
 
 
 def season_start(end: date) -> date:
@@ -131,9 +137,14 @@ class NowStrip:
 
 def _chip(c: Comparison) -> Chip:
     key = (c.driver or c.objective).lower()
-    evidence = c.evidence(key) if key in ("mae", "roi", "clv") else c.evidence(c.objective)
+    key = key if key in METRICS else c.objective
+    evidence = c.evidence(key)
     estimate = "–" if evidence.estimate is None else f"{evidence.estimate:+.3f}"
-    text = f"{evidence.metric} {estimate} {interval(evidence)} over {evidence.days} days"
+    way = "higher" if METRICS[key].better > 0 else "lower"  # the sign alone reads as "better" to most
+    text = (f"{evidence.metric} {estimate} {interval(evidence)} over {evidence.days} days"
+            f" (challenger − champion; {way} is better)")  # fmt: skip
+    if not c.graded_days:  # not "[-inf, +inf] over 0 days"
+        text = "no graded day shared with the champion yet"
     return Chip(c.challenger.model_id, c.verdict, evidence.metric, text)
 
 
@@ -199,7 +210,10 @@ class HomeQuery:
             raise InvalidArgument(f"window must be one of {', '.join(WINDOW_CHOICES)}, got {window!r}")
         if sort and sort not in SORTS:
             raise InvalidArgument(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
-        return cls(window=window, sort=sort, family=str(args.get("family", "")), role=str(args.get("role", "")))
+        chosen = str(args.get("role", ""))
+        if chosen and chosen not in ROLES:
+            raise InvalidArgument(f"role must be one of {', '.join(ROLES)}, got {chosen!r}")
+        return cls(window=window, sort=sort, family=str(args.get("family", "")), role=chosen)
 
 
 def _verdicts(data: DashboardData, catalog: Catalog, models: list[ModelRecord], rule: VerdictRule) -> dict[str, Any]:

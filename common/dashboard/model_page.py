@@ -30,7 +30,7 @@ from common.dashboard.money import complete_windows, max_drawdown, rolling_clv, 
 from common.dashboard.verdict import Difference, differences
 from common.dashboard.views import num, role
 from common.errors import NotFound
-from common.grading.compare import Comparison, VerdictRule
+from common.grading.compare import ROI_DEFINITION, Comparison, VerdictRule
 from common.grading.figures import Figures, window_figures
 from common.grading.rolling import ROLLING_DAYS, rolling
 from common.registry.model import ModelRecord, RegistryEvent
@@ -65,6 +65,7 @@ class ModelPage:
     rolling_days: int
     window: tuple[date, date] | None
     previous: ModelRecord | None  # lineage: retrained from
+    roi_definition: str = ROI_DEFINITION  # the verdict table's ROI, not the Money section's units / bets
 
 
 def _dates(series: pd.Series | pd.DataFrame) -> list[str]:

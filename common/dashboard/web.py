@@ -106,7 +106,7 @@ def _stylesheet() -> flask.Response:
 
 
 def _page(path: str, args: Any, settings: Settings) -> flask.Response:
-    if path.startswith("/models/"):  # not aria-current "Models": this is one model, not the list
+    if path.startswith("/models/") and path != "/models/":  # not aria-current "Models": this is one model, not the list
         one = model_page(DashboardData.open(settings), path[len("/models/") :], settings)
         return _render("model.html", page=one, nav="model")
     if path == "/picks":  # ?date=YYYY-MM-DD (picks.SAMPLE_PARAMS); without it, the latest date with picks
@@ -182,6 +182,18 @@ class QuietHandler(WSGIRequestHandler):
 
     def version_string(self) -> str:
         return "dashboard"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the server refuses before Flask sees it (a 414 for a request line over 64 KiB, a 431
+        for over 100 headers) carries the security headers too (an HTTP/0.9-style answer has none)."""
+        self.refused = True
+        super().send_error(code, message, explain)
+
+    def end_headers(self) -> None:
+        if getattr(self, "refused", False):
+            for name, value in HEADERS.items():
+                self.send_header(name, value)
+        super().end_headers()
 
 
 def make_app(settings: Settings) -> flask.Flask:
