@@ -103,13 +103,27 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     team_window = {"first": first, "last": last, "season_start": start, "since": since, "games": TEAM_GAMES_BACK}
     inputs = FeatureInputs(
         history=history.drop(columns=list(GIVEN_COLUMNS)),
-        team_games=_frame(engine, TEAM_GAMES, team_window, TEAM_GAME_COLUMNS),
+        team_games=_team_games(engine, team_window, targets),
         role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}, ROLE_GAME_COLUMNS),
         snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}, SNAPSHOT_COLUMNS),
         teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}, TEAMS),
         given=_last_games(history),
     )
     return SlateInputs(day, moment, targets, inputs)
+
+
+def _team_games(engine: Engine, window: dict[str, Any], targets: pd.DataFrame) -> pd.DataFrame:
+    """``TEAM_GAMES`` from the season's start (or ``since``, if earlier) when that holds each slate
+    team's last ``TEAM_GAMES_BACK`` games (every date but the season's first weeks), so the previous
+    season is scanned only when a team's last-10 windows reach into it."""
+    narrow = _frame(
+        engine, TEAM_GAMES, {**window, "first": min(window["season_start"], window["since"])}, TEAM_GAME_COLUMNS
+    )
+    counts = narrow["team_id"].value_counts()
+    teams = pd.unique(np.concatenate([targets["team_id"].to_numpy(), targets["opponent_team_id"].to_numpy()]))
+    if all(counts.get(team, 0) >= TEAM_GAMES_BACK for team in teams):
+        return narrow
+    return _frame(engine, TEAM_GAMES, window, TEAM_GAME_COLUMNS)
 
 
 def _last_games(history: pd.DataFrame) -> pd.DataFrame:
