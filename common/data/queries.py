@@ -118,7 +118,9 @@ ORDER BY pg.player_id, pg.game_date, pg.game_id"""
 # Team games to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's
 # rows; those of the slate's season, each team's last @games before it (its last-10 windows) and
 # every one since @since (the oldest box score of the slate's history: its usage windows), each
-# with its opponent's row of the game. @first bounds the scan: the previous season's start, or @since if earlier.
+# with its opponent's row of the game. @first bounds the scan: the season's start (or @since, if
+# earlier) when that holds every slate team's last @games, else the previous season's start
+# (common.data.slate._team_games).
 TEAM_GAMES = """
 WITH tg AS (
   SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
