@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from tests.support import features_before_22
 TOLERANCE = 1e-9
 OPENING_NIGHT = date(2025, 10, 21)  # 2025-26's first date: every "last N" reaches into 2024-25
 LATER = date(2025, 10, 28)
+MONTH_IN = date(2025, 11, 14)  # every team has 10 games of 2025-26 by then
 EARLY_MOMENT = "2025-10-26T12:00:00Z"  # a moment days before LATER: box scores through 10-25 only
 
 
@@ -150,3 +152,26 @@ def test_the_bounded_ewm_is_within_1e_9_of_the_whole_history() -> None:
     assert np.abs(bounded - whole).max() < TOLERANCE
     assert np.abs(bounded[:EWM_GAMES] - whole[:EWM_GAMES]).max() < 1e-12, "up to 150 games: the same sum"
     assert np.abs(bounded[EWM_GAMES:] - whole[EWM_GAMES:]).max() > 0, "beyond: a bounded window, as documented"
+
+
+def test_a_slate_weeks_into_the_season_equals_the_definition_before(
+    tmp_path: Path, seasons: tuple[SeasonData, SeasonData]
+) -> None:
+    """Weeks into 2025-26 every team has played its last 10 games this season (the team games are
+    then read from the season's start or the oldest box score of the slate's history, whichever is
+    earlier, not from the previous season's start) and the season sums cover a dozen games, home
+    and away: the features still equal the definition before."""
+    day = lambda f: pd.to_datetime(f["game_date"]).dt.date  # noqa: E731
+    later = _window(generate_season("2025-26", seed=7), lambda f: f[day(f) <= MONTH_IN])
+    url = f"duckdb://{tmp_path / 'registry.duckdb'}"
+    store = RegistryStore.open(url)
+    store.migrate(RegistryService(store).clock())
+    for season in (seasons[0], later):
+        write_season(open_engine(url), season, into_production=True)
+    season = load_season(open_engine(url))
+    read = load_slate(open_engine(url), MONTH_IN, DEFAULT_LEAD_MINUTES)
+    teams = read.inputs.team_games
+    assert (teams[teams["game_date"] >= pd.Timestamp(date(2025, 7, 1))].groupby("team_id").size() >= 10).all()
+    assert read.inputs.history["game_date"].min() < pd.Timestamp(date(2025, 7, 1)), "the last 20 reach back"
+    served = features_for(read.inputs, read.targets, read.as_of)
+    _assert_close(served, _reference(season, MONTH_IN, read.as_of), f"serving {MONTH_IN}")

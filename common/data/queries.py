@@ -71,12 +71,14 @@ HAS_SEASON_DATA = "SELECT EXISTS(SELECT 1 FROM games) AND EXISTS(SELECT 1 FROM p
 # The slate's games on @day (their tip-offs set the as-of moment).
 SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @day"
 # Box-score rows of the slate's players, dated up to @last (the last final date before the slate):
-# each one's last @games played games (the longest "last N" window), every played game of the
-# slate's season and every row since @recent (the availability counts). Each row also carries the
-# player's points_ewm_10 at his last played game by @last: the EWM's weights @decay^k (k = 0 for
-# that game) over his last @ewm_games played games, summed by the engine
-# (common.features.windows.Windows.ewm is the same sum over rows in memory). Only the keys are
-# ranked; the wide rows are read once, for what is kept.
+# each one's last @games played games (the longest "last N" window) and every row not played since
+# @recent (the availability counts). Each row also carries what the engine sums for the player at
+# his last played game by @last (the columns of common.features.GIVEN_COLUMNS):
+# * points_ewm_10: the EWM's weights @decay^k (k = 0 for that game) over his last @ewm_games played
+#   games (common.features.windows.Windows.ewm is the same sum over rows in memory);
+# * the season to date (@season_start to @last): points, minutes and played games, and points and
+#   games at home and away (0 and 0 without a game), so the season's rows are never read.
+# Only the keys are ranked; the wide rows are read once, for what is kept.
 SLATE_HISTORY = f"""
 WITH slate AS (
   SELECT DISTINCT player_id FROM player_games WHERE game_date = @day AND {_SLATE}
@@ -91,19 +93,34 @@ ewm AS (
   SELECT player_id, SUM(points * POW(@decay, back - 1)) / SUM(POW(@decay, back - 1)) AS points_ewm_10
   FROM ranked WHERE back <= @ewm_games GROUP BY player_id
 ),
+season AS (
+  SELECT player_id, SUM(points) AS season_points, SUM(minutes) AS season_minutes, COUNT(*) AS season_games,
+         SUM(IF(is_home, points, 0)) AS home_points, SUM(IF(is_home, 1, 0)) AS home_games,
+         SUM(IF(is_home, 0, points)) AS away_points, SUM(IF(is_home, 0, 1)) AS away_games
+  FROM player_games
+  WHERE status = 'played' AND game_date BETWEEN @season_start AND @last
+    AND player_id IN (SELECT player_id FROM slate)
+  GROUP BY player_id
+),
 latest AS (SELECT player_id, game_id FROM ranked WHERE back <= @games)
-SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)}, ewm.points_ewm_10
+SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)}, ewm.points_ewm_10,
+       COALESCE(season.season_points, 0) AS season_points, COALESCE(season.season_minutes, 0) AS season_minutes,
+       COALESCE(season.season_games, 0) AS season_games,
+       COALESCE(season.home_points, 0) AS home_points, COALESCE(season.home_games, 0) AS home_games,
+       COALESCE(season.away_points, 0) AS away_points, COALESCE(season.away_games, 0) AS away_games
 FROM player_games AS pg
 LEFT JOIN ewm ON ewm.player_id = pg.player_id
+LEFT JOIN season ON season.player_id = pg.player_id
 LEFT JOIN latest ON latest.player_id = pg.player_id AND latest.game_id = pg.game_id
 WHERE pg.game_date <= @last AND pg.player_id IN (SELECT player_id FROM slate)
-  AND ((pg.status = 'played' AND (pg.game_date >= @season_start OR latest.game_id IS NOT NULL))
-       OR (pg.status != 'played' AND pg.game_date >= @recent))
+  AND ((pg.status = 'played' AND latest.game_id IS NOT NULL) OR (pg.status != 'played' AND pg.game_date >= @recent))
 ORDER BY pg.player_id, pg.game_date, pg.game_id"""
 # Team games to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's
 # rows; those of the slate's season, each team's last @games before it (its last-10 windows) and
 # every one since @since (the oldest box score of the slate's history: its usage windows), each
-# with its opponent's row of the game. @first bounds the scan: the previous season's start, or @since if earlier.
+# with its opponent's row of the game. @first bounds the scan: the season's start (or @since, if
+# earlier) when that holds every slate team's last @games, else the previous season's start
+# (common.data.slate._team_games).
 TEAM_GAMES = """
 WITH tg AS (
   SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,

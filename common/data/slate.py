@@ -6,8 +6,9 @@ BigQuery prunes on (SQL in :mod:`common.data.queries`):
 
 * the slate (players listed for the date, not ruled out) and its games' tip-offs;
 * the slate's players' box-score rows: the last ``LAST_GAMES`` played games of each (the longest
-  "last N" window), the season to date and the last 14 days; and ``points_ewm_10`` at each one's
-  last game, summed by the engine over his last ``EWM_GAMES`` games (the EWM's bounded window);
+  "last N" window) and the rows not played of the last 14 days; and, at each one's last game,
+  what the engine sums for him (``GIVEN_COLUMNS``): ``points_ewm_10`` over his last ``EWM_GAMES``
+  games (the EWM's bounded window) and his season to date, so the season's rows are not read;
 * team games since the previous season's start (season-to-date ratings, last-10 windows; their
   totals feed the usage and shot-share windows) and the season's points allowed per opponent
   and role, both summed by the engine;
@@ -41,6 +42,7 @@ from common.errors import ConfigError, MissingTable, NotFound
 from common.features import (
     EWM_DECAY,
     EWM_GAMES,
+    GIVEN_COLUMNS,
     HISTORY_COLUMNS,
     LAST_GAMES,
     ROLE_GAME_COLUMNS,
@@ -95,26 +97,40 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     last = min(final_through(moment).date(), day - timedelta(days=1))
     window = {"day": day, "last": last, "season_start": start, "recent": day - timedelta(days=AVAILABILITY_DAYS)}
     ewm = {"games": LAST_GAMES, "ewm_games": EWM_GAMES, "decay": EWM_DECAY}
-    history = _frame(engine, SLATE_HISTORY, {**window, **ewm}, (*HISTORY_COLUMNS, "points_ewm_10"))
+    history = _frame(engine, SLATE_HISTORY, {**window, **ewm}, (*HISTORY_COLUMNS, *GIVEN_COLUMNS))
     since = history["game_date"].min().date() if len(history) else start
     first = min(start.replace(year=start.year - 1), since)
     team_window = {"first": first, "last": last, "season_start": start, "since": since, "games": TEAM_GAMES_BACK}
     inputs = FeatureInputs(
-        history=history.drop(columns="points_ewm_10"),
-        team_games=_frame(engine, TEAM_GAMES, team_window, TEAM_GAME_COLUMNS),
+        history=history.drop(columns=list(GIVEN_COLUMNS)),
+        team_games=_team_games(engine, team_window, targets),
         role_games=_frame(engine, ROLE_GAMES, {"season_start": start, "last": last}, ROLE_GAME_COLUMNS),
         snapshots=_frame(engine, SLATE_SNAPSHOTS, {"day": day, "as_of": _moment(moment)}, SNAPSHOT_COLUMNS),
         teams=_frame(engine, SLATE_TEAMS, {"season": f"{start.year}-{(start.year + 1) % 100:02d}"}, TEAMS),
-        ewm=_last_games(history),
+        given=_last_games(history),
     )
     return SlateInputs(day, moment, targets, inputs)
 
 
+def _team_games(engine: Engine, window: dict[str, Any], targets: pd.DataFrame) -> pd.DataFrame:
+    """``TEAM_GAMES`` from the season's start (or ``since``, if earlier) when that holds each slate
+    team's last ``TEAM_GAMES_BACK`` games (every date but the season's first weeks), so the previous
+    season is scanned only when a team's last-10 windows reach into it."""
+    narrow = _frame(
+        engine, TEAM_GAMES, {**window, "first": min(window["season_start"], window["since"])}, TEAM_GAME_COLUMNS
+    )
+    counts = narrow["team_id"].value_counts()
+    teams = pd.unique(np.concatenate([targets["team_id"].to_numpy(), targets["opponent_team_id"].to_numpy()]))
+    if all(counts.get(team, 0) >= TEAM_GAMES_BACK for team in teams):
+        return narrow
+    return _frame(engine, TEAM_GAMES, window, TEAM_GAME_COLUMNS)
+
+
 def _last_games(history: pd.DataFrame) -> pd.DataFrame:
-    """Each player's last played game (player_id, game_date) and its ``points_ewm_10``."""
+    """Each player's last played game (player_id, game_date) and the engine's sums there."""
     played = history[history["status"] == "played"]
     last = played.drop_duplicates("player_id", keep="last")  # rows come in (player, date) order
-    return last.loc[:, ["player_id", "game_date", "points_ewm_10"]].reset_index(drop=True)
+    return last.loc[:, ["player_id", "game_date", *GIVEN_COLUMNS]].reset_index(drop=True)
 
 
 def _season_start(day: date) -> date:

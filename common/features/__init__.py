@@ -89,7 +89,7 @@ from common.features.market import (
     slate_as_of,
     utc,
 )
-from common.features.player import availability_features, player_features, with_team_totals
+from common.features.player import GIVEN_COLUMNS, availability_features, player_features, with_team_totals
 from common.features.windows import EWM_DECAY, EWM_GAMES, LAST_GAMES
 
 __all__ = [  # the package's interface (the engine's slate reader, common.data.slate, takes it from here)
@@ -104,6 +104,7 @@ __all__ = [  # the package's interface (the engine's slate reader, common.data.s
     "ROLE_GAME_COLUMNS",
     "SNAPSHOT_COLUMNS",
     "TEAM_GAME_COLUMNS",
+    "GIVEN_COLUMNS",
     "FeatureInputs",
     "as_day",
     "build_feature_frame",
@@ -141,8 +142,9 @@ TEAM_COLUMNS = ("team_id", "def_rating", "off_rating", "pace")
 class FeatureInputs:
     """What the features of some targets read: box-score rows (``HISTORY_COLUMNS``), team games
     (``TEAM_GAME_COLUMNS``), role games (``ROLE_GAME_COLUMNS``), line snapshots, the ``teams``
-    priors and, optionally, ``points_ewm_10`` at each player's last game (``ewm``: player_id,
-    game_date, points_ewm_10; else computed from ``history``).
+    priors and, optionally, what the engine summed for each player at his last played game
+    (``given``: player_id, game_date and ``GIVEN_COLUMNS``: the EWM and the season-to-date sums of
+    the one season all targets are in); else computed from ``history``, which then holds every row.
 
     Built from whole frames in memory (:func:`build_feature_frame`, training) or read from the
     engine with only the rows a slate needs (:func:`common.data.slate.load_slate`, serving); the
@@ -153,7 +155,7 @@ class FeatureInputs:
     role_games: pd.DataFrame
     snapshots: pd.DataFrame
     teams: pd.DataFrame
-    ewm: pd.DataFrame | None = None
+    given: pd.DataFrame | None = None
 
 
 def build_feature_frame(
@@ -183,7 +185,7 @@ def features_for(inputs: FeatureInputs, targets: pd.DataFrame, as_of: Any) -> pd
     tgt["is_home"] = tgt["is_home"].astype(np.float64)
     tgt["_row"] = np.arange(len(tgt))
     tgt["as_of"] = _moments(as_of, len(tgt)).set_axis(tgt.index)
-    tgt = player_features(hist, tgt, inputs.ewm)
+    tgt = player_features(hist, tgt, inputs.given)
     tgt = availability_features(hist, tgt)
     tgt = team_features(tg, inputs.teams, tgt)
     tgt = role_features(_dated(inputs.role_games), tgt)

@@ -5,6 +5,8 @@ targets read: each target's last played game before its date."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,19 @@ from common.features.joins import asof, count_before, dates, same_season
 from common.features.windows import Windows, first_rows, last_before
 
 TEAM_TOTALS = ("team_minutes", "team_fga", "team_fta")
+# What the engine may sum for each player at his last played game (SLATE_HISTORY in
+# common.data.queries), so a slate's history holds his last 20 games, not his season: the EWM over
+# his last 150 games and the season-to-date sums (the targets' one season; 0 without a game).
+SEASON_SUMS = (
+    "season_points",
+    "season_minutes",
+    "season_games",
+    "home_points",
+    "home_games",
+    "away_points",
+    "away_games",
+)
+GIVEN_COLUMNS = ("points_ewm_10", *SEASON_SUMS)
 
 
 def with_team_totals(hist: pd.DataFrame, team_games: pd.DataFrame) -> pd.DataFrame:
@@ -27,17 +42,15 @@ def _played_games(hist: pd.DataFrame) -> pd.DataFrame:
     return played.reset_index(drop=True)
 
 
-def _rolling_stats(p: pd.DataFrame, at: np.ndarray, ewm: np.ndarray | None) -> pd.DataFrame:
+def _rolling_stats(p: pd.DataFrame, at: np.ndarray, given: dict[str, np.ndarray] | None) -> pd.DataFrame:
     """At played rows ``at``, form statistics over the player's games up to and including that row
-    (``points_ewm_10``: ``ewm`` when the engine computed it, see :func:`player_features`)."""
+    (the EWM and the season values: ``given`` when the engine summed them, see :func:`player_features`)."""
     col = lambda name: p[name].to_numpy(np.float64)  # noqa: E731
     poss, team_poss = col("fga") + 0.44 * col("fta"), col("team_fga") + 0.44 * col("team_fta")
     use_num, use_den = poss * col("team_minutes") / 5, col("minutes") * team_poss
     w = Windows(first_rows(p["player_id"].to_numpy()), at)
     ratio = lambda num, den: np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)  # noqa: E731
     ten = lambda name: w.sum(col(name), 10)  # noqa: E731
-    season = p.groupby(["player_id", "_season"], sort=False)
-    n_season = season.cumcount().to_numpy()[at] + 1
     out = {
         "player_id": p["player_id"].to_numpy()[at],
         "game_date": p["game_date"].to_numpy()[at],
@@ -50,7 +63,6 @@ def _rolling_stats(p: pd.DataFrame, at: np.ndarray, ewm: np.ndarray | None) -> p
         "points_max_last_10": w.reduce(col("points"), 10, "max"),
         "points_min_last_10": w.reduce(col("points"), 10, "min"),
         "points_median_last_10": w.reduce(col("points"), 10, "median"),
-        "points_ewm_10": w.ewm(col("points")) if ewm is None else ewm,
         "minutes_avg_last_5": w.mean(col("minutes"), 5),
         "minutes_avg_last_10": w.mean(col("minutes"), 10),
         "minutes_std_last_10": w.std(col("minutes"), 10),
@@ -69,24 +81,48 @@ def _rolling_stats(p: pd.DataFrame, at: np.ndarray, ewm: np.ndarray | None) -> p
         "ft_pct_last_10": ratio(ten("ftm"), ten("fta")),
         "minutes_last_game": col("minutes")[at],
         "points_last_game": col("points")[at],
+    }
+    return pd.DataFrame({**out, **(_summed(p, at, w) if given is None else _from_sums(given, ratio))})
+
+
+def _summed(p: pd.DataFrame, at: np.ndarray, w: Windows) -> dict[str, np.ndarray]:
+    """The EWM and the season values at rows ``at`` from every row of the players' history."""
+    season = p.groupby(["player_id", "_season"], sort=False)
+    n_season = season.cumcount().to_numpy()[at] + 1
+    return {
+        "points_ewm_10": w.ewm(p["points"].to_numpy(np.float64)),
         "season_pts": season["points"].cumsum().to_numpy()[at] / n_season,
         "season_min": season["minutes"].cumsum().to_numpy()[at] / n_season,
         "season_games": n_season,
     }
-    return pd.DataFrame(out)
 
 
-def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, ewm: pd.DataFrame | None = None) -> pd.DataFrame:
+def _from_sums(given: dict[str, np.ndarray], ratio: Callable[..., np.ndarray]) -> dict[str, np.ndarray]:
+    """The same values from the engine's sums (``GIVEN_COLUMNS``), and the home and away averages of
+    the season (in memory they come from the player's last home and away games instead)."""
+    n = given["season_games"]
+    return {
+        "points_ewm_10": given["points_ewm_10"],
+        "season_pts": ratio(given["season_points"], n),
+        "season_min": ratio(given["season_minutes"], n),
+        "season_games": n,
+        "player_home_avg": ratio(given["home_points"], given["home_games"]),
+        "player_away_avg": ratio(given["away_points"], given["away_games"]),
+    }
+
+
+def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, given: pd.DataFrame | None = None) -> pd.DataFrame:
     """Scoring form, opportunity, home/away splits and rest from the player's own games.
 
-    ``hist`` carries its rows' team totals (:func:`with_team_totals`). ``ewm``, when given, holds
-    ``points_ewm_10`` at each player's last played game (player_id, game_date), computed by the
-    engine over the same bounded window (``SLATE_HISTORY``), so ``hist`` need not hold the 150 games."""
+    ``hist`` carries its rows' team totals (:func:`with_team_totals`). ``given``, when given, holds
+    ``GIVEN_COLUMNS`` at each player's last played game (player_id, game_date), summed by the
+    engine over the same windows (``SLATE_HISTORY``): ``hist`` then needs his last 20 games only,
+    not the 150 of the EWM nor the season; every target must be of the season they were summed over."""
     played = _played_games(hist)
     ids, days = played["player_id"].to_numpy(), played["_day"].to_numpy()
     pos = last_before(ids, days, tgt["player_id"].to_numpy(), tgt["_day"].to_numpy())
     at = np.unique(pos[pos >= 0])
-    tgt = asof(tgt, _rolling_stats(played, at, None if ewm is None else _given_ewm(played, at, ewm)), "player_id", "_p")
+    tgt = asof(tgt, _rolling_stats(played, at, None if given is None else _given(played, at, given)), "player_id", "_p")
     this_season = same_season(tgt, "_p")
     tgt["points_avg_season"] = np.where(this_season, tgt["season_pts"], np.nan)
     tgt["games_played_season"] = np.where(this_season, tgt["season_games"], 0.0)
@@ -95,6 +131,10 @@ def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, ewm: pd.DataFrame | N
     tgt["minutes_trend_5_vs_season"] = tgt["minutes_avg_last_5"] - tgt["minutes_avg_season"]
     tgt["days_rest"] = (tgt["game_date"] - tgt["_p_date"]).dt.days.astype(np.float64)
     tgt["back_to_back"] = (tgt["days_rest"] == 1).astype(np.float64)
+    if given is not None:  # the season's sums: a player without a game of the target's season has none
+        for name in ("player_home_avg", "player_away_avg"):
+            tgt[name] = np.where(this_season, tgt[name], np.nan)
+        return tgt
     for flag, name in ((True, "player_home_avg"), (False, "player_away_avg")):
         side = played[played["is_home"].astype(bool) == flag]
         split = side[["player_id", "game_date", "_season"]].assign(
@@ -108,15 +148,15 @@ def player_features(hist: pd.DataFrame, tgt: pd.DataFrame, ewm: pd.DataFrame | N
     return tgt
 
 
-def _given_ewm(played: pd.DataFrame, at: np.ndarray, ewm: pd.DataFrame) -> np.ndarray:
-    """The engine's EWM at played rows ``at``: it is computed at each player's last game only, so
-    a row it does not cover is an error, never a silent NaN."""
+def _given(played: pd.DataFrame, at: np.ndarray, given: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The engine's sums at played rows ``at``: they are summed at each player's last game only, so
+    a row they do not cover is an error, never a silent NaN."""
     keys = pd.MultiIndex.from_arrays([played["player_id"].to_numpy()[at], played["game_date"].to_numpy()[at]])
-    given = pd.Series(ewm["points_ewm_10"].to_numpy(np.float64), index=[ewm["player_id"], dates(ewm["game_date"])])
-    found = given.index.get_indexer(keys)
+    index = pd.MultiIndex.from_arrays([given["player_id"].to_numpy(), dates(given["game_date"]).to_numpy()])
+    found = index.get_indexer(keys)
     if (found < 0).any():
-        raise InvalidArgument(f"the EWM given covers {int((found >= 0).sum())} of the {len(at)} games the targets read")
-    return given.to_numpy()[found]
+        raise InvalidArgument(f"the sums given cover {int((found >= 0).sum())} of the {len(at)} games the targets read")
+    return {c: given[c].to_numpy(np.float64)[found] for c in GIVEN_COLUMNS}
 
 
 def availability_features(hist: pd.DataFrame, tgt: pd.DataFrame) -> pd.DataFrame:
