@@ -62,6 +62,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="3 passes per process and one modelctl run")
     parser.add_argument("--passes", type=int, default=None, help="passes per process (default 8; --quick 3)")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        metavar="TREE",
+        help="also time `modelctl predict` of another checkout (e.g. /work/main), alternating",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # the timed fresh process
     parser.add_argument("--date", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)  # the child's
     return parser.parse_args(argv)
@@ -219,19 +226,42 @@ def run_child(env: dict[str, str], passes: int, day: date = DAY) -> dict[str, An
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def timed_modelctl(env: dict[str, str]) -> tuple[float, float]:
+    """One fresh `modelctl predict --date DAY` process: its wall time and CPU time (user + system)."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    t, c = time.perf_counter(), cpu()
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("modelctl")), "predict", "--date", DAY.isoformat()],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"modelctl predict failed:\n{out.stderr}")
+    return time.perf_counter() - t, cpu() - c
+
+
 def modelctl_wall(env: dict[str, str], runs: int) -> float:
     """The best wall time of ``runs`` fresh `modelctl predict --date DAY` processes."""
-    best = float("inf")
+    return min(timed_modelctl(env)[0] for _ in range(runs))
+
+
+def against(env: dict[str, str], tree: Path, runs: int) -> None:
+    """`modelctl predict` of this tree and of ``tree`` (another checkout, e.g. /work/main), alternating
+    fresh processes on one registry: the before/after of a change in one run, wall and CPU."""
+    trees = {"this tree": ROOT, str(tree): tree}
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run(
-            [str(Path(sys.executable).with_name("modelctl")), "predict", "--date", DAY.isoformat()],
-            env=env, capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        best = min(best, time.perf_counter() - t)
-        if out.returncode != 0:
-            raise SystemExit(f"modelctl predict failed:\n{out.stderr}")
-    return best
+        for name, root in trees.items():
+            figures[name].append(timed_modelctl({**env, "PYTHONPATH": str(root)}))
+    print(f"\n`modelctl predict --date {DAY}`, 1 season, {runs} alternating fresh processes each ({load_average()})")
+    for name, runs_of in figures.items():
+        wall, cpu = (statistics.median(x) for x in zip(*runs_of, strict=True))
+        best = min(w for w, _ in runs_of)
+        print(f"  {name:<24} wall median {wall:.2f} s (best {best:.2f} s), CPU median {cpu:.2f} s")
 
 
 def first_modelctl(env: dict[str, str]) -> float:
@@ -316,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
         walls = {n: modelctl_wall(envs[n], runs) for n in SEASONS}
         report(results, walls, big, big_day)
         print(f"first `modelctl predict` (no SQL kept yet, SQL_CACHE_DIR empty), 1 season: {first:.2f} s")
+        if args.against:
+            against(envs[1], args.against.resolve(), 3 if args.quick else 8)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
