@@ -65,8 +65,8 @@ def put(sql: str, translated: str) -> None:
     """Store ``translated`` for ``sql`` (whole or not at all); a failure is logged and ignored."""
     if _folder is None:
         return
-    target = _path(_folder, sql)
     try:
+        target = _path(_folder, sql)
         _folder.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=_folder, prefix=".incoming-", suffix=".sql")
         try:
