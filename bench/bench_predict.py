@@ -3,7 +3,9 @@
 For each history size (1 season: 2025-26; 4 seasons: 2022-23 to 2025-26, as `modelctl data
 generate --season S` adds them) a temporary DuckDB registry gets the seasons and two tiny models
 (a v9 champion and a v12_noveg shadow, the demo's shape), and a fresh Python process runs the
-command's stages in order, as `modelctl predict` does, inside one engine session:
+command's stages in order, as `modelctl predict` does, inside one engine session, with the DuckDB
+SQL that an earlier command kept (``SQL_CACHE_DIR``: one untimed-for-the-table first `modelctl
+predict` fills it and is reported on its own):
 
   imports + parser   `common.cli.main.build_parser(["predict", ...])` and the settings
   slate read         `load_slate`: the rows the slate's features need, read with SQL (issue 22)
@@ -60,6 +62,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="3 passes per process and one modelctl run")
     parser.add_argument("--passes", type=int, default=None, help="passes per process (default 8; --quick 3)")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        metavar="TREE",
+        help="also time `modelctl predict` of another checkout (e.g. /work/main), alternating",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # the timed fresh process
     parser.add_argument("--date", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)  # the child's
     return parser.parse_args(argv)
@@ -79,6 +88,9 @@ def child(passes: int, day: date) -> None:
 
     build_parser(["predict", "--date", day.isoformat()])
     settings = Settings.from_env()
+    from common import sql_cache
+
+    sql_cache.use(settings.sql_cache_dir)  # as `modelctl` does: the DuckDB SQL an earlier command kept
     times: dict[str, list[float]] = {name: [] for name in STAGES}
     times["imports + parser"].append(clock() - start)
     from common.sql import engine_session
@@ -191,6 +203,7 @@ def make_registry(folder: Path, seasons: tuple[str, ...], twin: bool = False) ->
         "MODEL_BUCKET_URL": f"file://{folder / 'bucket'}",
         "MODEL_CACHE_DIR": str(folder / "cache"),
         "MODELCTL_ACTOR": "bench",
+        "SQL_CACHE_DIR": str(folder.parent / "sql-cache"),  # shared by the registries, like a user's
         "PYTHONPATH": str(ROOT),
     }
     env.pop("SLACK_WEBHOOK_URL", None)
@@ -213,19 +226,49 @@ def run_child(env: dict[str, str], passes: int, day: date = DAY) -> dict[str, An
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def timed_modelctl(env: dict[str, str]) -> tuple[float, float]:
+    """One fresh `modelctl predict --date DAY` process: its wall time and CPU time (user + system)."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    t, c = time.perf_counter(), cpu()
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("modelctl")), "predict", "--date", DAY.isoformat()],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"modelctl predict failed:\n{out.stderr}")
+    return time.perf_counter() - t, cpu() - c
+
+
 def modelctl_wall(env: dict[str, str], runs: int) -> float:
     """The best wall time of ``runs`` fresh `modelctl predict --date DAY` processes."""
-    best = float("inf")
+    return min(timed_modelctl(env)[0] for _ in range(runs))
+
+
+def against(env: dict[str, str], tree: Path, runs: int) -> None:
+    """`modelctl predict` of this tree and of ``tree`` (another checkout, e.g. /work/main), alternating
+    fresh processes on one registry: the before/after of a change in one run, wall and CPU."""
+    trees = {"this tree": ROOT, str(tree): tree}
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run(
-            [str(Path(sys.executable).with_name("modelctl")), "predict", "--date", DAY.isoformat()],
-            env=env, capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        best = min(best, time.perf_counter() - t)
-        if out.returncode != 0:
-            raise SystemExit(f"modelctl predict failed:\n{out.stderr}")
-    return best
+        for name, root in trees.items():
+            figures[name].append(timed_modelctl({**env, "PYTHONPATH": str(root)}))
+    print(f"\n`modelctl predict --date {DAY}`, 1 season, {runs} alternating fresh processes each ({load_average()})")
+    for name, runs_of in figures.items():
+        wall, cpu = (statistics.median(x) for x in zip(*runs_of, strict=True))
+        best = min(w for w, _ in runs_of)
+        print(f"  {name:<24} wall median {wall:.2f} s (best {best:.2f} s), CPU median {cpu:.2f} s")
+
+
+def first_modelctl(env: dict[str, str]) -> float:
+    """The very first `modelctl predict` (no DuckDB SQL kept yet: it transpiles and keeps it), which
+    the timed processes after it find, as a user's second command does."""
+    shutil.rmtree(env["SQL_CACHE_DIR"], ignore_errors=True)
+    return modelctl_wall(env, 1)
 
 
 def slate_features_warm(result: dict[str, Any]) -> float:
@@ -293,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
             envs[n] = make_registry(folder, seasons, twin=n == SLATE_500)
             print(f"{n} {'players: 1 season, 60 teams' if n == SLATE_500 else 'season(s)'} {seasons[0]}..{seasons[-1]} "
                   f"written, models registered: {time.perf_counter() - t:.1f} s")  # fmt: skip
+        first = first_modelctl(envs[1])
         results = {n: run_child(envs[n], passes) for n in SEASONS}
         from common.data.synth import generate_season
 
@@ -301,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
         runs = 1 if args.quick else 3
         walls = {n: modelctl_wall(envs[n], runs) for n in SEASONS}
         report(results, walls, big, big_day)
+        print(f"first `modelctl predict` (no SQL kept yet, SQL_CACHE_DIR empty), 1 season: {first:.2f} s")
+        if args.against:
+            against(envs[1], args.against.resolve(), 3 if args.quick else 8)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

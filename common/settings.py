@@ -146,6 +146,9 @@ class Settings:
     reminder_levels: tuple[int, int, int] = (10, 14, 21)
     reminder_silent_when_clear: bool = False
     model_cache_dir: str = str(LOCAL_DIR / "cache" / "models")
+    # DuckDB SQL transpiled from the BigQuery source, kept for the next `modelctl` process
+    # (common/sql_cache.py); "none" keeps it in memory only
+    sql_cache_dir: str = str(LOCAL_DIR / "cache" / "sql")
     manifest_poll_seconds: float = 0.25
     worker_retry_seconds: float = 30.0  # a worker retries a model it could not load (or a refused set)
     registry_check_seconds: float = 60.0  # a worker compares the manifest's registry version with the registry's
@@ -250,6 +253,7 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("REMINDER_LEVEL_DAYS", "reminder_levels", _int_tuple),
     EnvVar("REMINDER_SILENT_WHEN_CLEAR", "reminder_silent_when_clear", _bool),
     EnvVar("MODEL_CACHE_DIR", "model_cache_dir", _text, EVERY_FUNCTION),
+    EnvVar("SQL_CACHE_DIR", "sql_cache_dir", _text),  # modelctl only: functions keep it in memory
     EnvVar("MANIFEST_POLL_SECONDS", "manifest_poll_seconds", _float, EVERY_FUNCTION),
     EnvVar("WORKER_RETRY_SECONDS", "worker_retry_seconds", _float),
     EnvVar("REGISTRY_CHECK_SECONDS", "registry_check_seconds", _float),

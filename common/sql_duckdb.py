@@ -21,14 +21,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import sqlglot
-from sqlglot import exp
 
+from common import sql_cache
 from common.errors import AppError, ConfigError, Conflict, MissingDatabase, MissingTable, TransientError
 from common.sql import GUARD_PREFIX, Params, Statement, check_delete, plain
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -41,23 +43,33 @@ LOCK_WAIT_SECONDS = 15.0
 
 # BigQuery storage layout that DuckDB has no notion of (migration 010): dropped on purpose, the
 # table being the same without it, rather than left for sqlglot to warn about as unsupported.
-_STORAGE_ONLY = (exp.PartitionedByProperty, exp.ClusterProperty)
 _STORAGE_OPTIONS = {"require_partition_filter", "partition_expiration_days"}
 
 
 @lru_cache(maxsize=512)
 def transpile(sql: str) -> str:
-    """BigQuery SQL → DuckDB SQL (cached: the same statements run all day)."""
-    return ";\n".join(
+    """BigQuery SQL → DuckDB SQL (cached: the same statements run all day; across processes in
+    ``SQL_CACHE_DIR`` when the process asked for it, ``common.sql_cache``)."""
+    cached = sql_cache.get(sql)
+    if cached is not None:
+        return cached
+    import sqlglot  # 0.1–0.2 s to import: a process whose statements are all cached never pays it
+
+    translated = ";\n".join(
         _without_storage_layout(tree).sql(dialect="duckdb")
         for tree in sqlglot.parse(sql, read="bigquery")
         if tree is not None
     )
+    sql_cache.put(sql, translated)
+    return translated
 
 
 def _without_storage_layout(tree: exp.Expr) -> exp.Expr:
+    from sqlglot import exp
+
+    storage_only = (exp.PartitionedByProperty, exp.ClusterProperty)
     for node in list(tree.find_all(exp.Property)):
-        if isinstance(node, _STORAGE_ONLY) or (type(node) is exp.Property and node.name in _STORAGE_OPTIONS):
+        if isinstance(node, storage_only) or (type(node) is exp.Property and node.name in _STORAGE_OPTIONS):
             node.pop()
     return tree
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from common import runtime
+from common import runtime, sql_cache
 from common.registry.modelfile import ModelCard
 from common.registry.registration import RegistrationService
 from common.registry.service import RegistryService
@@ -35,6 +35,7 @@ ENV_VARS = (
     "REMINDER_LEVEL_DAYS",
     "REMINDER_SILENT_WHEN_CLEAR",
     "MODEL_CACHE_DIR",
+    "SQL_CACHE_DIR",
     "MANIFEST_POLL_SECONDS",
     "WORKER_RETRY_SECONDS",
     "REGISTRY_CHECK_SECONDS",
@@ -56,6 +57,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("MODEL_REGISTRY_URL", f"duckdb://{tmp_path / 'registry.duckdb'}")
     monkeypatch.setenv("MODEL_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "model-cache"))
+    monkeypatch.setenv("SQL_CACHE_DIR", str(tmp_path / "sql-cache"))
+    monkeypatch.setattr(sql_cache, "_folder", None)  # an in-process `modelctl` turned it on for its test only
     monkeypatch.setenv("MODELCTL_ACTOR", "pytest")
     runtime.reset()  # no engine, bucket or bus built for another test's environment
     return tmp_path

@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     if not hasattr(args, "handler"):  # the command word was not where _modules_for looked
         args = build_parser().parse_args(argv)
+    from common import sql_cache
     from common.cli.render import err_console
     from common.errors import AppError
     from common.runtime import runtime_for
@@ -104,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env().with_overrides(registry_url=args.registry_url, bucket_url=args.bucket_url)
         configure_jobs(settings, f"modelctl-{args.command}")  # BigQuery job label and byte cap
+        sql_cache.use(settings.sql_cache_dir)  # a one-shot command: transpiled SQL from the last one
         runtime_for(settings)  # the command's one runtime: its handler's services find it by these settings
         return int(args.handler(args, settings))
     except AppError as exc:

@@ -13,22 +13,14 @@ built from scratch, scrubbed of the URL and not chained to the client's exceptio
 from __future__ import annotations
 
 import logging
-import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.jitter import Jitter
-from slack_sdk.webhook import WebhookClient
 
 from common.errors import ConfigError, TransientError
 from common.settings import SLACK_WEBHOOK_URL, Settings
+
+if TYPE_CHECKING:
+    from slack_sdk.http_retry.handler import RetryHandler
 
 log = logging.getLogger(__name__)
 WEBHOOK_ENV = SLACK_WEBHOOK_URL
@@ -87,6 +79,8 @@ class SlackPoster:
                 extra={"slack_blocks": blocks},
             )
             return "log"
+        from slack_sdk.webhook import WebhookClient  # 0.1–0.15 s to import: only when a post goes out
+
         client = WebhookClient(self._url, timeout=self.timeout, logger=_SDK_LOG, retry_handlers=self._handlers())
         try:
             response = client.send(text=text, blocks=blocks)
@@ -99,18 +93,23 @@ class SlackPoster:
             return "slack"
         detail = f"HTTP {status} {self._scrub(body)[:200]}".strip()
         if status == 429:
-            wait = self._scrub(_retry_after(headers))[:20]
+            wait = self._scrub(retry_after(headers))[:20]
             raise TransientError(f"Slack rate-limited the post ({detail}; Retry-After {wait}); retry later")
         if 400 <= status < 500:
             raise ConfigError(f"Slack refused the post to {WEBHOOK_ENV} ({detail}): check the webhook")
         raise TransientError(f"Slack webhook ({WEBHOOK_ENV}) failed after {self.retries} retries: {detail}")
 
     def _handlers(self) -> list[RetryHandler]:
-        interval = BackoffRetryIntervalCalculator(self.backoff_seconds, _ProportionalJitter())
+        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
+        from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+        from common.notify.slack_retry import BoundedRateLimitErrorRetryHandler, ProportionalJitter
+
+        interval = BackoffRetryIntervalCalculator(self.backoff_seconds, ProportionalJitter())
         return [
             ConnectionErrorRetryHandler(self.retries, interval),
             ServerErrorRetryHandler(self.retries, interval),
-            _BoundedRateLimitErrorRetryHandler(self.retries),
+            BoundedRateLimitErrorRetryHandler(self.retries, MAX_RETRY_AFTER_SECONDS, retry_after),
         ]
 
     def _scrub(self, value: object) -> str:
@@ -124,30 +123,9 @@ class SlackPoster:
         return text
 
 
-def _retry_after(headers: Any) -> str | None:
+def retry_after(headers: Any) -> str | None:
     """The raw ``Retry-After`` of a response (header values may come as lists)."""
     for key, value in dict(headers).items():
         if str(key).lower() == "retry-after":
             return str(value[0] if isinstance(value, list) and value else value).strip()
     return None
-
-
-class _BoundedRateLimitErrorRetryHandler(RateLimitErrorRetryHandler):
-    """slack-sdk's rate-limit handler (it sleeps ``Retry-After`` seconds), for waits it can honour here.
-
-    A wait longer than ``MAX_RETRY_AFTER_SECONDS``, or not in whole seconds, is not slept
-    in-process: the post fails as transient and the platform redelivers later.
-    """
-
-    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-        if not super()._can_retry(state=state, request=request, response=response, error=error):
-            return False
-        wait = _retry_after(response.headers)
-        return wait is not None and wait.isdigit() and int(wait) <= MAX_RETRY_AFTER_SECONDS
-
-
-class _ProportionalJitter(Jitter):
-    """Up to +25% of each backoff (slack-sdk's default adds up to a whole second)."""
-
-    def recalculate(self, duration: float) -> float:
-        return duration * (1 + random.random() / 4)  # noqa: S311 - jitter, not cryptography
