@@ -18,7 +18,8 @@ page                      count  what
                                  graded date (2), daily rows of the charted days, the paired
                                  sample of the verdict days, the objectives, both models' daily
                                  CLV, bets per edge bucket (7 for the champion: no verdict)
-``/picks?date=D``         3      schema check, the champion's picks of D, the players' names
+``/picks?date=D``         4      schema check, the champion's picks of D, the players' names,
+                                 the latest date with picks from D on (where "next" stops)
                                  (6 without ``date``: the latest graded date (2) and the latest
                                  date with picks first)
 ``/timeline``             2      schema check, audit events
@@ -56,7 +57,7 @@ from common.text import clean
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PAGE_QUERIES = {"models": 9, "model": 10, "champion": 7, "picks": 3, "picks_latest": 6, "timeline": 2,
+PAGE_QUERIES = {"models": 9, "model": 10, "champion": 7, "picks": 4, "picks_latest": 6, "timeline": 2,
                 "operations": 8, "activity": 3}  # fmt: skip
 PER_CHALLENGER = {"models": 2}  # queries a page adds per enabled challenger
 #: nothing from elsewhere, no script at all, styles only from our own stylesheet
