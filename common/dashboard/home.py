@@ -16,7 +16,6 @@ from typing import Any
 from common.dashboard.data import DashboardData
 from common.dashboard.views import ROLES, num, role
 from common.errors import InvalidArgument
-from common.grading.catalog import Catalog
 from common.grading.compare import Comparison, VerdictRule, interval
 from common.grading.figures import WINDOWS, Figures, window_figures
 from common.grading.objective import METRICS
@@ -27,6 +26,7 @@ from common.worker.acks import WorkerAck
 
 SEASON = "season"
 WINDOW_CHOICES = (*(str(w) for w in WINDOWS), SEASON)
+LAST_SLATE_LOOKBACK_DAYS = 400  # the last slate is looked for this far back (an off-season is ~4 months)
 SEASON_START_MONTH = 10  # a season's figures count from 1 October before the latest graded date
 #: sort key → (label, higher is better)
 SORTS = {
@@ -164,7 +164,7 @@ def worker_flags(acks: list[WorkerAck], lag: ServingLag | None, serving: str) ->
 
 
 def day_flags(day: date, predicted: int, graded: int) -> list[Flag]:
-    """Yesterday's predictions missing, or made and not graded."""
+    """The last slate's predictions missing, or made and not graded."""
     if predicted == 0:
         return [Flag(f"no predictions for {day}", "/operations#days")]
     if graded == 0:
@@ -216,13 +216,6 @@ class HomeQuery:
         return cls(window=window, sort=sort, family=str(args.get("family", "")), role=chosen)
 
 
-def _verdicts(data: DashboardData, catalog: Catalog, models: list[ModelRecord], rule: VerdictRule) -> dict[str, Any]:
-    """The sequential verdict of every enabled challenger against the champion (2 queries each)."""
-    if not any(m.is_champion for m in models):
-        return {}
-    return {m.model_id: data.verdict(catalog, m.model_id, rule) for m in models if m.serves and not m.is_champion}
-
-
 def home_page(
     data: DashboardData, query: HomeQuery, today: date, levels: tuple[int, int, int], rule: VerdictRule
 ) -> HomePage:
@@ -234,7 +227,7 @@ def home_page(
     daily = data.recent_daily((end - first).days + 1) if end and first else None
     start = first if query.window == SEASON or end is None else end - timedelta(days=int(query.window) - 1)
     figures = window_figures(daily, start, end) if daily is not None and start and end else {}
-    verdicts = _verdicts(data, catalog, models, rule)
+    verdicts = data.verdicts(catalog, rule)  # two queries for all challengers
     shown = [m for m in models if (not query.family or m.model_family == query.family)
              and (not query.role or role(m) == query.role)]  # fmt: skip
     rows = _sorted([_row(m, figures.get(m.model_id), verdicts.get(m.model_id)) for m in shown], query.sort)
@@ -265,8 +258,8 @@ def _now_strip(
     flags = worker_flags(data.worker_acks(), lag, serving)
     flags += [Flag(f"family {s.family} is critical: {s.days} days since training ended", "/#staleness")
               for s in stale if s.level == "critical"]  # fmt: skip
-    yesterday = today - timedelta(days=1)
-    flags += day_flags(yesterday, *data.day_counts(yesterday))
+    last = data.last_game_date(today, today - timedelta(days=LAST_SLATE_LOOKBACK_DAYS))
+    flags += day_flags(last, *data.day_counts(last)) if last else []  # no game in a year: nothing to check
     return NowStrip(
         champion=champion.model_id if champion else None,
         units=signed(f.units if f else None),
