@@ -18,7 +18,8 @@ page                      count  what
 ``/models/<id>``          10     schema check, models, the model's audit events, the latest
                                  graded date (2), daily rows of the charted days, the paired
                                  sample of the verdict days, the objectives, both models' daily
-                                 CLV, bets per edge bucket (7 for the champion: no verdict)
+                                 CLV, bets per edge bucket (7 for the champion, a retired or
+                                 a disabled model: no verdict)
 ``/picks?date=D``         4      schema check, the champion's picks of D, the players' names,
                                  the latest date with picks from D on (where "next" stops)
                                  (6 without ``date``: the latest graded date (2) and the latest
@@ -38,10 +39,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import flask
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -53,8 +53,6 @@ from common.dashboard.data import DashboardData
 from common.dashboard.model_page import model_page
 from common.dashboard.picks import picks_page
 from common.errors import AppError, InvalidArgument, NotFound
-from common.grading.compare import VerdictRule
-from common.inventory import LEAGUE_TIME_ZONE
 from common.settings import Settings
 from common.text import clean
 
@@ -128,21 +126,14 @@ def _page(path: str, args: Any, settings: Settings) -> flask.Response:
 
 # -- the home and operations side: the now-strip and leaderboard, the activity feed ------------------
 def _clock() -> datetime:
+    """The home page's now (the league's today, a worker's silence); tests set it."""
     return datetime.now(UTC)
-
-
-def league_today(now: datetime | None = None) -> date:
-    """Today's date on the league's calendar (``inventory.LEAGUE_TIME_ZONE``): a US evening's slate is
-    today's, even after midnight UTC."""
-    return (now or _clock()).astimezone(ZoneInfo(LEAGUE_TIME_ZONE)).date()
 
 
 def _home_pages(path: str, args: Any, settings: Settings) -> flask.Response | None:
     if path in ("/", "/models", "/models/"):
         query = home.HomeQuery.parse(args)
-        today = league_today()
-        rule = VerdictRule.from_settings(settings)
-        page = home.home_page(DashboardData.open(settings), query, today, settings.reminder_levels, rule)
+        page = home.home_page(DashboardData.open(settings), query, _clock(), settings)
         return _render("models.html", page=page, nav="models")
     if path == "/activity":
         number = str(args.get("page", "1"))
