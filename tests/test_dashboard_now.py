@@ -36,7 +36,8 @@ EVENING = datetime(2026, 3, 21, 3, 0, tzinfo=UTC)  # 23:00 in New York on 2026-0
 
 @pytest.fixture
 def graded(duck_registry: RegistryService, monkeypatch: pytest.MonkeyPatch) -> RegistryService:
-    noise = {CHAMPION: (4.0, "champion"), **{m: (s, "shadow") for m, s in zip(TRAIN_ENDS, (2.0, 4.5, 3.5))}}
+    shadows = zip(TRAIN_ENDS, (2.0, 4.5, 3.5), strict=True)
+    noise = {CHAMPION: (4.0, "champion"), **{m: (s, "shadow") for m, s in shadows}}
     games, preds = synthetic(FIRST, DAYS, 20, noise, seed=7)
     engine = engine_of(duck_registry)
     write(engine, games, preds)
