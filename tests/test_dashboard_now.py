@@ -8,6 +8,7 @@ import html
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,7 @@ from common.worker.acks import AckStore, WorkerAck
 from tests.support.grading import registry_model, synthetic, write
 from tests.support.registry import engine_of
 from tests.test_dashboard import client_for, count_queries, stated_queries, text
+from tests.test_grading import _copy, _template
 
 CHAMPION = "catboost_v9_mae_train1102_0215"
 # three challengers whose training ends differ, so each one's shared days start elsewhere
@@ -34,24 +36,32 @@ LAST = FIRST + timedelta(days=DAYS - 1)  # 2026-03-20: predicted, not graded yet
 EVENING = datetime(2026, 3, 21, 3, 0, tzinfo=UTC)  # 23:00 in New York on 2026-03-20: that slate is today's
 
 
-@pytest.fixture
-def graded(duck_registry: RegistryService, monkeypatch: pytest.MonkeyPatch) -> RegistryService:
+def _build(registry: RegistryService) -> None:
     shadows = zip(TRAIN_ENDS, (2.0, 4.5, 3.5), strict=True)
     noise = {CHAMPION: (4.0, "champion"), **{m: (s, "shadow") for m, s in shadows}}
     games, preds = synthetic(FIRST, DAYS, 20, noise, seed=7)
-    engine = engine_of(duck_registry)
+    engine = engine_of(registry)
     write(engine, games, preds)
     slates = pd.DataFrame({"game_id": ["S19", "S20"], "game_date": [LAST - timedelta(days=1), LAST],
                            "season": "2025-26", "home_team_id": "AAA", "away_team_id": "BBB"})  # fmt: skip
     engine.write_frame("games", slates, ("DELETE FROM games WHERE game_id IN UNNEST(@ids)", {"ids": ["S19", "S20"]}))
-    registry_model(duck_registry, CHAMPION)
-    duck_registry.promote(CHAMPION)
+    registry_model(registry, CHAMPION)
+    registry.promote(CHAMPION)
     for model_id, end in TRAIN_ENDS.items():
-        registry_model(duck_registry, model_id, train_end=end, alpha=0.43 if "q43" in model_id else None)
+        registry_model(registry, model_id, train_end=end, alpha=0.43 if "q43" in model_id else None)
     store = GradingStore(engine)
-    grade_dates(store, load_catalog(duck_registry.list), [FIRST + timedelta(days=d) for d in range(DAYS - 1)], EVENING)
+    grade_dates(store, load_catalog(registry.list), [FIRST + timedelta(days=d) for d in range(DAYS - 1)], EVENING)
+
+
+@pytest.fixture(scope="module")
+def graded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _template(tmp_path_factory, _build)  # built once; each test gets its own copy
+
+
+@pytest.fixture
+def graded(graded_template: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryService:
     monkeypatch.setenv("REGISTRY_CHECK_SECONDS", "60")  # silent after 3 checks: 180 s (+ a poll)
-    return duck_registry
+    return _copy(graded_template, isolated_env)
 
 
 def _at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
@@ -128,6 +138,20 @@ def test_a_worker_nobody_hears_from_is_flagged(graded: RegistryService, monkeypa
     flags = [f for f in _flags(text(client.get("/"))) if "worker" in f]
     assert flags == ["worker w-gone not heard from since 2026-03-21 01:00 UTC (it acknowledges at least every 3 min"
                      " while running)"], flags  # fmt: skip
+
+
+def test_modelctl_workers_flags_the_silent_one_too(graded: RegistryService, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same rule (``acks.silent_after``, ``WorkerAck.silent``) on the wall clock, and ``behind``."""
+    acks, now = AckStore(engine_of(graded)), datetime.now(UTC)
+    acks.record(WorkerAck("w-now", 0, "registry", CHAMPION, {}, None, now - timedelta(seconds=5)))
+    acks.record(WorkerAck("w-gone", 0, "registry", CHAMPION, {}, None, now - timedelta(hours=1)))
+    capsys.readouterr()
+    assert modelctl(["workers", "--json"]) == 0
+    rows = {r["worker_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["w-now"]["silent"], rows["w-gone"]["silent"]) == (False, True)
+    assert rows["w-now"]["behind_manifest"] is False  # a worker reading the registry follows the registry
+    assert modelctl(["workers"]) == 0
+    assert "silent (no ack for over 180 s)" in capsys.readouterr().out
 
 
 def test_a_stopped_model_has_no_verdict(graded: RegistryService, monkeypatch: pytest.MonkeyPatch) -> None:
