@@ -186,16 +186,16 @@ class Schedule:
         return json.dumps(self.body, sort_keys=True)
 
 
+#: The league's calendar: the schedules run on its clock, and "today" on the dashboard is its date.
+LEAGUE_TIME_ZONE = "America/New_York"
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
-        f"{RETRAIN_REMINDER_JOB}-nightly", RETRAIN_REMINDER, "0 9 * * *", "America/New_York", retrain_reminder_body()
+        f"{RETRAIN_REMINDER_JOB}-nightly", RETRAIN_REMINDER, "0 9 * * *", LEAGUE_TIME_ZONE, retrain_reminder_body()
     ),
     # The safety net for a box-score producer that forgot to publish: every morning, after the last
     # West-coast game is final, grade yesterday (the day before the publish time, in this time zone).
     # A date the producer already announced is graded again, which changes nothing (idempotent).
-    Schedule(
-        GRADED_GAMES_NIGHTLY_JOB, GRADED_GAMES, "0 6 * * *", "America/New_York", {"job": GRADED_GAMES_NIGHTLY_JOB}
-    ),
+    Schedule(GRADED_GAMES_NIGHTLY_JOB, GRADED_GAMES, "0 6 * * *", LEAGUE_TIME_ZONE, {"job": GRADED_GAMES_NIGHTLY_JOB}),
 )
 
 

@@ -234,6 +234,9 @@ def test_model_and_picks_pages_on_each_engine(
         assert_safe_page(response)
         assert len(calls) == PAGE_QUERIES[page], (page, calls)
         pages[page] = html.unescape(text(response))
+    home = client.get("/")  # every challenger's verdict in one read each (PAIRED_MANY) on this engine too
+    assert home.status_code == 200 and f'<a href="/models/{B}">' in text(home), text(home)[:3000]
+    assert sum("IN UNNEST(@challengers)" in sql for sql in calls) == 2
     picks = pages["picks"]
     # D2, champion A: 27 vs 24.5 OVER (scored 30: won), 13 vs 11.5 OVER (dnp: no result), 18 vs 12.5 OVER
     # (scored 8: lost), 21 vs 20.5 PASS

@@ -80,7 +80,7 @@ def test_the_timeline_follows_every_promotion(
 
 
 def test_home_pieces_pin_the_champion_flag_workers_behind_and_hide_local_paths() -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from common.dashboard.home import BoardRow, _sorted, day_flags, season_start, worker_flags
     from common.dashboard.views import local_paths
@@ -102,12 +102,21 @@ def test_home_pieces_pin_the_champion_flag_workers_behind_and_hide_local_paths()
     acks = [WorkerAck("w1", 4, "manifest", "m", {}, None, now), WorkerAck("w2", 5, "manifest", "m", {}, None, now),
             WorkerAck("w3", 0, "registry", "m", {}, "cannot read the manifest", now)]  # fmt: skip
     lag = ServingLag(9, 5, 9, False, False, "in step with the registry")
-    flags = [f.text for f in worker_flags(acks, lag, lag.detail)]
+    heard = (now + timedelta(minutes=3), timedelta(minutes=3, seconds=1))  # all three heard from just in time
+    flags = [f.text for f in worker_flags(acks, lag, lag.detail, heard, 2)]
     assert flags == [
         "worker w1 serves generation 4; the manifest is at generation 5",
         "worker w3: cannot read the manifest",
     ]
-    assert [f.text for f in worker_flags(acks[1:2], None, "cannot compare")][-1].endswith("cannot compare")
+    assert [f.text for f in worker_flags(acks[1:2], None, "cannot compare", heard, 2)][-1].endswith("cannot compare")
+    late = (now + timedelta(minutes=3, seconds=2), heard[1])
+    assert [f.text for f in worker_flags(acks[1:2], lag, lag.detail, late, 2)] == [
+        "worker w2 not heard from since 2026-03-08 00:00 UTC (it acknowledges at least every 3 min while running)"
+    ]
+    assert [f.text for f in worker_flags([], lag, lag.detail, heard, 2)] == [
+        "no worker has acknowledged serving; 2 models are enabled"
+    ]
+    assert worker_flags([], lag, lag.detail, heard, 0) == []  # nothing to serve: no worker needed
     assert [f.text for f in day_flags(date(2026, 3, 7), 0, 0)] == ["no predictions for 2026-03-07"]
     assert [f.text for f in day_flags(date(2026, 3, 7), 40, 0)] == ["40 predictions for 2026-03-07 are not graded"]
     assert day_flags(date(2026, 3, 7), 40, 40) == []

@@ -150,22 +150,33 @@ def _print_predictions(args: argparse.Namespace, serving: Any, rows: Any) -> Non
 
 
 def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
     from common.runtime import runtime_for
-    from common.worker.acks import AckStore
+    from common.worker.acks import AckStore, silent_after
 
     acks = AckStore(runtime_for(settings).engine()).list()
     lag, lag_text = _serving_lag(settings)
+    now, silence = datetime.now(UTC), silent_after(settings)
+    manifest = lag.manifest_generation if lag else None
 
     def behind(generation: int, source: str) -> bool:  # serving that manifest generation, or older
         return lag is not None and lag.behind and source == "manifest" and generation <= (lag.manifest_generation or 0)
 
+    def problems(a: Any) -> str:  # what the dashboard's now-strip flags too (acks.WorkerAck)
+        found = (a.problem, "behind the manifest" if a.behind(manifest) else "",
+                 f"silent (no ack for over {silence.total_seconds():.0f} s)" if a.silent(now, silence) else "",
+                 "behind the registry" if behind(a.generation, a.source) else "")  # fmt: skip
+        return "; ".join(p for p in found if p)
+
     if args.json:
         render.print_json(
             [
-                {**asdict(a), "behind_registry": behind(a.generation, a.source), "serving_manifest": lag_text}
+                {**asdict(a), "behind_registry": behind(a.generation, a.source), "behind_manifest": a.behind(manifest),
+                 "silent": a.silent(now, silence), "serving_manifest": lag_text}
                 for a in acks
             ]
-        )
+        )  # fmt: skip
         return 0
     style = "bold red" if lag is None or lag.behind else ""
     render.console.print(Text(f"Serving manifest: {lag_text}", style=style))
@@ -179,7 +190,7 @@ def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
                 a.source,
                 a.champion or "none",
                 ", ".join(f"{k}: {v[:8]}" for k, v in a.models.items()),
-                "; ".join(p for p in (a.problem, "behind the registry" if behind(a.generation, a.source) else "") if p),
+                problems(a),
                 f"{a.acked_at:%Y-%m-%d %H:%M:%S}",
             )
             for a in acks

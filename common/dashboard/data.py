@@ -18,7 +18,7 @@ import pandas as pd
 from common.app import check_serving
 from common.dashboard import queries as q
 from common.errors import AppError
-from common.grading.analysis import compare_models
+from common.grading.analysis import compare_all, compare_models
 from common.grading.catalog import REGISTRY, Catalog
 from common.grading.compare import Comparison, VerdictRule
 from common.grading.store import GradingStore
@@ -89,6 +89,12 @@ class DashboardData:
         """The latest graded date (2 queries, then cached for the request)."""
         return self.grading.latest_graded()
 
+    def last_game_date(self, today: date, since: date) -> date | None:
+        """The latest game date before ``today`` from ``since`` on (one query on the games table)."""
+        rows = self.engine.query(q.LAST_GAME_DATE, {"today": Param(today, "DATE"), "since": Param(since, "DATE")})
+        last = rows[0]["last"] if rows else None
+        return None if last is None else pd.Timestamp(last).date()
+
     def day_counts(self, day: date) -> tuple[int, int]:
         """(predictions made, predictions graded) for one game date: one query on that date's partitions."""
         rows = self.engine.query(q.DAY_COUNTS, {"day": Param(day, "DATE")})
@@ -98,6 +104,11 @@ class DashboardData:
         """The sequential verdict against the current champion over every shared graded day: the
         same evidence ``promote`` relies on."""
         return compare_models(self.grading, catalog, model_id, None, None, rule)
+
+    def verdicts(self, catalog: Catalog, rule: VerdictRule) -> dict[str, Comparison]:
+        """Every enabled challenger's verdict against the champion (``verdict`` of each), in two
+        queries whatever their number (none without a champion or a challenger)."""
+        return compare_all(self.grading, catalog, rule)
 
     # -- operations ---------------------------------------------------------------------------
     def worker_acks(self) -> list[WorkerAck]:

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from common.dashboard.data import DashboardData
 from common.dashboard.views import ROLES, num, role
 from common.errors import InvalidArgument
-from common.grading.catalog import Catalog
 from common.grading.compare import Comparison, VerdictRule, interval
 from common.grading.figures import WINDOWS, Figures, window_figures
 from common.grading.objective import METRICS
+from common.inventory import LEAGUE_TIME_ZONE
 from common.manifest import ServingLag
 from common.registry.model import ModelRecord
 from common.reminder import FamilyStaleness, staleness
-from common.worker.acks import WorkerAck
+from common.settings import Settings
+from common.worker.acks import WorkerAck, silent_after
 
 SEASON = "season"
 WINDOW_CHOICES = (*(str(w) for w in WINDOWS), SEASON)
+LAST_SLATE_LOOKBACK_DAYS = 400  # the last slate is looked for this far back (an off-season is ~4 months)
 SEASON_START_MONTH = 10  # a season's figures count from 1 October before the latest graded date
 #: sort key → (label, higher is better)
 SORTS = {
@@ -148,23 +151,44 @@ def _chip(c: Comparison) -> Chip:
     return Chip(c.challenger.model_id, c.verdict, evidence.metric, text)
 
 
-def worker_flags(acks: list[WorkerAck], lag: ServingLag | None, serving: str) -> list[Flag]:
-    """Workers behind the manifest or reporting a problem, and a manifest behind the registry."""
+def worker_flags(
+    acks: list[WorkerAck], lag: ServingLag | None, serving: str, heard: tuple[datetime, timedelta], enabled: int
+) -> list[Flag]:
+    """Workers behind the manifest, silent (not heard from for ``heard[1]`` at ``heard[0]``:
+    ``acks.silent_after``) or reporting a problem; no worker at all while ``enabled`` models
+    should be served; and a manifest behind the registry."""
     generation = lag.manifest_generation if lag else None
+    now, silence = heard
     flags = [
         Flag(f"worker {a.worker_id} serves generation {a.generation}; the manifest is at generation {generation}",
              "/operations#workers")
         for a in acks
         if a.behind(generation)
     ]  # fmt: skip
+    flags += [Flag(f"worker {a.worker_id} not heard from since {a.acked_at:%Y-%m-%d %H:%M} UTC (it acknowledges at"
+                   f" least every {_span(silence)} while running)", "/operations#workers")
+              for a in acks if a.silent(now, silence)]  # fmt: skip
+    if not acks and enabled:
+        flags.append(Flag(f"no worker has acknowledged serving; {enabled} models are enabled", "/operations#workers"))
     flags += [Flag(f"worker {a.worker_id}: {a.problem}", "/operations#workers") for a in acks if a.problem]
     if lag is None or lag.behind:
         flags.append(Flag(f"serving manifest behind the registry (or not comparable): {serving}", "/operations"))
     return flags
 
 
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def league_today(now: datetime) -> date:
+    """``now``'s date on the league's calendar (``inventory.LEAGUE_TIME_ZONE``): a US evening's slate
+    is today's, even after midnight UTC."""
+    return now.astimezone(ZoneInfo(LEAGUE_TIME_ZONE)).date()
+
+
 def day_flags(day: date, predicted: int, graded: int) -> list[Flag]:
-    """Yesterday's predictions missing, or made and not graded."""
+    """The last slate's predictions missing, or made and not graded."""
     if predicted == 0:
         return [Flag(f"no predictions for {day}", "/operations#days")]
     if graded == 0:
@@ -216,17 +240,10 @@ class HomeQuery:
         return cls(window=window, sort=sort, family=str(args.get("family", "")), role=chosen)
 
 
-def _verdicts(data: DashboardData, catalog: Catalog, models: list[ModelRecord], rule: VerdictRule) -> dict[str, Any]:
-    """The sequential verdict of every enabled challenger against the champion (2 queries each)."""
-    if not any(m.is_champion for m in models):
-        return {}
-    return {m.model_id: data.verdict(catalog, m.model_id, rule) for m in models if m.serves and not m.is_champion}
-
-
-def home_page(
-    data: DashboardData, query: HomeQuery, today: date, levels: tuple[int, int, int], rule: VerdictRule
-) -> HomePage:
-    """The now-strip, the leaderboard of one window and the staleness panel (``web.PAGE_QUERIES``)."""
+def home_page(data: DashboardData, query: HomeQuery, now: datetime, settings: Settings) -> HomePage:
+    """The now-strip, the leaderboard of one window and the staleness panel (``web.PAGE_QUERIES``)
+    at ``now`` (an aware moment)."""
+    today, levels, rule = league_today(now), settings.reminder_levels, VerdictRule.from_settings(settings)
     models = data.models()
     catalog = data.catalog(models)
     end = data.latest_graded()
@@ -234,16 +251,16 @@ def home_page(
     daily = data.recent_daily((end - first).days + 1) if end and first else None
     start = first if query.window == SEASON or end is None else end - timedelta(days=int(query.window) - 1)
     figures = window_figures(daily, start, end) if daily is not None and start and end else {}
-    verdicts = _verdicts(data, catalog, models, rule)
+    verdicts = data.verdicts(catalog, rule)  # two queries for all challengers
     shown = [m for m in models if (not query.family or m.model_family == query.family)
              and (not query.role or role(m) == query.role)]  # fmt: skip
     rows = _sorted([_row(m, figures.get(m.model_id), verdicts.get(m.model_id)) for m in shown], query.sort)
     season = window_figures(daily, first, end) if daily is not None and first and end else {}
     counted_to = end or today
     stale = staleness(models, counted_to, levels)
-    now = _now_strip(data, models, season, verdicts, stale, today, (first, end))
+    strip = _now_strip(data, models, season, verdicts, stale, (now, silent_after(settings)), (first, end))
     return HomePage(
-        now=now, rows=tuple(rows), window=query.window, windows=WINDOW_CHOICES, sort=query.sort, sorts=SORTS,
+        now=strip, rows=tuple(rows), window=query.window, windows=WINDOW_CHOICES, sort=query.sort, sorts=SORTS,
         start=start, end=end, families=tuple(sorted({m.model_family for m in models})), roles=ROLES,
         family=query.family, role=query.role, total=len(models), stale=tuple(stale), stale_as_of=counted_to,
         stale_counted_to="the latest graded date" if end else "today (nothing graded yet)", levels=levels,
@@ -256,17 +273,18 @@ def _now_strip(
     season: dict[str, Figures],
     verdicts: dict[str, Comparison],
     stale: list[FamilyStaleness],
-    today: date,
+    heard: tuple[datetime, timedelta],
     span: tuple[date | None, date | None],
 ) -> NowStrip:
     champion = next((m for m in models if m.is_champion), None)
     f = season.get(champion.model_id) if champion else None
     lag, serving = data.serving()
-    flags = worker_flags(data.worker_acks(), lag, serving)
+    flags = worker_flags(data.worker_acks(), lag, serving, heard, sum(m.serves for m in models))
     flags += [Flag(f"family {s.family} is critical: {s.days} days since training ended", "/#staleness")
               for s in stale if s.level == "critical"]  # fmt: skip
-    yesterday = today - timedelta(days=1)
-    flags += day_flags(yesterday, *data.day_counts(yesterday))
+    today = league_today(heard[0])
+    last = data.last_game_date(today, today - timedelta(days=LAST_SLATE_LOOKBACK_DAYS))
+    flags += day_flags(last, *data.day_counts(last)) if last else []  # no game in a year: nothing to check
     return NowStrip(
         champion=champion.model_id if champion else None,
         units=signed(f.units if f else None),

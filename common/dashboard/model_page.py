@@ -6,7 +6,8 @@ catalog compare needs), the model's audit events, the latest graded date (two sm
 give the partitioned reads their constant bound), the daily rows of the ``CHART_DAYS`` days up to
 it (``DAILY_RECENT``), the paired sample of every shared day (``PAIRED``), the families' objectives,
 both models' daily no-vig CLV (``DAILY_CLV_PAIRS``) and the model's bets per edge bucket and side
-(``CALIBRATION``): 10 (``web.PAGE_QUERIES``; 7 for the champion, which has no verdict). The card,
+(``CALIBRATION``): 10 (``web.PAGE_QUERIES``; 7 for the champion, or a retired or disabled model,
+which have no verdict). The card,
 feature importance and hyperparameters are read from the model file itself (cached by sha256).
 
 The money figures are ``modelctl performance --days CHART_DAYS`` for this model (the same
@@ -157,6 +158,9 @@ def _verdict(
         return None, "there is no champion to compare with"
     if record.is_champion:
         return None, "this model is the champion; each challenger's page compares it with this one"
+    if not record.serves:  # a verdict is advice on a live challenger; a stopped one has none (its history stays)
+        state = "retired" if record.is_retired else "disabled"
+        return None, f"this model is {state}; only an enabled challenger has a live verdict"
     return data.verdict(data.catalog(models), record.model_id, rule), ""
 
 

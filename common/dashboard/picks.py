@@ -6,8 +6,9 @@ night) whose recommendation is OVER or UNDER, shown with the line and price it w
 the bet's own price (``BET_PRICE`` where the row has none).
 
 Queries (BigQuery): the schema check, the picks of the date (``PICKS``) and the players' names
-(``alerts/queries.py:PLAYER_NAMES``): 3. Without ``?date=``, the latest date with picks first
-(the latest graded date, two small reads, bounds that search): 6. Every read is bounded by date.
+(``alerts/queries.py:PLAYER_NAMES``) and the latest date with picks from that date on (the "next"
+link stops there): 4. Without ``?date=``, the latest date with picks first (the latest graded date,
+two small reads, bounds that search): 6. Every read is bounded by date.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def parse_day(raw: str | None) -> date | None:
         raise InvalidArgument(f"date {shown!r} is not a date: give ?date=YYYY-MM-DD") from None
 
 
-def _latest_picks(data: DashboardData) -> date | None:
-    since = data.grading.latest_graded() or _NO_BOUND
+def _latest_picks(data: DashboardData, since: date | None = None) -> date | None:
+    """The latest date with champion picks from ``since`` on (default: the latest graded date)."""
+    since = since or data.grading.latest_graded() or _NO_BOUND
     rows = data.engine.query(q.LATEST_PICKS, {"since": Param(since, "DATE")})
     latest = rows[0]["latest"] if rows else None
     return None if latest is None else _as_date(latest)
@@ -129,7 +131,10 @@ def _pick(row: dict[str, Any], names: dict[int, str]) -> Pick:
 
 def picks_page(data: DashboardData, raw_day: str | None, bet_price: float) -> PicksPage:
     """The champion's picks of ``raw_day`` (default: the latest date with picks) and its results."""
-    day = parse_day(raw_day) or _latest_picks(data)
+    asked = parse_day(raw_day)
+    day = asked or _latest_picks(data)
+    # "next" stops at the latest date with picks (one more read, from this date on, when a date is asked)
+    latest = (_latest_picks(data, asked) if asked else day) if day is not None else None
     rows = [] if day is None else data.engine.query(q.PICKS, {"day": Param(day, "DATE")})
     calls = [r for r in rows if r["recommendation"] in (OVER, UNDER)]
     ids = sorted({int(r["player_id"]) for r in calls})
@@ -154,6 +159,6 @@ def picks_page(data: DashboardData, raw_day: str | None, bet_price: float) -> Pi
         results=results,
         models=tuple(sorted({p.model_id for p in picks})),
         previous=None if day is None or day == date.min else day - timedelta(days=1),
-        next=None if day is None or day == date.max else day + timedelta(days=1),
+        next=None if day is None or latest is None or day >= latest else day + timedelta(days=1),
         bet_price=bet_price,
     )

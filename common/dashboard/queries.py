@@ -38,8 +38,12 @@ ORDER BY ABS(p.edge) DESC, p.player_id"""
 # The latest date the champion has picks for, from @since on (a constant bound: BigQuery prunes).
 LATEST_PICKS = "SELECT MAX(game_date) AS latest FROM champion_predictions WHERE game_date >= @since"
 
+# The latest game date before @today (the league's date) from @since on: the slate the now-strip
+# checks. The games table is small (a row per game); @since bounds it to about a year.
+LAST_GAME_DATE = "SELECT MAX(game_date) AS last FROM games WHERE game_date < @today AND game_date >= @since"
+
 # How many predictions one game date has, and how many of them are graded: the now-strip's
-# "yesterday" flag. Each count reads one date partition.
+# last-slate flag. Each count reads one date partition.
 DAY_COUNTS = """
 SELECT
   (SELECT COUNT(*) FROM player_prop_predictions WHERE game_date = @day) AS predicted,

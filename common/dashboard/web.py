@@ -8,17 +8,20 @@ Queries per page on BigQuery (each date-bounded read touches only the days the p
 ========================  =====  ==========================================================
 page                      count  what
 ========================  =====  ==========================================================
-``/`` (models)            9+2c   schema check, models, objectives, the latest graded date (2),
+``/`` (models)            10+2   schema check, models, objectives, the latest graded date (2),
                                  daily rows of the season (once anything is graded), worker
-                                 acks, the registry version,
-                                 yesterday's counts; 2 per enabled challenger c (its paired
-                                 sample and daily CLV: the verdict); +1 (the models) when the
-                                 serving manifest records another registry version
+                                 acks, the registry version, the last game date before today
+                                 (league time) and its counts; +2 when there is an enabled
+                                 challenger, however many (every challenger's paired sample and
+                                 daily CLV: the verdicts); +1 (the models) when the serving
+                                 manifest records another registry version
 ``/models/<id>``          10     schema check, models, the model's audit events, the latest
                                  graded date (2), daily rows of the charted days, the paired
                                  sample of the verdict days, the objectives, both models' daily
-                                 CLV, bets per edge bucket (7 for the champion: no verdict)
-``/picks?date=D``         3      schema check, the champion's picks of D, the players' names
+                                 CLV, bets per edge bucket (7 for the champion, a retired or
+                                 a disabled model: no verdict)
+``/picks?date=D``         4      schema check, the champion's picks of D, the players' names,
+                                 the latest date with picks from D on (where "next" stops)
                                  (6 without ``date``: the latest graded date (2) and the latest
                                  date with picks first)
 ``/timeline``             2      schema check, audit events
@@ -50,15 +53,14 @@ from common.dashboard.data import DashboardData
 from common.dashboard.model_page import model_page
 from common.dashboard.picks import picks_page
 from common.errors import AppError, InvalidArgument, NotFound
-from common.grading.compare import VerdictRule
 from common.settings import Settings
 from common.text import clean
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PAGE_QUERIES = {"models": 9, "model": 10, "champion": 7, "picks": 3, "picks_latest": 6, "timeline": 2,
+PAGE_QUERIES = {"models": 10, "model": 10, "champion": 7, "picks": 4, "picks_latest": 6, "timeline": 2,
                 "operations": 8, "activity": 3}  # fmt: skip
-PER_CHALLENGER = {"models": 2}  # queries a page adds per enabled challenger
+VERDICT_QUERIES = {"models": 2}  # queries a page adds when it has an enabled challenger (however many)
 #: nothing from elsewhere, no script at all, styles only from our own stylesheet
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -123,12 +125,15 @@ def _page(path: str, args: Any, settings: Settings) -> flask.Response:
 
 
 # -- the home and operations side: the now-strip and leaderboard, the activity feed ------------------
+def _clock() -> datetime:
+    """The home page's now (the league's today, a worker's silence); tests set it."""
+    return datetime.now(UTC)
+
+
 def _home_pages(path: str, args: Any, settings: Settings) -> flask.Response | None:
     if path in ("/", "/models", "/models/"):
         query = home.HomeQuery.parse(args)
-        today = datetime.now(UTC).date()
-        rule = VerdictRule.from_settings(settings)
-        page = home.home_page(DashboardData.open(settings), query, today, settings.reminder_levels, rule)
+        page = home.home_page(DashboardData.open(settings), query, _clock(), settings)
         return _render("models.html", page=page, nav="models")
     if path == "/activity":
         number = str(args.get("page", "1"))

@@ -64,11 +64,16 @@ def paired_sample(
         raise InvalidArgument(f"{challenger} is the champion; compare it with another model (--vs MODEL_ID)")
     after = catalog.in_sample_until([challenger, champion_id])
     pairs = store.paired(challenger, champion_id, after, days, bet_price)
+    return (pairs, champion_id, *_span(pairs, days))
+
+
+def _span(pairs: pd.DataFrame, days: int | None) -> tuple[date | None, date | None]:
+    """The first and last date of a paired sample (of its last ``days`` when given)."""
     if pairs.empty:
-        return pairs, champion_id, None, None
+        return None, None
     end = max(pairs["game_date"])
     start = min(pairs["game_date"]) if days is None else max(min(pairs["game_date"]), end - timedelta(days=days - 1))
-    return pairs, champion_id, start, end
+    return start, end
 
 
 def compare_models(
@@ -89,6 +94,33 @@ def compare_models(
         pairs, challenger, champion_id, start, end, rule,
         objective=catalog.objective(challenger), rank=catalog.challenger_rank(challenger), clv_daily=clv, window=days,
     )  # fmt: skip
+
+
+def compare_all(store: GradingStore, catalog: Catalog, rule: VerdictRule | None = None) -> dict[str, Comparison]:
+    """``compare_models(store, catalog, c, None, None, rule)`` for every enabled challenger c of the
+    current champion, in two reads whatever their number (``PAIRED_MANY``, ``DAILY_CLV_PAIRS_MANY``):
+    the same samples, so the same verdicts as ``modelctl compare``. Empty without a champion."""
+    rule, champion = rule or VerdictRule(), catalog.champion
+    if champion is None:
+        return {}
+    ids = [m.model_id for m in catalog.models if m.serves and m.model_id != champion.model_id]
+    afters = {c: catalog.in_sample_until([c, champion.model_id]) for c in ids}
+    pairs = store.paired_many(afters, champion.model_id, rule.bet_price)
+    clv = store.daily_clv_many(afters, champion.model_id)
+    return {
+        c: compare_pairs(
+            pairs[c],
+            c,
+            champion.model_id,
+            *_span(pairs[c], None),
+            rule,
+            objective=catalog.objective(c),
+            rank=catalog.challenger_rank(c),
+            clv_daily=clv[c],
+            window=None,
+        )  # fmt: skip
+        for c in ids
+    }
 
 
 def performance(store: GradingStore, catalog: Catalog, days: int = DEFAULT_DAYS) -> Performance:

@@ -170,10 +170,12 @@ def _pick(side: str) -> str:
     )
 
 
-PAIRED = f"""
+def _pairs(challenger: str) -> str:
+    """The paired rows of ``a.system_id {challenger}`` against @champion (the CTE ``pairs``)."""
+    return f"""
 WITH pairs AS (
   SELECT
-    a.game_date, a.game_id, a.player_id,
+    a.system_id AS challenger, a.game_date, a.game_id, a.player_id,
     a.absolute_error AS err_a, b.absolute_error AS err_b,
     {betting_sql.sql_outcome("a.is_correct")} AS outcome_a,
     {betting_sql.sql_outcome("b.is_correct")} AS outcome_b,
@@ -192,16 +194,27 @@ WITH pairs AS (
   FROM prediction_accuracy AS a
   JOIN prediction_accuracy AS b
     ON b.game_date = a.game_date AND b.game_id = a.game_id AND b.player_id = a.player_id
-  WHERE a.system_id = @challenger AND b.system_id = @champion
+  WHERE a.system_id {challenger} AND b.system_id = @champion
     AND a.game_date > @after AND a.game_date <= @end AND b.game_date > @after AND b.game_date <= @end
     AND (@days IS NULL OR (a.game_date > DATE_SUB(@end, INTERVAL @days DAY)
                            AND b.game_date > DATE_SUB(@end, INTERVAL @days DAY)))
-)
-SELECT game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b, clv_a, clv_b,
-  clv_prob_a, clv_prob_b, units_a, units_b, break_even_a, break_even_b
+)"""
+
+
+_PAIRED_SELECT = """game_date, err_a, err_b, outcome_a, outcome_b, call_a, call_b, edge3_a, edge3_b, clv_a, clv_b,
+  clv_prob_a, clv_prob_b, units_a, units_b, break_even_a, break_even_b"""
+PAIRED = f"""{_pairs("= @challenger")}
+SELECT {_PAIRED_SELECT}
 FROM pairs
 WHERE @days IS NULL OR game_date > (SELECT DATE_SUB(MAX(game_date), INTERVAL @days DAY) FROM pairs)
 ORDER BY game_date, game_id, player_id"""
+# Every challenger in @challengers against @champion over every shared day after @after (the
+# earliest of their bounds; each caller keeps its own challenger's dates after its own bound): the
+# dashboard's verdicts of all challengers in one read (@days is NULL: the whole monitoring sequence).
+PAIRED_MANY = f"""{_pairs("IN UNNEST(@challengers)")}
+SELECT challenger, {_PAIRED_SELECT}
+FROM pairs
+ORDER BY challenger, game_date, game_id, player_id"""
 
 # Live evaluation: evaluation columns only; row_version and updated_at stay (not lifecycle state).
 # Per window: the figures (012 and before) and their counts and 95% intervals (019, uncertainty.py).
@@ -227,13 +240,20 @@ WHERE model_id = @model_id"""
 EVALUATION_COLUMNS = ("model_id", *(column for column, _ in _SETS), "evaluation_as_of", "evaluation_updated_at")
 READ_EVALUATION = f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM model_registry WHERE model_id IN UNNEST(@model_ids)"
 
+
 # The verdict's CLV series (issue 21): each model's daily mean no-vig probability CLV per bet
 # (model_performance_daily.clv_prob, migration 017) on the dates both have it, after @after.
-DAILY_CLV_PAIRS = """
-SELECT a.game_date, a.clv_prob AS clv_a, b.clv_prob AS clv_b
+def _daily_clv_pairs(challenger: str) -> str:
+    return f"""
+SELECT a.system_id AS challenger, a.game_date, a.clv_prob AS clv_a, b.clv_prob AS clv_b
 FROM model_performance_daily AS a
 JOIN model_performance_daily AS b ON b.game_date = a.game_date
-WHERE a.system_id = @challenger AND b.system_id = @champion
+WHERE a.system_id {challenger} AND b.system_id = @champion
   AND a.game_date > @after AND b.game_date > @after
   AND a.clv_prob IS NOT NULL AND b.clv_prob IS NOT NULL
-ORDER BY a.game_date"""
+ORDER BY a.system_id, a.game_date"""
+
+
+DAILY_CLV_PAIRS = _daily_clv_pairs("= @challenger")
+# The same for every challenger in @challengers after the earliest of their bounds (PAIRED_MANY).
+DAILY_CLV_PAIRS_MANY = _daily_clv_pairs("IN UNNEST(@challengers)")

@@ -97,21 +97,48 @@ class GradingStore:
         ``bet_price`` for rows without a price."""
         end = self.latest_graded()
         if end is None:
-            return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
+            return _no_pairs()
         params = {"challenger": challenger, "champion": champion, "after": Param(after or _NO_BOUND, "DATE"),
                   "end": Param(end, "DATE"), "days": Param(days, "INT64"),
                   "bet_price": Param(bet_price, "FLOAT64")}  # fmt: skip
         frame = self.engine.query_frame(q.PAIRED, params)
         if frame.empty:
-            return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
+            return _no_pairs()
         frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
         return frame
+
+    def paired_many(
+        self, afters: dict[str, date | None], champion: str, bet_price: float = DEFAULT_BET_PRICE
+    ) -> dict[str, pd.DataFrame]:
+        """``paired(challenger, champion, after, None, bet_price)`` for every challenger → after in
+        ``afters``, in one read (``queries.PAIRED_MANY``): the same rows, each challenger's own."""
+        end = self.latest_graded()
+        if end is None or not afters:
+            return {c: _no_pairs() for c in afters}
+        params = {**_many(afters, champion), "end": Param(end, "DATE"), "days": Param(None, "INT64"),
+                  "bet_price": Param(bet_price, "FLOAT64")}  # fmt: skip
+        frame = self.engine.query_frame(q.PAIRED_MANY, params)
+        if not frame.empty:
+            frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+        out = {}
+        for challenger, after in afters.items():
+            own = _own(frame, challenger, after)
+            out[challenger] = own if not own.empty else _no_pairs()
+        return out
 
     def daily_clv(self, challenger: str, champion: str, after: date | None) -> pd.DataFrame:
         """Both models' daily no-vig CLV per bet on the dates after ``after`` both have it
         (``queries.DAILY_CLV_PAIRS``: game_date, clv_a, clv_b)."""
         params = {"challenger": challenger, "champion": champion, "after": Param(after or _NO_BOUND, "DATE")}
-        return self.engine.query_frame(q.DAILY_CLV_PAIRS, params)
+        return self.engine.query_frame(q.DAILY_CLV_PAIRS, params).drop(columns="challenger", errors="ignore")
+
+    def daily_clv_many(self, afters: dict[str, date | None], champion: str) -> dict[str, pd.DataFrame]:
+        """``daily_clv(challenger, champion, after)`` for every challenger → after, in one read."""
+        if not afters:
+            return {}
+        frame = self.engine.query_frame(q.DAILY_CLV_PAIRS_MANY, _many(afters, champion))
+        dates = pd.to_datetime(frame["game_date"]).dt.date if not frame.empty else None
+        return {c: _own(frame, c, after, dates) for c, after in afters.items()}
 
     def update_evaluation(self, rows: Sequence[dict[str, Any]], as_of: date, now: datetime) -> None:
         """Write each model's live evaluation columns, every model in one transaction."""
@@ -129,6 +156,25 @@ class GradingStore:
             return {}
         rows = self.engine.query(q.READ_EVALUATION, {"model_ids": Param(list(model_ids), "ARRAY")})
         return {str(r["model_id"]): r for r in rows}
+
+
+def _no_pairs() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in PAIRED_COLUMNS})
+
+
+def _many(afters: dict[str, date | None], champion: str) -> dict[str, Any]:
+    """The parameters of a ``*_MANY`` read: every challenger, from the earliest of their bounds."""
+    earliest = min((a or _NO_BOUND for a in afters.values()), default=_NO_BOUND)
+    return {"challengers": Param(sorted(afters), "ARRAY"), "champion": champion, "after": Param(earliest, "DATE")}
+
+
+def _own(frame: pd.DataFrame, challenger: str, after: date | None, dates: pd.Series | None = None) -> pd.DataFrame:
+    """One challenger's rows of a ``*_MANY`` read after its own bound, shaped as its own read's."""
+    if frame.empty:
+        return frame.drop(columns="challenger", errors="ignore")
+    days = frame["game_date"] if dates is None else dates
+    keep = (frame["challenger"] == challenger) & (days > (after or _NO_BOUND))
+    return frame[keep].drop(columns="challenger").reset_index(drop=True)
 
 
 def _as_date(value: Any) -> date | None:

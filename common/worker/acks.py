@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from common.sql import Engine, Param, open_engine
 from common.worker import queries as q
+
+if TYPE_CHECKING:
+    from common.settings import Settings
+
+#: A running worker acknowledges after every registry check (``REGISTRY_CHECK_SECONDS``); one not
+#: heard from for this many checks (plus a poll) is silent: stopped, crashed, or unable to write.
+SILENT_AFTER_CHECKS = 3
+
+
+def silent_after(settings: Settings) -> timedelta:
+    """How long a worker may go without acknowledging before it counts as silent."""
+    return timedelta(seconds=SILENT_AFTER_CHECKS * settings.registry_check_seconds + settings.manifest_poll_seconds)
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,11 @@ class WorkerAck:
         if manifest_generation is None or self.source == "registry":
             return False
         return self.generation < manifest_generation
+
+    def silent(self, now: datetime, after: timedelta) -> bool:
+        """Whether nothing has been heard from this worker for longer than ``after`` (``silent_after``)."""
+        acked = self.acked_at if self.acked_at.tzinfo else self.acked_at.replace(tzinfo=UTC)
+        return now - acked > after
 
 
 class AckStore:

@@ -311,8 +311,12 @@ class Worker:
         except AppError as exc:  # the last comparison stays as it was; say it is not current
             self._check_error = str(exc)
             log.warning("registry check: %s", exc, extra={"worker_id": self.worker_id})
-        if self.behind != was:
-            self.acknowledge()
+            if self.behind != was:
+                self.acknowledge()
+            return
+        # after every good check, even when nothing changed: the ack's time is the worker's heartbeat
+        # (acks.silent_after: the dashboard and `modelctl workers` flag a worker not heard from)
+        self.acknowledge()
 
     def stop(self) -> None:
         self._stop.set()
