@@ -144,7 +144,9 @@ def _chip(c: Comparison) -> Chip:
     evidence = c.evidence(key)
     estimate = "–" if evidence.estimate is None else f"{evidence.estimate:+.3f}"
     way = "higher" if METRICS[key].better > 0 else "lower"  # the sign alone reads as "better" to most
-    text = (f"{evidence.metric} {estimate} {interval(evidence)} over {evidence.days} days"
+    bounded = evidence.low is not None or evidence.high is not None  # else too few days for a finite side
+    ci = interval(evidence) if bounded else "(interval not bounded yet)"
+    text = (f"{evidence.metric} {estimate} {ci} over {evidence.days} days"
             f" (challenger − champion; {way} is better)")  # fmt: skip
     if not c.graded_days:  # not "[-inf, +inf] over 0 days"
         text = "no graded day shared with the champion yet"
