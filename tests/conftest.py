@@ -17,6 +17,7 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.storage import FileBucket
 from tests.support.demo import demo_run  # noqa: F401  (one demo run per session, shared)
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ENV_VARS = (
@@ -142,13 +143,11 @@ def bq_template(bq_emulator: object) -> object:
 
 @pytest.fixture
 def store(engine_url: str, request: pytest.FixtureRequest) -> Iterator[RegistryStore]:
-    """A migrated registry on each engine; on the emulator a copy of the session's template, and
-    ``migrate`` still runs on it (a no-op: the copy is at the newest version)."""
+    """A migrated registry on each engine; on the emulator a copy of the session's template, on
+    DuckDB a copy of the process's (tests/support/migrated.py); ``migrate`` still runs (a no-op)."""
     if engine_url.startswith("bigquery://"):
         request.getfixturevalue("bq_template").copy_to(engine_url)
-    store = RegistryStore.open(engine_url)
-    applied = store.migrate(RegistryService(store).clock())
-    assert not applied or engine_url.startswith("duckdb://"), f"the template copy lacked {applied}"
+    store = migrated_store(engine_url)
     yield store
     store.close()
 
@@ -171,8 +170,7 @@ def registration(registry: RegistryService, bucket: FileBucket) -> RegistrationS
 @pytest.fixture
 def duck_registry(tmp_path: Path) -> RegistryService:
     """A migrated registry on the embedded engine only."""
-    store = RegistryStore.open(f"duckdb://{tmp_path / 'registry.duckdb'}")
-    store.migrate(RegistryService(store).clock())
+    store = migrated_store(f"duckdb://{tmp_path / 'registry.duckdb'}")
     return RegistryService(store, actor="pytest")
 
 

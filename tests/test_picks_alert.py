@@ -21,11 +21,10 @@ from common.alerts.picks import latest_alert
 from common.app import open_registry, registration_service
 from common.data.store import write_season
 from common.data.synth import generate_season
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
 from common.worker.worker import Worker
+from tests.support.migrated import migrated_store
 from tests.support.slack import Request, SlackStub
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
@@ -56,8 +55,7 @@ def alerts(slack: SlackStub) -> list[Request]:
 
 def make_registry(settings: Settings, season: Any, shadows: tuple[str, ...]) -> str:
     """A migrated registry with the season, the same v9 champion bytes, and ``shadows`` enabled."""
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(settings.registry_url)
     write_season(open_engine(settings.registry_url), season)
     service = registration_service(settings)
     models = {"champion": (tiny_card("v9"), 1), **{name: SHADOWS[name] for name in shadows}}

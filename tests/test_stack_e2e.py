@@ -29,12 +29,12 @@ from common.app import open_registry
 from common.data.store import write_season
 from common.data.synth import generate_season
 from common.manifest import MANIFEST_OBJECT, Manifest
-from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from infra.local.processes import ROOT, http
 from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 from tests.conftest import ModelFiles
+from tests.support.migrated import migrated_store
 from tests.support.stack_events import storage_client
 
 MISSING = missing_prerequisites()
@@ -51,8 +51,7 @@ WORKERS = ("worker_a", "worker_b")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, str]]]:
     workdir = tmp_path_factory.mktemp("e2e")
     registry_url = f"duckdb://{workdir / 'registry.duckdb'}"
-    store = RegistryStore.open(registry_url)
-    store.migrate(RegistryService(store).clock())
+    store = migrated_store(registry_url)
     write_season(store.engine, generate_season(seed=11))  # for predict → grade
     env = {
         "MODEL_REGISTRY_URL": registry_url,

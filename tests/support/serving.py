@@ -7,10 +7,9 @@ from typing import Any
 from common.app import open_registry, registration_service
 from common.data.store import write_season
 from common.registry.modelfile import ModelCard
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_model_bytes
 
 
@@ -19,8 +18,7 @@ def serving_registry(settings: Settings, season: Any, models: dict[str, tuple[Mo
 
     Returns key → model id.
     """
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(settings.registry_url)
     write_season(open_engine(settings.registry_url), season)
     service = registration_service(settings)
     ids = {}
