@@ -15,28 +15,62 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from common.data.season import SeasonData
+from common.data.store import write_season
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
+from common.sql import open_engine
+
+
+@functools.cache
+def _folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="migrated-registry-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 @functools.cache
 def _template() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="migrated-registry-"))
-    atexit.register(shutil.rmtree, folder, True)
-    path = folder / "registry.duckdb"
+    path = _folder() / "registry.duckdb"
     store = RegistryStore.open(f"duckdb://{path}")
     store.migrate(RegistryService(store).clock())
     store.close()
     return path
 
 
+def _new_file(url: str) -> Path | None:
+    """The file of a ``duckdb://`` URL that does not exist yet (in an existing folder), else None."""
+    path = Path(url.removeprefix("duckdb://"))
+    return path if url.startswith("duckdb://") and not path.exists() and path.parent.is_dir() else None
+
+
 def migrated_store(url: str) -> RegistryStore:
     """The registry at ``url``, migrated: a ``duckdb://`` file not created yet starts as a copy of
     the process's migrated template; anything else (an existing file, BigQuery) is migrated."""
-    if url.startswith("duckdb://"):
-        path = Path(url.removeprefix("duckdb://"))
-        if not path.exists() and path.parent.is_dir():
-            shutil.copyfile(_template(), path)
+    path = _new_file(url)
+    if path is not None:
+        shutil.copyfile(_template(), path)
     store = RegistryStore.open(url)
     store.migrate(RegistryService(store).clock())
     return store
+
+
+# id(season) -> (the season, kept alive so that its id is not reused; the filled file)
+_WITH_SEASON: dict[int, tuple[SeasonData, Path]] = {}
+
+
+def migrated_with_season(url: str, season: SeasonData) -> None:
+    """The registry at ``url`` migrated with ``season`` written into its season tables. A new
+    ``duckdb://`` file is a copy of one filled earlier in this process with the same season object
+    (writing a season is ~1 s of CPU); otherwise it is migrated and the season written."""
+    path = _new_file(url)
+    cached = _WITH_SEASON.get(id(season))
+    if path is not None and cached is not None and cached[0] is season:
+        shutil.copyfile(cached[1], path)
+        return
+    migrated_store(url).close()
+    write_season(open_engine(url), season)
+    if path is not None:  # closed after each operation: the file holds every row (no WAL left)
+        filled = _folder() / f"season-{len(_WITH_SEASON)}.duckdb"
+        shutil.copyfile(path, filled)
+        _WITH_SEASON[id(season)] = (season, filled)

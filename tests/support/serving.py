@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from common.app import open_registry, registration_service
-from common.data.store import write_season
 from common.registry.modelfile import ModelCard
 from common.settings import Settings
-from common.sql import open_engine
-from tests.support.migrated import migrated_store
+from tests.support.migrated import migrated_with_season
 from tests.support.tiny import tiny_model_bytes
 
 
@@ -18,8 +16,7 @@ def serving_registry(settings: Settings, season: Any, models: dict[str, tuple[Mo
 
     Returns key → model id.
     """
-    migrated_store(settings.registry_url)
-    write_season(open_engine(settings.registry_url), season)
+    migrated_with_season(settings.registry_url, season)
     service = registration_service(settings)
     ids = {}
     for key, (card, seed) in models.items():
