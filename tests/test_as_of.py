@@ -28,6 +28,7 @@ from common.registry.modelfile import embed_card
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
@@ -87,7 +88,8 @@ def _predict(url: str, *extra: str) -> pd.DataFrame:
 
 
 def _serve(url: str, season: SeasonData, model: bytes) -> None:
-    """Fill the migrated registry at ``url`` (the ``store`` fixture's) and make the model champion."""
+    """Migrate the registry at ``url`` (a no-op on the ``store`` fixture's copy), fill it, make the model champion."""
+    migrated_store(url).close()
     write_season(open_engine(url), season, into_production=True)  # the emulator, a bigquery:// URL
     settings = Settings.from_env().with_overrides(registry_url=url)
     service = registration_service(settings)

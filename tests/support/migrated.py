@@ -39,9 +39,16 @@ def _template() -> Path:
 
 
 def _new_file(url: str) -> Path | None:
-    """The file of a ``duckdb://`` URL that does not exist yet (in an existing folder), else None."""
+    """The file of a ``duckdb://`` URL that does not exist yet, its folder made (as ``migrate``
+    makes it); None for any other URL or an existing file."""
     path = Path(url.removeprefix("duckdb://"))
-    return path if url.startswith("duckdb://") and not path.exists() and path.parent.is_dir() else None
+    if not url.startswith("duckdb://") or path.exists():
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # migrate reports it
+    return path
 
 
 def migrated_store(url: str) -> RegistryStore:
