@@ -18,6 +18,7 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.storage import FileBucket
 from tests.support.demo import demo_run  # noqa: F401  (one demo run per session, shared)
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ENV_VARS = (
@@ -136,10 +137,22 @@ def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _registry_url(request.param, tmp_path, request)
 
 
+@pytest.fixture(scope="session")
+def bq_template(bq_emulator: object) -> object:
+    """One dataset migrated per session (per xdist worker), copied for each test that needs a
+    migrated registry on the emulator (a fraction of a fresh migration's cost)."""
+    from tests.support.bqtemplate import MigratedTemplate
+
+    return MigratedTemplate.build(bq_emulator)
+
+
 @pytest.fixture
-def store(engine_url: str) -> Iterator[RegistryStore]:
-    store = RegistryStore.open(engine_url)
-    store.migrate(RegistryService(store).clock())
+def store(engine_url: str, request: pytest.FixtureRequest) -> Iterator[RegistryStore]:
+    """A migrated registry on each engine; on the emulator a copy of the session's template, on
+    DuckDB a copy of the process's (tests/support/migrated.py); ``migrate`` still runs (a no-op)."""
+    if engine_url.startswith("bigquery://"):
+        request.getfixturevalue("bq_template").copy_to(engine_url)
+    store = migrated_store(engine_url)
     yield store
     store.close()
 
@@ -162,8 +175,7 @@ def registration(registry: RegistryService, bucket: FileBucket) -> RegistrationS
 @pytest.fixture
 def duck_registry(tmp_path: Path) -> RegistryService:
     """A migrated registry on the embedded engine only."""
-    store = RegistryStore.open(f"duckdb://{tmp_path / 'registry.duckdb'}")
-    store.migrate(RegistryService(store).clock())
+    store = migrated_store(f"duckdb://{tmp_path / 'registry.duckdb'}")
     return RegistryService(store, actor="pytest")
 
 

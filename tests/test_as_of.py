@@ -25,10 +25,10 @@ from common.data.synth import SeasonData, generate_season
 from common.features import build_training_frame, to_model_input
 from common.features.market import slate_as_of
 from common.registry.modelfile import embed_card
-from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
@@ -88,8 +88,8 @@ def _predict(url: str, *extra: str) -> pd.DataFrame:
 
 
 def _serve(url: str, season: SeasonData, model: bytes) -> None:
-    store = RegistryStore.open(url)
-    store.migrate(RegistryService(store).clock())
+    """Migrate the registry at ``url`` (a no-op on the ``store`` fixture's copy), fill it, make the model champion."""
+    migrated_store(url).close()
     write_season(open_engine(url), season, into_production=True)  # the emulator, a bigquery:// URL
     settings = Settings.from_env().with_overrides(registry_url=url)
     service = registration_service(settings)
@@ -101,7 +101,7 @@ def _serve(url: str, season: SeasonData, model: bytes) -> None:
 
 @pytest.mark.slow
 def test_snapshots_after_as_of_change_nothing_made_as_of_then(
-    engine_url: str, early_season: SeasonData, line_model: bytes
+    engine_url: str, store: RegistryStore, early_season: SeasonData, line_model: bytes
 ) -> None:
     _serve(engine_url, early_season, line_model)
     as_of = slate_as_of(early_season.games, DAY, Settings().predict_lead_minutes)

@@ -19,6 +19,7 @@ from common.worker.fusion import TOLERANCE, FusedGroup, largest_difference
 from common.worker.scoring import score_slate
 from common.worker.serving import DroppedModel, ModelCache, ServingSet, build_serving_set
 from common.worker.slate import KEYS, Slate
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 SHUFFLED_V12 = list(V12_FEATURES)
@@ -227,14 +228,11 @@ def registered_worker(files, tmp_path: Path, fused_scoring: bool = True):
     from dataclasses import replace as with_field
 
     from common.app import open_registry, registration_service
-    from common.registry.service import RegistryService
-    from common.registry.store import RegistryStore
     from common.settings import Settings
     from common.worker.worker import Worker
 
     settings = with_field(Settings.from_env(), fused_scoring=fused_scoring)
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(settings.registry_url)
     service = registration_service(settings)
     ids = {}
     for name in ("champion", "v9_mae_a", "v9_q43", "v9_q45"):

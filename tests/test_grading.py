@@ -56,6 +56,7 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from tests.support.grading import box_scores, predictions, registry_model, synthetic, write, write_market
+from tests.support.migrated import migrated_store
 from tests.support.registry import engine_of, hand_event, store_of
 from tests.support.settlement import assert_stored_as_by_hand, price_the_market, settle_by_hand
 
@@ -113,8 +114,7 @@ def hand_fixture(registry: RegistryService) -> GradingStore:
 def _template(tmp_path_factory: pytest.TempPathFactory, build: Callable[[RegistryService], object]) -> Path:
     """A migrated registry filled by ``build``, made once per module (migrating takes a second)."""
     path = tmp_path_factory.mktemp("template") / "registry.duckdb"
-    store = RegistryStore.open(f"duckdb://{path}")
-    store.migrate(RegistryService(store).clock())
+    store = migrated_store(f"duckdb://{path}")
     build(RegistryService(store, actor="pytest"))
     return path
 

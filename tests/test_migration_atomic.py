@@ -29,6 +29,7 @@ from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.sql import migration_files, open_engine, split_statements
 from tests.support.grading import registry_model, synthetic, write
+from tests.support.migrated import migrated_store
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELCTL = Path(sys.executable).with_name("modelctl")
@@ -79,8 +80,7 @@ def kill_migrate_after(url: str, version: int, after: int, tmp_path: Path) -> No
 
 def graded_registry(url: str) -> list[dict[str, Any]]:
     """A migrated registry with two active models and three days graded by ``modelctl grade``."""
-    store = RegistryStore.open(url)
-    store.migrate(NOW)
+    store = migrated_store(url)
     registry = RegistryService(store, actor="pytest")
     for model_id in MODELS:
         registry_model(registry, model_id, train_end=date(2026, 1, 31))
@@ -104,7 +104,10 @@ def forget(url: str, version: int) -> None:
 
 
 @pytest.mark.slow
-def test_migrate_killed_inside_012_then_rerun_loses_no_figure(engine_url: str, tmp_path: Path) -> None:
+def test_migrate_killed_inside_012_then_rerun_loses_no_figure(
+    engine_url: str, store: RegistryStore, tmp_path: Path
+) -> None:
+    """``store``: the registry migrated (on the emulator, a copy of the session's template)."""
     before = graded_registry(engine_url)
     figures = performance(engine_url)
     assert all(f["units"] is not None and f["roi"] is not None for f in figures.values())

@@ -20,10 +20,9 @@ import pytest
 from cloudevents.http import CloudEvent
 
 from common.notify.store import NotificationStore
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from tests.support.events import pubsub_event
 from tests.support.fnproc import FunctionProcess
+from tests.support.migrated import migrated_store
 from tests.support.slack import HANG, SlackStub
 
 LEASE_SECONDS = 12  # covers the redelivery right after the kill on a busy machine
@@ -41,8 +40,7 @@ def slack() -> Iterator[SlackStub]:
 @pytest.fixture
 def env(tmp_path: Path, slack: SlackStub) -> dict[str, str]:
     registry_url = f"duckdb://{tmp_path / 'registry.duckdb'}"
-    store = RegistryStore.open(registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(registry_url)
     return {
         "MODEL_REGISTRY_URL": registry_url,
         "MODEL_BUCKET_URL": f"file://{tmp_path / 'bucket'}",

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from infra.local.processes import free_port
 from tests.support.events import pubsub_event
 from tests.support.fnproc import FunctionProcess
+from tests.support.migrated import migrated_store
 from tests.support.slack import HANG, SlackStub
 
 SECRET = "s3cr3tT0ken"  # the secret part of tests/support/slack.py's webhook path
@@ -55,8 +54,7 @@ def slack() -> Iterator[SlackStub]:
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"duckdb://{tmp_path_factory.mktemp('secrets') / 'registry.duckdb'}"
-    store = RegistryStore.open(url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(url)
     return url
 
 

@@ -19,13 +19,11 @@ from functions_framework import create_app
 
 from common.alerts.picks import latest_alert
 from common.app import open_registry, registration_service
-from common.data.store import write_season
 from common.data.synth import generate_season
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
 from common.worker.worker import Worker
+from tests.support.migrated import migrated_with_season
 from tests.support.slack import Request, SlackStub
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
@@ -56,9 +54,7 @@ def alerts(slack: SlackStub) -> list[Request]:
 
 def make_registry(settings: Settings, season: Any, shadows: tuple[str, ...]) -> str:
     """A migrated registry with the season, the same v9 champion bytes, and ``shadows`` enabled."""
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    write_season(open_engine(settings.registry_url), season)
+    migrated_with_season(settings.registry_url, season)
     service = registration_service(settings)
     models = {"champion": (tiny_card("v9"), 1), **{name: SHADOWS[name] for name in shadows}}
     ids = {}

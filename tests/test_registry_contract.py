@@ -6,8 +6,10 @@ covered on DuckDB.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from common.sql import Param, latest_migration_version, migration_files
 from common.storage import FileBucket
 from common.worker.queries import DELETE_PREDICTIONS
 from tests.conftest import LEGACY_NAME, ModelFiles
+from tests.support.bqtemplate import url_of
 from tests.support.registry import hand_event, store_of
 
 
@@ -36,6 +39,38 @@ def test_migrate_is_idempotent_and_recorded(engine_url: str) -> None:
     assert store.schema_version() == latest_migration_version()
     assert store.migrate(clock()) == []
     store.require_current_schema()
+
+
+@pytest.mark.emulator
+def test_a_copy_of_the_session_template_is_a_fresh_migration(bq_template: Any) -> None:
+    """The emulator tests' registries are copies of one migrated dataset (tests/support/bqtemplate.py):
+    a copy has the template's tables, columns, modes, partitioning, clustering, migration records
+    and views (answering the same query), so each test starts as if it had migrated its own."""
+    url = url_of(bq_template.emu, f"copy_{uuid.uuid4().hex[:10]}")
+    bq_template.copy_to(url)
+    template, copy = RegistryStore.open(url_of(bq_template.emu, bq_template.dataset)), RegistryStore.open(url)
+
+    def shape(store: RegistryStore) -> dict[str, Any]:
+        engine: Any = store.engine
+        described = {}
+        for item in engine.client.list_tables(f"{engine.project}.{engine.dataset}"):
+            table = engine.client.get_table(item.reference)
+            part = table.time_partitioning
+            described[item.table_id] = (
+                item.table_type,
+                [(f.name, f.field_type, f.mode) for f in table.schema],
+                (part.field, part.type_, table.require_partition_filter) if part else None,
+                table.clustering_fields,
+            )
+        return described
+
+    assert shape(copy) == shape(template)
+    assert copy.applied_versions() == template.applied_versions() == {v for v, _, _ in migration_files()}
+    copy.require_current_schema()
+    for view in ("champion_predictions", "model_predictions"):
+        sql = f"SELECT * FROM {view} WHERE game_date = '2026-01-01'"
+        assert copy.engine.query(sql) == template.engine.query(sql) == []
+    assert copy.migrate(datetime.now(UTC)) == []
 
 
 def test_out_of_date_schema_is_refused_with_the_fix(engine_url: str) -> None:

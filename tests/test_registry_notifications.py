@@ -16,10 +16,9 @@ import pytest
 from functions_framework import create_app
 
 from common.app import batched_changes, open_registry, registration_service
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from tests.support.events import post, pubsub_event
+from tests.support.migrated import migrated_store
 from tests.support.slack import SlackStub
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
@@ -38,8 +37,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStub]:
 def models(isolated_env: Path) -> list[str]:
     """Two registered (disabled) models on a migrated registry; registration itself is silent."""
     settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(settings.registry_url)
     service = registration_service(settings)
     ids = []
     for seed, card in enumerate((tiny_card("v9"), tiny_card("v12_noveg")), start=1):

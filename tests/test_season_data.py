@@ -20,6 +20,7 @@ from common.errors import InvalidData
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.sql import open_engine
+from tests.support.migrated import migrated_store
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
 
@@ -35,8 +36,7 @@ def season() -> SeasonData:
 
 def _migrated() -> str:
     url = os.environ["MODEL_REGISTRY_URL"]
-    store = RegistryStore.open(url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(url)
     return url
 
 

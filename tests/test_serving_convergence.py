@@ -24,11 +24,10 @@ from functions_framework import create_app
 from common.app import open_registry, registration_service
 from common.errors import ServingBehind
 from common.manifest import MANIFEST_OBJECT, Manifest
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
 from infra.local.processes import ROOT, http
 from tests.support.fnproc import FunctionProcess
+from tests.support.migrated import migrated_store
 from tests.support.readonly import available, readonly, run_readonly, writable_again
 from tests.support.tiny import tiny_card, tiny_model_bytes
 from tests.test_cli import MODELCTL, run
@@ -42,8 +41,7 @@ pytestmark = pytest.mark.skipif(not READ_ONLY, reason=WHY_NOT)
 def models(isolated_env: Path) -> dict[str, str]:
     """champion (v9), shadow (v12_noveg) and other (v12), all enabled; the manifest written."""
     settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(settings.registry_url)
     service = registration_service(settings)
     ids = {}
     for seed, (key, fs) in enumerate((("champion", "v9"), ("shadow", "v12_noveg"), ("other", "v12")), 1):

@@ -30,12 +30,12 @@ from common.app import open_registry
 from common.data.store import write_season
 from common.data.synth import generate_season
 from common.manifest import MANIFEST_OBJECT, Manifest
-from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from infra.local.processes import ROOT, http
 from infra.local.stack import LocalFunction, PushSpec, Stack, missing_prerequisites
 from tests.conftest import ModelFiles
+from tests.support.migrated import migrated_store
 from tests.support.stack_events import storage_client
 
 MISSING = missing_prerequisites()
@@ -52,8 +52,7 @@ WORKERS = ("worker_a", "worker_b")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, str]]]:
     workdir = tmp_path_factory.mktemp("e2e")
     registry_url = f"duckdb://{workdir / 'registry.duckdb'}"
-    store = RegistryStore.open(registry_url)
-    store.migrate(RegistryService(store).clock())
+    store = migrated_store(registry_url)
     write_season(store.engine, generate_season(seed=11))  # for predict → grade
     env = {
         "MODEL_REGISTRY_URL": registry_url,
@@ -180,6 +179,8 @@ def test_running_workers_serve_a_newly_enabled_model_without_restart(
 
 
 GRADED_DAY = "2026-01-15"
+# The benchmark's smallest run (two models: one warm registration to time): what is tested is its stop.
+SMALLEST_BENCH = ("--models", "2", "--rss-models", "2")
 
 
 def shell(running: Stack, script: str) -> subprocess.CompletedProcess[str]:
@@ -241,11 +242,12 @@ def test_a_stopped_benchmark_leaves_no_emulator_or_function_behind(tmp_path: Pat
     """`make bench` stopped while its emulator stack runs (SIGTERM, as `timeout` or a closing
     terminal sends): every process the stack started is gone, and so is its state file."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    bench = subprocess.Popen([sys.executable, "bench/bench_worker.py", "--quick"], cwd=ROOT, env=env,
+    bench = subprocess.Popen([sys.executable, "bench/bench_worker.py", "--quick", *SMALLEST_BENCH], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
 
         def stack_state() -> dict[str, Any] | None:
+            assert bench.poll() is None, f"the benchmark ended before its stack ran: {bench.communicate()[1]}"
             for path in tmp_path.glob("bench-worker-*/stack/state.json"):
                 state = json.loads(path.read_text())
                 if "worker_2" in state["processes"]:  # the last function has been launched

@@ -24,8 +24,6 @@ import pytest
 
 from common import inventory
 from common.errors import ConfigError
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.storage import FileBucket
 from infra.deploy.closure import REPO_ROOT, TOOLS, Import, distributions, is_tool, shipment
 from infra.deploy.stage import available_functions, stage
@@ -33,6 +31,7 @@ from infra.deploy.stage import main as stage_main
 from infra.local.processes import http
 from tests.support.events import pubsub_event, storage_event
 from tests.support.fnproc import FunctionProcess, staged_env
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 NAMES = [fn.name for fn in inventory.FUNCTIONS]
@@ -183,8 +182,7 @@ def running(dist: Path) -> Iterator[tuple[dict[str, FunctionProcess], dict[str, 
     work = dist.parent / "work"
     work.mkdir()
     registry, bucket = f"duckdb://{work / 'registry.duckdb'}", f"file://{work / 'bucket'}"
-    store = RegistryStore.open(registry)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(registry)
     info = FileBucket(bucket).write("models/v9/m.cbm", tiny_model_bytes(tiny_card("v9"), seed=5))
     env = {
         "MODEL_REGISTRY_URL": registry,

@@ -26,7 +26,6 @@ from common.data.store import data_range, load_season, season_fingerprint, write
 from common.data.synth import SeasonData, generate_season
 from common.errors import GateFailed
 from common.registry.naming import STAGING_PREFIX
-from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.registry.validation import read_facts
 from common.settings import Settings
@@ -35,6 +34,7 @@ from common.training.gates import GateConfig
 from common.training.pipeline import run_training
 from common.training.request import TrainRequest
 from tests.support.events import post, storage_event
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 from tests.test_functions import client
 
@@ -59,8 +59,7 @@ def season() -> SeasonData:
 def seeded_db(season: SeasonData, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated registry holding the season, built once and copied for each test."""
     path = tmp_path_factory.mktemp("seeded") / "registry.duckdb"
-    store = RegistryStore.open(f"duckdb://{path}")
-    store.migrate(RegistryService(store).clock())
+    store = migrated_store(f"duckdb://{path}")
     write_season(store.engine, season)
     return path
 

@@ -25,7 +25,6 @@ from common.features import build_feature_frame, slate_targets
 from common.features.market import slate_as_of
 from common.manifest import MANIFEST_OBJECT, Manifest, ManifestModel
 from common.registry.fallback import BUILTIN_FILE
-from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.storage import FileBucket
@@ -34,6 +33,7 @@ from common.worker.scoring import PREDICTION_COLUMNS, champion_picks, score_slat
 from common.worker.serving import ModelCache, ServingSet
 from common.worker.slate import Slate
 from common.worker.worker import Worker
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 SHUFFLED_V12 = list(V12_FEATURES)
@@ -51,8 +51,7 @@ def slate() -> pd.DataFrame:
 @pytest.fixture
 def settings(isolated_env: Path) -> Settings:
     settings = Settings.from_env()
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
+    migrated_store(settings.registry_url)
     return settings
 
 

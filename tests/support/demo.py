@@ -1,18 +1,20 @@
 """The demo run once per session (``python -m infra.demo`` in a sandbox), shared by every test that needs it.
 
 ``tests/conftest.py`` imports the ``demo_run`` fixture, so ``test_demo.py`` and the dashboard's
-tests reuse one run. It runs with the README's production exports set, pointed at a loopback
-listener that records any connection: nothing may reach it.
+tests reuse one run, across xdist workers too (a file lock in the run's shared temp folder).
+It runs with the README's production exports set, pointed at a loopback listener that records
+any connection: nothing may reach it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +61,7 @@ def _tripwire() -> tuple[socket.socket, list[str]]:
     return server, seen
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+def _run_demo(sandbox: Path, cache: Path) -> DemoRun:
     server, seen = _tripwire()
     port = server.getsockname()[1]
     production = {
@@ -70,10 +71,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
         "EVENT_BUS_URL": "pubsub://nba-props-platform",
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{port}",
         "SLACK_WEBHOOK_URL": f"https://127.0.0.1:{port}/services/T000/B000/XXXX",
-        "MODEL_CACHE_DIR": str(tmp_path_factory.mktemp("not-the-demo-cache")),
+        "MODEL_CACHE_DIR": str(cache),
     }
-    sandbox = tmp_path_factory.mktemp("demo") / "sandbox"
-    sandbox.mkdir()
+    sandbox.mkdir(parents=True)
     (sandbox / "stale.txt").write_text("from an earlier run")
     env = {**os.environ, **production, "COLUMNS": "80"}  # a plain terminal: what `make demo` shows most people
     done = subprocess.run(
@@ -81,4 +81,24 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     server.close()
-    yield DemoRun(sandbox, done.stdout + done.stderr, done.returncode, seen)
+    return DemoRun(sandbox, done.stdout + done.stderr, done.returncode, seen)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One demo per test run: the first xdist worker to need it runs it under a file lock and
+    records the result; the others wait on the lock and read the record (the demo is ~30 s of CPU)."""
+    base = tmp_path_factory.getbasetemp()
+    home = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-shared"
+    home.mkdir(exist_ok=True)
+    record = home / "run.json"
+    with open(home / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        if not record.exists():
+            run = _run_demo(home / "sandbox", home / "not-the-demo-cache")
+            fields = {"sandbox": str(run.sandbox), "output": run.output, "returncode": run.returncode}
+            partial = home / "run.json.partial"
+            partial.write_text(json.dumps({**fields, "connections": run.connections}))
+            partial.replace(record)  # whole or absent, for a worker killed mid-write
+        data = json.loads(record.read_text())
+    return DemoRun(Path(data["sandbox"]), data["output"], data["returncode"], data["connections"])

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from common.app import open_registry, registration_service
-from common.data.store import write_season
 from common.registry.modelfile import ModelCard
-from common.registry.service import RegistryService
-from common.registry.store import RegistryStore
 from common.settings import Settings
-from common.sql import open_engine
+from tests.support.migrated import migrated_store, migrated_with_season
 from tests.support.tiny import tiny_model_bytes
 
 
@@ -19,10 +16,10 @@ def serving_registry(settings: Settings, season: Any, models: dict[str, tuple[Mo
 
     Returns key → model id.
     """
-    store = RegistryStore.open(settings.registry_url)
-    store.migrate(RegistryService(store).clock())
-    if season is not None:  # None: a worker that only follows the manifest needs no season
-        write_season(open_engine(settings.registry_url), season)
+    if season is None:  # a worker that only follows the manifest needs no season
+        migrated_store(settings.registry_url).close()
+    else:
+        migrated_with_season(settings.registry_url, season)
     service = registration_service(settings)
     ids = {}
     for key, (card, seed) in models.items():
