@@ -7,7 +7,6 @@ clients from the worker's runtime and from google-cloud-storage's constructor.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,12 +46,23 @@ def test_an_idle_worker_makes_one_metadata_request_per_poll_and_builds_no_client
     assert len(worker.current.models) == 2 and worker.current.source == "manifest"
     assert clients[0] == 0
     built = worker.runtime.built
+    ticks = [0]  # the poller's own count: a request is made inside a tick, so requests <= ticks
+    real_tick = worker.poll_once
+
+    def counted() -> None:
+        ticks[0] += 1
+        real_tick()
+
+    monkeypatch.setattr(worker, "poll_once", counted)
+    server.settle()
+    start = len(server.requests())
     worker.start_polling(POLL)
     try:
-        time.sleep(0.3)  # the first tick, with its pending acknowledgement written
-        idle, polls = _idle(server, 2.0)
+        time.sleep(2.0)
+        server.settle()  # every request of the ticks so far is in the log (read the count after it)
+        idle, polls = server.kinds(since=start), ticks[0]
         assert set(idle) == {"metadata"}, idle  # no download, no list, nothing else
-        assert 0.5 * polls <= idle["metadata"] <= polls + 2, (idle, polls)
+        assert polls >= 0.5 * 2.0 / POLL and idle["metadata"] <= polls, (idle, polls)  # at most one per poll
         assert clients[0] == 0 and worker.runtime.built == built  # no client built after the start
 
         # the manifest moves (a shadow disabled): the worker follows, then is idle again
@@ -65,21 +75,15 @@ def test_an_idle_worker_makes_one_metadata_request_per_poll_and_builds_no_client
         server.settle()
         moved = server.kinds(since=before)
         assert moved["upload"] == 1 and 1 <= moved["download"] <= 3, moved  # the rebuild's read, the worker's
-        idle, polls = _idle(server, 1.0)
-        assert set(idle) == {"metadata"} and idle["metadata"] <= polls + 2, idle
+        server.settle()
+        mark, ticked = len(server.requests()), ticks[0]
+        time.sleep(1.0)
+        server.settle()
+        idle = server.kinds(since=mark)  # + 1: the tick in flight at the mark
+        assert set(idle) == {"metadata"} and idle["metadata"] <= ticks[0] - ticked + 1, (idle, ticks[0] - ticked)
         assert clients[0] == 0 and worker.runtime.built == built
     finally:
         worker.stop()
-
-
-def _idle(server: FakeGcs, seconds: float) -> tuple[Counter[str], float]:
-    """The requests of ``seconds`` of idling, by kind, and how many polls fit in them."""
-    server.settle()
-    start, began = len(server.requests()), time.monotonic()
-    time.sleep(seconds)
-    elapsed = time.monotonic() - began
-    server.settle()
-    return server.kinds(since=start), elapsed / POLL
 
 
 def test_the_watch_stats_a_folder_bucket_and_reads_only_a_rewritten_manifest(

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from common.app import batched_changes, open_registry, registration_service
+from common.announce import batched_changes
+from common.app import open_registry, registration_service
 from common.settings import Settings
 from tests.support.events import post, pubsub_event
 from tests.support.migrated import migrated_store
