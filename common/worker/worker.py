@@ -23,6 +23,7 @@ bucket (their service account may not write it), so they never write the manifes
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -213,6 +214,10 @@ class Worker:
             with self._reload_lock:
                 if self._current is serving:  # the members' own objects dropped: the ensembles hold them
                     self._current = replace(serving, models=slim(serving.models, plan), prepared=plan)
+            # the dropped members (and the set they replace) hold reference cycles: free them now rather
+            # than at some later collection (bench_worker: 200 models 254 MB read right after fusion,
+            # 197 MB once collected)
+            gc.collect()
 
         def start() -> None:  # once: from the timer, or from settle()
             with once:
