@@ -72,7 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="models a fresh worker loads for the memory figure (default 200; --quick 24)",
     )
-    parser.add_argument("--skip-stack", action="store_true", help="skip the emulator-stack reload latency")
+    stack = parser.add_mutually_exclusive_group()
+    stack.add_argument("--skip-stack", action="store_true", help="skip the emulator-stack reload latency")
+    stack.add_argument("--stack-only", action="store_true",
+                       help="only the emulator-stack reload latency (trains the fewest --models it needs)")  # fmt: skip
     return parser.parse_args(argv)  # fmt: skip
 
 
@@ -134,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     rss_models = args.rss_models or (24 if args.quick else 200)
     workdir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
     try:
-        run(workdir, counts, rss_models, args.skip_stack)
+        if args.stack_only:
+            reload_latency_on_stack(workdir, train_models(workdir, min(counts))[0])
+        else:
+            run(workdir, counts, rss_models, args.skip_stack)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

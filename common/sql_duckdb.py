@@ -38,7 +38,8 @@ _LOCKS_GUARD = threading.Lock()
 # only the thread holding that file's lock reads or writes its entry
 _SESSIONS: dict[str, duckdb.DuckDBPyConnection | None] = {}
 _DOLLAR = re.compile(r"\$(\w+)")
-LOCK_WAIT_SECONDS = 15.0
+LOCK_WAIT_SECONDS = 15.0  # how long an open waits for another process's lock; the URL's ?lock_wait= overrides
+URL_OPTIONS = {"lock_wait": "seconds an open waits for another process holding the file (default 15)"}
 
 
 # BigQuery storage layout that DuckDB has no notion of (migration 010): dropped on purpose, the
@@ -64,6 +65,24 @@ def transpile(sql: str) -> str:
     return translated
 
 
+def _lock_wait(url: str, query: str) -> float:
+    """The URL's ``lock_wait`` option (seconds, 0 or more), else ``LOCK_WAIT_SECONDS``."""
+    options = dict(part.partition("=")[::2] for part in query.split("&") if part)
+    unknown = sorted(set(options) - set(URL_OPTIONS))
+    if unknown:
+        valid = "; ".join(f"{k}: {v}" for k, v in URL_OPTIONS.items())
+        raise ConfigError(f"MODEL_REGISTRY_URL {url!r} has unknown option(s) {', '.join(unknown)}; valid: {valid}")
+    if "lock_wait" not in options:
+        return LOCK_WAIT_SECONDS
+    try:
+        seconds = float(options["lock_wait"])
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(f"MODEL_REGISTRY_URL {url!r}: lock_wait must be a number of seconds, 0 or more")
+    return seconds
+
+
 def _without_storage_layout(tree: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
@@ -75,11 +94,13 @@ def _without_storage_layout(tree: exp.Expr) -> exp.Expr:
 
 
 class DuckDBEngine:
-    """``duckdb:///absolute/path/registry.duckdb``"""
+    """``duckdb:///absolute/path/registry.duckdb`` (``?lock_wait=SECONDS``: how long an open waits
+    while another process holds the file, before it fails as busy; 15 s by default)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        raw = url.split("://", 1)[1]
+        raw, _, query = url.split("://", 1)[1].partition("?")
+        self.lock_wait = _lock_wait(url, query)
         if not raw or raw == "/":
             raise ConfigError(f"MODEL_REGISTRY_URL {url!r} names no file; use duckdb:///path/to/registry.duckdb")
         self.path = Path(raw)
@@ -146,7 +167,7 @@ class DuckDBEngine:
             raise ConfigError(f"cannot create the registry folder for {self.url}: {exc}") from exc
 
     def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        deadline = time.monotonic() + self.lock_wait
         delay = 0.02
         while True:
             try:

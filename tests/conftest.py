@@ -50,15 +50,24 @@ ENV_VARS = (
 )
 
 
+@pytest.fixture(scope="session")
+def shared_sql_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``SQL_CACHE_DIR`` for the whole run, both xdist workers: a translation depends only on
+    the statement, sqlglot and ``sql_duckdb.py`` (``common.sql_cache``) and files land whole by
+    rename, so the ~200 ``modelctl`` processes of the suite transpile each statement once, not
+    once per test. A test about the cache itself points ``SQL_CACHE_DIR`` at its own folder."""
+    return tmp_path_factory.getbasetemp().parent / "sql-cache"
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_sql_cache: Path) -> Path:
     """Every test starts from its own registry and bucket, never the developer's .local/."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MODEL_REGISTRY_URL", f"duckdb://{tmp_path / 'registry.duckdb'}")
     monkeypatch.setenv("MODEL_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "model-cache"))
-    monkeypatch.setenv("SQL_CACHE_DIR", str(tmp_path / "sql-cache"))
+    monkeypatch.setenv("SQL_CACHE_DIR", str(shared_sql_cache))
     monkeypatch.setattr(sql_cache, "_folder", None)  # an in-process `modelctl` turned it on for its test only
     monkeypatch.setenv("MODELCTL_ACTOR", "pytest")
     runtime.reset()  # no engine, bucket or bus built for another test's environment

@@ -166,8 +166,11 @@ def predicted(settings: Settings) -> list[dict[str, Any]]:
     )
 
 
-def test_modelctl_predict_and_workers(registry: dict[str, str], season: Any) -> None:
+def test_modelctl_predict_and_workers(
+    registry: dict[str, str], season: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     players = len(slate_targets(season, DAY))
+    monkeypatch.setenv("SQL_CACHE_DIR", str(tmp_path / "own-sql-cache"))  # not the run's shared one
     out = modelctl("predict", "--date", DAY.isoformat(), "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)

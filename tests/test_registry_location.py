@@ -98,3 +98,46 @@ def test_a_registry_url_naming_a_folder_is_a_configuration_error(
     err = capsys.readouterr().err
     assert code == CONFIG and "names a folder" in err and "registry.duckdb" in err, err
     assert "run `modelctl migrate`" not in err and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [("lock_wait=soon", "lock_wait must be a number of seconds"), ("lock_wait=-1", "0 or more"),
+     ("lockwait=2", "unknown option(s) lockwait; valid: lock_wait"), ("lock_wait", "lock_wait must be")],
+    ids=["not-a-number", "negative", "misspelt", "no-value"],
+)  # fmt: skip
+def test_a_bad_registry_url_option_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], query: str, said: str
+) -> None:
+    monkeypatch.setenv("MODEL_REGISTRY_URL", f"duckdb://{tmp_path / 'registry.duckdb'}?{query}")
+    assert main(["migrate"]) == CONFIG
+    err = capsys.readouterr().err
+    assert said in err, err
+    assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_lock_wait_in_the_url_is_how_long_an_open_waits_for_another_process(tmp_path: Path) -> None:
+    """`?lock_wait=SECONDS`: a registry held by another process is busy after that long, not 15 s."""
+    import subprocess
+    import sys
+    import time
+
+    from common.errors import TransientError
+    from common.sql import open_engine
+    from tests.support.migrated import migrated_store
+
+    url = f"duckdb://{tmp_path / 'registry.duckdb'}"
+    migrated_store(url)
+    hold = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.readline()"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path / "registry.duckdb")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(TransientError, match="is busy"):
+            open_engine(f"{url}?lock_wait=0.5").query("SELECT 1 AS one")
+        assert 0.5 <= time.monotonic() - started < 10
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert open_engine(f"{url}?lock_wait=0.5").query("SELECT 1 AS one") == [{"one": 1}]

@@ -320,11 +320,13 @@ def test_a_worker_whose_registry_check_fails_says_so_rather_than_in_step(
     ``behind_registry: false`` with the last (stale) comparison, as if it had checked."""
     import sys
 
-    fn = FunctionProcess.start("predict", worker_env, tmp_path)
+    registry_url = Settings.from_env().registry_url
+    busy_soon = {**worker_env, "MODEL_REGISTRY_URL": f"{registry_url}?lock_wait=1"}  # not the default 15 s
+    fn = FunctionProcess.start("predict", busy_soon, tmp_path)
     holder = None
     try:
         wait_for(lambda: status(fn)["registry_check"], what="the worker's first check")
-        registry_file = Settings.from_env().registry_url.removeprefix("duckdb://")
+        registry_file = registry_url.removeprefix("duckdb://")
         hold = (  # the worker's own check may hold the file for a moment: take it as soon as it is free
             "import duckdb, time\n"
             "for _ in range(600):\n"

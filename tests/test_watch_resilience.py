@@ -20,17 +20,18 @@ import pytest
 from common.app import open_registry
 from common.cli.main import main
 from common.settings import Settings
-from common.sql_duckdb import LOCK_WAIT_SECONDS
 from common.storage import FileBucket
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
+LOCK_WAIT_SECONDS = 2.0  # the watcher's registry URL says so (`?lock_wait=`); the default is 15 s
 HOLD_LOCK = """
-import sys, time, duckdb
+import sys, duckdb
 con = duckdb.connect(sys.argv[1])
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # held until the test has seen the watcher give up waiting (or the test ends)
 con.close()
+print("released", flush=True)
 """
 
 
@@ -64,7 +65,7 @@ def watch(isolated_env: Path) -> Iterator[subprocess.Popen[str]]:
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env=dict(os.environ),
+        env={**os.environ, "MODEL_REGISTRY_URL": f"{os.environ['MODEL_REGISTRY_URL']}?lock_wait={LOCK_WAIT_SECONDS:g}"},
     )
     try:
         yield proc
@@ -123,25 +124,28 @@ def test_watch_outlives_a_registry_locked_by_another_process(
 ) -> None:
     assert main(["migrate"]) == 0
     settings = Settings.from_env()
-    hold = LOCK_WAIT_SECONDS + 4
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(isolated_env / "registry.duckdb"), str(hold)],
+        [sys.executable, "-c", HOLD_LOCK, str(isolated_env / "registry.duckdb")],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert holder.stdin is not None and holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
         bucket.write("models/first.cbm", tiny_model_bytes(tiny_card("v9"), seed=96))
         log = isolated_env / "watch.log"
         wait_for(lambda: "attempt 1 failed" in log.read_text(), LOCK_WAIT_SECONDS + 30, "the lock to time out")
         assert "is busy" in log.read_text() and watch.poll() is None
-        holder.wait(timeout=hold + 10)
+        assert time.monotonic() - started >= LOCK_WAIT_SECONDS  # it waited for the lock, then gave up
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
     finally:
         holder.kill()
         holder.wait(timeout=10)
     wait_for(lambda: len(model_ids(settings)) == 1, 60, "the file to register once the lock is gone")
-    assert time.monotonic() - started >= LOCK_WAIT_SECONDS
     bucket.write("models/second.cbm", tiny_model_bytes(tiny_card("v12"), seed=97))
     wait_for(lambda: len(model_ids(settings)) == 2, 60, "the next file")
     assert watch.poll() is None
