@@ -134,10 +134,10 @@ season AS (
 ),
 latest AS (SELECT player_id, game_id, game_date FROM ranked WHERE back <= @games),
 kept AS (
-  SELECT pg.* FROM player_games AS pg
+  SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)} FROM player_games AS pg
   JOIN latest ON latest.player_id = pg.player_id AND latest.game_date = pg.game_date AND latest.game_id = pg.game_id
   UNION ALL
-  SELECT * FROM player_games
+  SELECT {_PG} FROM player_games
   WHERE status != 'played' AND game_date BETWEEN @recent AND @last AND player_id IN (SELECT player_id FROM slate)
 )
 SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)}, ewm.points_ewm_10,
