@@ -192,17 +192,6 @@ def pair_child(urls: list[str], passes: int, day: date) -> None:
     print(json.dumps(times))
 
 
-def run_pair(envs: dict[int, dict[str, str]], passes: int) -> dict[str, list[list[float]]]:
-    urls = [envs[n]["MODEL_REGISTRY_URL"] for n in SEASONS]
-    out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--pair", *urls, "--passes", str(passes), "--date", str(DAY)],
-        env=envs[1], capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise SystemExit(f"the interleaved process failed:\n{out.stderr}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
 # -- the parent ---------------------------------------------------------------------------------
 def twin_league(season: Any) -> Any:
     """``season`` and a copy of it with its own teams, players and games: a 60-team league."""
@@ -261,9 +250,11 @@ def make_registry(folder: Path, seasons: tuple[str, ...], twin: bool = False) ->
     return env
 
 
-def run_child(env: dict[str, str], passes: int, day: date = DAY) -> dict[str, Any]:
+def run_child(env: dict[str, str], passes: int, day: date = DAY, *mode: str) -> dict[str, Any]:
+    """A fresh timed process (``--child``, or ``--pair URL URL``): its JSON line."""
+    args = [*(mode or ("--child",)), "--passes", str(passes), "--date", str(day)]
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", "--passes", str(passes), "--date", str(day)],
+        [sys.executable, str(Path(__file__).resolve()), *args],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     if out.returncode != 0:
@@ -403,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"written, models registered: {time.perf_counter() - t:.1f} s")  # fmt: skip
         first = first_modelctl(envs[1])
         results = {n: run_child(envs[n], passes) for n in SEASONS}
-        pair = run_pair(envs, 2 * passes)
+        pair = run_child(envs[1], 2 * passes, DAY, "--pair", *(envs[n]["MODEL_REGISTRY_URL"] for n in SEASONS))
         from common.data.synth import generate_season
 
         big_day = slate_date(twin_league(generate_season(SEASONS[1][-1], seed=7)), SLATE_500)
