@@ -74,20 +74,50 @@ SLATE_GAMES = "SELECT game_id, game_date, tip_off FROM games WHERE game_date = @
 # each one's last @games played games (the longest "last N" window) and every row not played since
 # @recent (the availability counts). Each row also carries what the engine sums for the player at
 # his last played game by @last (the columns of common.features.GIVEN_COLUMNS):
-# * points_ewm_10: the EWM's weights @decay^k (k = 0 for that game) over his last @ewm_games played
-#   games (common.features.windows.Windows.ewm is the same sum over rows in memory);
+# * points_ewm_10: the EWM's weights @decay^(back - 1) over his last @ewm_games played games, back = 1
+#   for the last (common.features.windows.Windows.ewm is the same sum over rows in memory);
 # * the season to date (@season_start to @last): points, minutes and played games, and points and
 #   games at home and away (0 and 0 without a game), so the season's rows are never read.
-# Only the keys are ranked; the wide rows are read once, for what is kept.
+# A game's ``back`` (its place from the end of the player's played games, by date then game id) is
+# found without sorting his games (a window over every game of a long history is what grew with
+# it, issue 22): his games are grouped into blocks of BLOCK_DAYS days; per block a count and a
+# bit mask of the days played (hash aggregates); a running count over the blocks (a window over a
+# few rows per player) gives the games after each block, and a game's back is that plus the bits of
+# its block's mask from its day on. Only blocks with fewer than @ewm_games games after them are
+# joined back. A block with two played games of his on one day (its count is not its mask's bit
+# count) ranks its games by date and game id instead: the same back, always.
+# The wide rows are read once, for what is kept.
+BLOCK_DAYS = 62  # days per block: bit 0 to 61 of an INT64 mask, the sign bit never set
+_DAY = "DATE_DIFF(game_date, DATE '1900-01-01', DAY)"  # >= 0 for any box score
 SLATE_HISTORY = f"""
 WITH slate AS (
   SELECT DISTINCT player_id FROM player_games WHERE game_date = @day AND {_SLATE}
 ),
-ranked AS (
-  SELECT player_id, game_id, points,
-         ROW_NUMBER() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS back
+played AS (
+  SELECT player_id, game_id, game_date, points, DIV({_DAY}, {BLOCK_DAYS}) AS block, MOD({_DAY}, {BLOCK_DAYS}) AS bit
   FROM player_games
   WHERE status = 'played' AND game_date <= @last AND player_id IN (SELECT player_id FROM slate)
+),
+blocks AS (
+  SELECT player_id, block, COUNT(*) AS n, BIT_OR(CAST(1 AS INT64) << bit) AS days
+  FROM played GROUP BY player_id, block
+),
+later AS (
+  SELECT player_id, block, n, days, SUM(n) OVER (PARTITION BY player_id ORDER BY block DESC) - n AS after
+  FROM blocks
+),
+near AS (
+  SELECT p.player_id, p.game_id, p.game_date, p.points, p.bit, l.block, l.n, l.days, l.after
+  FROM played AS p JOIN later AS l ON l.player_id = p.player_id AND l.block = p.block
+  WHERE l.after < @ewm_games
+),
+ranked AS (
+  SELECT player_id, game_id, game_date, points, after + BIT_COUNT(days >> bit) AS back
+  FROM near WHERE n = BIT_COUNT(days)
+  UNION ALL
+  SELECT player_id, game_id, game_date, points,
+         after + ROW_NUMBER() OVER (PARTITION BY player_id, block ORDER BY game_date DESC, game_id DESC) AS back
+  FROM near WHERE n != BIT_COUNT(days)
 ),
 ewm AS (
   SELECT player_id, SUM(points * POW(@decay, back - 1)) / SUM(POW(@decay, back - 1)) AS points_ewm_10
@@ -102,42 +132,57 @@ season AS (
     AND player_id IN (SELECT player_id FROM slate)
   GROUP BY player_id
 ),
-latest AS (SELECT player_id, game_id FROM ranked WHERE back <= @games)
+latest AS (SELECT player_id, game_id, game_date FROM ranked WHERE back <= @games),
+kept AS (
+  SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)} FROM player_games AS pg
+  JOIN latest ON latest.player_id = pg.player_id AND latest.game_date = pg.game_date AND latest.game_id = pg.game_id
+  UNION ALL
+  SELECT {_PG} FROM player_games
+  WHERE status != 'played' AND game_date BETWEEN @recent AND @last AND player_id IN (SELECT player_id FROM slate)
+)
 SELECT {", ".join(f"pg.{c}" for c in HISTORY_COLUMNS)}, ewm.points_ewm_10,
        COALESCE(season.season_points, 0) AS season_points, COALESCE(season.season_minutes, 0) AS season_minutes,
        COALESCE(season.season_games, 0) AS season_games,
        COALESCE(season.home_points, 0) AS home_points, COALESCE(season.home_games, 0) AS home_games,
        COALESCE(season.away_points, 0) AS away_points, COALESCE(season.away_games, 0) AS away_games
-FROM player_games AS pg
+FROM kept AS pg
 LEFT JOIN ewm ON ewm.player_id = pg.player_id
 LEFT JOIN season ON season.player_id = pg.player_id
-LEFT JOIN latest ON latest.player_id = pg.player_id AND latest.game_id = pg.game_id
-WHERE pg.game_date <= @last AND pg.player_id IN (SELECT player_id FROM slate)
-  AND ((pg.status = 'played' AND latest.game_id IS NOT NULL) OR (pg.status != 'played' AND pg.game_date >= @recent))
 ORDER BY pg.player_id, pg.game_date, pg.game_id"""
 # Team games to @last: points, possessions (FGA + 0.44 FTA), minutes, FGA and FTA over the team's
 # rows; those of the slate's season, each team's last @games before it (its last-10 windows) and
-# every one since @since (the oldest box score of the slate's history: its usage windows), each
-# with its opponent's row of the game. @first bounds the scan: the season's start (or @since, if
-# earlier) when that holds every slate team's last @games, else the previous season's start
-# (common.data.slate._team_games).
+# the games of the slate's history before the season (@game_ids, dated from @since: the usage
+# windows of a player whose last 20 games reach back), each with its opponent's row of the game.
+# @first bounds the scan of the rest: the season's start when that holds every slate team's last
+# @games, else the previous season's start (common.data.slate._team_games). A player back from a
+# long absence adds his own games only, not every game since.
 TEAM_GAMES = """
-WITH tg AS (
+WITH rows AS (
+  SELECT game_id, team_id, game_date, opponent_team_id, points, fga, fta, minutes FROM player_games
+  WHERE game_date BETWEEN @first AND @last
+  UNION ALL
+  SELECT game_id, team_id, game_date, opponent_team_id, points, fga, fta, minutes FROM player_games
+  WHERE game_date >= @since AND game_date < @first AND game_id IN (SELECT id FROM UNNEST(@game_ids) AS id)
+),
+tg AS (
   SELECT game_id, team_id, MIN(game_date) AS game_date, MIN(opponent_team_id) AS opp,
          SUM(points) AS pts, SUM(fga + 0.44 * fta) AS poss,
          SUM(minutes) AS team_minutes, SUM(fga) AS team_fga, SUM(fta) AS team_fta
-  FROM player_games
-  WHERE game_date BETWEEN @first AND @last
-  GROUP BY game_id, team_id
+  FROM rows GROUP BY game_id, team_id
 ),
 ranked AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY team_id ORDER BY game_date DESC, game_id DESC) AS back FROM tg
+  SELECT game_id, game_date,
+         ROW_NUMBER() OVER (PARTITION BY team_id ORDER BY game_date DESC, game_id DESC) AS back
+  FROM tg WHERE game_date >= @first
+),
+wanted AS (
+  SELECT game_id FROM ranked WHERE game_date >= @season_start OR back <= @games
+  UNION DISTINCT
+  SELECT id AS game_id FROM UNNEST(@game_ids) AS id
 )
 SELECT game_id, team_id, game_date, opp, pts, poss, team_minutes, team_fga, team_fta
 FROM tg
-WHERE game_id IN (
-  SELECT game_id FROM ranked WHERE game_date >= @season_start OR game_date >= @since OR back <= @games
-)
+WHERE game_id IN (SELECT game_id FROM wanted)
 ORDER BY game_date, game_id, team_id"""
 # Per (opponent, starter, game) of the slate's season to @last: points and played player-games.
 ROLE_GAMES = """

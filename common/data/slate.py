@@ -9,9 +9,9 @@ BigQuery prunes on (SQL in :mod:`common.data.queries`):
   "last N" window) and the rows not played of the last 14 days; and, at each one's last game,
   what the engine sums for him (``GIVEN_COLUMNS``): ``points_ewm_10`` over his last ``EWM_GAMES``
   games (the EWM's bounded window) and his season to date, so the season's rows are not read;
-* team games since the previous season's start (season-to-date ratings, last-10 windows; their
-  totals feed the usage and shot-share windows) and the season's points allowed per opponent
-  and role, both summed by the engine;
+* team games: the season's, each slate team's last 10 (from the previous season early in a
+  season) and those of the history's games (their totals feed the usage and shot-share
+  windows), and the season's points allowed per opponent and role, both summed by the engine;
 * the slate's line snapshots captured by the moment, and the season's preseason team ratings.
 
 The features are then computed from these by :func:`common.features.features_for`, the same
@@ -98,9 +98,7 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     window = {"day": day, "last": last, "season_start": start, "recent": day - timedelta(days=AVAILABILITY_DAYS)}
     ewm = {"games": LAST_GAMES, "ewm_games": EWM_GAMES, "decay": EWM_DECAY}
     history = _frame(engine, SLATE_HISTORY, {**window, **ewm}, (*HISTORY_COLUMNS, *GIVEN_COLUMNS))
-    since = history["game_date"].min().date() if len(history) else start
-    first = min(start.replace(year=start.year - 1), since)
-    team_window = {"first": first, "last": last, "season_start": start, "since": since, "games": TEAM_GAMES_BACK}
+    team_window = {"last": last, "season_start": start, **_earlier_games(history, start)}
     inputs = FeatureInputs(
         history=history.drop(columns=list(GIVEN_COLUMNS)),
         team_games=_team_games(engine, team_window, targets),
@@ -112,18 +110,27 @@ def _load(engine: Engine, day: date, lead_minutes: int, as_of: Any) -> SlateInpu
     return SlateInputs(day, moment, targets, inputs)
 
 
+def _earlier_games(history: pd.DataFrame, start: date) -> dict[str, Any]:
+    """The games of the slate's history before the season (``@game_ids``, from ``@since``): their
+    team totals feed the usage windows of a player whose last games reach back."""
+    before = history[history["game_date"] < pd.Timestamp(start)]
+    since = before["game_date"].min().date() if len(before) else start
+    return {"game_ids": sorted(before["game_id"].astype(str).unique()), "since": since}
+
+
 def _team_games(engine: Engine, window: dict[str, Any], targets: pd.DataFrame) -> pd.DataFrame:
-    """``TEAM_GAMES`` from the season's start (or ``since``, if earlier) when that holds each slate
-    team's last ``TEAM_GAMES_BACK`` games (every date but the season's first weeks), so the previous
-    season is scanned only when a team's last-10 windows reach into it."""
-    narrow = _frame(
-        engine, TEAM_GAMES, {**window, "first": min(window["season_start"], window["since"])}, TEAM_GAME_COLUMNS
-    )
-    counts = narrow["team_id"].value_counts()
+    """``TEAM_GAMES`` scanned from the season's start when that holds each slate team's last
+    ``TEAM_GAMES_BACK`` games (every date but the season's first weeks), else from the previous
+    season's start; with the history's own games before the season either way."""
+    start = window["season_start"]
+    params = {**window, "games": TEAM_GAMES_BACK}
+    narrow = _frame(engine, TEAM_GAMES, {**params, "first": start}, TEAM_GAME_COLUMNS)
+    recent = narrow[narrow["game_date"] >= pd.Timestamp(start)]
+    counts = recent["team_id"].value_counts()
     teams = pd.unique(np.concatenate([targets["team_id"].to_numpy(), targets["opponent_team_id"].to_numpy()]))
     if all(counts.get(team, 0) >= TEAM_GAMES_BACK for team in teams):
         return narrow
-    return _frame(engine, TEAM_GAMES, window, TEAM_GAME_COLUMNS)
+    return _frame(engine, TEAM_GAMES, {**params, "first": start.replace(year=start.year - 1)}, TEAM_GAME_COLUMNS)
 
 
 def _last_games(history: pd.DataFrame) -> pd.DataFrame:
