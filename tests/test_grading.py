@@ -46,7 +46,6 @@ import pandas as pd
 import pytest
 
 from common.app import open_registry
-from common.cli import main as cli_main
 from common.errors import Conflict
 from common.grading.analysis import compare_models
 from common.grading.catalog import BUILTIN, Catalog, load_catalog
@@ -56,6 +55,7 @@ from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
+from tests.support.cli import modelctl_here
 from tests.support.grading import box_scores, predictions, registry_model, synthetic, write, write_market
 from tests.support.migrated import migrated_store
 from tests.support.registry import engine_of, hand_event, store_of
@@ -397,24 +397,8 @@ def modelctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(MODELCTL), *args], capture_output=True, text=True, timeout=120, env=dict(os.environ))
 
 
-@pytest.fixture
-def cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``modelctl`` in this process (its own ``main``: parsing, settings, exit code, both streams),
-    for the calls whose subject is the command's answer, not the process (a second each saved)."""
-    monkeypatch.setattr(cli_main, "setup_logging", lambda *args, **kwargs: None)  # keep pytest's logging
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        code = cli_main.main(list(args))
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
-
-    return run
-
-
 def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
-    graded: tuple[GradingStore, RegistryService], cli: Callable[..., subprocess.CompletedProcess[str]]
+    graded: tuple[GradingStore, RegistryService],
 ) -> None:
     _, registry = graded  # two days, 5 shared player-games: not enough
     out = modelctl("promote", B)
@@ -423,13 +407,13 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
     with pytest.raises(Conflict, match="pass --force --reason TEXT"):  # the rule lives in the service
         open_registry(Settings.from_env()).promote(B, reason=" ", force=True)  # forced, but no reason
     plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "compare.png"
-    out = cli("compare", B, "--json", "--plot", str(plot))
+    out = modelctl_here("compare", B, "--json", "--plot", str(plot))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["verdict"] == KEEP_WATCHING
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    listed = json.loads(cli("performance", "--json").stdout)
+    listed = json.loads(modelctl_here("performance", "--json").stdout)
     assert [(m["model_id"], m["figures"]["n"]) for m in listed["models"]] == [(A, 5), (B, 5)]
-    out = cli("promote", B, "--force", "--reason", "q43 backtest is strong")
+    out = modelctl_here("promote", B, "--force", "--reason", "q43 backtest is strong")
     assert out.returncode == 0, out.stderr
     assert "warning" in out.stderr.lower()
     event = registry.events(B)[-1]
@@ -546,7 +530,7 @@ def test_update_performance_waits_for_migrations(isolated_env: Path) -> None:
 
 
 def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
-    graded_wins: RegistryService, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., subprocess.CompletedProcess[str]]
+    graded_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "1000")
     out = modelctl("compare", B)
@@ -558,18 +542,18 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     assert "Rule: objective mae: PROMOTE when the challenger's MAE is better by at least 0.05 points" in out.stdout
     assert "ROI (units/bet, mean of daily ROI)" in out.stdout and "CS [" in out.stdout
     monkeypatch.setenv("PROMOTION_MARGIN_MAE", "3")  # a margin no model here clears
-    strict = json.loads(cli("compare", B, "--json").stdout)
+    strict = json.loads(modelctl_here("compare", B, "--json").stdout)
     assert (strict["verdict"], strict["margins"]["margin_mae"], strict["driver"]) == (KEEP_WATCHING, 3.0, None)
     assert strict["mae"]["high"] < 0 and strict["roi"]["days"] == len(WIN_DATES) and strict["confidence"] == 0.95
-    refused = cli("promote", B)
+    refused = modelctl_here("promote", B)
     assert refused.returncode == 4 and "better by at least 3 points" in refused.stderr
     monkeypatch.delenv("PROMOTION_MARGIN_MAE")
-    assert cli("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
+    assert modelctl_here("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
     assert graded_wins.get(B).is_champion
 
 
 def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disagree(
-    graded_wins: RegistryService, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., subprocess.CompletedProcess[str]]
+    graded_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """B is closer (MAE) but the market moves against its bets: declared `clv`, it is not promoted."""
     engine = engine_of(graded_wins)
@@ -579,12 +563,12 @@ def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disag
         for model, mean in ((A, 0.01), (B, -0.01)):
             engine.run_atomic([(update, {"v": float(rng.normal(mean, 0.004)), "d": day, "m": model})])
     family = graded_wins.get(B).model_family
-    assert cli("objective", "set", family, "clv", "--reason", "we bet it").returncode == 0
+    assert modelctl_here("objective", "set", family, "clv", "--reason", "we bet it").returncode == 0
     monkeypatch.setenv("COLUMNS", "1000")
-    out = cli("compare", B)
+    out = modelctl_here("compare", B)
     assert "Objective: clv" in out.stdout and "Verdict: RETIRE (driven by CLV) — CLV drove it" in out.stdout
     assert "Note: the metrics disagree: the challenger has better MAE" in out.stdout and "worse CLV" in out.stdout
-    compared = json.loads(cli("compare", B, "--json").stdout)
+    compared = json.loads(modelctl_here("compare", B, "--json").stdout)
     assert (compared["objective"], compared["clv"]["days"]) == ("clv", len(WIN_DATES))
     assert compared["clv"]["estimate"] == pytest.approx(-0.02, abs=0.003)
     refused = modelctl("promote", B)
@@ -595,7 +579,6 @@ def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disag
 def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapshots(
     challenger_wins: RegistryService,
     monkeypatch: pytest.MonkeyPatch,
-    cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     """The hand-recomputation test: a market with prices other than -110 (a few rows without a price,
     settled at BET_PRICE -120), pushes, snapshots after tip-off, player-games without a market; grade
@@ -610,7 +593,7 @@ def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapsho
 
     total = {m: sum(v for (d, s), v in units.items() if s == m) for m in (A, B)}
     last30 = {m: sum(v for (d, s), v in units.items() if s == m and d in WIN_DATES[-30:]) for m in (A, B)}
-    live = json.loads(cli("performance", "--json").stdout)  # the last 30 days
+    live = json.loads(modelctl_here("performance", "--json").stdout)  # the last 30 days
     assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(last30)
     registry_row = GradingStore(engine).read_evaluation([B])[B]
     assert registry_row["eval_30d_units"] == pytest.approx(last30[B])
@@ -622,10 +605,10 @@ def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapsho
         assert f["hit_rate_low"] < f["hit_rate"] < f["hit_rate_high"] and f["n_dates"] == min(30, len(WIN_DATES))
         assert f["clv_low"] < f["clv"] < f["clv_high"] and f["clv_prob_low"] < f["clv_prob"] < f["clv_prob_high"]
         assert f["above_break_even"] is (f["hit_rate_low"] > f["break_even"])
-    compared = json.loads(cli("compare", B, "--json").stdout)
+    compared = json.loads(modelctl_here("compare", B, "--json").stdout)
     assert (compared["challenger"]["units"], compared["champion"]["units"]) == pytest.approx((total[B], total[A]))
     assert compared["margins"]["bet_price"] == -120 and compared["challenger"]["n_clv"] > 0
     assert compared["objective"] == "mae" and compared["clv"]["metric"] == "CLV"  # no-vig CLV: the daily clv_prob
     plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "units.png"
-    assert cli("compare", B, "--plot", str(plot)).returncode == 0
+    assert modelctl_here("compare", B, "--plot", str(plot)).returncode == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
