@@ -1,4 +1,4 @@
-"""The BigQuery engine on the emulator: jobs.query against jobs.insert, parse cache or not (issue 23 §5).
+"""The BigQuery engine on the emulator: jobs.query against jobs.insert, the launcher's SQL caches or not.
 
 Run: .venv/bin/python bench/bench_bqemu.py [--quick]   (needs .venv-bqemu: tests/support/install_bqemu.sh)
 
@@ -8,7 +8,7 @@ template, two models registered and promoted, the hand fixture of tests/test_gra
 (load jobs) and graded, the registry listed. The same work is sent two ways, alternated, in one
 run: ``jobs.query`` (``query_and_wait``, what the engine does) and ``jobs.insert`` then poll and
 read (``query`` + ``result``, what it did before), each on an emulator with the launcher's parse
-cache (tests/support/bqemu_launch.py) and on one without. Printed per case: wall seconds, the
+and translation caches (tests/support/bqemu_launch.py) and on one without. Printed per case: wall seconds, the
 emulator's CPU seconds (from /proc), HTTP requests, and the ratios.
 """
 
@@ -98,13 +98,17 @@ def measure(
         requests.Session.send = send  # type: ignore[method-assign]
 
 
-def emulator(parse_cache: bool) -> BqEmulator:
-    """An emulator with the launcher's parse cache on or off (its other patches on)."""
-    os.environ["BQEMU_LAUNCH_PARSE_CACHE"] = "1" if parse_cache else "0"
+CACHE_SWITCHES = ("BQEMU_LAUNCH_PARSE_CACHE", "BQEMU_LAUNCH_TRANSLATE_CACHE")
+
+
+def emulator(caches: bool) -> BqEmulator:
+    """An emulator with the launcher's parse and translation caches on or off (its other patches on)."""
+    os.environ.update(dict.fromkeys(CACHE_SWITCHES, "1" if caches else "0"))
     try:
         return start_bqemulator()
     finally:
-        del os.environ["BQEMU_LAUNCH_PARSE_CACHE"]
+        for name in CACHE_SWITCHES:
+            del os.environ[name]
 
 
 def main() -> None:
@@ -114,7 +118,7 @@ def main() -> None:
     rounds = 1 if args.quick else 3
     print(f"load average {os.getloadavg()[0]:.2f}; {rounds} round(s) of the workload per case, alternated")
     ways = {"jobs.query": BigQueryEngine._run, "jobs.insert": run_by_insert}
-    caches = {"parse cache": True, "no parse cache": False}
+    caches = {"caches": True, "no caches": False}
     totals = {(c, w): [0.0, 0.0, 0] for c in caches for w in ways}
     emulators = {name: emulator(on) for name, on in caches.items()}
     try:
@@ -130,14 +134,14 @@ def main() -> None:
         for emu in emulators.values():
             emu.stop()
     for (cache, way), (wall, cpu, requests) in totals.items():
-        print(f"{way:12} {cache:15} wall {wall:6.2f} s  emulator CPU {cpu:6.2f} s  HTTP requests {requests}")
-    now, before = totals["parse cache", "jobs.query"], totals["no parse cache", "jobs.insert"]
+        print(f"{way:12} {cache:9} wall {wall:6.2f} s  emulator CPU {cpu:6.2f} s  HTTP requests {requests}")
+    now, before = totals["caches", "jobs.query"], totals["no caches", "jobs.insert"]
     for label, (a, b) in {
-        "jobs.query / jobs.insert (parse cache)": (
-            totals["parse cache", "jobs.query"],
-            totals["parse cache", "jobs.insert"],
+        "jobs.query / jobs.insert (caches)": (
+            totals["caches", "jobs.query"],
+            totals["caches", "jobs.insert"],
         ),
-        "parse cache / none (jobs.query)": (now, totals["no parse cache", "jobs.query"]),
+        "caches / none (jobs.query)": (now, totals["no caches", "jobs.query"]),
         "both / neither": (now, before),
     }.items():
         print(f"{label}: wall {a[0] / b[0]:.2f}x, emulator CPU {a[1] / b[1]:.2f}x, requests {a[2] / b[2]:.2f}x")

@@ -47,6 +47,13 @@ text, the dialect (its class, version and settings) and the parser options, so
 (callers rewrite the trees they get; a copy costs about half a parse). A text that fails to parse
 is not kept: it raises as before, every time.
 
+Sixth patch (on by default, ``BQEMU_LAUNCH_TRANSLATE_CACHE=0`` turns it off): after the catalog
+work (row-access filters, INFORMATION_SCHEMA, wildcard tables: not cached), the emulator's
+``SQLTranslator.translate`` turns the BigQuery text into DuckDB text through a chain of text
+rewriters, sqlglot's transpile and its rules. Its answer depends only on the text, the table
+schemas it is given and the caller's identity, so a successful translation is kept by those
+three (the schemas by value: a table whose columns changed gets a new key); failures are not kept.
+
 This file must stay importable with the emulator venv only (no project
 imports).
 """
@@ -259,6 +266,34 @@ def _patch_parse_cache() -> None:
     Dialect.parse = cached_parse  # type: ignore[method-assign]
 
 
+def _patch_translate_cache() -> None:
+    from collections import OrderedDict
+
+    from bqemulator.sql.translator import SQLTranslator
+
+    translate = SQLTranslator.translate
+    kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def cached_translate(self: Any, bq_sql: str, *, schema: Any = None, caller: Any = None, **kwargs: Any) -> Any:
+        try:
+            key = (bq_sql, repr(schema), caller, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return translate(self, bq_sql, schema=schema, caller=caller, **kwargs)
+        answer = kept.get(key)
+        if answer is not None:
+            kept.move_to_end(key)
+            return answer
+        answer = translate(self, bq_sql, schema=schema, caller=caller, **kwargs)
+        if answer.is_ok():  # Ok(text) is frozen: safe to hand out again
+            kept[key] = answer
+            if len(kept) > _PARSE_CACHE_SIZE:
+                kept.popitem(last=False)
+        return answer
+
+    SQLTranslator.translate = cached_translate  # type: ignore[method-assign]
+
+
 def main() -> None:
     """Patch the spatial loader, then hand over to the bqemulator CLI."""
     _exit_with_parent()
@@ -276,6 +311,8 @@ def main() -> None:
         _patch_jobs_query()
     if os.environ.get("BQEMU_LAUNCH_PARSE_CACHE", "1") != "0":
         _patch_parse_cache()
+    if os.environ.get("BQEMU_LAUNCH_TRANSLATE_CACHE", "1") != "0":
+        _patch_translate_cache()
 
     from bqemulator.cli import main as cli_main
 
