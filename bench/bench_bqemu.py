@@ -31,7 +31,7 @@ from common.grading.service import grade_dates  # noqa: E402
 from common.registry.service import RegistryService  # noqa: E402
 from common.registry.store import RegistryStore  # noqa: E402
 from common.sql_bigquery import QUERY_TIMEOUT_SECONDS, BigQueryEngine, job_options  # noqa: E402
-from tests.support.bqemu import BqEmulator, start_bqemulator  # noqa: E402
+from tests.support.bqemu import BqEmulator, is_available, start_bqemulator  # noqa: E402
 from tests.support.bqtemplate import MigratedTemplate, url_of  # noqa: E402
 from tests.test_grading import D1, D2, NOW, hand_fixture  # noqa: E402
 
@@ -116,6 +116,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one round per way instead of three")
     args = parser.parse_args()
     rounds = 1 if args.quick else 3
+    ok, why = is_available()
+    if not ok:
+        print(f"skipped: {why}")
+        return
     print(f"load average {os.getloadavg()[0]:.2f}; {rounds} round(s) of the workload per case, alternated")
     ways = {"jobs.query": BigQueryEngine._run, "jobs.insert": run_by_insert}
     caches = {"caches": True, "no caches": False}
