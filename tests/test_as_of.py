@@ -28,6 +28,7 @@ from common.registry.modelfile import embed_card
 from common.registry.store import RegistryStore
 from common.settings import Settings
 from common.sql import open_engine
+from tests.support.cli import modelctl_here
 from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card
 
@@ -71,12 +72,14 @@ def line_model(early_season: SeasonData) -> bytes:
         return (Path(tmp) / "m.cbm").read_bytes()
 
 
-def _predict(url: str, *extra: str) -> pd.DataFrame:
-    env = {**os.environ, "MODEL_REGISTRY_URL": url}
-    done = subprocess.run(
-        [str(MODELCTL), "predict", "--date", DAY.isoformat(), "--json", *extra],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+def _predict(url: str, *extra: str, process: bool = False) -> pd.DataFrame:
+    """``modelctl predict`` for DAY (a real process with ``process``, else in this one), its rows."""
+    args = ["predict", "--date", DAY.isoformat(), "--json", *extra]
+    if process:
+        env = {**os.environ, "MODEL_REGISTRY_URL": url}
+        done = subprocess.run([str(MODELCTL), *args], capture_output=True, text=True, timeout=300, env=env)
+    else:
+        done = modelctl_here("--registry-url", url, *args)
     assert done.returncode == 0, done.stderr
     rows = open_engine(url).query_frame(
         f"SELECT {', '.join(ROW)} FROM player_prop_predictions WHERE game_date = @d", {"d": DAY}
@@ -105,7 +108,7 @@ def test_snapshots_after_as_of_change_nothing_made_as_of_then(
 ) -> None:
     _serve(engine_url, early_season, line_model)
     as_of = slate_as_of(early_season.games, DAY, Settings().predict_lead_minutes)
-    before = _predict(engine_url)
+    before = _predict(engine_url, process=True)
     assert (before["as_of"] == as_of).all(), "the default moment is PREDICT_LEAD_MINUTES before the first tip-off"
     assert before["line"].notna().mean() > 0.5 and (before["line_captured_at"].dropna() <= as_of).all()
     assert before["line"].isna().equals(before["line_captured_at"].isna()) and before["line"].isna().any()

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -46,17 +47,23 @@ def guarded() -> Iterator[JobOptions]:
 
 
 def record_jobs(engine: Any) -> list[dict[str, Any]]:
-    """Every job resource the engine's client sends from now on (query jobs and load jobs)."""
+    """Every job the engine's client sends from now on, as its job configuration: query jobs
+    (``jobs.query``, whose request carries the configuration at its top level, or ``jobs.insert``)
+    and load jobs."""
     sent: list[dict[str, Any]] = []
 
     def hook(response: Any, *args: Any, **kwargs: Any) -> None:
         request = response.request
-        if request.method != "POST" or "/jobs" not in request.url:
+        path = urlparse(request.url).path
+        if request.method != "POST" or not (path.endswith("/jobs") or path.endswith("/queries")):
             return
         body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
         start = body.find('{"')  # a load job is multipart: the resource is the first JSON part
         if start >= 0:
             resource, _ = json.JSONDecoder().raw_decode(body[start:])
+            if path.endswith("/queries"):  # jobs.query: a QueryRequest
+                labels = resource.pop("labels", None)
+                resource = {"configuration": {"query": resource, "labels": labels}}
             if "configuration" in resource:
                 sent.append(resource)
 
@@ -91,6 +98,9 @@ def test_every_job_is_capped_labelled_and_logged(
     logged = [r for r in caplog.records if r.getMessage().startswith("bigquery job ")]
     assert len(logged) == len(queries)  # one line per query job, with its bytes
     assert all(r.ran_by == "modelctl-grade" and hasattr(r, "bytes_processed") for r in logged)  # type: ignore[attr-defined]
+    assert all(r.job_id and r.job_id in r.getMessage() for r in logged)  # type: ignore[attr-defined]
+    # jobs.query's answer, as the client reads it, has no bytes billed: said, not guessed
+    assert all(r.bytes_billed is None and "unknown bytes billed" in r.getMessage() for r in logged)  # type: ignore[attr-defined]
     store.close()
 
 

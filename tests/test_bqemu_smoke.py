@@ -124,7 +124,8 @@ def test_errors_surface_without_long_retries(bq_client: bigquery.Client) -> None
     # default client would retry it for 10 minutes.
     with pytest.raises(exceptions.InternalServerError):
         bq_client.query("RAISE USING MESSAGE = 'boom';").result()
-    # jobs.query path: the emulator answers 200 + "errors"; make_client raises.
+    # jobs.query path: an HTTP error as BigQuery's (the launcher's patch; without it the emulator
+    # answers 200 + "errors" and make_client raises).
     with pytest.raises(exceptions.BadRequest, match="via jobs.query"):
         bq_client.query_and_wait("SELECT ERROR('via jobs.query')")
     assert time.monotonic() - start < 10
@@ -148,3 +149,38 @@ def test_script_transaction_shares_parameters_and_rolls_back(bq_client: bigquery
     with pytest.raises(exceptions.BadRequest, match="guard failed: b"):
         _query(bq_client, script, k=("STRING", "b"), v=("INT64", 1), max_rows=("INT64", 1))
     assert _query(bq_client, f"SELECT k, v FROM {table}") == [{"k": "a", "v": 10}]
+
+
+def test_jobs_query_answers_as_bigquery_does(bq_emulator: object, bq_client: bigquery.Client) -> None:
+    """Through a plain client (make_client's own error check aside): jobs.query applies the default
+    dataset and answers a failed query with an HTTP error (the launcher's patch); the same text sent
+    with two default datasets reads each one's table (the parse cache hands out copies, so one
+    job's rewrite of its tree never reaches the next)."""
+    import requests
+    from google.auth.credentials import AnonymousCredentials
+
+    session = requests.Session()
+    session.trust_env = False  # 127.0.0.1 only
+    client = bigquery.Client(
+        project=bq_client.project,
+        credentials=AnonymousCredentials(),
+        _http=session,
+        client_options={"api_endpoint": bq_emulator.endpoint},  # type: ignore[attr-defined]
+    )
+    names = [f"{bq_client.project}.qaw_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    try:
+        for value, name in enumerate(names):
+            bq_client.create_dataset(name)
+            _query(bq_client, f"CREATE TABLE `{name}.t` AS SELECT {value} AS v")
+        for _ in range(2):
+            for value, name in enumerate(names):
+                config = bigquery.QueryJobConfig(default_dataset=name)
+                assert [dict(r) for r in client.query_and_wait("SELECT v FROM t", job_config=config)] == [{"v": value}]
+        with pytest.raises(exceptions.BadRequest, match="refused here"):
+            client.query_and_wait("SELECT ERROR('refused here')", job_retry=None)
+        with pytest.raises(exceptions.NotFound):
+            client.query_and_wait("SELECT v FROM nowhere", job_config=config, job_retry=None)
+    finally:
+        for name in names:
+            bq_client.delete_dataset(name, delete_contents=True, not_found_ok=True)
+        session.close()

@@ -55,6 +55,7 @@ from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.settings import Settings
+from tests.support.cli import modelctl_here
 from tests.support.grading import box_scores, predictions, registry_model, synthetic, write, write_market
 from tests.support.migrated import migrated_store
 from tests.support.registry import engine_of, hand_event, store_of
@@ -391,6 +392,8 @@ def test_compare_on_graded_data_is_paired_and_out_of_sample(duck_registry: Regis
 
 # -- the promotion guard through the CLI -------------------------------------------------------
 def modelctl(*args: str) -> subprocess.CompletedProcess[str]:
+    """``modelctl`` as a real process: kept where the exit code and the stdout/stderr split are what
+    the test reads (a refused promotion, grading through the CLI, the text report)."""
     return subprocess.run([str(MODELCTL), *args], capture_output=True, text=True, timeout=120, env=dict(os.environ))
 
 
@@ -404,13 +407,13 @@ def test_promote_refuses_without_evidence_unless_forced_with_a_reason(
     with pytest.raises(Conflict, match="pass --force --reason TEXT"):  # the rule lives in the service
         open_registry(Settings.from_env()).promote(B, reason=" ", force=True)  # forced, but no reason
     plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "compare.png"
-    out = modelctl("compare", B, "--json", "--plot", str(plot))
+    out = modelctl_here("compare", B, "--json", "--plot", str(plot))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["verdict"] == KEEP_WATCHING
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    listed = json.loads(modelctl("performance", "--json").stdout)
+    listed = json.loads(modelctl_here("performance", "--json").stdout)
     assert [(m["model_id"], m["figures"]["n"]) for m in listed["models"]] == [(A, 5), (B, 5)]
-    out = modelctl("promote", B, "--force", "--reason", "q43 backtest is strong")
+    out = modelctl_here("promote", B, "--force", "--reason", "q43 backtest is strong")
     assert out.returncode == 0, out.stderr
     assert "warning" in out.stderr.lower()
     event = registry.events(B)[-1]
@@ -449,6 +452,23 @@ def wins_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def challenger_wins(wins_template: Path, isolated_env: Path) -> RegistryService:
     return _copy(wins_template, isolated_env)
+
+
+def graded_wins_fixture(registry: RegistryService) -> None:
+    """The 40 days graded (``test_update_performance_function_grades_and_advises_once`` checks that
+    grading): the starting point of the tests that read the graded figures."""
+    challenger_wins_fixture(registry)
+    grade_dates(GradingStore(engine_of(registry)), load_catalog(registry.list), WIN_DATES, NOW)
+
+
+@pytest.fixture(scope="module")
+def graded_wins_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _template(tmp_path_factory, graded_wins_fixture)
+
+
+@pytest.fixture
+def graded_wins(graded_wins_template: Path, isolated_env: Path) -> RegistryService:
+    return _copy(graded_wins_template, isolated_env)
 
 
 def test_update_performance_function_grades_and_advises_once(
@@ -510,9 +530,8 @@ def test_update_performance_waits_for_migrations(isolated_env: Path) -> None:
 
 
 def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
-    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+    graded_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    grade_dates(GradingStore(engine_of(challenger_wins)), load_catalog(challenger_wins.list), WIN_DATES, NOW)
     monkeypatch.setenv("COLUMNS", "1000")
     out = modelctl("compare", B)
     assert out.returncode == 0, out.stderr
@@ -523,34 +542,33 @@ def test_compare_shows_verdict_driver_and_rule_and_promote_follows_it(
     assert "Rule: objective mae: PROMOTE when the challenger's MAE is better by at least 0.05 points" in out.stdout
     assert "ROI (units/bet, mean of daily ROI)" in out.stdout and "CS [" in out.stdout
     monkeypatch.setenv("PROMOTION_MARGIN_MAE", "3")  # a margin no model here clears
-    strict = json.loads(modelctl("compare", B, "--json").stdout)
+    strict = json.loads(modelctl_here("compare", B, "--json").stdout)
     assert (strict["verdict"], strict["margins"]["margin_mae"], strict["driver"]) == (KEEP_WATCHING, 3.0, None)
     assert strict["mae"]["high"] < 0 and strict["roi"]["days"] == len(WIN_DATES) and strict["confidence"] == 0.95
-    refused = modelctl("promote", B)
+    refused = modelctl_here("promote", B)
     assert refused.returncode == 4 and "better by at least 3 points" in refused.stderr
     monkeypatch.delenv("PROMOTION_MARGIN_MAE")
-    assert modelctl("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
-    assert challenger_wins.get(B).is_champion
+    assert modelctl_here("promote", B, "--reason", "compare: promote").returncode == 0  # no --force needed
+    assert graded_wins.get(B).is_champion
 
 
 def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disagree(
-    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+    graded_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """B is closer (MAE) but the market moves against its bets: declared `clv`, it is not promoted."""
-    engine = engine_of(challenger_wins)
-    grade_dates(GradingStore(engine), load_catalog(challenger_wins.list), WIN_DATES, NOW)
+    engine = engine_of(graded_wins)
     rng = np.random.default_rng(21)
     update = "UPDATE model_performance_daily SET clv_prob = @v WHERE game_date = @d AND system_id = @m"
     for day in WIN_DATES:  # what money's grading writes (migration 017): mean no-vig CLV per bet
         for model, mean in ((A, 0.01), (B, -0.01)):
             engine.run_atomic([(update, {"v": float(rng.normal(mean, 0.004)), "d": day, "m": model})])
-    family = challenger_wins.get(B).model_family
-    assert modelctl("objective", "set", family, "clv", "--reason", "we bet it").returncode == 0
+    family = graded_wins.get(B).model_family
+    assert modelctl_here("objective", "set", family, "clv", "--reason", "we bet it").returncode == 0
     monkeypatch.setenv("COLUMNS", "1000")
-    out = modelctl("compare", B)
+    out = modelctl_here("compare", B)
     assert "Objective: clv" in out.stdout and "Verdict: RETIRE (driven by CLV) — CLV drove it" in out.stdout
     assert "Note: the metrics disagree: the challenger has better MAE" in out.stdout and "worse CLV" in out.stdout
-    compared = json.loads(modelctl("compare", B, "--json").stdout)
+    compared = json.loads(modelctl_here("compare", B, "--json").stdout)
     assert (compared["objective"], compared["clv"]["days"]) == ("clv", len(WIN_DATES))
     assert compared["clv"]["estimate"] == pytest.approx(-0.02, abs=0.003)
     refused = modelctl("promote", B)
@@ -559,7 +577,8 @@ def test_a_clv_family_is_judged_on_daily_no_vig_clv_and_told_where_metrics_disag
 
 
 def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapshots(
-    challenger_wins: RegistryService, monkeypatch: pytest.MonkeyPatch
+    challenger_wins: RegistryService,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The hand-recomputation test: a market with prices other than -110 (a few rows without a price,
     settled at BET_PRICE -120), pushes, snapshots after tip-off, player-games without a market; grade
@@ -574,7 +593,7 @@ def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapsho
 
     total = {m: sum(v for (d, s), v in units.items() if s == m) for m in (A, B)}
     last30 = {m: sum(v for (d, s), v in units.items() if s == m and d in WIN_DATES[-30:]) for m in (A, B)}
-    live = json.loads(modelctl("performance", "--json").stdout)  # the last 30 days
+    live = json.loads(modelctl_here("performance", "--json").stdout)  # the last 30 days
     assert {m["model_id"]: m["figures"]["units"] for m in live["models"]} == pytest.approx(last30)
     registry_row = GradingStore(engine).read_evaluation([B])[B]
     assert registry_row["eval_30d_units"] == pytest.approx(last30[B])
@@ -586,10 +605,10 @@ def test_units_roi_and_both_clvs_recomputed_by_hand_from_predictions_and_snapsho
         assert f["hit_rate_low"] < f["hit_rate"] < f["hit_rate_high"] and f["n_dates"] == min(30, len(WIN_DATES))
         assert f["clv_low"] < f["clv"] < f["clv_high"] and f["clv_prob_low"] < f["clv_prob"] < f["clv_prob_high"]
         assert f["above_break_even"] is (f["hit_rate_low"] > f["break_even"])
-    compared = json.loads(modelctl("compare", B, "--json").stdout)
+    compared = json.loads(modelctl_here("compare", B, "--json").stdout)
     assert (compared["challenger"]["units"], compared["champion"]["units"]) == pytest.approx((total[B], total[A]))
     assert compared["margins"]["bet_price"] == -120 and compared["challenger"]["n_clv"] > 0
     assert compared["objective"] == "mae" and compared["clv"]["metric"] == "CLV"  # no-vig CLV: the daily clv_prob
     plot = Path(os.environ["MODEL_BUCKET_URL"].removeprefix("file://")).parent / "units.png"
-    assert modelctl("compare", B, "--plot", str(plot)).returncode == 0
+    assert modelctl_here("compare", B, "--plot", str(plot)).returncode == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

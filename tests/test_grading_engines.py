@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,12 +19,48 @@ from common.grading.service import grade_dates
 from common.grading.store import GradingStore
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
+from tests.support.bqtemplate import MigratedTemplate, url_of
+from tests.support.migrated import migrated_store
 from tests.support.settlement import assert_stored_as_by_hand, price_the_market
 from tests.test_grading import D1, D2, NOW, A, B, hand_fixture
 
 
-def test_hand_fixture_grades_the_same_on_every_engine(registry: RegistryService) -> None:
-    store = hand_fixture(registry)
+@pytest.fixture(scope="module")
+def duck_hand(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB registry holding the hand fixture, written once per module and copied per test."""
+    path = tmp_path_factory.mktemp("hand") / "registry.duckdb"
+    store = migrated_store(f"duckdb://{path}")
+    hand_fixture(RegistryService(store, actor="pytest"))
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def bq_hand(bq_template: MigratedTemplate) -> MigratedTemplate:
+    """The same on the emulator: a copy of the session's migrated template with the hand fixture
+    written (load jobs, registry rows), itself copied (copy jobs) per test."""
+    url = url_of(bq_template.emu, f"hand_{uuid.uuid4().hex[:10]}")
+    bq_template.copy_to(url)
+    store = RegistryStore.open(url)
+    hand_fixture(RegistryService(store, actor="pytest"))
+    store.close()
+    return replace(bq_template, dataset=store.engine.dataset)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def hand(engine_url: str, request: pytest.FixtureRequest) -> Iterator[tuple[GradingStore, RegistryService]]:
+    """The hand fixture (tests/test_grading.py) at ``engine_url``, on each engine, ungraded."""
+    if engine_url.startswith("bigquery://"):
+        request.getfixturevalue("bq_hand").copy_to(engine_url)
+    else:
+        shutil.copyfile(request.getfixturevalue("duck_hand"), engine_url.removeprefix("duckdb://"))
+    store = RegistryStore.open(engine_url)
+    yield GradingStore(store.engine), RegistryService(store, actor="pytest")
+    store.close()
+
+
+def test_hand_fixture_grades_the_same_on_every_engine(hand: tuple[GradingStore, RegistryService]) -> None:
+    store, registry = hand
     summary = grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
     assert (summary.graded, summary.pending, summary.void) == (10, 2, 2)
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)  # regrade: replaced, not added
@@ -33,10 +74,10 @@ def test_hand_fixture_grades_the_same_on_every_engine(registry: RegistryService)
     assert (comparison.n_shared, comparison.graded_days, comparison.mae_diff) == (5, 2, pytest.approx(0.0))
 
 
-def test_settlement_at_the_bet_recomputed_by_hand_on_every_engine(registry: RegistryService) -> None:
+def test_settlement_at_the_bet_recomputed_by_hand_on_every_engine(hand: tuple[GradingStore, RegistryService]) -> None:
     """Units, ROI and both CLVs stored by the grading SQL equal the plain-Python settlement from the
     prediction rows and the snapshots (prices other than -110, pushes, a snapshot after tip-off)."""
-    store = hand_fixture(registry)
+    store, registry = hand
     price_the_market(store.engine, seed=11)
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW, bet_price=-115.0)
     totals = assert_stored_as_by_hand(store.engine, -115.0)
@@ -69,10 +110,10 @@ def test_migration_012_keeps_graded_days_and_converges_when_rerun(engine_url: st
     assert len(rows) == 4 and rows["units"].notna().all() and rows["n_clv"].sum() == 5
 
 
-def test_non_finite_predictions_are_not_graded(registry: RegistryService) -> None:
+def test_non_finite_predictions_are_not_graded(hand: tuple[GradingStore, RegistryService]) -> None:
     """A NaN or infinite prediction (a broken model, a hand-edited row) is not graded: it would make
     every MAE, the verdict and `--json` (NaN is not JSON) meaningless."""
-    store = hand_fixture(registry)
+    store, registry = hand
     update = ("UPDATE player_prop_predictions SET predicted_points = @x "
               "WHERE system_id = @m AND game_date = @d AND player_id = @p")  # fmt: skip
     store.engine.run_atomic([(update, {"x": float("nan"), "m": B, "d": D1, "p": 1}),
@@ -89,10 +130,10 @@ def test_non_finite_predictions_are_not_graded(registry: RegistryService) -> Non
     assert daily["mae"].map(math.isfinite).all() and daily["bias"].map(math.isfinite).all()
 
 
-def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryService) -> None:
+def test_non_finite_betting_lines_give_no_closing_line_value(hand: tuple[GradingStore, RegistryService]) -> None:
     """A NaN or infinite closing line (a feed glitch) is a missing closing market for CLV (both kinds),
     not a NaN mean."""
-    store = hand_fixture(registry)
+    store, registry = hand
     close = datetime(2026, 3, 1, 23, tzinfo=UTC)
     update = ("UPDATE betting_line_snapshots SET line = @x "
               "WHERE game_date = @d AND player_id = @p AND captured_at = @t")  # fmt: skip
@@ -110,12 +151,12 @@ def test_non_finite_betting_lines_give_no_closing_line_value(registry: RegistryS
     assert all((r["clv_points"] is None) == (r["clv_prob"] is None) for r in rows)
 
 
-def test_a_closing_price_that_is_not_american_odds_is_unknown(registry: RegistryService) -> None:
+def test_a_closing_price_that_is_not_american_odds_is_unknown(hand: tuple[GradingStore, RegistryService]) -> None:
     """Snapshots arrive after the predictions were made, unvalidated: a closing price of +50 or -50
     (no such American odds) was settled into clv_prob as if it paid 0.5. It is now no closing price:
     clv_prob unknown for that bet, its closing line and points CLV kept, every other bet unchanged, and
     the day's mean probability CLV over the bets that have one."""
-    store = hand_fixture(registry)
+    store, registry = hand
     price_the_market(store.engine, seed=11)
     grade_dates(store, load_catalog(registry.list), [D1, D2], NOW)
     before = store.engine.query_frame("SELECT * FROM prediction_accuracy ORDER BY system_id, game_date, player_id")

@@ -28,6 +28,7 @@ import pytest
 from common.registry.service import RegistryService
 from common.registry.store import RegistryStore
 from common.sql import migration_files, open_engine, split_statements
+from tests.support.cli import modelctl_here
 from tests.support.grading import registry_model, synthetic, write
 from tests.support.migrated import migrated_store
 
@@ -86,7 +87,9 @@ def graded_registry(url: str) -> list[dict[str, Any]]:
         registry_model(registry, model_id, train_end=date(2026, 1, 31))
     games, preds = synthetic(DAYS[0], len(DAYS), 20, {MODELS[0]: (2.0, "champion"), MODELS[1]: (4.0, "shadow")})
     write(store.engine, games, preds)
-    graded = modelctl(url, "grade", "--date", DAYS[0].isoformat(), "--to", DAYS[-1].isoformat(), "--no-advice")
+    graded = modelctl_here(
+        "--registry-url", url, "grade", "--date", DAYS[0].isoformat(), "--to", DAYS[-1].isoformat(), "--no-advice"
+    )
     assert graded.returncode == 0, graded.stderr
     snapshot = store.engine.query(SNAPSHOT)
     assert len(snapshot) == 6 and all(r["units"] is not None and r["n_bets"] > 0 for r in snapshot)
@@ -94,7 +97,7 @@ def graded_registry(url: str) -> list[dict[str, Any]]:
 
 
 def performance(url: str) -> dict[str, Any]:
-    out = modelctl(url, "performance", "--json")
+    out = modelctl_here("--registry-url", url, "performance", "--json")
     assert out.returncode == 0, out.stderr
     return {m["model_id"]: m["figures"] for m in json.loads(out.stdout)["models"]}
 
@@ -122,10 +125,10 @@ def test_migrate_killed_inside_012_then_rerun_loses_no_figure(
     assert 12 in RegistryStore.open(engine_url).applied_versions()
     assert open_engine(engine_url).query(SNAPSHOT) == before  # units, ROI and CLV kept, every row
     assert performance(engine_url) == figures
-    again = modelctl(engine_url, "migrate")  # and once more, the record deleted again: still nothing lost
+    again = modelctl_here("--registry-url", engine_url, "migrate")  # once more, then the record deleted again
     assert again.returncode == 0, again.stderr
     forget(engine_url, 12)
-    assert modelctl(engine_url, "migrate").returncode == 0
+    assert modelctl_here("--registry-url", engine_url, "migrate").returncode == 0  # still nothing lost
     assert open_engine(engine_url).query(SNAPSHOT) == before
 
 

@@ -252,7 +252,10 @@ def make_client(emu: BqEmulator) -> bigquery.Client:
       short one (jobs.query applies it around ``_call_api``, not inside);
     * a jobs.query (``query_and_wait``) answer carrying ``errors`` raises, as
       BigQuery does; the emulator would otherwise make a failed query look
-      like an empty result.
+      like an empty result. (The launcher's jobs.query patch now makes the
+      emulator answer with an HTTP error itself, as BigQuery does, so the
+      engine's own plain client sees it too; this check stays for
+      ``BQEMU_LAUNCH_JOBS_QUERY=0``.)
 
     ``result()`` still loops while the emulator says the job is running; a
     hung job is bounded by pytest-timeout, or pass ``result(timeout=...)``.

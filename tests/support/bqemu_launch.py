@@ -30,6 +30,30 @@ Third patch (on by default, ``BQEMU_LAUNCH_ALTER_SYNC=0`` turns it off): bqemula
 sees ``c``; BigQuery updates the table's schema. We refresh the catalog entry's schema from DuckDB
 after every ``ALTER TABLE … ADD COLUMN``, keeping its other metadata (partitioning, options).
 
+Fourth patch (on by default, ``BQEMU_LAUNCH_JOBS_QUERY=0`` turns it off): the synchronous
+``jobs.query`` (``POST /projects/P/queries``, what ``Client.query_and_wait`` sends) differs from
+BigQuery's in two ways the engine depends on. It ignores the request's ``defaultDataset`` (only
+``jobs.insert`` applies it), so an unqualified table name is not found; we qualify the SQL with the
+emulator's own ``_apply_default_dataset`` before its handler reads the body. And it answers a
+failed query with HTTP 200 and ``errors`` (the client then returns no rows, as if the query had
+succeeded); BigQuery answers with an HTTP error, so we turn that answer into the error status of
+its reason (the client library's own reason → status table) and BigQuery's error body.
+
+Fifth patch (on by default, ``BQEMU_LAUNCH_PARSE_CACHE=0`` turns it off): the emulator parses
+each statement's text a dozen times or more (every DDL detector, rewriter and guard calls
+``sqlglot.parse_one`` on the same string), about half of its CPU. Parsing is a pure function of the
+text, the dialect (its class, version and settings) and the parser options, so
+``Dialect.parse`` keeps the trees of the last ``_PARSE_CACHE_SIZE`` texts and hands out copies
+(callers rewrite the trees they get; a copy costs about half a parse). A text that fails to parse
+is not kept: it raises as before, every time.
+
+Sixth patch (on by default, ``BQEMU_LAUNCH_TRANSLATE_CACHE=0`` turns it off): after the catalog
+work (row-access filters, INFORMATION_SCHEMA, wildcard tables: not cached), the emulator's
+``SQLTranslator.translate`` turns the BigQuery text into DuckDB text through a chain of text
+rewriters, sqlglot's transpile and its rules. Its answer depends only on the text, the table
+schemas it is given and the caller's identity, so a successful translation is kept by those
+three (the schemas by value: a table whose columns changed gets a new key); failures are not kept.
+
 This file must stay importable with the emulator venv only (no project
 imports).
 """
@@ -157,6 +181,119 @@ def _patch_alter_add_column() -> None:
     interpreter.sync_created_table = sync
 
 
+# google.cloud.bigquery.job.base._ERROR_REASON_TO_EXCEPTION (not importable here): how BigQuery
+# answers a failed jobs.query, by the reason of its first error; any other reason is a 500.
+_REASON_STATUS = {
+    "accessDenied": 403,
+    "backendError": 500,
+    "billingNotEnabled": 403,
+    "billingTierLimitExceeded": 400,
+    "blocked": 403,
+    "duplicate": 409,
+    "internalError": 500,
+    "invalid": 400,
+    "invalidQuery": 400,
+    "notFound": 404,
+    "notImplemented": 501,
+    "policyViolation": 403,
+    "quotaExceeded": 403,
+    "rateLimitExceeded": 429,
+    "resourceInUse": 400,
+    "resourcesExceeded": 400,
+    "responseTooLarge": 403,
+    "tableUnavailable": 400,
+}
+
+
+def _patch_jobs_query() -> None:
+    import functools
+
+    from bqemulator.api.routes import jobs
+    from fastapi.responses import JSONResponse
+    from fastapi.routing import APIRoute
+
+    original = jobs.query
+
+    @functools.wraps(original)  # FastAPI reads the original's parameters (its dependencies)
+    async def query(project_id: str, request: Any, ctx: Any, caller: Any) -> Any:
+        body = await request.json()  # Starlette keeps this dict: the handler reads the same one
+        if isinstance(body, dict) and isinstance(body.get("query"), str):
+            body["query"] = jobs._apply_default_dataset(body["query"], body, request_project_id=project_id)
+        answer = await original(project_id=project_id, request=request, ctx=ctx, caller=caller)
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if not errors:
+            return answer
+        status = _REASON_STATUS.get(str(errors[0].get("reason")), 500)
+        error = {"code": status, "message": str(errors[0].get("message", "")), "errors": errors}
+        return JSONResponse(status_code=status, content={"error": error})
+
+    routes = jobs.router.routes
+    for index, route in enumerate(routes):
+        if isinstance(route, APIRoute) and route.endpoint is original:
+            jobs.router.add_api_route(route.path.removeprefix(jobs.router.prefix), query, methods=sorted(route.methods))
+            routes[index] = routes.pop()  # in the original's place: routes match in order
+            return
+    raise RuntimeError("bqemulator's jobs.query route not found: BQEMU_LAUNCH_JOBS_QUERY=0 runs without it")
+
+
+_PARSE_CACHE_SIZE = 4096
+
+
+def _patch_parse_cache() -> None:
+    from collections import OrderedDict
+
+    from sqlglot.dialects.dialect import Dialect
+
+    parse = Dialect.parse
+    kept: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
+
+    def cached_parse(self: Any, sql: str, **opts: Any) -> list[Any]:
+        try:
+            key = (type(self), self.version, self.normalization_strategy, tuple(sorted(self.settings.items())))
+            key += (sql, tuple(sorted(opts.items())))
+            hash(key)
+        except TypeError:  # an unhashable option: not cacheable
+            return parse(self, sql, **opts)
+        trees = kept.get(key)
+        if trees is None:
+            trees = kept[key] = parse(self, sql, **opts)
+            if len(kept) > _PARSE_CACHE_SIZE:
+                kept.popitem(last=False)
+        else:
+            kept.move_to_end(key)
+        return [tree.copy() if tree is not None else None for tree in trees]
+
+    Dialect.parse = cached_parse  # type: ignore[method-assign]
+
+
+def _patch_translate_cache() -> None:
+    from collections import OrderedDict
+
+    from bqemulator.sql.translator import SQLTranslator
+
+    translate = SQLTranslator.translate
+    kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def cached_translate(self: Any, bq_sql: str, *, schema: Any = None, caller: Any = None, **kwargs: Any) -> Any:
+        try:
+            key = (bq_sql, repr(schema), caller, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return translate(self, bq_sql, schema=schema, caller=caller, **kwargs)
+        answer = kept.get(key)
+        if answer is not None:
+            kept.move_to_end(key)
+            return answer
+        answer = translate(self, bq_sql, schema=schema, caller=caller, **kwargs)
+        if answer.is_ok():  # Ok(text) is frozen: safe to hand out again
+            kept[key] = answer
+            if len(kept) > _PARSE_CACHE_SIZE:
+                kept.popitem(last=False)
+        return answer
+
+    SQLTranslator.translate = cached_translate  # type: ignore[method-assign]
+
+
 def main() -> None:
     """Patch the spatial loader, then hand over to the bqemulator CLI."""
     _exit_with_parent()
@@ -170,6 +307,12 @@ def main() -> None:
         _patch_script_parameters()
     if os.environ.get("BQEMU_LAUNCH_ALTER_SYNC", "1") != "0":
         _patch_alter_add_column()
+    if os.environ.get("BQEMU_LAUNCH_JOBS_QUERY", "1") != "0":
+        _patch_jobs_query()
+    if os.environ.get("BQEMU_LAUNCH_PARSE_CACHE", "1") != "0":
+        _patch_parse_cache()
+    if os.environ.get("BQEMU_LAUNCH_TRANSLATE_CACHE", "1") != "0":
+        _patch_translate_cache()
 
     from bqemulator.cli import main as cli_main
 
