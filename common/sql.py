@@ -27,9 +27,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from common import sql_cache
 from common.backends import load_backend
 from common.errors import InvalidArgument
 
@@ -159,10 +161,28 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Pa
 
 
 def split_statements(text: str) -> list[str]:
-    """Split a migration file into statements (comments dropped, order kept)."""
+    """Split a migration file into statements (comments dropped, order kept).
+
+    Kept in memory and in ``SQL_CACHE_DIR`` as the DuckDB translations are (``common.sql_cache``):
+    parsing every migration file with sqlglot was 0.5 s of ``modelctl migrate``'s 0.6-1 s, also
+    when there is nothing to apply.
+    """
+    return list(_split(text))
+
+
+_SPLIT = "-- split_statements\0"  # the cache key's prefix: a split is not a translation
+
+
+@lru_cache(maxsize=64)
+def _split(text: str) -> tuple[str, ...]:
+    stored = sql_cache.get(_SPLIT + text)
+    if stored is not None:
+        return tuple(stored.split("\0")) if stored else ()
     import sqlglot
 
-    return [stmt.sql(dialect="bigquery") for stmt in sqlglot.parse(text, read="bigquery") if stmt is not None]
+    statements = tuple(s.sql(dialect="bigquery") for s in sqlglot.parse(text, read="bigquery") if s is not None)
+    sql_cache.put(_SPLIT + text, "\0".join(statements))
+    return statements
 
 
 def latest_migration_version(directory: Path = MIGRATIONS_DIR) -> int:

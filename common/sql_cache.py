@@ -4,9 +4,9 @@ A one-shot process (``modelctl predict``) runs a dozen BigQuery statements once 
 into DuckDB SQL with sqlglot costs more than running them (importing sqlglot and its DuckDB
 generator, then parsing and generating every statement: 0.2–0.3 s of a cold command). The
 translation depends only on the statement's text, the installed sqlglot and the translating code
-(``common/sql_duckdb.py``), so a file per statement, named by a hash of all three, serves every
-later process. Only ``modelctl`` turns it on (``use``); long-lived processes keep their
-in-memory cache.
+(``common/sql_duckdb.py``; ``common/sql.py`` for the migration files' statements), so a file per
+statement, named by a hash of all three, serves every later process. Only ``modelctl`` turns it
+on (``use``); long-lived processes keep their in-memory cache.
 
 A file is written to a temporary name and renamed, so a reader sees a whole file or none; each
 holds a checksum of its SQL, and a file that does not match (a torn disk, a hand edit) is a miss
@@ -24,7 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-_TRANSLATOR = Path(__file__).resolve().with_name("sql_duckdb.py")
+#: the code whose output is cached: the DuckDB translation, and ``common.sql.split_statements``
+_TRANSLATORS = tuple(Path(__file__).resolve().with_name(name) for name in ("sql_duckdb.py", "sql.py"))
 _folder: Path | None = None
 
 
@@ -43,7 +44,8 @@ def _salt() -> str:
     """What else a translation depends on: the installed sqlglot and the translating code."""
     from importlib.metadata import version
 
-    return _digest(f"{version('sqlglot')}\0{_TRANSLATOR.read_bytes().decode(errors='replace')}")
+    code = "\0".join(path.read_bytes().decode(errors="replace") for path in _TRANSLATORS)
+    return _digest(f"{version('sqlglot')}\0{code}")
 
 
 def _path(folder: Path, sql: str) -> Path:

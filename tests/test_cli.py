@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from common.cli.main import main
 from common.feature_sets import FEATURE_SETS
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
@@ -20,6 +22,14 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         [str(MODELCTL), *args], capture_output=True, text=True, timeout=120, env=env or dict(os.environ)
     )
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``modelctl`` in this process (the same ``main`` the console script calls), as ``run`` answers."""
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["modelctl", *args], code, out.out, out.err)
 
 
 def test_modelctl_is_installed_in_the_venv() -> None:
@@ -72,31 +82,35 @@ def test_full_lifecycle_through_the_cli(tmp_path: Path) -> None:
     assert "list" in run("list").stdout.lower() or "Models (2)" in run("list").stdout
 
 
-def test_a_family_objective_is_declared_with_a_reason_and_audited(tmp_path: Path) -> None:
-    assert run("migrate").returncode == 0
+def test_a_family_objective_is_declared_with_a_reason_and_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process (``common.cli.main.main``): the objective's rules, not the process, are under test."""
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()
     model = tmp_path / "m.cbm"
     model.write_bytes(tiny_model_bytes(tiny_card("v9", "Quantile", 0.43), seed=11))
-    assert run("register", str(model)).returncode == 0
-    assert json.loads(run("objective", "--json").stdout) == [
+    assert cli(capsys, "register", str(model)).returncode == 0
+    assert json.loads(cli(capsys, "objective", "--json").stdout) == [
         {"family": "v9_q43", "objective": "mae", "source": "default"}
     ]
-    refused = run("objective", "set", "v9_q43", "clv")
+    refused = cli(capsys, "objective", "set", "v9_q43", "clv")
     assert refused.returncode == 2 and "needs a reason (--reason TEXT)" in refused.stderr
-    bad = run("objective", "set", "v9_q43", "hit_rate", "--reason", "x")
+    bad = cli(capsys, "objective", "set", "v9_q43", "hit_rate", "--reason", "x")
     assert bad.returncode == 2 and "unknown objective 'hit_rate': choose one of mae, clv, roi" in bad.stderr
-    missing = run("objective", "set", "v12_mae", "clv", "--reason", "x")
+    missing = cli(capsys, "objective", "set", "v12_mae", "clv", "--reason", "x")
     assert missing.returncode == 3 and "no model of family 'v12_mae'" in missing.stderr
-    out = run("objective", "set", "v9_q43", "clv", "--reason", "we bet this family", "--json")
+    out = cli(capsys, "objective", "set", "v9_q43", "clv", "--reason", "we bet this family", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"family": "v9_q43", "objective": "clv", "source": "declared"}]
-    assert run("objective", "set", "v9_q43", "clv", "--reason", "again").returncode == 0  # unchanged: no event
-    history = json.loads(run("history", "family_v9_q43", "--json").stdout)
+    assert cli(capsys, "objective", "set", "v9_q43", "clv", "--reason", "again").returncode == 0  # unchanged: no event
+    history = json.loads(cli(capsys, "history", "family_v9_q43", "--json").stdout)
     assert [(e["action"], e["reason"], json.loads(e["after_json"])["objective"]) for e in history] == [
         ("objective", "we bet this family", "clv")
     ]
     assert json.loads(history[0]["before_json"])["objective"] == "mae"
-    assert "clv" in run("objective", "show", "v9_q43").stdout
-    shown = run("history", "family_v9_q43", env={**os.environ, "COLUMNS": "200"}).stdout
+    assert "clv" in cli(capsys, "objective", "show", "v9_q43").stdout
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = cli(capsys, "history", "family_v9_q43").stdout
     assert "mae → clv" in shown and "None/off" not in shown  # the objective's change, not a model's state
 
 
@@ -113,7 +127,7 @@ def test_a_family_objective_is_declared_with_a_reason_and_audited(tmp_path: Path
     ],
 )
 def test_errors_are_one_clear_line(args: tuple[str, ...], code: int, text: str) -> None:
-    assert run("migrate").returncode == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # `migrate` runs as a process in the lifecycle test
     out = run(*args)
     assert out.returncode == code, out.stderr
     assert text in out.stderr
@@ -145,7 +159,7 @@ def test_outside_text_in_a_printed_line_is_never_rich_markup(tmp_path: Path) -> 
         "MODEL_REGISTRY_URL": f"duckdb://{tmp_path / 'r.duckdb'}",
         "MODEL_BUCKET_URL": f"file://{tmp_path / 'b'}",
     }
-    assert run("migrate", env=env).returncode == 0
+    migrated_store(env["MODEL_REGISTRY_URL"]).close()
     (tmp_path / "b" / "models" / "[").mkdir(parents=True)  # the object models/[/]x.cbm
     (tmp_path / "b" / "models" / "[" / "][bold red]x.cbm").write_bytes(b"not a model")
 

@@ -8,6 +8,7 @@ JSON even when the registry holds a non-finite number; operator reasons are boun
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from common.cli.main import main
 from common.registry import limits
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 BAD = 2
@@ -43,7 +45,7 @@ def registered(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """A registered model whose (valid) description is full of terminal control sequences."""
     path = isolated_env / "m.cbm"
     path.write_bytes(tiny_model_bytes(tiny_card("v9", description=HOSTILE), seed=81))
-    assert main(["migrate"]) == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # a copy of the migrated template
     assert main(["register", str(path), "--enable"]) == 0
     capsys.readouterr()
     return str(isolated_env / "registry.duckdb")
@@ -86,7 +88,7 @@ def test_json_output_is_strict_even_with_a_nan_in_the_registry(
 
 
 def test_an_error_quoting_a_hostile_path_is_cleaned(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["migrate"]) == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()
     code, out, err = run(capsys, "register", str(isolated_env / "x\x1b[2J\u202e.cbm"))
     assert code == 3 and "cannot read" in err
     assert not [c for c in FORBIDDEN if c in out + err] and len(err.strip().splitlines()) == 1

@@ -86,3 +86,22 @@ def test_a_session_shares_one_connection_and_rolls_back_a_failed_write(
     assert opened() - before == 1
     assert open_engine(url).query("SELECT COUNT(*) AS n FROM t") == [{"n": 0}]  # a new connection after it
     assert opened() - before == 2
+
+
+def test_a_short_registry_command_opens_one_connection(
+    isolated_env: Path, opened: Callable[[], int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every command of ``ONE_CONNECTION``: ``migrate`` (each migration still its own transaction),
+    ``enable`` with the registry-change event it handles in-process, ``history``, ``grade``."""
+    before = opened()
+    assert main(["migrate"]) == 0
+    assert opened() - before == 1
+    path = tmp_path / "m.cbm"
+    path.write_bytes(tiny_model_bytes(tiny_card("v9"), seed=5))
+    capsys.readouterr()
+    assert main(["register", str(path), "--json"]) == 0
+    model_id = json.loads(capsys.readouterr().out)["model"]["model_id"]
+    for argv in (["enable", model_id], ["history", model_id], ["grade", "--date", "2026-01-15", "--no-advice"]):
+        before = opened()
+        assert main(argv) == 0, capsys.readouterr().err
+        assert opened() - before == 1, argv

@@ -4,6 +4,7 @@ hostile text kept as text, the security headers, and how many queries each page 
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from common.sql_duckdb import DuckDBEngine
 from common.storage import FileBucket
 from tests.conftest import ModelFiles
 from tests.support.demo import DemoRun
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +169,7 @@ def test_each_page_costs_the_stated_number_of_queries(
 
 
 def test_hostile_text_stays_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert modelctl(["migrate"]) == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # the migrated template
     source = tmp_path / "hostile.cbm"
     source.write_bytes(tiny_model_bytes(tiny_card("v9", description=HOSTILE), seed=11))
     assert modelctl(["register", str(source)]) == 0
@@ -270,7 +272,7 @@ def test_bidirectional_controls_never_reach_the_page(monkeypatch: pytest.MonkeyP
     them (common/text.py), and so does every page (the same definition), while the registry keeps them.
     (MODELCTL_ACTOR now refuses control characters; an actor stored before that, as written here
     through the service, is still stripped from every page.)"""
-    assert modelctl(["migrate"]) == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # the migrated template
     source = tmp_path / "bidi.cbm"
     source.write_bytes(tiny_model_bytes(tiny_card("v9", description=f"desc {BIDI}"), seed=12))
     assert modelctl(["register", str(source)]) == 0
@@ -298,7 +300,7 @@ def test_no_static_route_and_options_is_refused_with_the_headers(
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "secret.txt").write_text("secret")
     monkeypatch.chdir(tmp_path)  # Flask roots its default static folder at the working directory
-    assert modelctl(["migrate"]) == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # the migrated template
     settings = open_settings()
     for client in (
         client_for(monkeypatch, settings.registry_url, settings.bucket_url),
@@ -390,7 +392,7 @@ def test_a_challenger_with_nothing_shared_shows_no_figures(monkeypatch: pytest.M
     """Review of issue 24: a challenger with no graded day shared with the champion showed
     "Units +0.0" for itself and the champion on the verdict's shared player-games (there are none),
     while every other figure there said "–"."""
-    assert modelctl(["migrate"]) == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # the migrated template
     for seed, feature_set in ((21, "v9"), (22, "v12")):
         source = tmp_path / f"{feature_set}.cbm"
         source.write_bytes(tiny_model_bytes(tiny_card(feature_set), seed=seed))

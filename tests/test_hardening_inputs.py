@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from common.registry.limits import MAX_ACTOR_CHARS
+from tests.support.migrated import migrated_store
 
 MODELCTL = Path(sys.executable).with_name("modelctl")
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def test_a_webhook_that_can_never_be_reached_is_a_configuration_error(webhook: s
 
 
 def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
-    assert modelctl("migrate").returncode == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # a copy of the migrated template
     out = modelctl("list", MODELCTL_ACTOR="a" * 100_000)
     assert out.returncode == 5 and f"MODELCTL_ACTOR is 100,000 characters long; at most {MAX_ACTOR_CHARS}" in out.stderr
     assert len(out.stderr) < 500, "the error quotes the bound, not the actor"
@@ -90,7 +91,7 @@ def test_an_oversized_actor_is_refused_before_anything_is_written() -> None:
 def test_an_actor_that_would_misattribute_the_audit_trail_is_refused(actor: str, message: str) -> None:
     """Such actors were stored raw in every audit event: a newline made one event read as two
     people's in `history`, and a blank actor recorded a change by nobody."""
-    assert modelctl("migrate").returncode == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # a copy of the migrated template
     out = modelctl("list", "--json", MODELCTL_ACTOR=actor)
     assert out.returncode == 5 and message in out.stderr, out.stderr
     assert modelctl("list", "--json", MODELCTL_ACTOR="ci-bot@example.org").returncode == 0
@@ -99,6 +100,6 @@ def test_an_actor_that_would_misattribute_the_audit_trail_is_refused(actor: str,
 @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
 def test_history_at_the_ends_of_the_calendar_answers(day: str) -> None:
     """`history --at 9999-12-31` was exit 1 "unexpected error: OverflowError" (the day after)."""
-    assert modelctl("migrate").returncode == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # a copy of the migrated template
     out = modelctl("history", "--at", day)
     assert out.returncode == 0 and f"Champion at end of {day}: none" in out.stdout, out.stderr

@@ -16,6 +16,7 @@ from common.errors import InvalidModel
 from common.feature_sets import V9_FEATURES, get_feature_set, positional_names
 from common.registry.registration import RegistrationService
 from tests.conftest import LEGACY_NAME
+from tests.support.migrated import migrated_store
 from tests.support.tiny import tiny_card, tiny_model_bytes
 
 
@@ -79,7 +80,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  #
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
-    assert run("migrate")[0] == 0
+    migrated_store(os.environ["MODEL_REGISTRY_URL"]).close()  # a copy of the migrated template
     return run
 
 

@@ -72,3 +72,14 @@ COMMANDS: dict[str, Command] = {
     ),
     **_commands("dashboard_cmds", ("dashboard", "serve the read-only dashboard (models, timeline, operations)")),
 }
+
+#: Commands that share one registry connection from start to end (``common.sql.engine_session``;
+#: on DuckDB, where each operation otherwise opens the file: 10-20 opens of ~15 ms per command).
+#: Short registry work only: ``watch`` and ``dashboard`` run until stopped, ``train``/``retrain``
+#: fit models for seconds to minutes, and ``remind``, ``publish``, ``upload`` and ``import-legacy``
+#: wait on Slack, a bus or a bucket; those keep opening the file per operation, so other
+#: processes are never locked out of it for long.
+ONE_CONNECTION = frozenset(
+    {"migrate", "register", "list", "show", "enable", "disable", "promote", "retire", "history", "objective",
+     "rejections", "predict", "workers", "grade", "compare", "performance", "data"}
+)  # fmt: skip

@@ -15,9 +15,10 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from common.cli.extensions import COMMANDS
+from common.cli.extensions import COMMANDS, ONE_CONNECTION
 from common.log import setup_logging
 
 if TYPE_CHECKING:
@@ -89,6 +90,15 @@ def _modules_for(argv: Sequence[str]) -> set[str]:
     return set()
 
 
+def _session(command: str, settings: Settings) -> AbstractContextManager[None]:
+    """One registry connection for the whole of a short registry command (``ONE_CONNECTION``)."""
+    if command not in ONE_CONNECTION:
+        return nullcontext()
+    from common.sql import engine_session
+
+    return engine_session(settings.registry_url)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
@@ -107,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_jobs(settings, f"modelctl-{args.command}")  # BigQuery job label and byte cap
         sql_cache.use(settings.sql_cache_dir)  # a one-shot command: transpiled SQL from the last one
         runtime_for(settings)  # the command's one runtime: its handler's services find it by these settings
-        return int(args.handler(args, settings))
+        with _session(args.command, settings):
+            return int(args.handler(args, settings))
     except AppError as exc:
         err_console.print(f"modelctl {args.command}: error: {exc}", markup=False, highlight=False)
         return exc.exit_code

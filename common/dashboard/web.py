@@ -54,6 +54,7 @@ from common.dashboard.model_page import model_page
 from common.dashboard.picks import picks_page
 from common.errors import AppError, InvalidArgument, NotFound
 from common.settings import Settings
+from common.sql import engine_session
 from common.text import clean
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ def respond(request: flask.Request, settings: Settings) -> flask.Response:
         return flask.Response(b"", status=204, headers=HEADERS)
     _BUCKET.set(settings.bucket_url)
     try:
-        return _page(request.path, request.args, settings)
+        with engine_session(settings.registry_url):  # one registry connection per page, not one per query
+            return _page(request.path, request.args, settings)
     except AppError as exc:
         if exc.http_status >= 500:
             log.error("dashboard page %s failed: %s", request.path, exc, extra={"path": request.path})

@@ -26,7 +26,7 @@ from common.data.queries import DATA_RANGE, LOAD, REPLACE_SEASON, TABLES
 from common.data.season import SeasonData, season_dates
 from common.data.validate import check_season
 from common.errors import ConfigError, InvalidArgument, MissingTable, NotFound
-from common.sql import Engine
+from common.sql import Engine, engine_session
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ def load_season(engine: Engine) -> SeasonData:
     registry has no season tables, ``InvalidData`` listing every problem of data that fails the
     schema check)."""
     try:
-        frames = {table: _read(engine, table) for table in TABLES}
+        with engine_session(engine.url):  # one connection for every table, not one per table
+            frames = {table: _read(engine, table) for table in TABLES}
     except MissingTable:
         raise ConfigError(
             f"no season tables in {engine.url}: run `modelctl migrate`, then `{GENERATE_COMMAND}`"

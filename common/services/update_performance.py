@@ -21,6 +21,7 @@ from common.grading.store import GradingStore
 from common.notify import SlackPoster
 from common.runtime import runtime_for
 from common.settings import Settings
+from common.sql import engine_session
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,13 @@ def update_performance(
     Returns the summary and one outcome per advice posted.
     """
     now = now or datetime.now(UTC)
-    registry = runtime_for(settings).registry(announce=False)  # ConfigError: waits for `migrate`
-    catalog = load_catalog(registry.list, registry.objectives)
-    store = GradingStore(runtime_for(settings).engine())
     rule = VerdictRule.from_settings(settings)
-    summary = grade_dates(store, catalog, dates, now, rule.bet_price)
+    # the grading on one registry connection (DuckDB: not one per query); none held while Slack is posted to
+    with engine_session(settings.registry_url):
+        registry = runtime_for(settings).registry(announce=False)  # ConfigError: waits for `migrate`
+        catalog = load_catalog(registry.list, registry.objectives)
+        store = GradingStore(runtime_for(settings).engine())
+        summary = grade_dates(store, catalog, dates, now, rule.bet_price)
     poster = SlackPoster.from_settings(settings)
     advice = advise_promotions(store, catalog, poster, now, rule) if advise else []
     return summary, advice

@@ -11,13 +11,15 @@ from common.settings import Settings
 def predict_range(settings: Settings, dates: list[date]) -> None:
     """Score each date's slate with the served models, as the prediction worker does nightly."""
     from common.errors import NotFound
+    from common.sql import engine_session
     from common.worker.worker import Worker
 
     worker = Worker(settings, worker_id="demo-grading")
     worker.reload()
     for day in dates:
         try:
-            worker.predict_date(day)
+            with engine_session(settings.registry_url):  # one registry connection per request, as the worker's
+                worker.predict_date(day)
         except NotFound:  # no games that day (All-Star break, holidays)
             continue
 
