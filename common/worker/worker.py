@@ -144,7 +144,8 @@ class Worker:
                     self._fuse_beside(new, old.prepared)
             unused = [old] if swapped else [new]  # dropped on the models thread, which read its models
             del old, new
-            release(unused)
+            if unused[0].models:
+                release(unused)
         if self.problem:
             log.error("%s", self.problem, extra={"worker_id": self.worker_id, "problem": self.problem})
         if acknowledge:
