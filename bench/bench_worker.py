@@ -239,12 +239,12 @@ def scoring(settings: object, workdir: Path, slate: Any, count: int) -> None:
     executor = ThreadPoolExecutor(2)
 
     def raw_two_threads() -> None:
-        pools = {order: Pool(m) for order, m in matrices.items()}
+        pools = {order: Pool(m, thread_count=1) for order, m in matrices.items()}
         list(executor.map(lambda job: job[0].predict(pools[job[1]], thread_count=1), jobs))
 
     def raw_sequential(threads: int) -> Any:
         def route() -> None:
-            pools = {order: Pool(m) for order, m in matrices.items()}
+            pools = {order: Pool(m, thread_count=1) for order, m in matrices.items()}
             for model, order in jobs:
                 model.predict(pools[order], thread_count=threads)
 

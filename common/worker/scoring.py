@@ -71,7 +71,8 @@ def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Job]
     plan = serving.plan
     jobs = len(plan.fused) + len(plan.alone)
     submit = _executor(threads).submit if threads > 1 and jobs > 1 and not plan.fused else _run_now
-    pools = {order: Pool(slate.gather(order)) for order, _ in serving.input_groups}
+    # thread_count=1: a pool built on CatBoost's thread pool only woke its threads (futex, sched_yield)
+    pools = {order: Pool(slate.gather(order), thread_count=1) for order, _ in serving.input_groups}
     started: list[Job] = []
     for group in sorted(plan.fused, key=lambda g: -len(g.members)):
         members = tuple(group.members)
