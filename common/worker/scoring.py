@@ -9,11 +9,13 @@ champion always by its own ``predict``). Model by model (no fused group: right
 after a cold start, or ``FUSED_SCORING`` off), the many short calls go to a small
 long-lived thread pool (CatBoost releases the GIL while it predicts), and the
 parts of the rows that do not depend on predictions are built while they run.
-A fused plan is a handful of long calls, run on the calling thread: a second
-thread only added hand-overs of the GIL and a wait for a core (bench_worker, 30
-and 100 models at load 8-9, one run: 0.38-0.43x and 0.31-0.38x of the floor on
-the calling thread, against 0.58-0.74x and 0.37-0.48x on two pool threads and
-0.46-0.57x and 0.45-0.48x with the caller and one pool thread sharing the trees).
+A fused plan is a handful of long calls: they are dealt into two halves, one run
+by a single pool thread as one task, the other by the calling thread, which then
+builds the rows. So two threads, not three, share the two cores, and the GIL
+changes hands once each way (bench_worker, 2026-12-06, bench/README.md: with two
+pool threads and the caller, 0.78x of the floor at 30 models on an idle machine;
+on the calling thread alone 0.55-0.57x at 30 and 0.38-0.61x at 100, the latter
+when the floor's two threads had both cores).
 Rows are assembled from numpy arrays in one go, not per player or per model.
 """
 
@@ -63,24 +65,49 @@ def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Job]
 
     One shared Pool per feature order, all built before the first job starts: building
     a pool holds the GIL, and interleaving it with running models measured slower.
-    ``threads`` serve a plan without fused groups; a fused plan runs on the calling thread
-    (module docstring). Bigger jobs are submitted first, so the threads finish together.
+    Without fused groups, the per-model calls go to ``threads`` pool threads, biggest first.
+    A fused plan is split in two halves of about as many models' trees: one pool thread
+    takes one half as a single task, the calling thread runs the other (module docstring).
     """
     from catboost import Pool
 
     plan = serving.plan
-    jobs = len(plan.fused) + len(plan.alone)
-    submit = _executor(threads).submit if threads > 1 and jobs > 1 and not plan.fused else _run_now
     # thread_count=1: a pool built on CatBoost's thread pool only woke its threads (futex, sched_yield)
     pools = {order: Pool(slate.gather(order), thread_count=1) for order, _ in serving.input_groups}
-    started: list[Job] = []
-    for group in sorted(plan.fused, key=lambda g: -len(g.members)):
-        members = tuple(group.members)
-        started.append((members, submit(group.predict, pools[group.order], thread_count=1)))
-    for i in plan.alone:
-        model = serving.models[i]
-        started.append(((i,), submit(model.model.predict, pools[model.input_order], thread_count=1)))
-    return started
+    calls: list[tuple[tuple[int, ...], Callable[..., Any], Any]] = [
+        (tuple(g.members), g.predict, pools[g.order]) for g in sorted(plan.fused, key=lambda g: -len(g.members))
+    ]
+    calls += [((i,), serving.models[i].model.predict, pools[serving.models[i].input_order]) for i in plan.alone]
+    if threads < 2 or len(calls) < 2:
+        return [(members, _run_now(fn, pool, thread_count=1)) for members, fn, pool in calls]
+    if not plan.fused:
+        submit = _executor(threads).submit
+        return [(members, submit(fn, pool, thread_count=1)) for members, fn, pool in calls]
+    mine, theirs = _halves(calls)
+    futures: list[Future[Any]] = [Future() for _ in theirs]
+    _executor(threads).submit(_run_into, [(fn, pool) for _, fn, pool in theirs], futures)
+    started = [(members, _run_now(fn, pool, thread_count=1)) for members, fn, pool in mine]
+    return started + [(members, f) for (members, _, _), f in zip(theirs, futures, strict=True)]
+
+
+def _halves(calls: list[Any]) -> tuple[list[Any], list[Any]]:
+    """``calls`` (biggest first) dealt into two lists of about as many models each."""
+    halves: tuple[list[Any], list[Any]] = ([], [])
+    sizes = [0, 0]
+    for call in calls:
+        side = 0 if sizes[0] <= sizes[1] else 1
+        halves[side].append(call)
+        sizes[side] += len(call[0])
+    return halves
+
+
+def _run_into(calls: list[tuple[Callable[..., Any], Any]], futures: list[Future[Any]]) -> None:
+    """Run ``calls`` one after another on this thread, each result (or error) into its future."""
+    for (fn, pool), future in zip(calls, futures, strict=True):
+        try:
+            future.set_result(fn(pool, thread_count=1))
+        except Exception as exc:  # re-raised by ``result()`` in the scoring thread
+            future.set_exception(exc)
 
 
 @functools.lru_cache(maxsize=256)
