@@ -12,10 +12,10 @@ parts of the rows that do not depend on predictions are built while they run.
 A fused plan is a handful of long calls: they are dealt into two halves, one run
 by a single pool thread as one task, the other by the calling thread, which then
 builds the rows. So two threads, not three, share the two cores, and the GIL
-changes hands once each way (bench_worker, 2026-12-06, bench/README.md: with two
-pool threads and the caller, 0.78x of the floor at 30 models on an idle machine;
-on the calling thread alone 0.55-0.57x at 30 and 0.38-0.61x at 100, the latter
-when the floor's two threads had both cores).
+changes hands once each way. On the shared 2-core machine the old route (two pool
+threads beside the caller), the calling thread alone and this split measured
+within noise of each other; the split is for the second core an idle machine
+gives, a gain not yet measured (bench/README.md, issue 22, worker side).
 Rows are assembled from numpy arrays in one go, not per player or per model.
 """
 
