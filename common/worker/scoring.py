@@ -9,13 +9,11 @@ champion always by its own ``predict``). Model by model (no fused group: right
 after a cold start, or ``FUSED_SCORING`` off), the many short calls go to a small
 long-lived thread pool (CatBoost releases the GIL while it predicts), and the
 parts of the rows that do not depend on predictions are built while they run.
-A fused plan is a handful of long calls: they are dealt into two halves, one run
-by a single pool thread as one task, the other by the calling thread, which then
-builds the rows. So two threads, not three, share the two cores, and the GIL
-changes hands once each way. On the shared 2-core machine the old route (two pool
-threads beside the caller), the calling thread alone and this split measured
-within noise of each other; the split is for the second core an idle machine
-gives, a gain not yet measured (bench/README.md, issue 22, worker side).
+A fused plan is a handful of long calls, run on the calling thread: two of CatBoost's
+``staged_predict`` calls on two threads do not overlap (on an idle machine two
+ensembles took 5.5-6.5 ms on two threads and 5.5-6.2 ms one after the other,
+where ``predict`` went from 5.0 to 2.5 ms), so a second thread only adds
+hand-overs (bench/README.md, issue 22, worker side).
 Rows are assembled from numpy arrays in one go, not per player or per model.
 """
 
@@ -65,49 +63,24 @@ def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Job]
 
     One shared Pool per feature order, all built before the first job starts: building
     a pool holds the GIL, and interleaving it with running models measured slower.
-    Without fused groups, the per-model calls go to ``threads`` pool threads, biggest first.
-    A fused plan is split in two halves of about as many models' trees: one pool thread
-    takes one half as a single task, the calling thread runs the other (module docstring).
+    ``threads`` serve a plan without fused groups; a fused plan runs on the calling thread
+    (module docstring). Bigger jobs are submitted first, so the threads finish together.
     """
     from catboost import Pool
 
     plan = serving.plan
+    jobs = len(plan.fused) + len(plan.alone)
+    submit = _executor(threads).submit if threads > 1 and jobs > 1 and not plan.fused else _run_now
     # thread_count=1: a pool built on CatBoost's thread pool only woke its threads (futex, sched_yield)
     pools = {order: Pool(slate.gather(order), thread_count=1) for order, _ in serving.input_groups}
-    calls: list[tuple[tuple[int, ...], Callable[..., Any], Any]] = [
-        (tuple(g.members), g.predict, pools[g.order]) for g in sorted(plan.fused, key=lambda g: -len(g.members))
-    ]
-    calls += [((i,), serving.models[i].model.predict, pools[serving.models[i].input_order]) for i in plan.alone]
-    if threads < 2 or len(calls) < 2:
-        return [(members, _run_now(fn, pool, thread_count=1)) for members, fn, pool in calls]
-    if not plan.fused:
-        submit = _executor(threads).submit
-        return [(members, submit(fn, pool, thread_count=1)) for members, fn, pool in calls]
-    mine, theirs = _halves(calls)
-    futures: list[Future[Any]] = [Future() for _ in theirs]
-    _executor(threads).submit(_run_into, [(fn, pool) for _, fn, pool in theirs], futures)
-    started = [(members, _run_now(fn, pool, thread_count=1)) for members, fn, pool in mine]
-    return started + [(members, f) for (members, _, _), f in zip(theirs, futures, strict=True)]
-
-
-def _halves(calls: list[Any]) -> tuple[list[Any], list[Any]]:
-    """``calls`` (biggest first) dealt into two lists of about as many models each."""
-    halves: tuple[list[Any], list[Any]] = ([], [])
-    sizes = [0, 0]
-    for call in calls:
-        side = 0 if sizes[0] <= sizes[1] else 1
-        halves[side].append(call)
-        sizes[side] += len(call[0])
-    return halves
-
-
-def _run_into(calls: list[tuple[Callable[..., Any], Any]], futures: list[Future[Any]]) -> None:
-    """Run ``calls`` one after another on this thread, each result (or error) into its future."""
-    for (fn, pool), future in zip(calls, futures, strict=True):
-        try:
-            future.set_result(fn(pool, thread_count=1))
-        except Exception as exc:  # re-raised by ``result()`` in the scoring thread
-            future.set_exception(exc)
+    started: list[Job] = []
+    for group in sorted(plan.fused, key=lambda g: -len(g.members)):
+        members = tuple(group.members)
+        started.append((members, submit(group.predict, pools[group.order], thread_count=1)))
+    for i in plan.alone:
+        model = serving.models[i]
+        started.append(((i,), submit(model.model.predict, pools[model.input_order], thread_count=1)))
+    return started
 
 
 @functools.lru_cache(maxsize=256)
