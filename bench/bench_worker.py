@@ -245,12 +245,12 @@ def scoring(settings: object, workdir: Path, slate: Any, count: int) -> None:
     executor = ThreadPoolExecutor(2)
 
     def raw_two_threads() -> None:
-        pools = {order: Pool(m) for order, m in matrices.items()}
+        pools = {order: Pool(m, thread_count=1) for order, m in matrices.items()}
         list(executor.map(lambda job: job[0].predict(pools[job[1]], thread_count=1), jobs))
 
     def raw_sequential(threads: int) -> Any:
         def route() -> None:
-            pools = {order: Pool(m) for order, m in matrices.items()}
+            pools = {order: Pool(m, thread_count=1) for order, m in matrices.items()}
             for model, order in jobs:
                 model.predict(pools[order], thread_count=threads)
 
@@ -343,11 +343,21 @@ t1 = time.perf_counter()
 w = Worker(Settings.from_env(), cache_dir=Path({cache!r}))
 w.reload(acknowledge=False)  # serving; the acknowledgement is written after (as the predict function does)
 t2 = time.perf_counter()
-w.settle()
+w.settle()  # returns once the fused set serves and the models it replaced are freed
 t3 = time.perf_counter()
-status = {{k: v for k, v in (line.split(":", 1) for line in open("/proc/self/status")) if k in ("VmRSS", "VmHWM")}}
+def mb(key):
+    return int(next(line for line in open("/proc/self/status") if line.startswith(key)).split()[1]) // 1024
+fused_rss = mb("VmRSS")
+# then serving: 20 slates of 500 players (random features), the RSS read after the last
+import numpy as np, pandas as pd
+from common.feature_sets import V12_FEATURES
+rng = np.random.default_rng(0)
+frame = pd.DataFrame(rng.normal(10, 5, size=(500, len(V12_FEATURES))), columns=list(V12_FEATURES))
+frame["game_date"], frame["game_id"], frame["player_id"] = pd.Timestamp("2026-01-15"), "g", np.arange(500)
+for _ in range(20):
+    w.score(frame)
 print(len(w.current.models), w.current.plan.fused_models, f"{{t1 - t0:.3f}}", f"{{t2 - t1:.3f}}",
-      int(status["VmRSS"].split()[0]) // 1024, int(status["VmHWM"].split()[0]) // 1024, f"{{t3 - t2:.3f}}")
+      fused_rss, mb("VmHWM"), f"{{t3 - t2:.3f}}", mb("VmRSS"))
 """
 
 
@@ -405,10 +415,13 @@ def predict_function_start(workdir: Path, count: int, runs: int = 3) -> None:
 
 
 def memory(workdir: Path, count: int) -> None:
-    n, fused, imports, load, rss, peak, fusing = _fresh_worker(workdir)
+    """A fresh worker's RSS (``/proc/self/status``) once ``settle()`` returned (the fused set serves,
+    the models it replaced are freed), and again after it scored 20 slates of 500 players."""
+    n, fused, imports, load, rss, peak, fusing, serving = _fresh_worker(workdir)
     print(
-        f"\nworker RSS serving {n} models ({fused} fused): {rss} MB (peak {peak} MB); start to serving "
-        f"{float(imports) + float(load):.2f}s, fused {float(fusing):.2f}s later ({load_average()})"
+        f"\nworker RSS serving {n} models ({fused} fused): {rss} MB once fused, {serving} MB after 20 slates "
+        f"(peak {peak} MB); start to serving {float(imports) + float(load):.2f}s, fused {float(fusing):.2f}s "
+        f"later ({load_average()})"
     )
 
 

@@ -273,3 +273,37 @@ def test_fused_scoring_false_scores_every_model_alone(isolated_env: Path, files,
     rows = worker.score(slate)[1]
     for model_id, expected in own.items():  # each its own predict, bit for bit
         assert np.array_equal(rows.loc[rows["system_id"] == model_id, "predicted_points"].to_numpy(), expected)
+
+
+def test_a_worker_lets_go_of_models_on_the_thread_that_read_them(isolated_env: Path, files, tmp_path: Path) -> None:
+    """CatBoost's allocator keeps a block freed by another thread than the one that allocated it
+    resident (bench_worker, 200 models: 60 MB): the members an ensemble replaces, and an ensemble a
+    rebuild replaces, are freed on the models thread, which read them (common/worker/memory.py)."""
+    import threading
+    import weakref
+
+    from common.app import open_registry
+
+    freed: dict[str, str] = {}
+
+    def watch(obj: object, name: str) -> None:  # records the thread that frees ``obj``
+        weakref.finalize(obj, lambda: freed.setdefault(name, threading.current_thread().name))
+
+    worker = registered_worker(files, tmp_path, fused_scoring=False)
+    worker.reload()  # every model loaded, none fused yet
+    shadows = [m.model_id for m in worker.current.models if not m.is_champion]
+    for m in worker.current.models:
+        if not m.is_champion:
+            watch(m.model, m.model_id)
+    del m  # no reference left here
+    worker.fuse = True
+    worker.reload(force=True)  # the same models (reused), now fused in the background
+    worker.settle()
+    assert worker.current.plan.fused_models == 3
+    assert freed == dict.fromkeys(shadows, "models_0")
+    watch(worker.current.plan.fused[0].ensemble, "ensemble of 3")
+    open_registry(worker.settings).disable(shadows[-1])
+    worker.reload()  # served through the old ensemble at once, then rebuilt without that shadow
+    worker.settle()
+    assert worker.current.plan.fused_models == 2
+    assert freed["ensemble of 3"] == "models_0"

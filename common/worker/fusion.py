@@ -197,11 +197,12 @@ def _build(order: tuple[str, ...], models: tuple[Any, ...]) -> FusedGroup | None
     """The checked ensemble of ``models``, or None to score them alone."""
     if len(models) < MIN_MEMBERS:
         return None
-    from catboost import CatBoostError, sum_models
+    from catboost import CatBoostError
 
-    try:
-        ensemble = sum_models(list(models))
-        ensemble.set_scale_and_bias(1.0, 0.0)
+    from common.worker.memory import on_model_thread
+
+    try:  # on the models thread, whose heap the ensemble lives and is freed in
+        ensemble = on_model_thread(_summed, models)
     except CatBoostError as exc:
         log.warning("models of one feature order could not be fused, scored alone: %s", str(exc).splitlines()[0])
         return None
@@ -214,6 +215,14 @@ def _build(order: tuple[str, ...], models: tuple[Any, ...]) -> FusedGroup | None
                     len(models), worst)  # fmt: skip
         return None
     return group
+
+
+def _summed(models: Sequence[Any]) -> Any:
+    from catboost import sum_models
+
+    ensemble = sum_models(list(models))
+    ensemble.set_scale_and_bias(1.0, 0.0)
+    return ensemble
 
 
 def largest_difference(group: FusedGroup, models: Sequence[Any]) -> float:

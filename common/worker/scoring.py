@@ -5,9 +5,15 @@ superset. Each distinct feature order among the served models (V9 by position,
 V12 by the model's own names) is one column gather and one CatBoost ``Pool``
 shared by every model reading it. Models that share an order are scored fused,
 several in one CatBoost pass (``common/worker/fusion.py``: exact to 1e-9, the
-champion always by its own ``predict``); the jobs go to a small long-lived
-thread pool (CatBoost releases the GIL while it predicts), and the parts of the
-rows that do not depend on predictions are built while they run.
+champion always by its own ``predict``). Model by model (no fused group: right
+after a cold start, or ``FUSED_SCORING`` off), the many short calls go to a small
+long-lived thread pool (CatBoost releases the GIL while it predicts), and the
+parts of the rows that do not depend on predictions are built while they run.
+A fused plan is a handful of long calls, run on the calling thread: two of CatBoost's
+``staged_predict`` calls on two threads do not overlap (on an idle machine two
+ensembles took 5.5-6.5 ms on two threads and 5.5-6.2 ms one after the other,
+where ``predict`` went from 5.0 to 2.5 ms), so a second thread only adds
+hand-overs (bench/README.md, issue 22, worker side).
 Rows are assembled from numpy arrays in one go, not per player or per model.
 """
 
@@ -57,14 +63,16 @@ def submit_all(serving: ServingSet, slate: Slate, threads: int = 2) -> list[Job]
 
     One shared Pool per feature order, all built before the first job starts: building
     a pool holds the GIL, and interleaving it with running models measured slower.
-    Bigger jobs (fused groups) are submitted first, so the threads finish together.
+    ``threads`` serve a plan without fused groups; a fused plan runs on the calling thread
+    (module docstring). Bigger jobs are submitted first, so the threads finish together.
     """
     from catboost import Pool
 
     plan = serving.plan
     jobs = len(plan.fused) + len(plan.alone)
-    submit = _executor(threads).submit if threads > 1 and jobs > 1 else _run_now
-    pools = {order: Pool(slate.gather(order)) for order, _ in serving.input_groups}
+    submit = _executor(threads).submit if threads > 1 and jobs > 1 and not plan.fused else _run_now
+    # thread_count=1: a pool built on CatBoost's thread pool only woke its threads (futex, sched_yield)
+    pools = {order: Pool(slate.gather(order), thread_count=1) for order, _ in serving.input_groups}
     started: list[Job] = []
     for group in sorted(plan.fused, key=lambda g: -len(g.members)):
         members = tuple(group.members)
@@ -97,7 +105,7 @@ def score_slate(
     models: tuple[ServingModel, ...] = serving.models
     n, k = len(slate), len(models)
     jobs = submit_all(serving, slate, threads) if n else []
-    # While CatBoost scores, everything that does not depend on its predictions.
+    # While CatBoost scores (on the pool), everything that does not depend on its predictions.
     line = np.tile(slate.line, k)
     keys = {
         "game_date": np.tile(slate.game_date, k),

@@ -23,7 +23,6 @@ bucket (their service account may not write it), so they never write the manifes
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -44,6 +43,7 @@ from common.runtime import Runtime, runtime_for
 from common.settings import Settings
 from common.worker.acks import AckStore, WorkerAck
 from common.worker.fusion import ScoringPlan, plan_scoring
+from common.worker.memory import release
 from common.worker.scoring import champion_picks, score_slate
 from common.worker.serving import ModelCache, ServingSet, build_serving_set, slim
 from common.worker.slate import Slate
@@ -138,16 +138,14 @@ class Worker:
             new = build_serving_set(plan.entries, plan.generation, plan.source, self.cache, old, fuse=False)
             self._built_at = time.monotonic()
             swapped = self._swap(new)
-            if swapped and self.fuse:
-                self._fuse_beside(new, old.prepared)
-        if swapped:
-            from_builtin = len(new.models) if new.source == "built-in" else 0
-            log.info(
-                "Loaded %d models (%d from registry, %d from built-in): generation %d via %s, champion %s, %d skipped",
-                len(new.models), len(new.models) - from_builtin, from_builtin, new.generation, new.source,
-                new.champion.model_id if new.champion else None, len(new.skipped),
-                extra={"worker_id": self.worker_id, "ack": new.ack()},
-            )  # fmt: skip
+            if swapped:
+                self._log_loaded(new)
+                if self.fuse:
+                    self._fuse_beside(new, old.prepared)
+            unused = [old] if swapped else [new]  # dropped on the models thread, which read its models
+            del old, new
+            if unused[0].models:
+                release(unused)
         if self.problem:
             log.error("%s", self.problem, extra={"worker_id": self.worker_id, "problem": self.problem})
         if acknowledge:
@@ -155,6 +153,15 @@ class Worker:
         else:
             self._ack_pending = True
         return swapped
+
+    def _log_loaded(self, new: ServingSet) -> None:
+        from_builtin = len(new.models) if new.source == "built-in" else 0
+        log.info(
+            "Loaded %d models (%d from registry, %d from built-in): generation %d via %s, champion %s, %d skipped",
+            len(new.models), len(new.models) - from_builtin, from_builtin, new.generation, new.source,
+            new.champion.model_id if new.champion else None, len(new.skipped),
+            extra={"worker_id": self.worker_id, "ack": new.ack()},
+        )  # fmt: skip
 
     def _unchanged(self, generation: int, source: str) -> bool:
         """The plan is what already serves, or a set refused less than WORKER_RETRY_SECONDS ago."""
@@ -204,28 +211,36 @@ class Worker:
         delay = REBUILD_DELAY if previous is not None and previous.fused else 0.0
         once = threading.Lock()
         started: list[bool] = []
+        # the closures hold the set and the previous plan only through this list, so that what the
+        # rebuild replaces is let go of on the models thread (``release``), not wherever the last
+        # closure happens to be collected
+        held: list[Any] = [serving, previous]
+        del serving, previous
 
         def fuse() -> None:
+            serving, previous = held
             try:
                 plan = plan_scoring(serving.models, previous)
             except Exception:  # the set goes on serving model by model, exactly
                 log.exception("could not build the fused ensembles of generation %d", serving.generation)
-                return
-            with self._reload_lock:
-                if self._current is serving:  # the members' own objects dropped: the ensembles hold them
-                    self._current = replace(serving, models=slim(serving.models, plan), prepared=plan)
-            # the dropped members (and the set they replace) hold reference cycles: free them now rather
-            # than at some later collection (bench_worker: 200 models 254 MB read right after fusion,
-            # 197 MB once collected)
-            gc.collect()
+                plan = None
+            if plan is not None:
+                with self._reload_lock:
+                    if self._current is serving:  # the members' own objects dropped: the ensembles hold them
+                        self._current = replace(serving, models=slim(serving.models, plan), prepared=plan)
+            del serving, previous, plan
+            release(held).result()  # the unfused set's members, freed now (bench_worker: RSS at 200 models)
 
         def start() -> None:  # once: from the timer, or from settle()
             with once:
-                if started or self._stop.is_set() or self._current is not serving:
+                if started:
                     return
                 started.append(True)
                 if self._start_rebuild is start:  # this closure holds the set's members: let go of it
                     self._start_rebuild = _nothing
+                if self._stop.is_set() or self._current is not held[0]:
+                    release(held)  # replaced meanwhile (or stopping): nothing to build
+                    return
                 # not a daemon: a process that exits while CatBoost builds the ensembles waits for
                 # it (a daemon thread inside CatBoost's C++ at interpreter shutdown crashed it)
                 self._fusing = threading.Thread(target=fuse, name="fuse")
