@@ -6,7 +6,8 @@ stops, and a registry change then moves the manifest on: that worker is behind i
 page's now-strip must say so. Every page the app links to (crawled from ``/``, so pages added
 later are visited too) is opened at 1,366 px and at 390 px: no sideways scroll, axe-core (when
 ``make emulators`` installed it into .local/axe) finds no serious or critical violation, the browser
-logs no error (a CSP violation would be one), and a screenshot of each goes to docs/screens/. Each
+logs no error (a CSP violation would be one), and a screenshot of each goes to .local/screens/
+(``DASHBOARD_SCREENS=docs/screens`` refreshes the committed ones, so a test run leaves the tree clean). Each
 page's warm answer time is printed. Spot checks: the leaderboard's and the now-strip's units, ROI
 and intervals equal ``modelctl performance --json``.
 
@@ -43,7 +44,7 @@ from tests.support.browser import available, chromium
 from tests.support.demo import DemoRun
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENS = ROOT / "docs" / "screens"
+SCREENS = ROOT / os.environ.get("DASHBOARD_SCREENS", ".local/screens")
 AXE = ROOT / ".local" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 WIDE, PHONE = (1366, 900), (390, 844)
 STALE_WORKER = "browser-test-worker"
