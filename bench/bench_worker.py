@@ -495,7 +495,10 @@ def reload_latency_on_stack(workdir: Path, files: list[Path], workers: int = 3, 
         print(
             f"\nreload latency on the emulator stack (Pub/Sub emulator, on_registry_change, fake-gcs-server, "
             f"{workers} predict functions polling every {poll} s; stack up in "
-            f"{startup:.1f}s): median {statistics.median(latencies):.3f}s, max {max(latencies):.3f}s over {rounds}"
+            f"{startup:.1f}s): first change {latencies[0]:.3f}s (the function's first event: its imports and "
+            f"clients); then median {statistics.median(latencies[1:]):.3f}s, max {max(latencies[1:]):.3f}s "
+            f"over {rounds} "
+            f"(rounds: {' '.join(f'{x:.2f}' for x in latencies[1:])})"
         )
     finally:
         os.environ.clear()
@@ -533,15 +536,18 @@ def _stack_rounds(stack: Any, names: list[str], files: list[Path], rounds: int) 
         assert time.monotonic() < deadline, "workers never loaded the models"
         time.sleep(0.1)
     latencies = []
-    for i in range(rounds):
+    commits: list[float] = []  # the bench's own part: the registry write and the Pub/Sub publish
+    for i in range(rounds + 1):  # the first change is on_registry_change's first event: reported apart
         before = {n: served(n)["generation"] for n in names}
         started = time.monotonic()
         (registry.disable if i % 2 == 0 else registry.enable)(ids[-1])
+        commits.append(time.monotonic() - started)
         waiting = set(names)
         while waiting:
             waiting = {n for n in waiting if served(n)["generation"] == before[n]}
             time.sleep(0.01)
         latencies.append(time.monotonic() - started)
+    print(f"  of each change, committed and published by the bench: {' '.join(f'{x:.2f}' for x in commits)} s")
     return latencies, settings.manifest_poll_seconds
 
 
