@@ -39,6 +39,11 @@ _LOCKS_GUARD = threading.Lock()
 _SESSIONS: dict[str, duckdb.DuckDBPyConnection | None] = {}
 _DOLLAR = re.compile(r"\$(\w+)")
 LOCK_WAIT_SECONDS = 15.0  # how long an open waits for another process's lock; the URL's ?lock_wait= overrides
+# Between two tries at a file another process holds: doubling from 20 ms up to this. With 0.5 s, a
+# waiter slept past the holder's release while other processes took the file (emulator stack: three
+# workers' acknowledgements, a command, on_registry_change), and a registry change took 1.3-3.4 s to
+# reach the workers in one round of six; at 50 ms every round took under 0.7 s (bench/README.md).
+LOCK_RETRY_MAX_SECONDS = 0.05
 URL_OPTIONS = {"lock_wait": "seconds an open waits for another process holding the file (default 15)"}
 
 
@@ -176,7 +181,7 @@ class DuckDBEngine:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise TransientError(f"registry {self.url} is busy or unreadable: {exc}") from exc
                 time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+                delay = min(delay * 2, LOCK_RETRY_MAX_SECONDS)
 
     # -- primitives ----------------------------------------------------------------------
     def query(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
